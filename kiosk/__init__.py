@@ -1,0 +1,3 @@
+"""kiosk: admission-desk appliance for French hospitals."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""``python -m kiosk`` is the CLI."""
+
+from kiosk.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The CLI's commands, one module per area; ``kiosk/cli.py`` registers them."""

@@ -1,0 +1,38 @@
+"""What every command receives: the configuration path, the language, and output helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiosk.config import Settings, load_settings
+
+__all__ = ["CliContext", "emit"]
+
+
+@dataclass
+class CliContext:
+    """Per-invocation state shared by the commands."""
+
+    config_path: Path | None
+    lang: str = "fr"
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings, loaded on first use (a bad file is a clean error)."""
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+
+def emit(as_json: bool, data: Any, text: str) -> None:
+    """Print ``data`` as one JSON document with ``--json``, else the human ``text``."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True))
+    else:
+        click.echo(text)

@@ -1,0 +1,199 @@
+"""Site and kiosk configuration: TOML validated at start-up into frozen settings.
+
+Every problem is reported at once, each naming the file, the key and what was
+expected (ARCHITECTURE.md §11). Unknown keys are errors: a typo in a site file must
+not silently fall back to a default. Each device section has one discriminator,
+``kind``, that picks the real adapter or the simulator; only ``kiosk/wiring.py``
+reads it to build objects.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kiosk.errors import ConfigError
+
+__all__ = [
+    "CardsConfig",
+    "DmpConfig",
+    "InsiConfig",
+    "OutboxConfig",
+    "PathsConfig",
+    "PrinterConfig",
+    "ScannerConfig",
+    "SelfServiceConfig",
+    "Settings",
+    "SiteConfig",
+    "load_settings",
+    "parse_settings",
+]
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(_Section):
+    """Who runs this kiosk: establishment and software identifiers (DOMAIN.md §6)."""
+
+    establishment_id: str = "3750100000"
+    """National structure identifier (FINESS-based, ``3`` prefix in VIHF subjects)."""
+    establishment_name: str = "Centre hospitalier de démonstration"
+    """Printed on receipts and shown in the footer."""
+    environment: Literal["test", "production"] = "test"
+    """``test`` accepts only the INS test OID, ``production`` refuses test and demo OIDs."""
+    lps_id: str = "KIOSK-DEMO-0001"
+    """Installation instance id (LPS_ID)."""
+    lps_name: str = "kiosk"
+    """Software name (LPS_Nom)."""
+    lps_version: str = "0.1.0"
+    """Software version (LPS_Version)."""
+    dmp_homologation: str = "TEST-DMP-HOMOLOGATION"
+    """DMP homologation number (LPS_ID_HOMOLOGATION_DMP); site data, check with the GIE."""
+    insi_authorisation: str = "TEST-CNDA-0000"
+    """CNDA software authorisation number for INSi."""
+
+
+class CardsConfig(_Section):
+    """Smart-card readers and the PKCS#11 module of CPS/CPE cards."""
+
+    kind: Literal["pcsc", "sim"] = "sim"
+    """``pcsc`` for real readers; ``sim`` runs pcscd with vpcd virtual readers."""
+    pkcs11_module: Path = Path("/usr/lib/softhsm/libsofthsm2.so")
+    """Cryptolib CPS in production (``libcps3_pkcs11_lux.so``); SoftHSM2 in simulation."""
+    profiles_dir: Path = Path("hw/cards")
+    """ATR patterns, as data (DOMAIN.md §5)."""
+    operation_timeout_s: float = Field(default=5.0, gt=0)
+    """Upper bound of any single card operation."""
+
+
+class InsiConfig(_Section):
+    """The INS teleservice."""
+
+    kind: Literal["http", "sim"] = "sim"
+    endpoint: str = "http://127.0.0.1:8471/insi"
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class DmpConfig(_Section):
+    """The DMP web services."""
+
+    kind: Literal["http", "sim"] = "sim"
+    endpoint: str = "http://127.0.0.1:8471/dmp"
+    timeout_s: float = Field(default=15.0, gt=0)
+    max_tx_per_second: float = Field(default=5.0, gt=0, le=5.0)
+    """Feeding transactions per second for this establishment + software (≤ 5, seed 000)."""
+
+
+class OutboxConfig(_Section):
+    """The offline outbox."""
+
+    database: Path = Path("var/outbox.sqlite3")
+    device_key: Path = Path("var/device.key")
+    """AES-GCM key file (0600) in simulation; a token key in production."""
+    kiosk_share: float = Field(default=1.0, gt=0, le=1.0)
+    """This kiosk's share of the site's rate when several kiosks run on one site."""
+    max_attempts: int = Field(default=12, ge=1)
+    offhours_start: int = Field(default=20, ge=0, le=23)
+    offhours_end: int = Field(default=6, ge=0, le=23)
+
+
+class PrinterConfig(_Section):
+    """The receipt printer."""
+
+    kind: Literal["usb", "network", "file", "sim", "none"] = "sim"
+    host: str = "127.0.0.1"
+    port: int = Field(default=9100, ge=1, le=65535)
+    device: Path = Path("/dev/usb/lp0")
+    profile: str = "generic-80mm"
+    """A file name in ``hw/printers/`` without ``.toml``."""
+
+
+class ScannerConfig(_Section):
+    """The 2D barcode scanner."""
+
+    kind: Literal["hid", "serial", "sim", "none"] = "sim"
+    device: str = ""
+    """evdev path or serial port; empty means the first matching profile in ``hw/scanners/``."""
+    keymap: Literal["azerty", "qwerty"] = "azerty"
+    gs_substitutes: tuple[str, ...] = ("\x1d", "<GS>", "^]", "~")
+    """What keyboard-wedge scanners send in place of GS (DOMAIN.md §3)."""
+
+
+class SelfServiceConfig(_Section):
+    """Patient self-service mode."""
+
+    inactivity_timeout_s: float = Field(default=60.0, gt=0)
+    languages: tuple[Literal["fr", "en"], ...] = ("fr", "en")
+
+
+class PathsConfig(_Section):
+    """Where the kiosk keeps its state."""
+
+    data_dir: Path = Path("var")
+    log_dir: Path = Path("var/log")
+
+
+class Settings(_Section):
+    """The whole validated configuration."""
+
+    site: SiteConfig = SiteConfig()
+    mode: Literal["desk", "selfservice"] = "desk"
+    cards: CardsConfig = CardsConfig()
+    insi: InsiConfig = InsiConfig()
+    dmp: DmpConfig = DmpConfig()
+    outbox: OutboxConfig = OutboxConfig()
+    printer: PrinterConfig = PrinterConfig()
+    scanner: ScannerConfig = ScannerConfig()
+    selfservice: SelfServiceConfig = SelfServiceConfig()
+    paths: PathsConfig = PathsConfig()
+
+
+def _describe(error: dict[str, object]) -> str:
+    loc = ".".join(str(part) for part in error.get("loc", ())) or "(root)"  # type: ignore[attr-defined]
+    kind = str(error.get("type", ""))
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key"
+    if kind == "missing":
+        return f"{loc}: required key is missing"
+    got = error.get("input")
+    return f"{loc}: {error.get('msg')} (got {got!r})"
+
+
+def parse_settings(data: dict[str, object], *, source: str = "<config>") -> Settings:
+    """Validate an already parsed TOML document; every problem is listed at once."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(dict(err)) for err in exc.errors()]
+        listing = "; ".join(f"{source}: {p}" for p in problems)
+        raise ConfigError(
+            f"Configuration invalide — {listing}",
+            f"Invalid configuration — {listing}",
+            detail=listing,
+        ) from exc
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read and validate a TOML file; ``None`` gives the built-in simulation defaults."""
+    if path is None:
+        return Settings()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"Fichier de configuration illisible : {path} ({exc.strerror})",
+            f"Cannot read configuration file: {path} ({exc.strerror})",
+        ) from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path} : TOML invalide ({exc})",
+            f"{path}: invalid TOML ({exc})",
+        ) from exc
+    return parse_settings(data, source=str(path))
+

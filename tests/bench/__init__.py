@@ -1,0 +1,1 @@
+"""Benchmarks: figures the issues name, measured in one run each; not part of ``make test``."""
