@@ -1,0 +1,21 @@
+"""``kiosk sim …``: drive the simulators of a running demo or test world."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["sim"]
+
+
+@click.group()
+def sim() -> None:
+    """Drive the simulators (virtual cards, services, printer)."""
+
+
+def _subcommands() -> list[click.Command]:
+    # Each area adds its own subcommand here (one import, one list element).
+    return []
+
+
+for _command in _subcommands():
+    sim.add_command(_command)

@@ -1,0 +1,72 @@
+"""The simulated world stops every process it started, by PID, whatever happens."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.sim.environment import SimWorld, load_world_state
+
+
+class Sleeper:
+    """A component that spawns a long-running child (and a grandchild in its group)."""
+
+    name = "sleeper"
+
+    def start(self, world: SimWorld) -> None:
+        code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
+        world.spawn(self.name, [sys.executable, "-c", code])
+        world.facts["sleeper"] = "up"
+
+    def stop(self) -> None:
+        pass
+
+    def describe(self) -> list[str]:
+        return ["sleeps"]
+
+
+class Broken:
+    name = "broken"
+
+    def start(self, world: SimWorld) -> None:
+        raise RuntimeError("cannot start")
+
+    def stop(self) -> None:
+        pass
+
+    def describe(self) -> list[str]:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie not yet reaped still answers kill(0); check its state.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_world_publishes_state_and_stops_its_processes(tmp_path: Path) -> None:
+    world = SimWorld(state_dir=tmp_path, components=[Sleeper()])
+    with world.running():
+        (proc,) = world.processes
+        state = load_world_state(tmp_path)
+        assert state is not None
+        assert state["facts"] == {"sleeper": "up"}
+        assert any("sleeper" in line for line in world.describe())
+        pid = proc.pid
+        assert _alive(pid)
+    assert not _alive(pid)
+    assert load_world_state(tmp_path) is None
+
+
+def test_a_failing_component_stops_what_was_started(tmp_path: Path) -> None:
+    world = SimWorld(state_dir=tmp_path, components=[Sleeper(), Broken()])
+    with pytest.raises(RuntimeError, match="cannot start"):
+        world.start()
+    assert world.processes == []
