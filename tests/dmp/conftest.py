@@ -1,0 +1,69 @@
+"""Fictitious people and a frozen clock for the DMP messages; golden-file comparison."""
+
+from __future__ import annotations
+
+import copy
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from kiosk.clock import FrozenClock
+from kiosk.dmp.cx import PatientCx
+from kiosk.dmp.vihf import Actor, AuthMode, CodedValue, EmergencyAccess, Software
+from kiosk.dmp.vocabulary import INS_TEST_OID, OID
+
+VECTORS = Path(__file__).parent.parent / "vectors" / "dmp"
+T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+# Fictitious patient under the INS test OID; NIR vector of DOMAIN.md §7 (valid key).
+PATIENT = PatientCx("277076322082910", INS_TEST_OID)
+CORSICAN = PatientCx("253072B07300470", INS_TEST_OID)
+
+DOCTOR = Actor(
+    issuer="CN=899900000001,SN=MEDECIN-TEST,GN=Dominique,title=10,OU=3750100000,C=FR",
+    national_id="899900000001",
+    display_name="MEDECIN-TEST Dominique",
+    structure_id="3750100000",
+    sector="SA01",
+    profession=CodedValue("10", OID["g15_profession"], "Médecin"),
+    specialty=CodedValue("SM26", OID["r01_specialty"], "Qualifié en médecine générale"),
+    mode=AuthMode.DIRECT,
+)
+AGENT = Actor(
+    issuer="CN=ORG_SIGN,OU=3750100000,O=Centre hospitalier de démonstration,ST=Paris (75),C=FR",
+    national_id="3750100000/0000042",
+    display_name="ACCUEIL-TEST Camille, Admissions",
+    structure_id="3750100000",
+    sector="SA01",
+    profession=CodedValue("ADM", "1.2.250.1.213.1.1.4.6", "Personnel administratif"),
+    specialty=None,
+    mode=AuthMode.INDIRECT,
+)
+SOFTWARE = Software("KIOSK-DEMO-0001", "kiosk", "0.1.0", "TEST-DMP-HOMOLOGATION")
+EMERGENCY = EmergencyAccess(
+    "Patient inconscient aux urgences", "TESTEUR", "ALICE", date(1977, 7, 6)
+)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+def canonical(element: etree._Element) -> str:
+    """Indented C14N 2.0 text of ``element``: stable across builds, readable in a diff."""
+    tree = copy.deepcopy(element)
+    etree.indent(tree, space="  ")
+    return etree.tostring(tree, method="c14n2").decode("utf-8") + "\n"
+
+
+def assert_golden(name: str, element: etree._Element) -> None:
+    """Compare with ``tests/vectors/dmp/<name>``; ``KIOSK_REGEN_VECTORS=1`` rewrites it."""
+    path = VECTORS / name
+    text = canonical(element)
+    if os.environ.get("KIOSK_REGEN_VECTORS") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text
