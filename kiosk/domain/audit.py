@@ -1,0 +1,185 @@
+"""Audit events and their hash chain (ARCHITECTURE.md §7): the pure part.
+
+Each event is serialised canonically (sorted-key JSON, UTF-8, no spaces) together
+with its sequence number and the hash of the previous event; its own hash is the
+SHA-256 of that text. Editing, deleting, inserting or moving any row therefore
+breaks a link that :func:`verify_chain` names. A chain head (last seq and hash)
+kept beside the table catches rows cut off at the end.
+
+Privacy: events never carry a PIN or a password (keys that name one are refused)
+and every NIR-shaped value is masked before it is hashed, so no full NIR is ever
+written to the audit table or its export (DOMAIN.md §2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from kiosk.errors import InvalidInput
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEvent",
+    "AuditKind",
+    "AuditRecord",
+    "ChainReport",
+    "canonical",
+    "chain",
+    "mask_nirs",
+    "verify_chain",
+]
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first event."""
+
+# 13-character body (sex, year, month, department incl. 2A/2B, commune, order) + 2-digit key.
+_NIR = re.compile(
+    r"(?<![0-9A-Za-z])([1-478])([0-9]{4}(?:[0-9]{2}|2[AaBb])[0-9]{6})([0-9]{2})(?![0-9])"
+)
+_FORBIDDEN = ("password", "passwd", "motdepasse", "mot_de_passe", "secret")
+
+
+def mask_nirs(text: str) -> str:
+    """Replace every NIR-shaped run in ``text`` by its first digit, stars and its key."""
+    return _NIR.sub(lambda m: m.group(1) + "*" * 12 + m.group(3), text)
+
+
+class AuditKind(StrEnum):
+    """What happened (ARCHITECTURE.md §7, issue 8)."""
+
+    CARD_INSERTED = "card.inserted"
+    CARD_REMOVED = "card.removed"
+    LOGIN = "session.login"
+    LOGOUT = "session.logout"
+    IDENTITY_VERIFIED = "identity.verified"
+    CONSENT_GIVEN = "consent.given"
+    DMP_CREATED = "dmp.created"
+    RECEIPT_PRINTED = "receipt.printed"
+    OUTBOX_ENQUEUED = "outbox.enqueued"
+    OUTBOX_SENT = "outbox.sent"
+    OUTBOX_ACKED = "outbox.acked"
+    OUTBOX_RETRY = "outbox.retry"
+    OUTBOX_DEAD = "outbox.dead"
+    OUTBOX_PURGED = "outbox.purged"
+    OUTBOX_REQUEUED = "outbox.requeued"
+
+
+def _check_key(key: str) -> None:
+    folded = re.sub(r"[^a-z]", "_", key.lower())
+    if "pin" in folded.split("_") or any(word in folded for word in _FORBIDDEN):
+        raise InvalidInput(
+            f"Un événement d'audit ne peut pas contenir « {key} ».",
+            f"An audit event may not carry {key!r}.",
+        )
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One action, with personal data masked at construction."""
+
+    at: datetime
+    kind: str
+    actor: str = ""
+    subject: str = ""
+    details: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise InvalidInput("Horodatage sans fuseau.", "Timestamp without a time zone.")
+        for key in self.details:
+            _check_key(key)
+        object.__setattr__(self, "actor", mask_nirs(self.actor))
+        object.__setattr__(self, "subject", mask_nirs(self.subject))
+        object.__setattr__(
+            self,
+            "details",
+            {str(k): mask_nirs(str(v)) for k, v in sorted(self.details.items())},
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An event at its place in the chain."""
+
+    seq: int
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+
+
+def canonical(seq: int, event: AuditEvent, prev_hash: str) -> bytes:
+    """The exact bytes that are hashed: sorted-key JSON of the event, its seq and the link."""
+    document = {
+        "actor": event.actor,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "details": dict(event.details),
+        "kind": str(event.kind),
+        "prev": prev_hash,
+        "seq": seq,
+        "subject": event.subject,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain(seq: int, event: AuditEvent, prev_hash: str) -> AuditRecord:
+    """Place ``event`` after the record whose hash is ``prev_hash``."""
+    digest = hashlib.sha256(canonical(seq, event, prev_hash)).hexdigest()
+    return AuditRecord(seq=seq, event=event, prev_hash=prev_hash, hash=digest)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of a verification: where the chain first breaks, and why."""
+
+    ok: bool
+    count: int
+    head_seq: int
+    head_hash: str
+    broken_at: int | None = None
+    reason: str = ""
+
+
+def verify_chain(
+    records: Iterable[AuditRecord], *, recorded_head: tuple[int, str] | None = None
+) -> ChainReport:
+    """Recompute every link; report the first row that was edited, removed or moved."""
+    prev_hash = GENESIS_HASH
+    prev_seq = 0
+    count = 0
+    for record in records:
+        count += 1
+
+        reason = ""
+        if record.seq <= prev_seq:
+            reason = f"row {record.seq} comes after row {prev_seq}: rows were reordered"
+        elif record.seq != prev_seq + 1:
+            reason = f"rows {prev_seq + 1}..{record.seq - 1} are missing: deleted"
+        elif chain(record.seq, record.event, record.prev_hash).hash != record.hash:
+            reason = f"row {record.seq} does not match its hash: edited"
+        elif record.prev_hash != prev_hash:
+            reason = (
+                f"row {record.seq} does not follow row {prev_seq}: "
+                "a row was deleted, inserted or moved before it"
+            )
+        if reason:
+            return ChainReport(
+                False, count, prev_seq, prev_hash, broken_at=record.seq, reason=reason
+            )
+        prev_hash, prev_seq = record.hash, record.seq
+    if recorded_head is not None and recorded_head != (prev_seq, prev_hash):
+        return ChainReport(
+            False,
+            count,
+            prev_seq,
+            prev_hash,
+            broken_at=prev_seq + 1,
+            reason=f"the chain ends at row {prev_seq} but its recorded head is row "
+            f"{recorded_head[0]}: rows were deleted at the end",
+        )
+    return ChainReport(True, count, prev_seq, prev_hash)

@@ -1,0 +1,173 @@
+"""The outbox's SQLite file: connection settings, versioned migrations, error translation.
+
+Settings follow FIELD-NOTES.md "SQLite outbox": ``isolation_level=None`` with an
+explicit ``BEGIN IMMEDIATE … COMMIT``; WAL (persistent in the file) and
+``synchronous=FULL`` and ``busy_timeout`` on *every* connection, since those two are
+per connection. The schema version is ``PRAGMA user_version``; each migration is a
+list of statements applied in one transaction, so a crash mid-migration leaves the
+previous version intact. Migrations are append-only: never edit a published one.
+
+The audit chain lives in the same file (migration 3) so that an enqueue and its
+audit line commit together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk.errors import StorageError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "connect", "iso", "migrate", "storage_error"]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1 — the outbox rows of ARCHITECTURE.md §6.
+    (
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'in_flight', 'done', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            attempted_at TEXT,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            key_id TEXT NOT NULL,
+            payload BLOB,
+            signature BLOB,
+            signer_id TEXT NOT NULL,
+            signer_cert BLOB
+        )""",
+        "CREATE INDEX outbox_state_seq ON outbox (state, seq)",
+    ),
+    # 2 — leases with expiry, answered-fault count, acknowledgement, bulk flag.
+    (
+        "ALTER TABLE outbox ADD COLUMN lease_owner TEXT",
+        "ALTER TABLE outbox ADD COLUMN lease_expires_at TEXT",
+        "ALTER TABLE outbox ADD COLUMN faults INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE outbox ADD COLUMN acked_at TEXT",
+        "ALTER TABLE outbox ADD COLUMN remote_id TEXT",
+        "ALTER TABLE outbox ADD COLUMN bulk INTEGER NOT NULL DEFAULT 0",
+    ),
+    # 3 — the audit chain (ARCHITECTURE.md §7), append-only by trigger, head kept aside.
+    (
+        """CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        """CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')",
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END""",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def iso(moment: datetime) -> str:
+    """A fixed-width UTC timestamp: text order is time order, as SQL comparisons need."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def storage_error(exc: sqlite3.Error, path: Path | str) -> StorageError:
+    """Translate an sqlite3 error into a StorageError that says what the operator can do."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary == sqlite3.SQLITE_FULL or "full" in text:
+        return StorageError(
+            f"Disque plein : la file d'envoi ({path}) ne peut rien enregistrer de plus. "
+            "Rien de ce qui était déjà enregistré n'est perdu ; libérez de la place.",
+            f"Disk full: the outbox ({path}) cannot store anything more. Nothing already "
+            "stored is lost; free some space.",
+            detail=text,
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return StorageError(
+            f"Erreur d'entrée-sortie sur la file d'envoi ({path}) : vérifiez le support.",
+            f"I/O error on the outbox ({path}): check the storage device.",
+            detail=text,
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StorageError(
+            f"La file d'envoi ({path}) est endommagée.",
+            f"The outbox database ({path}) is damaged.",
+            detail=text,
+        )
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StorageError(
+            f"La file d'envoi ({path}) est occupée par un autre processus ; réessayez.",
+            f"The outbox ({path}) is busy in another process; try again.",
+            detail=text,
+        )
+    return StorageError(
+        f"Erreur de la file d'envoi ({path}).",
+        f"Outbox storage error ({path}).",
+        detail=text,
+    )
+
+
+def connect(
+    path: Path, *, busy_timeout_ms: int = 5000, max_page_count: int | None = None
+) -> sqlite3.Connection:
+    """Open ``path`` with the outbox settings (blocking; call from the connection's thread)."""
+    try:
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+        )
+        configure(conn, busy_timeout_ms=busy_timeout_ms, max_page_count=max_page_count)
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path) from exc
+    return conn
+
+
+def configure(
+    conn: sqlite3.Connection, *, busy_timeout_ms: int = 5000, max_page_count: int | None = None
+) -> None:
+    """Apply the per-connection pragmas (WAL persists; FULL and busy_timeout do not)."""
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    if max_page_count is not None:
+        conn.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
+    """Bring the file to ``target`` (default: latest); return the version found before."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            raise StorageError(
+                f"La file d'envoi est au schéma {found}, plus récent que ce logiciel "
+                f"({SCHEMA_VERSION}) : mettez le logiciel à jour.",
+                f"The outbox is at schema {found}, newer than this software "
+                f"({SCHEMA_VERSION}): update the software.",
+            )
+        for version in range(found + 1, target + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+        if target > found:
+            conn.execute(f"PRAGMA user_version = {int(target)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found

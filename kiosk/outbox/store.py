@@ -1,0 +1,538 @@
+"""The durable outbox (ARCHITECTURE.md §6): encrypted, signed rows in SQLite via aiosqlite.
+
+One writer connection per process. Every write is one function run on aiosqlite's
+connection thread, wrapping ``BEGIN IMMEDIATE … COMMIT`` around all its statements:
+aiosqlite costs one thread hop per awaited statement (FIELD-NOTES.md), so an enqueue
+(row + business statements + audit line) is one hop, not five. :meth:`enqueue`
+returns only after COMMIT with ``synchronous=FULL``: what it acknowledged survives a
+power cut.
+
+Each payload is sealed with AES-GCM under the device key; the associated data binds
+it to its row id, kind and idempotency key, so a payload copied onto another row no
+longer opens. The detached signature, made at enqueue with the acting identity's
+key, covers the same binding plus the plaintext; the sync worker checks both before
+anything leaves the kiosk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from kiosk.audit import store as audit
+from kiosk.clock import Clock, uuid7
+from kiosk.domain.audit import AuditEvent, AuditKind
+from kiosk.errors import NotFound, StorageError
+from kiosk.outbox.database import configure, iso, migrate, storage_error
+from kiosk.outbox.ports import DeviceKey, PayloadTampered
+from kiosk.signing import Signer
+
+__all__ = [
+    "Enqueued",
+    "LeasedRow",
+    "OutboxStatus",
+    "OutboxStore",
+    "RowSummary",
+    "Statement",
+    "aad_for",
+    "signed_bytes",
+]
+
+T = TypeVar("T")
+Statement = tuple[str, Sequence[object]]
+"""One SQL statement of the business change and its parameters."""
+
+STATES = ("pending", "in_flight", "done", "dead")
+
+
+def aad_for(row_id: str, kind: str, key: str) -> bytes:
+    """The AES-GCM associated data: the row's identity, so a payload cannot be moved."""
+    return b"\x00".join((b"kiosk-outbox-v1", row_id.encode(), kind.encode(), key.encode()))
+
+
+def signed_bytes(row_id: str, kind: str, key: str, payload: bytes) -> bytes:
+    """What the detached signature covers: the row's identity and the plaintext."""
+    return aad_for(row_id, kind, key) + b"\x00" + payload
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """The committed row; ``created`` is False when the action was already queued."""
+
+    id: uuid.UUID
+    idempotency_key: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class LeasedRow:
+    """A row taken by a worker, still sealed."""
+
+    seq: int
+    id: uuid.UUID
+    idempotency_key: str
+    kind: str
+    attempts: int
+    faults: int
+    sealed: bytes | None = field(repr=False)
+    signature: bytes | None = field(repr=False)
+    signer_id: str
+    signer_cert: bytes | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RowSummary:
+    """What ``kiosk outbox list`` shows: no payload, ever."""
+
+    id: str
+    idempotency_key: str
+    kind: str
+    state: str
+    attempts: int
+    created_at: str
+    next_attempt_at: str
+    last_error: str | None
+    signer_id: str
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """Counts per state, age of the oldest pending row, next scheduled attempt."""
+
+    counts: dict[str, int]
+    oldest_pending_age_s: float | None
+    next_attempt_at: str | None
+
+
+class OutboxStore:
+    """The outbox file, through one aiosqlite writer connection."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, key: DeviceKey, clock: Clock) -> None:
+        self._db = db
+        self._path = path
+        self._key = key
+        self._clock = clock
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        key: DeviceKey,
+        clock: Clock,
+        *,
+        busy_timeout_ms: int = 5000,
+        max_page_count: int | None = None,
+    ) -> OutboxStore:
+        """Open (creating and migrating as needed) the outbox at ``path``."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(
+                f"Impossible d'ouvrir la file d'envoi {path}.",
+                f"Cannot open the outbox {path}.",
+                detail=str(exc),
+            ) from exc
+        store = cls(db, path, key, clock)
+        try:
+
+            def prepare(conn: sqlite3.Connection) -> None:
+                configure(conn, busy_timeout_ms=busy_timeout_ms, max_page_count=max_page_count)
+                migrate(conn)
+
+            await store._call(prepare)
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    @property
+    def path(self) -> Path:
+        """Where the file is."""
+        return self._path
+
+    async def close(self) -> None:
+        """Close the connection (a WAL checkpoint happens on the last close)."""
+        await self._db.close()
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite has no public "run this function on the connection thread"; its
+        # queue primitive is what keeps a whole transaction to one hop (FIELD-NOTES.md).
+        conn = self._db._conn
+        run = cast(Callable[..., Any], self._db._execute)
+        try:
+            return cast(T, await run(fn, conn))
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self._path) from exc
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return await self._call(transaction)
+
+    def _now(self) -> datetime:
+        return self._clock.now()
+
+    # --- producers -------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        *,
+        kind: str,
+        idempotency_key: str,
+        payload: bytes,
+        signer: Signer,
+        statements: Sequence[Statement] = (),
+        bulk: bool = False,
+    ) -> Enqueued:
+        """Seal, sign and store one item with the business change; return after COMMIT.
+
+        An action already queued (same idempotency key) is not queued again and its
+        business statements are not replayed: the whole transaction is rolled back.
+        """
+        row_id = str(uuid7(self._clock))
+        now = iso(self._now())
+        actor = signer.identity.national_id
+
+        def job(conn: sqlite3.Connection) -> Enqueued:
+            # Sign and seal before taking the write lock: a card signature is slow.
+            signature = signer.sign(signed_bytes(row_id, kind, idempotency_key, payload))
+            sealed = self._key.seal(payload, aad_for(row_id, kind, idempotency_key))
+            cert = signer.certificate.public_bytes(Encoding.DER)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                existing = conn.execute(
+                    "SELECT id FROM outbox WHERE idempotency_key = ?", (idempotency_key,)
+                ).fetchone()
+                if existing is not None:
+                    conn.execute("ROLLBACK")
+                    return Enqueued(uuid.UUID(existing[0]), idempotency_key, created=False)
+                conn.execute(
+                    "INSERT INTO outbox (id, idempotency_key, kind, state, created_at,"
+                    " next_attempt_at, key_id, payload, signature, signer_id, signer_cert, bulk)"
+                    " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row_id,
+                        idempotency_key,
+                        kind,
+                        now,
+                        now,
+                        self._key.key_id,
+                        sealed,
+                        signature,
+                        actor,
+                        cert,
+                        int(bulk),
+                    ),
+                )
+                for sql, params in statements:
+                    conn.execute(sql, tuple(params))
+                audit.append(
+                    conn,
+                    AuditEvent(
+                        at=self._now(),
+                        kind=AuditKind.OUTBOX_ENQUEUED,
+                        actor=actor,
+                        subject=row_id,
+                        details={"kind": kind, "key": idempotency_key},
+                    ),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return Enqueued(uuid.UUID(row_id), idempotency_key, created=True)
+
+        return await self._call(job)
+
+    async def record(self, event: AuditEvent) -> None:
+        """Append one audit event on its own (card, login, print…)."""
+        await self._write(lambda conn: audit.append(conn, event))
+
+    # --- the worker ------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Return every in-flight row to pending: called by a worker that holds the lock."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            count = conn.execute(
+                "UPDATE outbox SET state = 'pending', lease_owner = NULL,"
+                " lease_expires_at = NULL WHERE state = 'in_flight'"
+            ).rowcount
+            if count:
+                audit.append(
+                    conn,
+                    AuditEvent(
+                        at=self._now(),
+                        kind=AuditKind.OUTBOX_REQUEUED,
+                        details={"count": str(count), "reason": "worker restart"},
+                    ),
+                )
+            return int(count)
+
+        return await self._write(job)
+
+    async def lease(
+        self, owner: str, *, lease_s: float, include_bulk: bool, limit: int = 1
+    ) -> list[LeasedRow]:
+        """Take the oldest due pending rows; expired leases first return to pending."""
+        now = self._now()
+        stamp = iso(now)
+        expires = iso(now + timedelta(seconds=lease_s))
+
+        def job(conn: sqlite3.Connection) -> list[LeasedRow]:
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL"
+                " WHERE state = 'in_flight' AND lease_expires_at < ?",
+                (stamp,),
+            )
+            rows = conn.execute(
+                "UPDATE outbox SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?,"
+                " attempted_at = ?, attempts = attempts + 1"
+                " WHERE seq IN (SELECT seq FROM outbox WHERE state = 'pending'"
+                " AND next_attempt_at <= ? AND (bulk = 0 OR ?) ORDER BY seq LIMIT ?)"
+                " RETURNING seq, id, idempotency_key, kind, attempts, faults, payload,"
+                " signature, signer_id, signer_cert",
+                (owner, expires, stamp, stamp, int(include_bulk), limit),
+            ).fetchall()
+            return sorted(
+                (
+                    LeasedRow(
+                        seq=r[0],
+                        id=uuid.UUID(r[1]),
+                        idempotency_key=r[2],
+                        kind=r[3],
+                        attempts=r[4],
+                        faults=r[5],
+                        sealed=r[6],
+                        signature=r[7],
+                        signer_id=r[8],
+                        signer_cert=r[9],
+                    )
+                    for r in rows
+                ),
+                key=lambda row: row.seq,
+            )
+
+        return await self._write(job)
+
+    def unseal(self, row: LeasedRow) -> bytes:
+        """The plaintext of a leased row; :class:`PayloadTampered` if it does not open."""
+        if row.sealed is None:
+            raise PayloadTampered("Contenu absent.", "Payload missing.")
+        return self._key.open(row.sealed, aad_for(str(row.id), row.kind, row.idempotency_key))
+
+    async def mark_done(self, row: LeasedRow, *, remote_id: str, duplicate: bool) -> bool:
+        """Record the acknowledgement and purge the personal payload, keeping an audit line."""
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE outbox SET state = 'done', acked_at = ?, remote_id = ?, payload = NULL,"
+                " signature = NULL, signer_cert = NULL, lease_owner = NULL,"
+                " lease_expires_at = NULL, last_error = NULL"
+                " WHERE id = ? AND state IN ('pending', 'in_flight')",
+                (iso(now), remote_id, str(row.id)),
+            ).rowcount
+            if changed:
+                audit.append(
+                    conn,
+                    AuditEvent(
+                        at=now,
+                        kind=AuditKind.OUTBOX_ACKED,
+                        actor=row.signer_id,
+                        subject=str(row.id),
+                        details={
+                            "attempts": str(row.attempts),
+                            "duplicate": "yes" if duplicate else "no",
+                            "kind": row.kind,
+                            "payload": "purged",
+                            "remote_id": remote_id,
+                        },
+                    ),
+                )
+            return bool(changed)
+
+        return await self._write(job)
+
+    async def mark_retry(
+        self, row: LeasedRow, owner: str, *, error: str, delay_s: float, answered: bool
+    ) -> bool:
+        """Back to pending after ``delay_s``; an answered fault counts against the row."""
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
+                " last_error = ?, next_attempt_at = ?, faults = faults + ?"
+                " WHERE id = ? AND state = 'in_flight' AND lease_owner = ?",
+                (error, iso(now + timedelta(seconds=delay_s)), int(answered), str(row.id), owner),
+            ).rowcount
+            if changed and answered:
+                audit.append(
+                    conn,
+                    AuditEvent(
+                        at=now,
+                        kind=AuditKind.OUTBOX_RETRY,
+                        subject=str(row.id),
+                        details={
+                            "attempts": str(row.attempts),
+                            "code": error,
+                            "delay_s": f"{delay_s:.3f}",
+                        },
+                    ),
+                )
+            return bool(changed)
+
+        return await self._write(job)
+
+    async def mark_dead(self, row: LeasedRow, owner: str, *, error: str, reason: str) -> bool:
+        """Move to dead letters with the fault code; nothing more is sent for this row."""
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE outbox SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL,"
+                " last_error = ? WHERE id = ? AND state = 'in_flight' AND lease_owner = ?",
+                (error, str(row.id), owner),
+            ).rowcount
+            if changed:
+                audit.append(
+                    conn,
+                    AuditEvent(
+                        at=now,
+                        kind=AuditKind.OUTBOX_DEAD,
+                        actor=row.signer_id,
+                        subject=str(row.id),
+                        details={"code": error, "kind": row.kind, "reason": reason},
+                    ),
+                )
+            return bool(changed)
+
+        return await self._write(job)
+
+    # --- the operator ----------------------------------------------------------
+
+    async def status(self) -> OutboxStatus:
+        """Counts per state, oldest pending age and the next scheduled attempt."""
+
+        def job(conn: sqlite3.Connection) -> OutboxStatus:
+            counts = dict.fromkeys(STATES, 0)
+            for state, count in conn.execute("SELECT state, count(*) FROM outbox GROUP BY state"):
+                counts[state] = int(count)
+            oldest, nxt = conn.execute(
+                "SELECT min(created_at), min(next_attempt_at) FROM outbox"
+                " WHERE state IN ('pending', 'in_flight')"
+            ).fetchone()
+            age = None
+            if oldest is not None:
+                age = max(0.0, (self._now() - datetime.fromisoformat(oldest)).total_seconds())
+            return OutboxStatus(counts, age, nxt)
+
+        return await self._call(job)
+
+    async def rows(self, *, state: str | None = None, limit: int = 100) -> list[RowSummary]:
+        """The oldest ``limit`` rows, optionally of one state; never a payload."""
+
+        def job(conn: sqlite3.Connection) -> list[RowSummary]:
+            cursor = conn.execute(
+                "SELECT id, idempotency_key, kind, state, attempts, created_at,"
+                " next_attempt_at, last_error, signer_id FROM outbox"
+                " WHERE (? IS NULL OR state = ?) ORDER BY seq LIMIT ?",
+                (state, state, limit),
+            )
+            return [RowSummary(*row) for row in cursor]
+
+        return await self._call(job)
+
+    async def retry(self, row_id: str) -> None:
+        """Put one dead (or waiting) row back in the queue now."""
+        now = iso(self._now())
+
+        def job(conn: sqlite3.Connection) -> None:
+            changed = conn.execute(
+                "UPDATE outbox SET state = 'pending', faults = 0, next_attempt_at = ?"
+                " WHERE id = ? AND state IN ('dead', 'pending') AND payload IS NOT NULL",
+                (now, row_id),
+            ).rowcount
+            if not changed:
+                raise NotFound(
+                    f"Aucun élément à relancer avec l'identifiant {row_id}.",
+                    f"No item to retry with id {row_id}.",
+                )
+            audit.append(
+                conn,
+                AuditEvent(
+                    at=self._now(),
+                    kind=AuditKind.OUTBOX_REQUEUED,
+                    subject=row_id,
+                    details={"reason": "operator retry"},
+                ),
+            )
+
+        await self._write(job)
+
+    async def retry_dead(self) -> int:
+        """Put every dead row back in the queue; return how many."""
+        now = iso(self._now())
+
+        def job(conn: sqlite3.Connection) -> int:
+            count = conn.execute(
+                "UPDATE outbox SET state = 'pending', faults = 0, next_attempt_at = ?"
+                " WHERE state = 'dead' AND payload IS NOT NULL",
+                (now,),
+            ).rowcount
+            if count:
+                audit.append(
+                    conn,
+                    AuditEvent(
+                        at=self._now(),
+                        kind=AuditKind.OUTBOX_REQUEUED,
+                        details={"count": str(count), "reason": "operator retry of dead letters"},
+                    ),
+                )
+            return int(count)
+
+        return await self._write(job)
+
+    async def purge_done(self) -> int:
+        """Delete acknowledged rows (their audit lines stay); return how many."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            count = conn.execute("DELETE FROM outbox WHERE state = 'done'").rowcount
+            if count:
+                audit.append(
+                    conn,
+                    AuditEvent(
+                        at=self._now(),
+                        kind=AuditKind.OUTBOX_PURGED,
+                        details={"count": str(count)},
+                    ),
+                )
+            return int(count)
+
+        return await self._write(job)
+
+    async def integrity_check(self) -> str:
+        """SQLite's own ``PRAGMA integrity_check`` answer (``ok`` when sound)."""
+        return await self._call(
+            lambda conn: str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+        )
