@@ -1,0 +1,212 @@
+"""WS-Security: a signed SAML 2.0 assertion in a ``wsse:Security`` header, and its verification.
+
+Signatures are enveloped XML-DSig, exclusive c14n + RSA-SHA256 (DOMAIN.md §6), made
+by signxml *through the* :class:`~kiosk.signing.Signer` *port*: signxml builds
+``SignedInfo`` and canonicalises it, and the bytes it would sign go to
+``Signer.sign`` — an in-process key, SoftHSM2 or a CPS card alike (FIELD-NOTES.md
+"Signatures"). The same code signs the INSi assertion and the DMP's VIHF.
+
+Verification is pinned: the certificate carried in ``KeyInfo`` must be issued by the
+trusted CA (or be exactly the pinned certificate) and be valid now; only
+``VerifyResult.signed_xml`` is returned, so callers never read unsigned content.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from lxml import etree
+from signxml import (  # type: ignore[attr-defined]
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureMethod,
+    XMLSigner,
+    XMLVerifier,
+)
+from signxml.exceptions import InvalidInput as SignxmlInvalidInput
+from signxml.exceptions import InvalidSignature as SignxmlInvalidSignature
+
+from kiosk.errors import AccessDenied
+from kiosk.signing import Signer
+from kiosk.soap.envelope import NS, qname
+
+__all__ = [
+    "IssuedBy",
+    "Pinned",
+    "SignatureRejected",
+    "TrustAnchor",
+    "Verified",
+    "security_header",
+    "sign_enveloped",
+    "verify_enveloped",
+]
+
+
+class SignatureRejected(AccessDenied):
+    """A signature that does not verify, or whose certificate is not trusted."""
+
+    code = "SIGNATURE_REJECTED"
+
+
+def _rejected(reason_en: str, reason_fr: str, detail: str = "") -> SignatureRejected:
+    return SignatureRejected(
+        f"Signature refusée : {reason_fr}.",
+        f"Signature rejected: {reason_en}.",
+        detail=detail or reason_en,
+    )
+
+
+class _PortKey:
+    """Looks like a ``cryptography`` RSA key to signxml, signs through the Signer port."""
+
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
+        self.key_size = signer.certificate.public_key().key_size  # type: ignore[union-attr]
+
+    def sign(self, data: bytes, padding: object, algorithm: object) -> bytes:
+        # signxml asks for RSASSA-PKCS1-v1_5 SHA-256, the only scheme the port offers.
+        return self._signer.sign(data)
+
+
+def _signxml_signer() -> Any:
+    return XMLSigner(
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+
+
+def sign_enveloped(
+    element: etree._Element, signer: Signer, *, after: str | None = None
+) -> etree._Element:
+    """A signed copy of ``element`` (which carries an ``ID`` or ``Id``), signature inside it.
+
+    ``after`` names (Clark notation) the child the signature must follow, e.g.
+    ``saml:Issuer`` as the SAML schema requires; otherwise it goes last.
+    """
+    if element.get("ID") is None and element.get("Id") is None:
+        raise ValueError("the signed element needs an ID attribute for the reference")
+    work = etree.fromstring(etree.tostring(element))
+    placeholder = etree.Element(qname("ds", "Signature"), nsmap={"ds": NS["ds"]})
+    placeholder.set("Id", "placeholder")
+    anchor = work.find(after) if after is not None else None
+    if anchor is not None:
+        anchor.addnext(placeholder)
+    else:
+        work.append(placeholder)
+    try:
+        signed: etree._Element = _signxml_signer().sign(
+            work,
+            key=_PortKey(signer),
+            cert=[signer.certificate],
+        )
+    except SignxmlInvalidInput as exc:  # a programming error, not a user's
+        raise ValueError(f"cannot sign element: {exc}") from exc
+    return signed
+
+
+def security_header(
+    *tokens: etree._Element, created: datetime, lifetime: timedelta = timedelta(minutes=5)
+) -> etree._Element:
+    """A ``wsse:Security`` header: a ``wsu:Timestamp``, then the tokens (a signed assertion)."""
+    security = etree.Element(
+        qname("wsse", "Security"), nsmap={"wsse": NS["wsse"], "wsu": NS["wsu"]}
+    )
+    security.set(qname("soap", "mustUnderstand"), "true")
+    stamp = etree.SubElement(security, qname("wsu", "Timestamp"))
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    etree.SubElement(stamp, qname("wsu", "Created")).text = created.strftime(fmt)
+    etree.SubElement(stamp, qname("wsu", "Expires")).text = (created + lifetime).strftime(fmt)
+    for token in tokens:
+        security.append(token)
+    return security
+
+
+class TrustAnchor:
+    """Decides whether the certificate that signed a message is trusted."""
+
+    def check(self, certificate: x509.Certificate) -> None:
+        """Return if trusted, else raise :class:`SignatureRejected`."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Pinned(TrustAnchor):
+    """Trust exactly one certificate (a service's signing certificate)."""
+
+    certificate: x509.Certificate
+
+    def check(self, certificate: x509.Certificate) -> None:
+        if certificate != self.certificate:
+            raise _rejected("unexpected certificate", "certificat inattendu")
+
+
+@dataclass(frozen=True)
+class IssuedBy(TrustAnchor):
+    """Trust certificates issued directly by one of ``cas`` and valid at ``now()``."""
+
+    cas: tuple[x509.Certificate, ...]
+    now: Callable[[], datetime]
+
+    def check(self, certificate: x509.Certificate) -> None:
+        moment = self.now()
+        if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
+            raise _rejected("certificate expired or not yet valid", "certificat hors validité")
+        for ca in self.cas:
+            if certificate.issuer != ca.subject:
+                continue
+            try:
+                certificate.verify_directly_issued_by(ca)
+            except (InvalidSignature, ValueError, TypeError) as exc:
+                raise _rejected(
+                    "certificate not issued by the trusted authority",
+                    "certificat non émis par l'autorité de confiance",
+                    detail=type(exc).__name__,
+                ) from exc
+            return
+        raise _rejected(
+            "certificate from an unknown authority",
+            "certificat d'une autorité inconnue",
+            detail=certificate.issuer.rfc4514_string()[:120],
+        )
+
+
+def _key_info_certificate(element: etree._Element) -> x509.Certificate:
+    found = element.find(".//ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
+    if found is None or not (found.text or "").strip():
+        raise _rejected("no signing certificate", "certificat de signature absent")
+    try:
+        der = base64.b64decode("".join((found.text or "").split()), validate=True)
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise _rejected("unreadable certificate", "certificat illisible") from exc
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a verified signature vouches for: the signed element and its certificate."""
+
+    signed: etree._Element
+    certificate: x509.Certificate
+
+
+def verify_enveloped(element: etree._Element, trust: TrustAnchor) -> Verified:
+    """Verify the enveloped signature of ``element``; return only what was signed."""
+    certificate = _key_info_certificate(element)
+    trust.check(certificate)
+    try:
+        result = XMLVerifier().verify(etree.tostring(element), x509_cert=certificate)
+    except (SignxmlInvalidSignature, SignxmlInvalidInput) as exc:
+        raise _rejected("invalid signature", "signature invalide", detail=str(exc)[:200]) from exc
+    if isinstance(result, list):  # only with expect_references > 1, which is not asked
+        raise _rejected("several signatures", "plusieurs signatures")
+    signed = result.signed_xml
+    if signed is None:
+        raise _rejected("nothing signed", "aucun contenu signé")
+    return Verified(signed=signed, certificate=certificate)
