@@ -1,0 +1,259 @@
+"""Real ESC/POS printers through python-escpos: TCP 9100, device file, USB.
+
+The only module that imports ``escpos``. Jobs arrive as finished ESC/POS bytes
+(``kiosk.printing.receipt`` does all the encoding); a backend opens its device, asks
+for the printer's state (``DLE EOT 1/2/4``), sends the bytes, asks again, and closes.
+The second question is what tells "paper ran out half way" from "printed": a thermal
+printer accepts the rest of a job into its buffer and drops it silently otherwise.
+
+python-escpos calls block, so each job runs in ``asyncio.to_thread``. Every failure
+becomes a :class:`PrinterError` with a French and an English message; the job itself
+is never dropped here (the session's :class:`~kiosk.printing.queue.PrintQueue` keeps
+it for a reprint).
+
+USB: python-escpos needs ``pyusb``, which the kiosk image does not ship; the kiosk's
+udev rule (``hw/udev/60-kiosk-printer.rules``) gives every printer of
+``hw/printers/*.toml`` the name ``/dev/kiosk-printer`` through the kernel's ``usblp``
+driver, and the device-file backend writes there. The USB backend works when pyusb is
+installed and says so clearly when it is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from escpos.exceptions import DeviceNotFoundError
+from escpos.exceptions import Error as EscposError
+from escpos.printer import File, Network, Usb
+
+from kiosk.errors import PrinterError
+from kiosk.printing.ports import UNKNOWN_STATUS, PrinterStatus, PrintJob, parse_status
+
+__all__ = ["EscposPrinter", "PrintFailed", "PrinterFault", "printer_error"]
+
+log = logging.getLogger(__name__)
+
+_DLE_EOT = b"\x10\x04"
+
+
+class PrinterFault(Enum):
+    """Why a print did not happen; one message pair per reason."""
+
+    UNREACHABLE = "unreachable"
+    OFFLINE = "offline"
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+    PAPER_OUT_MID_JOB = "paper_out_mid_job"
+    CONNECTION_LOST = "connection_lost"
+    USB_UNSUPPORTED = "usb_unsupported"
+
+
+_MESSAGES: dict[PrinterFault, tuple[str, str]] = {
+    PrinterFault.UNREACHABLE: (
+        "Imprimante injoignable. Le ticket est conservé : réimprimez-le quand elle répond.",
+        "Printer unreachable. The receipt is kept: reprint it once the printer answers.",
+    ),
+    PrinterFault.OFFLINE: (
+        "L'imprimante est hors ligne. Le ticket est conservé pour réimpression.",
+        "The printer is offline. The receipt is kept for reprinting.",
+    ),
+    PrinterFault.PAPER_OUT: (
+        "Plus de papier. Rechargez le rouleau puis réimprimez le ticket.",
+        "Out of paper. Load a new roll, then reprint the receipt.",
+    ),
+    PrinterFault.COVER_OPEN: (
+        "Le capot de l'imprimante est ouvert. Fermez-le puis réimprimez le ticket.",
+        "The printer cover is open. Close it, then reprint the receipt.",
+    ),
+    PrinterFault.PAPER_OUT_MID_JOB: (
+        "Le papier s'est épuisé pendant l'impression. Rechargez puis réimprimez le ticket.",
+        "Paper ran out while printing. Load a new roll, then reprint the receipt.",
+    ),
+    PrinterFault.CONNECTION_LOST: (
+        "Connexion à l'imprimante perdue pendant l'impression. Réimprimez le ticket.",
+        "Connection to the printer lost while printing. Reprint the receipt.",
+    ),
+    PrinterFault.USB_UNSUPPORTED: (
+        "Impression USB directe indisponible (pyusb absent) : utilisez /dev/kiosk-printer.",
+        "Direct USB printing unavailable (pyusb missing): use /dev/kiosk-printer.",
+    ),
+}
+
+
+class PrintFailed(PrinterError):
+    """A :class:`PrinterError` that knows its :class:`PrinterFault`, for callers that branch."""
+
+    def __init__(self, fault: PrinterFault, detail: str = "") -> None:
+        fr, en = _MESSAGES[fault]
+        super().__init__(fr, en, detail=f"{fault.value}: {detail}" if detail else fault.value)
+        self.fault = fault
+
+
+def printer_error(fault: PrinterFault, detail: str = "") -> PrintFailed:
+    """The user-facing error for ``fault``."""
+    return PrintFailed(fault, detail)
+
+
+def _status_fault(status: PrinterStatus) -> PrinterFault | None:
+    if status.ready:
+        return None
+    if status.cover_open:
+        return PrinterFault.COVER_OPEN
+    if status.paper_out:
+        return PrinterFault.PAPER_OUT
+    return PrinterFault.OFFLINE
+
+
+class _Network(Network):  # type: ignore[misc]
+    """python-escpos's TCP printer, opening its socket without leaking it on failure."""
+
+    def open(self, raise_not_found: bool = True) -> None:
+        # The stock open() leaves the socket unclosed when connect() fails.
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except OSError as exc:
+            self.device = None
+            raise DeviceNotFoundError(f"{self.host}:{self.port}: {exc}") from exc
+        self.device = sock
+
+    def close(self) -> None:
+        sock: object = getattr(self, "_device", False)
+        self._device = False
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+class EscposPrinter:
+    """A :class:`~kiosk.printing.ports.ReceiptPrinter` over one python-escpos device."""
+
+    def __init__(
+        self,
+        make_device: Callable[[], Any],
+        *,
+        name: str,
+        status_queries: bool = True,
+        status_timeout_s: float = 2.0,
+    ) -> None:
+        self._make_device = make_device
+        self._device: Any = None
+        self._lock = asyncio.Lock()
+        self.name = name
+        self.status_queries = status_queries
+        self.status_timeout_s = status_timeout_s
+
+    @classmethod
+    def network(
+        cls, host: str, port: int = 9100, *, timeout_s: float = 10.0, status_queries: bool = True
+    ) -> EscposPrinter:
+        """A network printer (raw TCP, port 9100 by default)."""
+        return cls(
+            lambda: _Network(host, port, timeout=timeout_s),
+            name=f"tcp://{host}:{port}",
+            status_queries=status_queries,
+        )
+
+    @classmethod
+    def device_file(cls, path: Path) -> EscposPrinter:
+        """A printer device file such as ``/dev/kiosk-printer`` (usblp); writes only."""
+        return cls(lambda: File(str(path)), name=str(path), status_queries=False)
+
+    @classmethod
+    def usb(cls, vendor_id: int, product_id: int, *, status_queries: bool = True) -> EscposPrinter:
+        """A USB printer driven directly through pyusb."""
+
+        def make() -> Any:
+            if not Usb.is_usable():
+                raise printer_error(PrinterFault.USB_UNSUPPORTED)
+            return Usb(vendor_id, product_id, timeout=10_000)
+
+        return cls(
+            make, name=f"usb:{vendor_id:04x}:{product_id:04x}", status_queries=status_queries
+        )
+
+    async def print(self, job: PrintJob) -> None:
+        """Send ``job``; raises :class:`PrinterError` unless the printer took it all."""
+        async with self._lock:
+            await asyncio.to_thread(self._print_blocking, job)
+
+    async def status(self) -> PrinterStatus:
+        """Ask the printer; unknown when it does not answer status queries."""
+        async with self._lock:
+            return await asyncio.to_thread(self._status_blocking)
+
+    # --- blocking part, run in a worker thread ------------------------------------------
+
+    def _open(self) -> Any:
+        if self._device is None:
+            self._device = self._make_device()
+        try:
+            self._device.open()
+        except (DeviceNotFoundError, EscposError, OSError) as exc:
+            raise printer_error(PrinterFault.UNREACHABLE, f"{self.name}: {exc}") from exc
+        return self._device
+
+    def _close(self, device: Any) -> None:
+        with contextlib.suppress(EscposError, OSError):
+            device.close()
+
+    def _status_blocking(self) -> PrinterStatus:
+        device = self._open()
+        try:
+            return self._query(device, mid_job=False)
+        finally:
+            self._close(device)
+
+    def _print_blocking(self, job: PrintJob) -> None:
+        device = self._open()
+        try:
+            before = self._query(device, mid_job=False)
+            fault = _status_fault(before)
+            if fault is not None:
+                raise printer_error(fault, self.name)
+            try:
+                device._raw(job.escpos)
+            except (EscposError, OSError) as exc:
+                raise printer_error(PrinterFault.CONNECTION_LOST, f"{self.name}: {exc}") from exc
+            after = self._query(device, mid_job=True)
+            if after.known and after.paper_out:
+                raise printer_error(PrinterFault.PAPER_OUT_MID_JOB, self.name)
+            fault = _status_fault(after)
+            if fault is not None:
+                raise printer_error(fault, f"{self.name} after sending")
+            log.info("printed %s on %s (%d bytes)", job.job_id, self.name, len(job.escpos))
+        finally:
+            self._close(device)
+
+    def _query(self, device: Any, *, mid_job: bool) -> PrinterStatus:
+        if not self.status_queries:
+            return UNKNOWN_STATUS
+        sock = device.device if isinstance(device.device, socket.socket) else None
+        if sock is not None:
+            # A printer that never answers must not hold a job for the connect timeout.
+            sock.settimeout(self.status_timeout_s * (5 if mid_job else 1))
+        answers: list[int] = []
+        for n in (1, 2, 4):
+            try:
+                device._raw(_DLE_EOT + bytes((n,)))
+                reply = device._read()
+            except TimeoutError:
+                return UNKNOWN_STATUS
+            except (EscposError, OSError, NotImplementedError) as exc:
+                if mid_job or isinstance(exc, ConnectionError):
+                    raise printer_error(
+                        PrinterFault.CONNECTION_LOST, f"{self.name}: {exc}"
+                    ) from exc
+                return UNKNOWN_STATUS
+            if not reply:
+                # End of stream: the printer closed the connection.
+                raise printer_error(PrinterFault.CONNECTION_LOST, f"{self.name}: closed")
+            answers.append(reply[-1])
+        return parse_status(*answers)

@@ -1,0 +1,73 @@
+"""The simulated printer as a device: stream parsing, status answers, text, saved jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+
+from kiosk.printing.profiles import PrinterProfile
+from kiosk.sim.environment import SimWorld
+from kiosk.sim.printer import PrinterComponent, SimulatedPrinter
+from tests.printing.conftest import receipt_job
+
+
+async def _send(port: int, data: bytes, *, piece: int = 0) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    step = piece or len(data)
+    for i in range(0, len(data), step):
+        writer.write(data[i : i + step])
+        await writer.drain()
+    writer.write_eof()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return answer
+
+
+async def test_a_job_split_in_odd_pieces_prints_the_same(profile80: PrinterProfile) -> None:
+    job = receipt_job(profile80)
+    async with SimulatedPrinter() as sim:
+        await _send(sim.port, job.escpos)
+        await _send(sim.port, job.escpos, piece=997)
+        whole, pieces = await sim.wait_for_jobs(2)
+    assert np.array_equal(np.asarray(whole.image), np.asarray(pieces.image))
+
+
+async def test_status_queries_are_answered_in_stream_order() -> None:
+    async with SimulatedPrinter() as sim:
+        sim.cover_open()
+        answer = await _send(sim.port, b"\x10\x04\x01\x10\x04\x02\x10\x04\x04")
+    assert answer == bytes((0x1A, 0x16, 0x12))
+    assert sim.queries == 3
+    assert sim.jobs == []  # a status-only connection prints nothing
+
+
+async def test_plain_text_lines_and_feeds_are_printed() -> None:
+    async with SimulatedPrinter(width_dots=384) as sim:
+        await _send(sim.port, b"\x1b@HELLO 123\n\x1bd\x02\x1dVA\x00")
+        [job] = await sim.wait_for_jobs(1)
+    pixels = np.asarray(job.image)
+    assert job.cut
+    assert job.image.size == (384, 30 * 3)
+    assert not pixels[:30].all()  # ink on the text line
+    assert pixels[30:].all()  # two blank fed lines
+
+
+async def test_the_world_component_publishes_its_port_and_saves_each_job(
+    tmp_path: Path, profile80: PrinterProfile
+) -> None:
+    component = PrinterComponent()
+    world = SimWorld(state_dir=tmp_path, components=[component])
+    with world.running():
+        facts = world.facts["printer"]
+        assert isinstance(facts, dict)
+        await _send(facts["port"], receipt_job(profile80).escpos)
+        for _ in range(200):
+            if await asyncio.to_thread((tmp_path / "printer" / "job-0001.bin").exists):
+                break
+            await asyncio.sleep(0.05)
+        assert any("tcp://127.0.0.1:" in line for line in component.describe())
+    assert (tmp_path / "printer" / "job-0001.png").stat().st_size > 1000
+    assert (tmp_path / "printer" / "job-0001.bin").read_bytes() == receipt_job(profile80).escpos
