@@ -31,13 +31,13 @@ from kiosk.dmp.vocabulary import (
     PURPOSE_OF_USE_SYSTEM,
     SPECIALTY_REQUIRED_PROFESSIONS,
     VIHF_VERSION,
+    CodedValue,
 )
 
 __all__ = [
     "DEFAULT_LIFETIME_S",
     "Actor",
     "AuthMode",
-    "CodedValue",
     "EmergencyAccess",
     "Problem",
     "PurposeOfUse",
@@ -72,15 +72,6 @@ class PurposeOfUse(StrEnum):
     NORMAL = "normal"
     REGULATION = "urgence"
     BREAK_GLASS = "brisDeGlace"
-
-
-@dataclass(frozen=True)
-class CodedValue:
-    """An HL7 CE value: code, code system OID, display name."""
-
-    code: str
-    code_system: str
-    display_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ __all__ = [
     "TD",
     "VIHF_VERSION",
     "XDS",
+    "CodedValue",
     "DocumentModel",
 ]
 
@@ -133,6 +134,15 @@ CDA: Final[dict[str, str]] = {
     "representation": "B64",
 }
 """CDA R2 header constants of the CI-SIS (DOMAIN.md §6)."""
+
+
+@dataclass(frozen=True)
+class CodedValue:
+    """An HL7 CE value: code, code system OID, display name."""
+
+    code: str
+    code_system: str
+    display_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from kiosk.clock import FrozenClock
+from kiosk.dmp.cda import CdaDocument, DocumentAuthor
 from kiosk.dmp.cx import PatientCx
-from kiosk.dmp.vihf import Actor, AuthMode, CodedValue, EmergencyAccess, Software
-from kiosk.dmp.vocabulary import INS_TEST_OID, OID
+from kiosk.dmp.vihf import Actor, AuthMode, EmergencyAccess, Software
+from kiosk.dmp.vocabulary import DOCUMENT_MODELS, INS_TEST_OID, OID, CodedValue
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "dmp"
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
@@ -67,3 +70,46 @@ def assert_golden(name: str, element: etree._Element) -> None:
     if os.environ.get("KIOSK_REGEN_VECTORS") == "1":
         path.write_text(text, encoding="utf-8")
     assert path.read_text(encoding="utf-8") == text
+
+
+@dataclass(frozen=True)
+class Traits:
+    """Strict traits of a fictitious patient (the shape of the domain's StrictTraits)."""
+
+    birth_family_name: str
+    birth_given_names: tuple[str, ...]
+    birth_date: date
+    sex: str
+    birth_place: str
+
+
+TRAITS = Traits("TESTEUR", ("ALICE", "MARIE"), date(1977, 7, 6), "F", "63220")
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+AUTHOR = DocumentAuthor(
+    national_id="899900000001",
+    family_name="MEDECIN-TEST",
+    given_name="Dominique",
+    profession=CodedValue("10", OID["g15_profession"], "Médecin"),
+    structure_id="3750100000",
+    structure_name="Centre hospitalier de démonstration",
+)
+DOCUMENT_ROOT = "1.2.250.1.999.1.1"  # fictitious OID arc of the demo establishment
+
+
+def cda_document(**changes: object) -> CdaDocument:
+    """A discharge letter for the fictitious patient; ``changes`` override fields."""
+    base = CdaDocument(
+        document_root=DOCUMENT_ROOT,
+        document_extension="0190a1b2-0000-7000-8000-000000000001",
+        model=DOCUMENT_MODELS["discharge_summary"],
+        title="Lettre de liaison à la sortie",
+        patient=PATIENT,
+        traits=TRAITS,
+        author=AUTHOR,
+        created=T0,
+        service_start=T0 - timedelta(days=2),
+        service_end=T0,
+        facility=CodedValue("SA01", OID["r02_sector"], "Établissement public de santé"),
+        pdf=PDF,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
