@@ -32,7 +32,11 @@ def datamatrix_image(
     # ``forceSquare`` is load-bearing (FIELD-NOTES.md "Barcodes").
     _check_geometry(module_px, quiet_modules)
     data = payload.encode("utf-8") if isinstance(payload, str) else payload
-    barcode = _create(data, zxingcpp.BarcodeFormat.DataMatrix, forceSquare=True)
+    # Given bytes, the encoder flags the symbol as binary, and other readers (libdmtx,
+    # scanners in keyboard mode) then prefix the content ("01\n"); ASCII given as text
+    # is plain ECC200 that every reader returns unchanged. Other bytes stay binary.
+    content: bytes | str = data.decode("ascii") if data.isascii() else data
+    barcode = _create(content, zxingcpp.BarcodeFormat.DataMatrix, forceSquare=True)
     return _render(barcode, module_px, quiet_modules)
 
 

@@ -45,6 +45,15 @@ def test_ins_payload_round_trips_with_its_group_separators() -> None:
     assert [b.bytes for b in found] == [INS_PAYLOAD]
 
 
+@pytest.mark.filterwarnings("ignore:distutils Version classes:DeprecationWarning")
+def test_an_independent_decoder_reads_the_ins_payload_unchanged() -> None:
+    # Scanners and other decoders must not see a binary-mode prefix before "IS01".
+    from pylibdmtx import pylibdmtx
+
+    found = pylibdmtx.decode(datamatrix_image(INS_PAYLOAD), timeout=5000)
+    assert [d.data for d in found] == [INS_PAYLOAD]
+
+
 def test_text_payload_is_encoded_as_utf8() -> None:
     found = _read(datamatrix_image("S3HÉLÈNE"), zxingcpp.BarcodeFormat.DataMatrix)
     assert found[0].bytes == "S3HÉLÈNE".encode()
