@@ -90,6 +90,8 @@ class Text:
     text: str = field(repr=False)
     style: Style = Style.BODY
     align: Align = Align.LEFT
+    fixed: bool = False
+    """Catalogue wording, the same on every page: its bitmap may be cached (never personal data)."""
 
 
 @dataclass(frozen=True)
@@ -212,28 +214,28 @@ def receipt_layout(content: ReceiptContent) -> Layout:
             Text(content.establishment, Style.BOLD, Align.CENTER),
             Text(printed, Style.SMALL, Align.CENTER),
             Gap(10),
-            Text(w.receipt_title, Style.TITLE, Align.CENTER),
-            Text(w.receipt_subtitle, Style.BODY, Align.CENTER),
+            Text(w.receipt_title, Style.TITLE, Align.CENTER, fixed=True),
+            Text(w.receipt_subtitle, Style.BODY, Align.CENTER, fixed=True),
             Rule(),
             Text(f"{w.patient}{colon}{content.first_name} {initial}."),
             Gap(6),
-            Text(w.account_id, Style.SMALL),
+            Text(w.account_id, Style.SMALL, Align.LEFT, fixed=True),
             Text(content.account_id, Style.BOLD),
             Gap(6),
-            Text(w.credential_caption, Style.SMALL),
+            Text(w.credential_caption, Style.SMALL, Align.LEFT, fixed=True),
             Text(group_password(content.temporary_password), Style.CREDENTIAL, Align.CENTER),
-            Text(w.credential_hint, Style.SMALL),
+            Text(w.credential_hint, Style.SMALL, Align.LEFT, fixed=True),
             Rule(),
-            Text(w.portal, Style.SMALL),
+            Text(w.portal, Style.SMALL, Align.LEFT, fixed=True),
             Text(content.portal_url, Style.BOLD),
             Gap(6),
             Qr(content.portal_url),
-            Text(w.scan_me, Style.SMALL, Align.CENTER),
+            Text(w.scan_me, Style.SMALL, Align.CENTER, fixed=True),
             Rule(),
-            Text(w.next_steps_title, Style.BOLD),
-            *(Text(step, Style.BODY) for step in w.next_steps),
+            Text(w.next_steps_title, Style.BOLD, Align.LEFT, fixed=True),
+            *(Text(step, Style.BODY, fixed=True) for step in w.next_steps),
             Gap(8),
-            Text(w.keep_safe, Style.SMALL, Align.CENTER),
+            Text(w.keep_safe, Style.SMALL, Align.CENTER, fixed=True),
         )
     )
 
@@ -258,7 +260,7 @@ def label_layout(content: LabelContent, profile: PrinterProfile) -> Layout:
             Columns(
                 (
                     DataMatrix(content.payload, module_px=3 if left < 200 else 4),
-                    Text(w.label_caption, Style.TITLE, Align.CENTER),
+                    Text(w.label_caption, Style.TITLE, Align.CENTER, fixed=True),
                 ),
                 tuple(right),
                 left,
@@ -273,15 +275,15 @@ def diagnostic_layout(profile: PrinterProfile, *, lang: str = "fr") -> Layout:
     w = wording(lang)
     return Layout(
         (
-            Text(w.test_title, Style.TITLE, Align.CENTER),
+            Text(w.test_title, Style.TITLE, Align.CENTER, fixed=True),
             Rule(),
             Text(f"{w.test_profile} : {profile.name} ({profile.key})"),
             Text(f"{w.test_width} : {profile.width_mm} mm, {profile.width_dots} dots"),
-            Text(w.test_accents),
+            Text(w.test_accents, Style.BODY, Align.LEFT, fixed=True),
             Text("0O 1lI 5S 8B", Style.CREDENTIAL, Align.CENTER),
             Rule(),
             Qr(f"kiosk test {profile.key} {profile.width_dots}"),
-            Text(w.test_qr, Style.SMALL, Align.CENTER),
+            Text(w.test_qr, Style.SMALL, Align.CENTER, fixed=True),
         )
     )
 
@@ -324,6 +326,25 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return lines
 
 
+def _text(text: str, style: Style, align: Align, width: int, page_width: int) -> Image.Image:
+    font = _font(style, page_width)
+    ascent, descent = font.getmetrics()
+    line_h = ascent + descent + 2
+    lines = _wrap(text, font, width)
+    img = Image.new("1", (width, line_h * len(lines)), 1)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        x = 0 if align is Align.LEFT else max(0, int((width - font.getlength(line)) / 2))
+        draw.text((x, i * line_h), line, font=font, fill=0)
+    return img
+
+
+# Text drawing is most of a receipt's cost (FIELD-NOTES budget: 25 ms); the wording
+# lines repeat on every receipt, so their bitmaps are kept. Only ``fixed`` texts come
+# here: a name or a password must not outlive its session in a cache.
+_fixed_text = lru_cache(maxsize=256)(_text)
+
+
 def _block(block: Block, width: int, page_width: int) -> Image.Image:
     if isinstance(block, Gap):
         return Image.new("1", (width, block.dots), 1)
@@ -332,16 +353,9 @@ def _block(block: Block, width: int, page_width: int) -> Image.Image:
         ImageDraw.Draw(img).line([(0, 5), (width - 1, 5)], fill=0, width=2)
         return img
     if isinstance(block, Text):
-        font = _font(block.style, page_width)
-        ascent, descent = font.getmetrics()
-        line_h = ascent + descent + 2
-        lines = _wrap(block.text, font, width)
-        img = Image.new("1", (width, line_h * len(lines)), 1)
-        draw = ImageDraw.Draw(img)
-        for i, line in enumerate(lines):
-            x = 0 if block.align is Align.LEFT else max(0, int((width - font.getlength(line)) / 2))
-            draw.text((x, i * line_h), line, font=font, fill=0)
-        return img
+        if block.fixed:
+            return _fixed_text(block.text, block.style, block.align, width, page_width)
+        return _text(block.text, block.style, block.align, width, page_width)
     if isinstance(block, Qr | DataMatrix):
         symbol = (
             qr_image(block.text, module_px=block.module_px, quiet_modules=2)
