@@ -217,5 +217,7 @@ ComponentFactory = Callable[[], SimComponent]
 
 def default_components() -> list[SimComponent]:
     """The simulators of the demo, in start order; each area adds its own here."""
-    factories: list[ComponentFactory] = []
+    from kiosk.sim.hsm import TokensComponent
+
+    factories: list[ComponentFactory] = [TokensComponent]
     return [factory() for factory in factories]
