@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from kiosk.errors import ConfigError, IdentityError, PrinterError
 from kiosk.printing.ports import JobKind, PrintJob
@@ -49,6 +49,33 @@ def _reference(name: str, image: Image.Image) -> Image.Image:
     return Image.open(path)
 
 
+def _without_symbols(image: Image.Image) -> Image.Image:
+    """The page with its barcodes blanked: their pixels belong to the encoder, which has its
+    own tests, and are checked here by decoding instead."""
+    page = image.convert("1")
+    draw = ImageDraw.Draw(page)
+    for found in zxingcpp.read_barcodes(page):
+        corners = found.position
+        xs = [
+            corners.top_left.x,
+            corners.top_right.x,
+            corners.bottom_left.x,
+            corners.bottom_right.x,
+        ]
+        ys = [
+            corners.top_left.y,
+            corners.top_right.y,
+            corners.bottom_left.y,
+            corners.bottom_right.y,
+        ]
+        draw.rectangle((min(xs) - 8, min(ys) - 8, max(xs) + 8, max(ys) + 8), fill=1)
+    return page
+
+
+def _same_page(image: Image.Image, reference: Image.Image) -> bool:
+    return differing_fraction(_without_symbols(image), _without_symbols(reference)) <= TOLERANCE
+
+
 def _read(image: Image.Image, fmt: zxingcpp.BarcodeFormat) -> list[zxingcpp.Barcode]:
     return list(zxingcpp.read_barcodes(image, formats=fmt, text_mode=zxingcpp.TextMode.Plain))
 
@@ -63,7 +90,7 @@ def test_receipt_matches_its_reference_image(profile_name: str, lang: str) -> No
     reference = _reference(f"receipt-{profile.width_dots}-{lang}.png", image)
     assert image.width == profile.width_dots
     assert abs(image.height - reference.height) <= 4
-    assert differing_fraction(image, reference) <= TOLERANCE
+    assert _same_page(image, reference)
 
 
 def test_label_matches_its_reference_image() -> None:
@@ -71,7 +98,7 @@ def test_label_matches_its_reference_image() -> None:
     image = render(label_layout(label(), profile), profile.width_dots)
     reference = _reference("label-384.png", image)
     assert image.size == (384, profile.label_height_dots)
-    assert differing_fraction(image, reference) <= TOLERANCE
+    assert _same_page(image, reference)
 
 
 @pytest.mark.parametrize("width", [384, 576])
@@ -176,7 +203,7 @@ def test_escpos_matches_the_golden_bytes(profile80: PrinterProfile) -> None:
     assert _framing(data)[:1] == [("1b40", 0)]
     assert _framing(data)[-2:] == [("1b64", 0), ("1d56", 0)]  # feed, then cut (80 mm cutter)
     assert abs(len(data) - len(golden)) <= 72 * 4
-    assert differing_fraction(_raster(data, 576), _raster(golden, 576)) <= TOLERANCE
+    assert _same_page(_raster(data, 576), _raster(golden, 576))
 
 
 def test_escpos_raster_is_the_png_dot_for_dot(profile58: PrinterProfile) -> None:
