@@ -14,7 +14,10 @@ def sim() -> None:
 
 def _subcommands() -> list[click.Command]:
     # Each area adds its own subcommand here (one import, one list element).
-    return []
+    from kiosk.commands.sim_cards import card
+    from kiosk.commands.sim_serve import serve
+
+    return [serve, card]
 
 
 for _command in _subcommands():

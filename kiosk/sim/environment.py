@@ -217,7 +217,9 @@ ComponentFactory = Callable[[], SimComponent]
 
 def default_components() -> list[SimComponent]:
     """The simulators of the demo, in start order; each area adds its own here."""
+    from kiosk.sim.card_desk import CardDeskComponent
     from kiosk.sim.hsm import TokensComponent
+    from kiosk.sim.server import ServicesComponent
 
-    factories: list[ComponentFactory] = [TokensComponent]
+    factories: list[ComponentFactory] = [CardDeskComponent, TokensComponent, ServicesComponent]
     return [factory() for factory in factories]

@@ -1,0 +1,132 @@
+"""One origin for the simulated remote services: ``/insi`` now, ``/dmp`` when it exists.
+
+``kiosk sim serve`` and the world's ``services`` component run it with uvicorn on
+127.0.0.1. The listening socket is bound here, before uvicorn starts, so port 0 gives
+an ephemeral port that is known at once: the URL is written to a ready file for the
+parent process (no fixed ports in tests, no polling of a log). Tests mount the same
+app in-process through ``httpx.ASGITransport``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from kiosk.clock import Clock, SystemClock
+from kiosk.sim.insi_service import InsiSimulator
+from kiosk.sim.pki import ensure_test_pki
+from kiosk.soap.wssec import IssuedBy
+
+if TYPE_CHECKING:
+    from kiosk.sim.environment import SimWorld
+
+__all__ = [
+    "DEFAULT_PORT",
+    "ServicesComponent",
+    "SimServices",
+    "bind",
+    "build_services",
+    "serve",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8471
+"""The port of the built-in settings' endpoints (``kiosk.config``)."""
+
+
+@dataclass
+class SimServices:
+    """The simulators behind one ASGI app, with their driver objects."""
+
+    app: Starlette
+    insi: InsiSimulator
+
+
+def build_services(pki_dir: Path, *, clock: Clock | None = None) -> SimServices:
+    """The services app; INSi trusts the test CA found (or generated) in ``pki_dir``."""
+    pki = ensure_test_pki(pki_dir)
+    clock = clock or SystemClock()
+    insi = InsiSimulator(IssuedBy((pki.ca_certificate,), clock.now), clock=clock)
+    app = Starlette(routes=[Mount("/insi", app=insi.app)])
+    return SimServices(app=app, insi=insi)
+
+
+def bind(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> socket.socket:
+    """A listening TCP socket; ``port=0`` picks a free one (read it with ``getsockname``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(64)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(app: Starlette, sock: socket.socket, *, ready_file: Path | None = None) -> None:
+    """Serve ``app`` on ``sock`` until SIGINT/SIGTERM; write ``{"url": …}`` to ``ready_file``."""
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host}:{port}"
+    if ready_file is not None:
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"url": url, "insi": f"{url}/insi", "pid": os.getpid()}))
+        tmp.replace(ready_file)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+
+
+@dataclass
+class ServicesComponent:
+    """The SimComponent that runs ``kiosk sim serve`` and publishes its URL."""
+
+    name: str = "services"
+    port: int = DEFAULT_PORT
+    url: str = ""
+    _ready: Path | None = field(default=None, repr=False)
+
+    def start(self, world: SimWorld) -> None:
+        """Spawn the server, wait for its ready file, publish ``services_url`` and ``insi_url``."""
+        self._ready = world.state_dir / "services.json"
+        self._ready.unlink(missing_ok=True)
+        argv = [
+            sys.executable, "-m", "kiosk", "sim", "serve",
+            "--port", str(self.port),
+            "--pki-dir", str(world.state_dir / "pki"),
+            "--ready-file", str(self._ready),
+        ]  # fmt: skip
+        proc = world.spawn(self.name, argv)
+        deadline = time.monotonic() + 60.0  # the first run generates the test PKI
+        while not self._ready.exists():
+            if proc.popen.poll() is not None:
+                raise RuntimeError(f"kiosk sim serve exited with {proc.popen.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("kiosk sim serve did not start within 60 s")
+            time.sleep(0.05)
+        info = json.loads(self._ready.read_text())
+        self.url = str(info["url"])
+        world.facts["services_url"] = self.url
+        world.facts["insi_url"] = str(info["insi"])
+
+    def stop(self) -> None:
+        """The world stops the process; only the ready file is ours to remove."""
+        if self._ready is not None:
+            self._ready.unlink(missing_ok=True)
+
+    def describe(self) -> list[str]:
+        """Where the services answer and how to reach them."""
+        return [
+            f"INSi simulator: {self.url}/insi",
+            "search: kiosk insi search --family MARTIN-TEST --given PAUL --sex M "
+            "--birth-date 1980-05-23",
+        ]
