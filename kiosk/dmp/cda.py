@@ -22,7 +22,7 @@ from lxml import etree
 
 from kiosk.dmp.cx import PatientCx
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
-from kiosk.dmp.vocabulary import CDA, NS, OID, CodedValue, DocumentModel
+from kiosk.dmp.vocabulary import CDA, CONFIDENTIALITY_NORMAL, NS, OID, CodedValue, DocumentModel
 
 __all__ = [
     "SCHEMA_PATH",
@@ -168,7 +168,11 @@ def build_cda(document: CdaDocument) -> etree._Element:
     _el(root, "title", document.title)
     _el(root, "effectiveTime", value=_ts(document.created))
     # Visibility travels in the XDS metadata; the CDA header always says N (DOMAIN.md §6).
-    _ce(root, "confidentialityCode", CodedValue("N", OID["hl7_confidentiality"], "Normal"))
+    _ce(
+        root,
+        "confidentialityCode",
+        CodedValue(CONFIDENTIALITY_NORMAL, OID["hl7_confidentiality"], "Normal"),
+    )
     _el(root, "languageCode", code=CDA["language"])
     set_extension = document.set_extension or document.document_extension
     _el(root, "setId", root=document.document_root, extension=set_extension)

@@ -18,7 +18,7 @@ __all__ = [
     "ATTR",
     "AUTHN_CONTEXT",
     "CDA",
-    "CONFIDENTIALITY",
+    "CONFIDENTIALITY_NORMAL",
     "DMP_DEVICE_OID",
     "DOCUMENT_MODELS",
     "HL7V3",
@@ -115,13 +115,10 @@ AUTHN_CONTEXT: Final[dict[str, str]] = {
 }
 """``AuthnContextClassRef`` per authentication mode: the card itself, or a local login."""
 
-CONFIDENTIALITY: Final[dict[str, str]] = {
-    "normal": "N",
-    "hidden_from_professionals": "MASQUE_PS",
-    "hidden_from_patient": "INVISIBLE_PATIENT",
-    "hidden_from_legal_representatives": "INVISIBLE_REPRESENTANTS_LEGAUX",
-}
-"""Confidentiality codes: ``N`` (HL7) plus the DMP's three visibility codes (DOMAIN.md §6)."""
+CONFIDENTIALITY_NORMAL: Final = "N"
+"""HL7 ``N``: every DMP document carries it; the three visibility codes of DOMAIN.md §6
+(``MASQUE_PS``, ``INVISIBLE_PATIENT``, ``INVISIBLE_REPRESENTANTS_LEGAUX``) belong to
+the domain's ``Visibility``, which renders them."""
 
 CDA: Final[dict[str, str]] = {
     "realm": "FR",
