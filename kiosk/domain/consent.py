@@ -1,0 +1,111 @@
+"""Information given, consent to creation and access authorizations, as value objects.
+
+DOMAIN.md §1: creating a DMP requires the patient informed (the brochure is the usual
+medium), the patient's consent, and records the authorization for the establishment's
+professionals and the emergency accesses — "bris de glace" and regulation centre (SAMU),
+both **yes by default**, which the patient may refuse. Instants are timezone-aware so
+that a record means the same thing on every kiosk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kiosk.errors import InvalidInput
+
+__all__ = [
+    "Consent",
+    "ConsentError",
+    "ConsentRecord",
+    "InformationGiven",
+]
+
+
+class ConsentError(InvalidInput):
+    """A consent record that contradicts itself or the rules of DMP creation."""
+
+    code = "CONSENT_INVALID"
+
+
+def _require_aware(moment: datetime, what_fr: str, what_en: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ConsentError(
+            f"{what_fr} : l'heure doit porter son fuseau",
+            f"{what_en}: the time must carry its time zone",
+            detail="naive_datetime",
+        )
+
+
+@dataclass(frozen=True)
+class InformationGiven:
+    """The patient was informed about the DMP; ``brochure`` says the leaflet was handed over.
+
+    Information shown on the self-service screen counts as given, with ``brochure=False``
+    when the patient declined the paper leaflet.
+    """
+
+    brochure: bool
+    at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.at, "information du patient", "patient information")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What the patient agreed to, recorded by whom and when."""
+
+    creation: bool
+    establishment_access: bool
+    emergency_access: bool = True
+    regulation_centre_access: bool = True
+    recorded_at: datetime = field(kw_only=True)
+    recorded_by: str = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        _require_aware(self.recorded_at, "consentement", "consent")
+        if not self.recorded_by.strip():
+            raise ConsentError(
+                "le consentement doit indiquer qui l'a recueilli",
+                "the consent must say who recorded it",
+                detail="recorded_by_empty",
+            )
+        if self.establishment_access and not self.creation:
+            raise ConsentError(
+                "pas d'autorisation d'accès pour l'établissement sans consentement à la création",
+                "no establishment access authorization without consent to creation",
+                detail="access_without_creation",
+            )
+
+    @property
+    def refused(self) -> bool:
+        """Whether the patient declined the creation of a DMP."""
+        return not self.creation
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """The information given and the consent, checked together before a DMP creation."""
+
+    information: InformationGiven | None
+    consent: Consent
+
+    def __post_init__(self) -> None:
+        if self.consent.creation and self.information is None:
+            raise ConsentError(
+                "le patient doit être informé avant de consentir à la création du DMP",
+                "the patient must be informed before consenting to the DMP creation",
+                detail="creation_without_information",
+            )
+        if self.information is not None and self.information.at > self.consent.recorded_at:
+            raise ConsentError(
+                "l'information du patient doit précéder son consentement",
+                "the patient must be informed before giving consent",
+                detail="information_after_consent",
+            )
+
+    @property
+    def allows_creation(self) -> bool:
+        """Whether this record allows the DMP creation transaction (TD1.1)."""
+        return self.consent.creation

@@ -1,0 +1,230 @@
+"""Local habilitation pre-check: which profession and role may ask the DMP for what.
+
+DOMAIN.md §1 and §5: professionals with their own CPS consult and feed; admission staff
+and secretaries (CPE card, or the establishment certificate in indirect mode) create and
+feed but never consult. The DMP stays the authority — this table only spares calls that
+are bound to be refused and explains the refusal at once. The rules are site data
+(``kiosk/data/habilitations.toml``), parsed here from text so the domain does no I/O;
+they must be checked against the official DMP habilitation matrix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from kiosk.errors import AccessDenied, ConfigError
+
+__all__ = [
+    "ANY",
+    "AuthMode",
+    "DmpAction",
+    "HabilitationDenied",
+    "HabilitationRule",
+    "HabilitationTable",
+]
+
+ANY = "*"
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class DmpAction(StrEnum):
+    """DMP transactions, numbered as the GIE SESAM-Vitale guide does (DOMAIN.md §6, verify)."""
+
+    EXISTENCE_TEST = "TD0.2"
+    AUTHORIZATION = "TD0.3"
+    CREATION = "TD1.1"
+    REACTIVATION = "TD1.2"
+    ADMINISTRATIVE_UPDATE = "TD1.3"
+    CLOSURE = "TD1.4"
+    WEB_ACCOUNT = "TD1.5"
+    SUBMISSION = "TD2.1"
+    SEARCH = "TD3.1"
+    RETRIEVAL = "TD3.2"
+    ATTRIBUTE_UPDATE = "TD3.3a"
+    DELETION = "TD3.3b"
+    WRONG_RECORD_CORRECTION = "TD3.3c"
+
+    @property
+    def label_fr(self) -> str:
+        """The action as a French user reads it."""
+        return _ACTION_LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        """The action as an English user reads it."""
+        return _ACTION_LABELS[self][1]
+
+
+_ACTION_LABELS = {
+    DmpAction.EXISTENCE_TEST: ("test d'existence du DMP", "DMP existence test"),
+    DmpAction.AUTHORIZATION: ("autorisation d'accès", "access authorization"),
+    DmpAction.CREATION: ("création du DMP", "DMP creation"),
+    DmpAction.REACTIVATION: ("réactivation du DMP", "DMP reactivation"),
+    DmpAction.ADMINISTRATIVE_UPDATE: ("mise à jour administrative", "administrative update"),
+    DmpAction.CLOSURE: ("fermeture du DMP", "DMP closure"),
+    DmpAction.WEB_ACCOUNT: ("compte internet du patient", "patient web account"),
+    DmpAction.SUBMISSION: ("envoi de document", "document submission"),
+    DmpAction.SEARCH: ("recherche de documents", "document search"),
+    DmpAction.RETRIEVAL: ("consultation de document", "document retrieval"),
+    DmpAction.ATTRIBUTE_UPDATE: ("mise à jour des attributs", "attribute update"),
+    DmpAction.DELETION: ("suppression de document", "document deletion"),
+    DmpAction.WRONG_RECORD_CORRECTION: (
+        "correction d'erreur de dossier",
+        "wrong-record correction",
+    ),
+}
+
+
+class AuthMode(StrEnum):
+    """How the DMP authenticates the caller (DOMAIN.md §1)."""
+
+    DIRECT = "direct"  # the person's own card (CPS or CPE) signs the VIHF
+    INDIRECT = "indirect"  # the establishment certificate; the person is known locally
+
+
+class HabilitationDenied(AccessDenied):
+    """The local table says this profile may not perform this DMP action."""
+
+    code = "HABILITATION_DENIED"
+
+    def __init__(self, action: DmpAction, profession_code: str, role: str, mode: AuthMode) -> None:
+        profile = f"profession {profession_code or '-'}, {role or '-'}, {mode.value}"
+        super().__init__(
+            f"action non autorisée pour ce profil : {action.label_fr} ({action.value}) — {profile}",
+            f"action not allowed for this profile: {action.label_en} ({action.value}) — {profile}",
+            detail=f"action={action.value} {profile}",
+        )
+        self.action = action
+
+
+@dataclass(frozen=True)
+class HabilitationRule:
+    """One row of the table: these professions and roles, in these modes, may do these actions."""
+
+    professions: frozenset[str]
+    roles: frozenset[str]
+    modes: frozenset[AuthMode]
+    actions: frozenset[DmpAction]
+    description: str = ""
+
+    def matches(self, profession_code: str, role: str, mode: AuthMode, action: DmpAction) -> bool:
+        """Whether this rule allows ``action`` for the profile."""
+        return (
+            action in self.actions
+            and mode in self.modes
+            and (ANY in self.professions or profession_code in self.professions)
+            and (ANY in self.roles or role in self.roles)
+        )
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(
+            f"habilitations : {where} doit être une liste de chaînes",
+            f"habilitations: {where} must be a list of strings",
+            detail=where,
+        )
+    return value
+
+
+def _enum_values(kind: type[_E], value: Any, where: str) -> frozenset[_E]:
+    items = _strings(value, where)
+    try:
+        return frozenset(kind(item) for item in items)
+    except ValueError as exc:
+        expected = ", ".join(member.value for member in kind)
+        raise ConfigError(
+            f"habilitations : {where} contient une valeur inconnue (attendu : {expected})",
+            f"habilitations: {where} holds an unknown value (expected: {expected})",
+            detail=where,
+        ) from exc
+
+
+_RULE_KEYS = frozenset({"description", "professions", "roles", "modes", "actions"})
+
+
+@dataclass(frozen=True)
+class HabilitationTable:
+    """The rules; anything no rule allows is denied."""
+
+    rules: tuple[HabilitationRule, ...]
+
+    @classmethod
+    def from_toml_text(cls, text: str) -> HabilitationTable:
+        """Parse the table from TOML text (see ``kiosk/data/habilitations.toml``)."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"habilitations : TOML invalide ({exc})",
+                f"habilitations: invalid TOML ({exc})",
+                detail="toml",
+            ) from exc
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> HabilitationTable:
+        """Build the table from a mapping shaped like the TOML file (``rule`` = list of rules)."""
+        unknown = sorted(set(data) - {"version", "rule"})
+        if unknown:
+            raise ConfigError(
+                f"habilitations : clé inconnue « {unknown[0]} » (attendu : version, rule)",
+                f"habilitations: unknown key {unknown[0]!r} (expected: version, rule)",
+                detail=unknown[0],
+            )
+        raw_rules = data.get("rule", [])
+        if not isinstance(raw_rules, list):
+            raise ConfigError(
+                "habilitations : rule doit être une liste de tables ([[rule]])",
+                "habilitations: rule must be an array of tables ([[rule]])",
+                detail="rule",
+            )
+        rules = []
+        for index, raw in enumerate(raw_rules):
+            where = f"rule[{index}]"
+            if not isinstance(raw, Mapping):
+                raise ConfigError(
+                    f"habilitations : {where} doit être une table",
+                    f"habilitations: {where} must be a table",
+                    detail=where,
+                )
+            extra = sorted(set(raw) - _RULE_KEYS)
+            missing = sorted(_RULE_KEYS - {"description"} - set(raw))
+            if extra or missing:
+                key = (extra or missing)[0]
+                state_fr, state_en = ("inconnue", "unknown") if extra else ("manquante", "missing")
+                raise ConfigError(
+                    f"habilitations : {where}.{key} : clé {state_fr}",
+                    f"habilitations: {where}.{key}: {state_en} key",
+                    detail=f"{where}.{key}",
+                )
+            description = raw.get("description", "")
+            if not isinstance(description, str):
+                raise ConfigError(
+                    f"habilitations : {where}.description doit être une chaîne",
+                    f"habilitations: {where}.description must be a string",
+                    detail=f"{where}.description",
+                )
+            rules.append(
+                HabilitationRule(
+                    professions=frozenset(_strings(raw["professions"], f"{where}.professions")),
+                    roles=frozenset(_strings(raw["roles"], f"{where}.roles")),
+                    modes=_enum_values(AuthMode, raw["modes"], f"{where}.modes"),
+                    actions=_enum_values(DmpAction, raw["actions"], f"{where}.actions"),
+                    description=description,
+                )
+            )
+        return cls(tuple(rules))
+
+    def allowed(self, profession_code: str, role: str, mode: AuthMode, action: DmpAction) -> bool:
+        """Whether some rule allows ``action`` for this profession, role and mode."""
+        return any(rule.matches(profession_code, role, mode, action) for rule in self.rules)
+
+    def require(self, profession_code: str, role: str, mode: AuthMode, action: DmpAction) -> None:
+        """Raise :class:`HabilitationDenied`, naming the action, unless it is allowed."""
+        if not self.allowed(profession_code, role, mode, action):
+            raise HabilitationDenied(action, profession_code, role, mode)

@@ -1,0 +1,1 @@
+"""Golden test vectors as data files, each family with its loader module."""
