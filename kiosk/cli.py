@@ -51,9 +51,9 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
 
 
 def _register() -> None:
-    from kiosk.commands import demo, sim
+    from kiosk.commands import cards, demo, sim
 
-    for command in (demo.demo, sim.sim):
+    for command in (demo.demo, sim.sim, cards.cards):
         root.add_command(command)
 
 

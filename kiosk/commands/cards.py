@@ -1,0 +1,196 @@
+"""``kiosk cards list|watch|read``: readers, live card events, Vitale beneficiaries.
+
+When a demo world runs (``world.json`` under ``<data_dir>/sim`` or ``--state-dir``)
+the commands use its private pcscd through ``PCSCLITE_CSOCK_NAME``; otherwise the
+system pcscd. The variable must be set before the first PC/SC context of the
+process, so it is set here, before ``kiosk.cards.pcsc`` is imported.
+No personal data is printed unless ``--show``; the NIR stays masked without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiosk.commands.context import CliContext, emit
+from kiosk.errors import NotFound
+
+__all__ = ["cards"]
+
+_STATE_DIR = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="State directory of a running demo (default: <data_dir>/sim).",
+)
+
+
+def _use_world(obj: CliContext, state_dir: Path | None) -> None:
+    from kiosk.sim.environment import load_world_state
+
+    if "PCSCLITE_CSOCK_NAME" in os.environ:
+        return  # an explicit choice wins
+    state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
+    env = state.get("env") if state else None
+    if isinstance(env, dict) and "PCSCLITE_CSOCK_NAME" in env:
+        os.environ["PCSCLITE_CSOCK_NAME"] = str(env["PCSCLITE_CSOCK_NAME"])
+
+
+@click.group()
+def cards() -> None:
+    """Smart-card readers and cards (Vitale, CPS/CPE)."""
+
+
+@cards.command("list")
+@click.option("--show", is_flag=True, help="Also read and show the Vitale beneficiaries.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_STATE_DIR
+@click.pass_obj
+def list_(obj: CliContext, show: bool, as_json: bool, state_dir: Path | None) -> None:
+    """Reader slots, and the kind of card in each."""
+    _use_world(obj, state_dir)
+    from kiosk.cards.atr import CardProfiles, format_atr
+    from kiosk.cards.pcsc import slot_states
+
+    profiles = CardProfiles.load(obj.settings.cards.profiles_dir)
+    rows: list[dict[str, Any]] = []
+    for reader, atr in slot_states():
+        row: dict[str, Any] = {"reader": reader, "card": atr is not None}
+        if atr is not None:
+            profile = profiles.identify(atr)
+            row |= {
+                "atr": format_atr(atr),
+                "kind": profile.kind.value if profile else "unknown",
+                "profile": profile.label if profile else "",
+            }
+            if show and profile is not None and profile.kind.value == "vitale":
+                data = asyncio.run(_read(obj, reader))
+                row["beneficiaries"] = [_person(p, show=True) for p in data.beneficiaries]
+        rows.append(row)
+    lines = [
+        f"{r['reader']}: "
+        + (f"{r['kind']} {r['profile']} (ATR {r['atr']})" if r["card"] else "(vide / empty)")
+        for r in rows
+    ] or ["Aucun lecteur / no reader"]
+    for r in rows:
+        for p in r.get("beneficiaries", []):
+            lines.append(f"    {p['family_name']} {p['given_name']} {p['birth_date']}")
+    emit(as_json, {"readers": rows}, "\n".join(lines))
+
+
+@cards.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--count", type=int, default=None, help="Stop after this many events.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@_STATE_DIR
+@click.pass_obj
+def watch(
+    obj: CliContext,
+    as_json: bool,
+    count: int | None,
+    duration: float | None,
+    state_dir: Path | None,
+) -> None:
+    """Live reader and card events (present state first), until Ctrl-C."""
+    _use_world(obj, state_dir)
+    asyncio.run(_watch(obj, as_json, count, duration))
+
+
+async def _watch(obj: CliContext, as_json: bool, count: int | None, duration: float | None) -> None:
+    import json
+    import time
+
+    from kiosk.cards.atr import CardProfiles, format_atr
+    from kiosk.cards.pcsc import PcscMonitor
+    from kiosk.cards.ports import CardInserted
+
+    monitor = PcscMonitor(CardProfiles.load(obj.settings.cards.profiles_dir), poll_ms=250)
+    deadline = None if duration is None else time.monotonic() + duration
+    seen = 0
+    try:
+        while count is None or seen < count:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            try:
+                event = await monitor.next_event(left)
+            except TimeoutError:
+                break
+            seen += 1
+            data: dict[str, Any] = {"event": type(event).__name__, "reader": event.reader}
+            if isinstance(event, CardInserted):
+                data |= {"atr": format_atr(event.atr), "kind": event.kind.value}
+            if as_json:
+                click.echo(json.dumps(data, sort_keys=True))
+            else:
+                extra = f" {data['kind']} (ATR {data['atr']})" if "atr" in data else ""
+                click.echo(f"{data['event']}: {event.reader}{extra}")
+    finally:
+        await monitor.aclose()
+
+
+async def _read(obj: CliContext, reader: str) -> Any:
+    from kiosk.cards.pcsc import PcscChannel
+    from kiosk.cards.vitale import PcscVitaleReader
+
+    timeout = obj.settings.cards.operation_timeout_s
+
+    async def open_channel(name: str) -> PcscChannel:
+        return await PcscChannel.open(name, timeout_s=timeout)
+
+    return await PcscVitaleReader(open_channel).read(reader)
+
+
+def _person(p: Any, *, show: bool) -> dict[str, Any]:
+    return {
+        "family_name": p.family_name,
+        "given_name": p.given_name,
+        "birth_date": p.birth_date,
+        "birth_rank": p.birth_rank,
+        "quality": p.quality_label,
+        "insured_nir": p.insured_nir if show else p.masked_nir(),
+    }
+
+
+@cards.command()
+@click.option("--reader", default=None, help="Slot to read (default: the first Vitale card).")
+@click.option("--show", is_flag=True, help="Show the full insured NIR.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_STATE_DIR
+@click.pass_obj
+def read(
+    obj: CliContext, reader: str | None, show: bool, as_json: bool, state_dir: Path | None
+) -> None:
+    """Beneficiaries of the Vitale card present (NIR masked unless --show)."""
+    _use_world(obj, state_dir)
+    from kiosk.cards.atr import CardProfiles, UnknownCard
+    from kiosk.cards.pcsc import slot_states
+
+    profiles = CardProfiles.load(obj.settings.cards.profiles_dir)
+    present = [(r, atr) for r, atr in slot_states() if atr is not None]
+    if reader is not None:
+        present = [(r, atr) for r, atr in present if r == reader]
+    else:
+        present = [
+            (r, a) for r, a in present if (p := profiles.identify(a)) and p.kind.value == "vitale"
+        ] or present
+    if not present:
+        raise NotFound("Aucune carte Vitale dans les lecteurs.", "No Vitale card in the readers.")
+    slot, atr = present[0]
+    if profiles.identify(atr) is None:
+        raise UnknownCard(atr)
+    data = asyncio.run(_read(obj, slot))
+    people = [_person(p, show=show) for p in data.beneficiaries]
+    lines = [f"{slot}: {len(people)} bénéficiaire(s) / beneficiaries"]
+    lines += [
+        f"  {i}. {p['family_name']} {p['given_name']}  né(e) {p['birth_date']}"
+        f"  rang {p['birth_rank']}  {p['quality']}  NIR {p['insured_nir']}"
+        for i, p in enumerate(people, 1)
+    ]
+    emit(
+        as_json, {"reader": slot, "serial": data.serial, "beneficiaries": people}, "\n".join(lines)
+    )

@@ -1,0 +1,83 @@
+"""``kiosk sim card insert|pull|list``: drive the virtual cards of a running demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiosk.commands.context import CliContext, emit
+from kiosk.errors import InvalidInput, KioskError, NotFound, Unavailable
+
+__all__ = ["card"]
+
+_ERRORS: dict[str, type[KioskError]] = {"NOT_FOUND": NotFound, "INVALID_INPUT": InvalidInput}
+
+
+def _request(obj: CliContext, state_dir: Path | None, request: dict[str, Any]) -> dict[str, Any]:
+    from kiosk.sim.card_desk import control_request
+    from kiosk.sim.environment import load_world_state
+
+    root = (state_dir or obj.settings.paths.data_dir / "sim").resolve()
+    state = load_world_state(root)
+    facts = state.get("facts") if state else None
+    path = facts.get("cards_control") if isinstance(facts, dict) else None
+    reply = control_request(Path(str(path or root / "cards" / "cards.sock")), request)
+    if not reply.get("ok"):
+        error = _ERRORS.get(str(reply.get("code")), Unavailable)
+        raise error(str(reply.get("fr")), str(reply.get("en")))
+    return reply
+
+
+def _render(reply: dict[str, Any]) -> str:
+    return "\n".join(f"{s['reader']}: {s['card'] or '(vide / empty)'}" for s in reply["slots"])
+
+
+_STATE_DIR = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="State directory of the running demo (default: <data_dir>/sim).",
+)
+_JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group()
+def card() -> None:
+    """Insert and pull the demo's virtual cards."""
+
+
+@card.command()
+@click.argument("name")
+@click.option("--reader", default=None, help="Slot (default: Vitale slot, or CPS slot for a CPE).")
+@_STATE_DIR
+@_JSON
+@click.pass_obj
+def insert(
+    obj: CliContext, name: str, reader: str | None, state_dir: Path | None, as_json: bool
+) -> None:
+    """Insert fixture card NAME (see `kiosk sim card list`)."""
+    reply = _request(obj, state_dir, {"op": "insert", "card": name, "reader": reader})
+    emit(as_json, reply, _render(reply))
+
+
+@card.command()
+@click.argument("name")
+@_STATE_DIR
+@_JSON
+@click.pass_obj
+def pull(obj: CliContext, name: str, state_dir: Path | None, as_json: bool) -> None:
+    """Pull card NAME out of its slot."""
+    reply = _request(obj, state_dir, {"op": "pull", "card": name})
+    emit(as_json, reply, _render(reply))
+
+
+@card.command("list")
+@_STATE_DIR
+@_JSON
+@click.pass_obj
+def list_(obj: CliContext, state_dir: Path | None, as_json: bool) -> None:
+    """Slots, the card in each, and the cards available."""
+    reply = _request(obj, state_dir, {"op": "list"})
+    emit(as_json, reply, _render(reply) + "\navailable: " + ", ".join(reply["available"]))
