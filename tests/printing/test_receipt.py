@@ -46,7 +46,9 @@ def _reference(name: str, image: Image.Image) -> Image.Image:
     path = VECTORS / name
     if REGENERATE:
         image.save(path)
-    return Image.open(path)
+    with Image.open(path) as reference:
+        reference.load()
+        return reference
 
 
 def _without_symbols(image: Image.Image) -> Image.Image:

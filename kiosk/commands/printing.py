@@ -1,0 +1,294 @@
+"""``kiosk print …``: test page, sample receipt and label, printer status.
+
+The printer comes from the configuration (``[printer]``: usb, network, file, sim).
+With ``kind = "sim"`` the command uses the simulated printer of a running demo
+(``world.json`` under ``<data_dir>/sim``) or, when none runs, starts one for the
+duration of the command; ``--output`` keeps the PNG of what would come out.
+Only fictitious samples print from here: real receipts belong to an agent's session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from kiosk.commands.context import CliContext, emit
+from kiosk.config import PrinterConfig
+from kiosk.errors import AccessDenied, InvalidInput, PrinterError
+from kiosk.printing.ports import JobKind, PrinterStatus, PrintJob, ReceiptPrinter
+from kiosk.printing.profiles import PrinterProfile, load_profile
+from kiosk.printing.receipt import (
+    LabelContent,
+    Layout,
+    ReceiptContent,
+    diagnostic_layout,
+    encode_escpos,
+    label_layout,
+    png_bytes,
+    receipt_layout,
+    render,
+)
+from kiosk.sim.environment import load_world_state
+
+__all__ = ["print_"]
+
+T = TypeVar("T")
+
+_GS = "\x1d"
+# Fictitious patient under the INS test OID, NIR vector 277076322082910 (DOMAIN.md §7).
+_SAMPLE_PAYLOAD = (
+    "IS01" + "0" * 22 + "S1277076322082910" + "S21.2.250.1.213.1.4.10" + _GS
+    + "S3MARIE ANNE" + _GS + "S4ESSAI" + _GS + "S5F" + "S607-07-1977" + "S763220"
+)  # fmt: skip
+
+
+@dataclass
+class _Target:
+    printer: ReceiptPrinter
+    name: str
+    jobs_dir: Path | None = None
+
+
+def _profile(obj: CliContext, name: str | None) -> PrinterProfile:
+    return load_profile(name or obj.settings.printer.profile)
+
+
+def _target(
+    obj: CliContext, cfg: PrinterConfig, profile: PrinterProfile, state: Path | None
+) -> _Target | None:
+    """The configured printer; None for a simulator with no demo world running."""
+    from kiosk.printing.printers import EscposPrinter
+
+    if cfg.kind == "network":
+        printer = EscposPrinter.network(cfg.host, cfg.port, status_queries=profile.status_queries)
+        return _Target(printer, printer.name)
+    if cfg.kind == "file":
+        printer = EscposPrinter.device_file(cfg.device)
+        return _Target(printer, printer.name)
+    if cfg.kind == "usb":
+        if not profile.usb:
+            raise InvalidInput(
+                f"Le profil {profile.key} ne donne aucun identifiant USB.",
+                f"Profile {profile.key} lists no USB ids.",
+            )
+        printer = EscposPrinter.usb(profile.usb[0].vendor_id, profile.usb[0].product_id)
+        return _Target(printer, printer.name)
+    if cfg.kind == "none":
+        raise PrinterError(
+            "Aucune imprimante n'est configurée sur ce poste.",
+            "No printer is configured on this kiosk.",
+        )
+    world = load_world_state((state or obj.settings.paths.data_dir / "sim").resolve())
+    facts = world.get("facts") if world else None
+    found = facts.get("printer") if isinstance(facts, dict) else None
+    if isinstance(found, dict):
+        printer = EscposPrinter.network(str(found["host"]), int(found["port"]))
+        return _Target(printer, printer.name, Path(str(found["jobs_dir"])))
+    return None
+
+
+def _run(
+    obj: CliContext,
+    profile: PrinterProfile,
+    state: Path | None,
+    action: Callable[[_Target], Coroutine[object, object, T]],
+) -> tuple[T, bytes | None, str]:
+    """Run ``action`` on the configured printer; with a private simulator, also its PNG."""
+    target = _target(obj, obj.settings.printer, profile, state)
+    if target is None:
+        return asyncio.run(_with_private_sim(profile, action))
+    return asyncio.run(action(target)), None, target.name
+
+
+async def _with_private_sim(
+    profile: PrinterProfile, action: Callable[[_Target], Coroutine[object, object, T]]
+) -> tuple[T, bytes | None, str]:
+    from kiosk.printing.printers import EscposPrinter
+    from kiosk.sim.printer import SimulatedPrinter
+
+    async with SimulatedPrinter(width_dots=profile.width_dots) as sim:
+        printer = EscposPrinter.network(sim.host, sim.port)
+        result = await action(_Target(printer, f"{printer.name} (simulated)"))
+        png = sim.jobs[-1].png if sim.jobs else None
+        return result, png, f"{printer.name} (simulated)"
+
+
+def _job(kind: JobKind, layout: Layout, profile: PrinterProfile) -> PrintJob:
+    image = render(layout, profile.width_dots)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return PrintJob(
+        f"{kind.value}-{stamp}",
+        kind,
+        encode_escpos(image, profile),
+        png_bytes(image),
+        profile.width_dots,
+    )
+
+
+def _print_job(
+    obj: CliContext, job: PrintJob, profile: PrinterProfile, state: Path | None,
+    output: Path | None, as_json: bool,
+) -> None:  # fmt: skip
+    async def send(target: _Target) -> None:
+        await target.printer.print(job)
+
+    _, sim_png, name = _run(obj, profile, state, send)
+    if output is not None:
+        output.write_bytes(sim_png if sim_png is not None else job.png)
+    fr = obj.lang != "en"
+    text = (
+        f"{'Imprimé sur' if fr else 'Printed on'} {name} : {job.kind.value}, "
+        f"{len(job.escpos)} {'octets' if fr else 'bytes'}"
+        + (f" ; {'aperçu' if fr else 'preview'} : {output}" if output else "")
+    )
+    emit(
+        as_json,
+        {
+            "printed": True,
+            "printer": name,
+            "kind": job.kind.value,
+            "job_id": job.job_id,
+            "profile": profile.key,
+            "width_dots": profile.width_dots,
+            "bytes": len(job.escpos),
+            "preview": str(output) if output else None,
+        },
+        text,
+    )
+
+
+_common = [
+    click.option("--profile", "profile_name", default=None, help="Printer profile (hw/printers)."),
+    click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                 help="Write the PNG of the page (as printed by the simulator when it is one)."),
+    click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                 help="State directory of a running demo (default: <data_dir>/sim)."),
+    click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+]  # fmt: skip
+
+
+def _options(func: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(_common):
+        func = option(func)
+    return func
+
+
+@click.group(name="print")
+def print_() -> None:
+    """Print a test page, a sample receipt or label; show the printer's state."""
+
+
+@print_.command(name="test")
+@_options
+@click.pass_obj
+def test_page(
+    obj: CliContext, profile_name: str | None, output: Path | None, state_dir: Path | None,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """A test page: the printer profile, accents, the password font and a QR."""
+    profile = _profile(obj, profile_name)
+    job = _job(JobKind.TEST, diagnostic_layout(profile, lang=obj.lang), profile)
+    _print_job(obj, job, profile, state_dir, output, as_json)
+
+
+@print_.command()
+@click.option("--sample", is_flag=True, help="Print the fictitious sample receipt.")
+@_options
+@click.pass_obj
+def receipt(
+    obj: CliContext, sample: bool, profile_name: str | None, output: Path | None,
+    state_dir: Path | None, as_json: bool,
+) -> None:  # fmt: skip
+    """A credentials receipt; from the command line, only the fictitious sample."""
+    _require_sample(sample)
+    profile = _profile(obj, profile_name)
+    content = ReceiptContent(
+        establishment=obj.settings.site.establishment_name,
+        printed_at=datetime.now(UTC),
+        first_name="Marie",
+        family_name="Essai",
+        account_id="marie.essai.0142",
+        temporary_password="K7P0QZ1L9XW3",  # noqa: S106 - fictitious, shows 0/O and 1/l/I
+        portal_url="https://www.monespacesante.fr",
+        lang=obj.lang,
+    )
+    _print_job(obj, _job(JobKind.RECEIPT, receipt_layout(content), profile), profile,
+               state_dir, output, as_json)  # fmt: skip
+
+
+@print_.command()
+@click.option("--sample", is_flag=True, help="Print the fictitious sample INS label.")
+@_options
+@click.pass_obj
+def label(
+    obj: CliContext, sample: bool, profile_name: str | None, output: Path | None,
+    state_dir: Path | None, as_json: bool,
+) -> None:  # fmt: skip
+    """An INS Data Matrix label; from the command line, only the fictitious sample."""
+    _require_sample(sample)
+    profile = _profile(obj, profile_name)
+    content = LabelContent(
+        payload=_SAMPLE_PAYLOAD,
+        family_name="ESSAI",
+        given_names="MARIE ANNE",
+        sex="F",
+        birth_date="07/07/1977",
+        birth_place="63220",
+        status="QUAL",
+        lang=obj.lang,
+    )
+    _print_job(obj, _job(JobKind.LABEL, label_layout(content, profile), profile), profile,
+               state_dir, output, as_json)  # fmt: skip
+
+
+@print_.command()
+@click.option("--profile", "profile_name", default=None, help="Printer profile (hw/printers).")
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(
+    obj: CliContext, profile_name: str | None, state_dir: Path | None, as_json: bool
+) -> None:
+    """The printer's own report: online, paper, cover."""
+    profile = _profile(obj, profile_name)
+
+    async def ask(target: _Target) -> PrinterStatus:
+        return await target.printer.status()
+
+    state, _, name = _run(obj, profile, state_dir, ask)
+    words = ", ".join(k for k, v in state.as_dict().items() if v) or "-"
+    emit(as_json, {"printer": name, **state.as_dict()}, f"{name}: {words}")
+    if not state.ready:
+        raise PrinterError(
+            "L'imprimante signale un problème (papier, capot ou hors ligne).",
+            "The printer reports a problem (paper, cover or offline).",
+            detail=words,
+        )
+
+
+@print_.command()
+@click.option("--reprint", is_flag=True, help="Print the session's last receipt again.")
+def last(reprint: bool) -> None:
+    """Reprint the last receipt of the current agent session."""
+    # The receipt lives only in the session's PrintQueue (kiosk.printing.queue), in the
+    # kiosk process; a separate CLI process has no session to take it from.
+    raise AccessDenied(
+        "Réimpression réservée à une session agent ouverte (carte CPE) : "
+        "utilisez « Réimprimer » sur le poste.",
+        "Reprinting needs an open agent session (CPE card): use “Reprint” on the kiosk.",
+        detail=f"reprint={reprint}: no agent session in this process",
+    )
+
+
+def _require_sample(sample: bool) -> None:
+    if not sample:
+        raise InvalidInput(
+            "Seul l'exemple fictif s'imprime en ligne de commande : ajoutez --sample.",
+            "Only the fictitious sample prints from the command line: add --sample.",
+        )

@@ -1,0 +1,84 @@
+"""``kiosk print …`` as an operator runs it: sample pages through the simulated printer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from tests.printing.conftest import LABEL_PAYLOAD, PORTAL
+
+KIOSK = Path(sys.executable).parent / "kiosk"
+
+
+def _kiosk(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    return subprocess.run(
+        [str(KIOSK), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+def _symbols(path: Path) -> list[bytes]:
+    with Image.open(path) as image:
+        found = zxingcpp.read_barcodes(image, text_mode=zxingcpp.TextMode.Plain)
+    return [b.bytes for b in found]
+
+
+def test_sample_receipt_prints_on_the_simulator_and_its_qr_reads_back(tmp_path: Path) -> None:
+    out = tmp_path / "receipt.png"
+    done = _kiosk(tmp_path, "print", "receipt", "--sample", "--json", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["printed"] is True
+    assert report["kind"] == "receipt"
+    assert report["width_dots"] == 576
+    assert "simulated" in report["printer"]
+    assert _symbols(out) == [PORTAL.encode()]
+    assert "K7P0" not in done.stdout  # the password is printed, never echoed
+
+
+def test_sample_label_on_58mm_carries_the_exact_ins_payload(tmp_path: Path) -> None:
+    out = tmp_path / "label.png"
+    done = _kiosk(tmp_path, "print", "label", "--sample", "--profile", "label-58mm", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    with Image.open(out) as image:
+        assert image.width == 384
+    assert _symbols(out) == [LABEL_PAYLOAD.encode()]
+
+
+def test_test_page_names_the_printer(tmp_path: Path) -> None:
+    done = _kiosk(tmp_path, "--lang", "en", "print", "test", "--profile", "generic-58mm")
+    assert done.returncode == 0, done.stderr
+    assert "Printed on tcp://127.0.0.1:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (("print", "receipt"), 1, "--sample"),
+        (("print", "last", "--reprint"), 3, "session"),
+        (("print", "test", "--profile", "nope"), 1, "generic-80mm"),
+    ],
+)
+def test_refusals_are_one_clear_line_with_the_right_exit_code(
+    tmp_path: Path, args: tuple[str, ...], code: int, words: str
+) -> None:
+    done = _kiosk(tmp_path, *args)
+    assert done.returncode == code
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_network_printer_exits_3(tmp_path: Path) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text('[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = 1\n')
+    done = _kiosk(tmp_path, "--config", str(config), "print", "test")
+    assert done.returncode == 3
+    assert "injoignable" in done.stderr
