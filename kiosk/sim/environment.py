@@ -219,7 +219,13 @@ def default_components() -> list[SimComponent]:
     """The simulators of the demo, in start order; each area adds its own here."""
     from kiosk.sim.card_desk import CardDeskComponent
     from kiosk.sim.hsm import TokensComponent
+    from kiosk.sim.printer import PrinterComponent
     from kiosk.sim.server import ServicesComponent
 
-    factories: list[ComponentFactory] = [CardDeskComponent, TokensComponent, ServicesComponent]
+    factories: list[ComponentFactory] = [
+        CardDeskComponent,
+        TokensComponent,
+        ServicesComponent,
+        PrinterComponent,
+    ]
     return [factory() for factory in factories]
