@@ -74,7 +74,7 @@ OID: Final[dict[str, str]] = {
 }
 """Code systems and identifier authorities."""
 
-DMP_DEVICE_OID: Final = "1.2.250.1.213.4.1.2.1"
+DMP_DEVICE_OID: Final = "1.2.250.1.213.4.1.1.1"
 """Receiver device id of the DMP in HL7 v3 messages (verify; site configuration overrides)."""
 
 VIHF_VERSION: Final = "3.0"
@@ -197,37 +197,45 @@ XDS: Final[dict[str, str]] = {
 }
 """IHE XDS.b ITI-41 identifiers (IHE ITI TF-3 Table 4.2.5-1 and ebRIM 3.0)."""
 
-TD: Final[dict[str, str]] = {
-    # Transaction → HL7 v3 interaction id of the request (DOMAIN.md §6; verify the
-    # DMP-specific interactions against the GIE guide).
-    "TD0.2": "PRPA_IN201307UV02",
-    "TD0.2_response": "PRPA_IN201308UV02",
-    "TD0.3": "PRPA_IN201314UV02",
-    "TD1.1": "PRPA_IN201311UV02",
-    "TD1.2": "PRPA_IN201314UV02",
-    "TD1.4": "PRPA_IN201314UV02",
-    "TD1.5": "PRPA_IN201314UV02",
-    "TD3.3": "urn:ihe:iti:2010:UpdateDocumentSet",
-    "ack": "MCCI_IN000002UV01",
+TD: Final[dict[str, tuple[str, str]]] = {
+    # Transaction → (HL7 v3 interaction of the request, controlActProcess/reasonCode).
+    # TD0.2 per public DMP clients; the others follow the same pattern (verify every
+    # interaction and reason code against the GIE guide).
+    "TD0.2": ("PRPA_IN201307UV02", "TEST_EXST"),
+    "TD0.3": ("PRPA_IN201314UV02", "AJOUT_AUTORISATION"),
+    "TD1.1": ("PRPA_IN201311UV02", "CREATION"),
+    "TD1.2": ("PRPA_IN201314UV02", "REACTIVATION"),
+    "TD1.4": ("PRPA_IN201314UV02", "FERMETURE"),
+    "TD1.5": ("PRPA_IN201314UV02", "ACCES_WEB"),
 }
-"""HL7 v3 interaction ids (and the ITI-57 action for attribute updates)."""
+"""HL7 v3 interaction id and reason code of each DMP management transaction."""
 
 HL7V3: Final[dict[str, str]] = {
     "its_version": "XML_1.0",
+    "interaction_root": "2.16.840.1.113883.1.6",
+    "reason_system": "1.2.250.1.213.1.1.4.11",  # (verify)
     "processing_code": "P",
     "processing_mode": "T",
     "accept_ack": "AL",
+    "query_response": "PRPA_IN201308UV02",
+    "ack_response": "MCCI_IN000002UV01",
     "ack_ok": "AA",
     "ack_error": "AE",
     "query_found": "OK",
     "query_not_found": "NF",
-    # Codes of the DMP status observations carried in the responses (verify).
-    "obs_authorization": "AUTORISATION",
-    "obs_web_account": "ACCES_WEB",
-    "obs_dmp_status": "ETAT_DMP",
-    "obs_consent": "CONSENTEMENT",
-    "obs_action": "ACTION",
-    "obs_refusal_reason": "MOTIF",
-    "obs_code_system": "1.2.250.1.213.4.1.2.2",
+    "gender_system": "2.16.840.1.113883.5.1",
+    # attentionLine keywords and administrativeObservation codes of the DMP (verify).
+    "kw_authorization": "AUTORISATION",
+    "kw_refusal_reason": "MOTIF_INTERDIT",
+    "kw_web_identifier": "IDENTIFIANT_ACCES_WEB",
+    "kw_web_password": "MOT_DE_PASSE_TEMPORAIRE",
+    "obs_web_account": "COMPTE_INTERNET_OUVERT",
+    "obs_consent_creation": "CONSENTEMENT_CREATION",
+    "obs_establishment_access": "AUTORISATION_ETABLISSEMENT",
+    "obs_emergency_access": "ACCES_BRIS_DE_GLACE",
+    "obs_regulation_access": "ACCES_CENTRE_15",
+    "obs_information_date": "DATE_INFORMATION",
+    "obs_birth_rank": "RANG_NAISSANCE",
+    "obs_closure_reason": "MOTIF_FERMETURE",
 }
-"""Fixed values of the HL7 v3 wrapper and the DMP's observation codes."""
+"""Fixed values of the HL7 v3 wrapper and the DMP's keywords and observation codes."""

@@ -1,0 +1,196 @@
+"""DMP management transactions: golden requests, and what client and simulator read back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lxml import etree
+
+from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
+from kiosk.dmp.hl7v3 import Acknowledgement, MessageHeader
+from kiosk.dmp.transactions import (
+    AuthorizationRequest,
+    AuthorizationStatus,
+    ClosureRequest,
+    ConsentStatement,
+    CreationRequest,
+    ExistenceQuery,
+    ExistenceResponse,
+    ReactivationRequest,
+    Request,
+    TransactionResponse,
+    VitaleTraits,
+    WebAccountRequest,
+    WebCredentials,
+    build_existence_response,
+    build_request,
+    build_transaction_response,
+    read_existence_response,
+    read_request,
+    read_transaction_response,
+)
+
+from .conftest import CORSICAN, PATIENT, T0, assert_golden
+
+HEADER = MessageHeader("0190a1b2-0000-7000-8000-0000000000a1", T0, "1.2.250.1.999.1.4", "kiosk")
+REPLY = MessageHeader("dmp-reply-1", T0, "1.2.250.1.213.4.1.1.1", "DMP", "1.2.250.1.999.1.4")
+TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
+CONSENT = ConsentStatement(T0, creation=True, establishment_access=True)
+
+REQUESTS: dict[str, Request] = {
+    "td0_2_existence": ExistenceQuery(PATIENT),
+    "td0_3_authorization": AuthorizationRequest(PATIENT),
+    "td1_1_creation": CreationRequest(PATIENT, TRAITS, CONSENT),
+    "td1_2_reactivation": ReactivationRequest(PATIENT),
+    "td1_4_closure": ClosureRequest(PATIENT, "Demande du patient"),
+    "td1_5_web_account": WebAccountRequest(PATIENT, mobile="0612345678"),
+}
+
+
+def _reparse(element: etree._Element) -> etree._Element:
+    return etree.fromstring(etree.tostring(element))
+
+
+@pytest.mark.parametrize("name", sorted(REQUESTS))
+def test_request_matches_golden_file(name: str) -> None:
+    assert_golden(f"{name}.xml", build_request(REQUESTS[name], HEADER))
+
+
+@pytest.mark.parametrize("name", sorted(REQUESTS))
+def test_simulator_reads_back_the_same_request(name: str) -> None:
+    header, request = read_request(_reparse(build_request(REQUESTS[name], HEADER)))
+    assert request == REQUESTS[name]
+    assert header == HEADER
+
+
+def test_creation_without_consent_cannot_be_built() -> None:
+    refused = ConsentStatement(T0, creation=False, establishment_access=True)
+    with pytest.raises(DmpRequestInvalid, match="did not consent"):
+        CreationRequest(PATIENT, TRAITS, refused)
+
+
+def test_lunar_birth_date_is_sent_unchanged() -> None:
+    lunar = VitaleTraits("TESTEUR", "ALICE", "19770231", 2, "F")
+    _, request = read_request(
+        _reparse(build_request(CreationRequest(PATIENT, lunar, CONSENT), HEADER))
+    )
+    assert isinstance(request, CreationRequest)
+    assert request.traits.birth_date == "19770231"
+    assert request.traits.birth_rank == 2
+
+
+@pytest.mark.parametrize(("mobile", "email"), [("", ""), ("12345", ""), ("", "not-an-address")])
+def test_web_account_needs_a_valid_mobile_or_email(mobile: str, email: str) -> None:
+    with pytest.raises(DmpRequestInvalid):
+        WebAccountRequest(PATIENT, mobile=mobile, email=email)
+
+
+def test_existence_answer_round_trip_with_refusal_reason() -> None:
+    answer = ExistenceResponse(
+        ack=Acknowledgement(True, target_message_id=HEADER.message_id),
+        exists=True,
+        authorization=AuthorizationStatus.FORBIDDEN,
+        refusal_reason="PATIENT_OPPOSITION",
+        web_account_open=False,
+    )
+    element = build_existence_response(REPLY, answer, PATIENT)
+    assert_golden("td0_2_existence_response.xml", element)
+    assert read_existence_response(_reparse(element)) == answer
+
+
+def test_unknown_dmp_reads_as_not_existing() -> None:
+    answer = ExistenceResponse(
+        ack=Acknowledgement(True), exists=False, authorization=AuthorizationStatus.NONE
+    )
+    read = read_existence_response(_reparse(build_existence_response(REPLY, answer, PATIENT)))
+    assert (read.exists, read.authorization, read.web_account_open) == (
+        False,
+        AuthorizationStatus.NONE,
+        None,
+    )
+
+
+def test_web_account_answer_carries_credentials_and_hides_them_in_repr() -> None:
+    answer = TransactionResponse(
+        Acknowledgement(True, target_message_id="m1"), WebCredentials("DMP-TEST-0001", "Tmp-4821")
+    )
+    element = build_transaction_response(REPLY, answer)
+    assert_golden("td1_5_web_account_response.xml", element)
+    read = read_transaction_response(_reparse(element))
+    assert read == answer
+    assert "Tmp-4821" not in repr(read)
+
+
+def test_refusal_carries_the_service_code_and_text() -> None:
+    refusal = TransactionResponse(
+        Acknowledgement(False, "DMP_EXISTANT", "Un DMP existe déjà", "m2")
+    )
+    read = read_transaction_response(_reparse(build_transaction_response(REPLY, refusal)))
+    assert read.ack == refusal.ack
+    assert read.credentials is None
+
+
+def test_foreign_message_is_refused() -> None:
+    with pytest.raises(DmpMessageInvalid):
+        read_request(etree.fromstring(b"<PRPA_IN201307UV02/>"))
+    other = build_request(ExistenceQuery(PATIENT), HEADER)
+    other.find("{urn:hl7-org:v3}controlActProcess/{urn:hl7-org:v3}reasonCode").set("code", "X")  # type: ignore[union-attr]
+    with pytest.raises(DmpMessageInvalid) as caught:
+        read_request(other)
+    assert "unknown interaction" in caught.value.detail
+
+
+names = st.text(alphabet=st.characters(categories=("Lu",)), min_size=1, max_size=30)
+
+
+@given(
+    family=names,
+    given_name=names,
+    birth=st.dates(min_value=datetime(1900, 1, 1).date(), max_value=datetime(2025, 12, 31).date()),
+    rank=st.integers(min_value=1, max_value=9),
+    sex=st.sampled_from(["F", "M"]),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    patient=st.sampled_from([PATIENT, CORSICAN]),
+)
+def test_creation_round_trip(
+    family: str,
+    given_name: str,
+    birth: object,
+    rank: int,
+    sex: str,
+    flags: tuple[bool, bool, bool],
+    patient: object,
+) -> None:
+    traits = VitaleTraits(family, given_name, birth.strftime("%Y%m%d"), rank, sex)  # type: ignore[attr-defined]
+    consent = ConsentStatement(
+        datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
+        creation=True,
+        establishment_access=flags[0],
+        emergency_access=flags[1],
+        regulation_centre_access=flags[2],
+    )
+    request = CreationRequest(patient, traits, consent)  # type: ignore[arg-type]
+    assert read_request(_reparse(build_request(request, HEADER)))[1] == request
+
+
+@given(
+    status=st.sampled_from(list(AuthorizationStatus)),
+    exists=st.booleans(),
+    web=st.sampled_from([None, True, False]),
+)
+def test_existence_response_round_trip(
+    status: AuthorizationStatus, exists: bool, web: bool | None
+) -> None:
+    answer = ExistenceResponse(
+        Acknowledgement(True, target_message_id="q"),
+        exists=exists,
+        authorization=status,
+        web_account_open=web if exists else None,
+    )
+    assert (
+        read_existence_response(_reparse(build_existence_response(REPLY, answer, PATIENT)))
+        == answer
+    )
