@@ -18,6 +18,8 @@ Every malformed input raises :class:`DataMatrixError` naming the field and the o
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,6 +124,7 @@ _FIELDS: dict[str, _Field] = {
 _ORDER = tuple(_FIELDS)
 _OID_CHARS = frozenset("0123456789.")
 _NAME_PUNCTUATION = frozenset(" -'’‘ʼ‐‑")
+_COMMON = {"oid": re.compile(r"[0-9.]*"), "name": re.compile(r"[A-Za-z '\-]*")}
 
 
 def _shown(char: str) -> str:
@@ -143,12 +146,23 @@ class _Source:
 
     text: str
     base: int
-    origin: tuple[int, ...] | None  # None when nothing was substituted
+    spans: tuple[tuple[int, int], ...] = ()  # substitutes replaced, in original offsets
 
     def at(self, index: int) -> int:
-        if self.origin is None:
-            return self.base + index
-        return self.origin[min(index, len(self.origin) - 1)]
+        """The offset in the received text of ``text[index]``."""
+        shift = 0
+        for start, end in self.spans:
+            if start - self.base - shift >= index:
+                break
+            shift += end - start - 1
+        return self.base + index + shift
+
+
+@functools.lru_cache(maxsize=16)
+def _substitute_pattern(substitutes: tuple[str, ...]) -> re.Pattern[str] | None:
+    # Longest first, so that ``<GS>`` wins over a configured ``<`` or ``GS``.
+    subs = sorted({s for s in substitutes if s and s != GS}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, subs))) if subs else None
 
 
 def _decode(data: str | bytes) -> str:
@@ -167,33 +181,22 @@ def _prepare(text: str, substitutes: Sequence[str]) -> _Source:
         start = 3
     while end > start and text[end - 1] in _LINE_ENDS:
         end -= 1
-    subs = sorted({s for s in substitutes if s and s != GS}, key=len, reverse=True)
     body = text[start:end]
-    if not any(s in body for s in subs):
-        return _Source(body, start, None)
-    chars: list[str] = []
-    origin: list[int] = []
-    index = start
-    while index < end:
-        for sub in subs:
-            if text.startswith(sub, index, end):
-                chars.append(GS)
-                origin.append(index)
-                index += len(sub)
-                break
-        else:
-            chars.append(text[index])
-            origin.append(index)
-            index += 1
-    origin.append(end)
-    return _Source("".join(chars), start, tuple(origin))
+    pattern = _substitute_pattern(tuple(substitutes))
+    if pattern is None:
+        return _Source(body, start)
+    replaced, count = pattern.subn(GS, body)
+    if not count:
+        return _Source(body, start)
+    spans = tuple((m.start() + start, m.end() + start) for m in pattern.finditer(body))
+    return _Source(replaced, start, spans)
 
 
 def _check_header(src: _Source) -> None:
     text = src.text
     if not text:
         raise DataMatrixError(
-            "header", 0, DataMatrixReason.TRUNCATED, "contenu vide", "empty content"
+            "header", src.at(0), DataMatrixReason.TRUNCATED, "contenu vide", "empty content"
         )
     if not text.startswith(HEADER):
         mismatch = next(
@@ -229,7 +232,9 @@ def _variable_end(src: _Source, start: int, spec: _Field) -> tuple[int, int]:
     text, length = src.text, len(src.text)
     limit = start + spec.maximum
     scan_end = min(length, limit + 2)
-    stop = start
+    # The common characters in one C-speed match, then the rare ones one by one.
+    common = _COMMON[spec.allowed].match(text, start, scan_end)
+    stop = common.end() if common else start
     while stop < scan_end and _fits(spec, text[stop]):
         stop += 1
     # An identifier holds a digit, which no variable field allows, so it can only sit at

@@ -8,6 +8,7 @@ Every value holding personal data redacts itself in ``repr``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -146,10 +147,13 @@ _LIGATURES = str.maketrans({"Œ": "OE", "œ": "OE", "Æ": "AE", "æ": "AE"})
 _PUNCTUATION = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "‐": "-", "‑": "-"})
 _NAME_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _NAME_ALLOWED = _NAME_LETTERS | {"-", "'", " "}
+_ALREADY_NORMAL = re.compile(r"(?=[^A-Z]*[A-Z])[A-Z'-]+(?: [A-Z'-]+)*")
 
 
 def normalise_name(text: str) -> str:
     """A name as the INS spells it: upper case, no diacritics, ``-`` ``'`` and single spaces."""
+    if _ALREADY_NORMAL.fullmatch(text):  # names read back from INSi or a Data Matrix
+        return text
     spelt = " ".join(text.translate(_LIGATURES).translate(_PUNCTUATION).split()).upper()
     decomposed = unicodedata.normalize("NFD", spelt)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
