@@ -271,3 +271,24 @@ def test_single_character_insertions_and_deletions_never_raise_anything_else(
         payload[:index] + payload[index + 1 :],
     ):
         assert isinstance(outcome(mutated), InsDataMatrix | DataMatrixError)
+
+
+def test_offsets_point_into_the_text_as_received() -> None:
+    payload = build_payload(*marie()).replace(GS, "<GS>").replace("MOREAU", "MOR3AU")
+    with pytest.raises(DataMatrixError) as caught:
+        parse_payload("]d2" + payload)
+    assert caught.value.field == "S4"
+    assert ("]d2" + payload)[caught.value.offset] == "3"
+
+
+@relaxed
+@given(identity=identities(), data=st.data())
+def test_offsets_survive_substitutes_of_any_length(
+    identity: tuple[Ins, StrictTraits], data: st.DataObject
+) -> None:
+    substitute = data.draw(st.sampled_from(DEFAULT_GS_SUBSTITUTES))
+    received = build_payload(*identity).replace(GS, substitute) + "S8"
+    with pytest.raises(DataMatrixError) as caught:
+        parse_payload(received)
+    assert caught.value.reason is DataMatrixReason.IDENTIFIER
+    assert received[caught.value.offset :] == "S8"
