@@ -51,9 +51,9 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
 
 
 def _register() -> None:
-    from kiosk.commands import cards, demo, printing, sim
+    from kiosk.commands import cards, demo, insi, printing, sim
 
-    for command in (demo.demo, sim.sim, cards.cards, printing.print_):
+    for command in (demo.demo, sim.sim, cards.cards, printing.print_, insi.insi):
         root.add_command(command)
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "parse_settings",
 ]
 
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,8 +75,21 @@ class InsiConfig(_Section):
     """The INS teleservice."""
 
     kind: Literal["http", "sim"] = "sim"
+    """``sim`` signs with the simulated world's test PKI; ``http`` with the files below."""
     endpoint: str = "http://127.0.0.1:8471/insi"
     timeout_s: float = Field(default=10.0, gt=0)
+    max_response_bytes: int = Field(default=1 << 20, gt=0)
+    """Answers larger than this are refused before parsing."""
+    sign_key: Path | None = None
+    """PEM key of the establishment's ``ORG_SIGN`` pair (``http``); a token key needs wiring."""
+    sign_cert: Path | None = None
+    """PEM certificate of that key."""
+    ca_file: Path | None = None
+    """CA bundle for the service's TLS certificate; None uses the system store."""
+    client_cert: Path | None = None
+    """``ORG_AUTH_CLI`` certificate for mutual TLS."""
+    client_key: Path | None = None
+    """``ORG_AUTH_CLI`` key for mutual TLS."""
 
 
 class DmpConfig(_Section):
@@ -196,4 +210,3 @@ def load_settings(path: Path | None) -> Settings:
             f"{path}: invalid TOML ({exc})",
         ) from exc
     return parse_settings(data, source=str(path))
-

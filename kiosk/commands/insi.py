@@ -1,0 +1,190 @@
+"""``kiosk insi search|verify``: ask the configured INSi service (the simulator by default).
+
+Exit codes (ARCHITECTURE.md §12): 0 one identity, 2 none or several (the agent
+refines: several identities are never narrowed down here), 1 invalid input, 3 service
+unavailable. Text output masks the matricule; ``--json`` gives it whole, for scripts
+that chain ``search`` and ``verify``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import click
+
+from kiosk.clock import SystemClock
+from kiosk.commands.context import CliContext, emit
+from kiosk.config import Settings
+from kiosk.errors import ConfigError, InvalidInput
+from kiosk.insi.client import InsiClient
+from kiosk.insi.messages import LpsIdentity
+from kiosk.insi.protocol import ResultCode
+from kiosk.insi.results import InsiIns, InsiResult, InsiTraits
+from kiosk.signing import KeySigner, Signer, SignerIdentity
+from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
+
+__all__ = ["insi"]
+
+
+def _signer(settings: Settings) -> Signer:
+    cfg = settings.insi
+    if cfg.kind == "sim":
+        from kiosk.sim.pki import ESTABLISHMENT, ensure_test_pki
+
+        # The simulated world's PKI (kiosk demo / kiosk sim serve use the same directory).
+        return ensure_test_pki(settings.paths.data_dir / "sim" / "pki").signer_for(ESTABLISHMENT)
+    if cfg.sign_key is None or cfg.sign_cert is None:
+        raise ConfigError(
+            "insi.sign_key et insi.sign_cert sont requis quand insi.kind = « http ».",
+            "insi.sign_key and insi.sign_cert are required when insi.kind = 'http'.",
+            detail="insi signer",
+        )
+    who = SignerIdentity(settings.site.establishment_id, settings.site.establishment_name)
+    try:
+        return KeySigner.from_pem_files(cfg.sign_key, cfg.sign_cert, who)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"Clé de signature INSi illisible : {cfg.sign_key}",
+            f"Cannot load the INSi signing key: {cfg.sign_key}",
+            detail=type(exc).__name__,
+        ) from exc
+
+
+async def _run(settings: Settings, call: str, args: dict[str, Any]) -> InsiResult:
+    cfg = settings.insi
+    tls = TlsSettings(cfg.ca_file, cfg.client_cert, cfg.client_key)
+    signer = _signer(settings)
+    async with build_http_client(tls, timeout_s=cfg.timeout_s) as http:
+        soap = SoapClient(
+            http, cfg.endpoint, "INSi", cfg.timeout_s, max_response_bytes=cfg.max_response_bytes
+        )
+        site = settings.site
+        lps = LpsIdentity(site.insi_authorisation, site.lps_name, site.lps_version, site.lps_id)
+        client = InsiClient(
+            soap, signer, lps, structure_id=site.establishment_id, clock=SystemClock()
+        )
+        if call == "search":
+            return await client.search_with_traits(args["traits"])
+        return await client.verify(args["ins"], args["traits"])
+
+
+def _describe(result: InsiResult, lang: str) -> tuple[dict[str, Any], str]:
+    data: dict[str, Any] = {
+        "code": result.code.value,
+        "label": result.label,
+        "given_names_tried": list(result.given_names_tried),
+    }
+    found = result.identity
+    if found is None:
+        text = {
+            ResultCode.NONE: ("Aucune identité trouvée.", "No identity found."),
+            ResultCode.SEVERAL: (
+                "Plusieurs identités : précisez la recherche (lieu de naissance).",
+                "Several identities: refine the search (birth place).",
+            ),
+            ResultCode.ONE: ("Identité trouvée.", "Identity found."),
+        }[result.code]
+        return data, f"{result.code.value} {text[lang == 'en']}"
+    t = found.traits
+    data["identity"] = {
+        "ins": found.ins.matricule,
+        "oid": found.ins.oid,
+        "kind": found.ins.kind,
+        "family_name": t.family_name,
+        "given_names": " ".join(t.given_names),
+        "sex": t.sex,
+        "birth_date": t.birth_date,
+        "birth_place": t.birth_place,
+        "history": [{"ins": h.matricule, "oid": h.oid} for h in found.history],
+    }
+    lines = [
+        f"{result.code.value} {'Identity found' if lang == 'en' else 'Identité trouvée'}",
+        f"  INS        {found.ins.masked} ({found.ins.kind}, {found.ins.oid})",
+        f"  {t.family_name} {' '.join(t.given_names)}, {t.sex}, {t.birth_date}, {t.birth_place}",
+    ]
+    lines += [f"  history    {h.masked} ({h.oid})" for h in found.history]
+    return data, "\n".join(lines)
+
+
+def _traits_options(fn: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--family", required=True, help="Birth family name."),
+            click.option(
+                "--given", required=True, help="Birth given names, space-separated, in order."
+            ),
+            click.option("--sex", required=True, type=click.Choice(["F", "M"], False)),
+            click.option("--birth-date", required=True, help="YYYY-MM-DD."),
+            click.option("--birth-place", default=None, help="INSEE code (99xxx abroad)."),
+            click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _finish(obj: CliContext, result: InsiResult, as_json: bool) -> None:
+    data, text = _describe(result, obj.lang)
+    emit(as_json, data, text)
+    if not result.found:
+        raise click.exceptions.Exit(2)
+
+
+@click.group()
+def insi() -> None:
+    """The INS teleservice: search an INS by traits, verify a known INS."""
+
+
+@insi.command()
+@_traits_options
+@click.pass_obj
+def search(
+    obj: CliContext,
+    family: str,
+    given: str,
+    sex: str,
+    birth_date: str,
+    birth_place: str | None,
+    as_json: bool,
+) -> None:
+    """Search by strict traits, one given name per call, each given name in turn."""
+    traits = InsiTraits.create(
+        family_name=family, given_names=given, sex=sex, birth_date=birth_date,
+        birth_place=birth_place,
+    )  # fmt: skip
+    result = asyncio.run(_run(obj.settings, "search", {"traits": traits}))
+    _finish(obj, result, as_json)
+
+
+@insi.command()
+@click.option("--ins", "matricule", required=True, help="Matricule: 13 characters + key.")
+@click.option("--oid", default="1.2.250.1.213.1.4.10", show_default=True)
+@_traits_options
+@click.pass_obj
+def verify(
+    obj: CliContext,
+    matricule: str,
+    oid: str,
+    family: str,
+    given: str,
+    sex: str,
+    birth_date: str,
+    birth_place: str | None,
+    as_json: bool,
+) -> None:
+    """Verify that an INS is still the active INS of the person with these traits."""
+    traits = InsiTraits.create(
+        family_name=family, given_names=given, sex=sex, birth_date=birth_date,
+        birth_place=birth_place,
+    )  # fmt: skip
+    compact = matricule.replace(" ", "").upper()
+    if len(compact) != 15:
+        raise InvalidInput(
+            "INS : 15 caractères attendus (13 + clé).",
+            "INS: 15 characters expected (13 + key).",
+            detail="ins length",
+        )
+    ins = InsiIns(compact, oid)
+    result = asyncio.run(_run(obj.settings, "verify", {"ins": ins, "traits": traits}))
+    _finish(obj, result, as_json)

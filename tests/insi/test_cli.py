@@ -1,0 +1,98 @@
+"""``kiosk insi search|verify`` against ``kiosk sim serve`` running as a child process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kiosk.cli import root
+from kiosk.errors import KioskError
+from kiosk.sim.pki import TestPki
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[Path]:
+    """A config file whose INSi endpoint is a live simulator on an ephemeral port."""
+    base = Path(tmp_path_factory.mktemp("cli"))
+    (base / "sim").mkdir()
+    (base / "sim" / "pki").symlink_to(pki.directory, target_is_directory=True)
+    ready = base / "ready.json"
+    argv = [sys.executable, "-m", "kiosk", "sim", "serve", "--port", "0"]
+    argv += ["--pki-dir", str(pki.directory), "--ready-file", str(ready)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert proc.poll() is None, "kiosk sim serve died"
+            assert time.monotonic() < deadline, "kiosk sim serve did not start"
+            time.sleep(0.05)
+        url = json.loads(ready.read_text())["insi"]
+        config = base / "kiosk.toml"
+        config.write_text(f'[insi]\nendpoint = "{url}/"\n[paths]\ndata_dir = "{base}"\n')
+        yield config
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _kiosk(config: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(root, ["--config", str(config), "--lang", "en", *args])
+    if isinstance(result.exception, KioskError):  # kiosk.cli.main maps these to exit codes
+        return result.exception.exit_code, result.exception.message("en")
+    return result.exit_code, result.output
+
+
+TRAITS = ["--family", "Roche-Test", "--given", "Paul", "--sex", "M", "--birth-date", "1965-11-30"]
+
+
+def test_search_prints_the_identity_with_a_masked_ins(served: Path) -> None:
+    code, out = _kiosk(served, "insi", "search", *TRAITS)
+    assert code == 0
+    assert "1 ** ** ** *** *** 33" in out
+    assert "165119913401233" not in out
+    assert "history" in out
+
+
+def test_search_json_then_verify_with_the_returned_ins(served: Path) -> None:
+    code, out = _kiosk(served, "insi", "search", *TRAITS, "--json")
+    assert code == 0
+    found = json.loads(out)["identity"]
+    assert found["history"] == [{"ins": "765119913401224", "oid": "1.2.250.1.213.1.4.10"}]
+    code, out = _kiosk(served, "insi", "verify", "--ins", found["ins"], *TRAITS, "--json")
+    assert code == 0
+    assert json.loads(out)["code"] == "00"
+    code, out = _kiosk(served, "insi", "verify", "--ins", "765119913401224", *TRAITS)
+    assert code == 2
+
+
+def test_several_identities_exit_2_and_ask_to_refine(served: Path) -> None:
+    args = ["--family", "GARNIER-TEST", "--given", "MARIE", "--sex", "F"]
+    code, out = _kiosk(served, "insi", "search", *args, "--birth-date", "1990-01-01")
+    assert code == 2
+    assert "refine" in out
+
+
+def test_bad_input_is_refused_before_any_call(served: Path) -> None:
+    code, message = _kiosk(served, "insi", "search", *TRAITS[:-1], "1965-13-30")
+    assert code == 1
+    assert "birth date" in message
+
+
+def test_a_service_that_is_down_exits_3(tmp_path: Path, pki: TestPki) -> None:
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "sim" / "pki").symlink_to(pki.directory, target_is_directory=True)
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f'[insi]\nendpoint = "http://127.0.0.1:9/insi"\ntimeout_s = 2\n'
+        f'[paths]\ndata_dir = "{tmp_path}"\n'
+    )
+    code, message = _kiosk(config, "insi", "search", *TRAITS)
+    assert code == 3
+    assert "unavailable" in message
