@@ -20,9 +20,10 @@ from typing import Protocol
 
 from lxml import etree
 
-from kiosk.dmp.cx import PatientCx
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
 from kiosk.dmp.vocabulary import CDA, CONFIDENTIALITY_NORMAL, NS, OID, CodedValue, DocumentModel
+from kiosk.domain.ins import Ins
+from kiosk.errors import IdentityError
 
 __all__ = [
     "SCHEMA_PATH",
@@ -77,7 +78,7 @@ class CdaDocument:
     document_extension: str
     model: DocumentModel
     title: str
-    patient: PatientCx
+    patient: Ins
     traits: PatientTraits = field(repr=False)
     author: DocumentAuthor
     created: datetime
@@ -96,7 +97,7 @@ class CdaSummary:
 
     document_id: tuple[str, str]
     type_code: str
-    patient: PatientCx = field(repr=False)
+    patient: Ins
     author_ids: tuple[str, ...]
     confidentiality: str
     template_ids: tuple[str, ...]
@@ -179,7 +180,7 @@ def build_cda(document: CdaDocument) -> etree._Element:
     _el(root, "versionNumber", value=str(document.version))
 
     role = _el(_el(root, "recordTarget", typeCode="RCT"), "patientRole")
-    _el(role, "id", root=document.patient.oid, extension=document.patient.matricule)
+    _el(role, "id", root=document.patient.oid, extension=document.patient.matricule.value)
     person = _el(role, "patient")
     traits = document.traits
     _name(person, traits.birth_family_name, traits.birth_given_names)
@@ -245,12 +246,12 @@ def read_cda(document: etree._Element) -> CdaSummary:
 
     patient_id = "v3:recordTarget/v3:patientRole/v3:id"
     try:
-        patient = PatientCx(attr(patient_id, "extension"), attr(patient_id, "root"))
+        patient = Ins.of(attr(patient_id, "extension"), attr(patient_id, "root"))
         pdf = base64.b64decode(
             document.findtext("v3:component/v3:nonXMLBody/v3:text", "", {"v3": NS["hl7"]}),
             validate=False,
         )
-    except (DmpRequestInvalid, binascii.Error) as exc:
+    except (IdentityError, binascii.Error) as exc:
         raise DmpMessageInvalid(
             "Document CDA illisible : identifiant patient ou contenu invalide.",
             "Unreadable CDA document: invalid patient identifier or body.",

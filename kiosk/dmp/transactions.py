@@ -18,7 +18,6 @@ from enum import StrEnum
 
 from lxml import etree
 
-from kiosk.dmp.cx import PatientCx
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
 from kiosk.dmp.hl7v3 import (
     V3,
@@ -33,6 +32,9 @@ from kiosk.dmp.hl7v3 import (
     read_observations,
 )
 from kiosk.dmp.vocabulary import HL7V3, TD
+from kiosk.domain.consent import ConsentRecord
+from kiosk.domain.ins import Ins
+from kiosk.errors import IdentityError
 
 __all__ = [
     "AuthorizationRequest",
@@ -73,14 +75,14 @@ class AuthorizationStatus(StrEnum):
 class ExistenceQuery:
     """TD0.2: does the DMP exist, may we access it, is the web account open."""
 
-    patient: PatientCx
+    patient: Ins
 
 
 @dataclass(frozen=True)
 class AuthorizationRequest:
     """TD0.3: record the authorization the patient just gave."""
 
-    patient: PatientCx
+    patient: Ins
 
 
 @dataclass(frozen=True)
@@ -116,12 +118,30 @@ class ConsentStatement:
     emergency_access: bool = True
     regulation_centre_access: bool = True
 
+    @classmethod
+    def of(cls, record: ConsentRecord) -> ConsentStatement:
+        """The statement of the domain's consent record; refused without information given."""
+        if record.information is None:
+            raise DmpRequestInvalid(
+                "Le patient doit être informé avant la création de son DMP.",
+                "The patient must be informed before the DMP is created.",
+                detail="no information given",
+            )
+        consent = record.consent
+        return cls(
+            informed_at=record.information.at,
+            creation=consent.creation,
+            establishment_access=consent.establishment_access,
+            emergency_access=consent.emergency_access,
+            regulation_centre_access=consent.regulation_centre_access,
+        )
+
 
 @dataclass(frozen=True)
 class CreationRequest:
     """TD1.1: create the DMP of a patient present with the Vitale card, who consented."""
 
-    patient: PatientCx
+    patient: Ins
     traits: VitaleTraits
     consent: ConsentStatement
 
@@ -138,14 +158,14 @@ class CreationRequest:
 class ReactivationRequest:
     """TD1.2: reopen a closed DMP."""
 
-    patient: PatientCx
+    patient: Ins
 
 
 @dataclass(frozen=True)
 class ClosureRequest:
     """TD1.4: close the DMP, with the reason given."""
 
-    patient: PatientCx
+    patient: Ins
     reason: str
 
 
@@ -153,7 +173,7 @@ class ClosureRequest:
 class WebAccountRequest:
     """TD1.5: open the patient's web account; one-time codes go to a mobile or an e-mail."""
 
-    patient: PatientCx
+    patient: Ins
     mobile: str = field(default="", repr=False)
     email: str = field(default="", repr=False)
 
@@ -227,13 +247,13 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _patient(control: etree._Element, patient: PatientCx) -> etree._Element:
+def _patient(control: etree._Element, patient: Ins) -> etree._Element:
     event = child(child(control, "subject", typeCode="SUBJ"), "registrationEvent")
     event.set("classCode", "REG")
     event.set("moodCode", "EVN")
     child(event, "statusCode", code="active")
     element = child(child(event, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
-    child(element, "id", root=patient.oid, extension=patient.matricule)
+    child(element, "id", root=patient.oid, extension=patient.matricule.value)
     child(element, "statusCode", code="active")
     return element
 
@@ -247,7 +267,9 @@ def build_request(request: Request, header: MessageHeader) -> etree._Element:
         child(query, "queryId", root=f"{header.sender_oid}.2", extension=header.message_id)
         child(query, "statusCode", code="new")
         identifier = child(child(query, "parameterList"), "patientIdentifier")
-        child(identifier, "value", root=request.patient.oid, extension=request.patient.matricule)
+        child(
+            identifier, "value", root=request.patient.oid, extension=request.patient.matricule.value
+        )
         child(identifier, "semanticsText", "Patient.id")
         return root
     patient = _patient(control, request.patient)
@@ -299,16 +321,14 @@ def read_request(message: etree._Element) -> tuple[MessageHeader, Request]:
             )
             if value is None:
                 raise _invalid("no patient identifier")
-            return header, ExistenceQuery(
-                PatientCx(value.get("extension", ""), value.get("root", ""))
-            )
+            return header, ExistenceQuery(Ins.of(value.get("extension", ""), value.get("root", "")))
         patient_el = message.find(
             f"{V3}controlActProcess/{V3}subject/{V3}registrationEvent/{V3}subject1/{V3}patient"
         )
         ident = patient_el.find(f"{V3}id") if patient_el is not None else None
         if patient_el is None or ident is None:
             raise _invalid("no patient")
-        patient = PatientCx(ident.get("extension", ""), ident.get("root", ""))
+        patient = Ins.of(ident.get("extension", ""), ident.get("root", ""))
         observations = read_observations(patient_el)
         person = patient_el.find(f"{V3}patientPerson")
         request: Request
@@ -329,13 +349,13 @@ def read_request(message: etree._Element) -> tuple[MessageHeader, Request]:
             request = WebAccountRequest(patient, mobile=mobile, email=email)
         else:
             request = _read_creation(patient, person, observations)
-    except (DmpRequestInvalid, ValueError) as exc:
+    except (DmpRequestInvalid, IdentityError, ValueError) as exc:
         raise _invalid(f"{transaction}: {type(exc).__name__}") from exc
     return header, request
 
 
 def _read_creation(
-    patient: PatientCx, person: etree._Element | None, observations: dict[str, str]
+    patient: Ins, person: etree._Element | None, observations: dict[str, str]
 ) -> CreationRequest:
     if person is None:
         raise _invalid("TD1.1 without patientPerson")
@@ -362,7 +382,7 @@ def _read_creation(
 
 
 def build_existence_response(
-    header: MessageHeader, response: ExistenceResponse, patient: PatientCx
+    header: MessageHeader, response: ExistenceResponse, patient: Ins
 ) -> etree._Element:
     """PRPA_IN201308UV02 answering a TD0.2 query (the simulator's side)."""
     lines = [(HL7V3["kw_authorization"], response.authorization.value)]

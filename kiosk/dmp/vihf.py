@@ -21,7 +21,7 @@ from enum import StrEnum
 from lxml import etree
 
 from kiosk.clock import Clock
-from kiosk.dmp.cx import PatientCx
+from kiosk.dmp.cx import parse_cx
 from kiosk.dmp.errors import DmpRequestInvalid
 from kiosk.dmp.vocabulary import (
     ATTR,
@@ -33,6 +33,8 @@ from kiosk.dmp.vocabulary import (
     VIHF_VERSION,
     CodedValue,
 )
+from kiosk.domain.ins import Ins
+from kiosk.errors import IdentityError
 
 __all__ = [
     "DEFAULT_LIFETIME_S",
@@ -121,7 +123,7 @@ class VihfRequest:
 
     actor: Actor
     software: Software
-    patient: PatientCx
+    patient: Ins
     purpose: PurposeOfUse = PurposeOfUse.NORMAL
     emergency: EmergencyAccess | None = None
     lifetime_s: int = DEFAULT_LIFETIME_S
@@ -148,7 +150,7 @@ class VihfReading:
     """Plain-text attributes by name (the patient's name lives here: not in repr)."""
     roles: tuple[CodedValue, ...]
     purpose: str
-    patient: PatientCx | None = field(repr=False)
+    patient: Ins | None
     problems: tuple[Problem, ...]
 
     @property
@@ -356,11 +358,11 @@ def read_vihf(
     if direct and text("structure") != card_structure_id:
         problems.append(Problem("structure_mismatch", ATTR["structure"]))
 
-    patient: PatientCx | None = None
+    patient: Ins | None = None
     if text("resource_id"):
         try:
-            patient = PatientCx.parse(text("resource_id"))
-        except DmpRequestInvalid:
+            patient = parse_cx(text("resource_id"))
+        except IdentityError:
             problems.append(Problem("invalid", ATTR["resource_id"]))
     if patient is not None and allowed_oids is not None and patient.oid not in allowed_oids:
         problems.append(Problem("oid_refused", ATTR["resource_id"]))

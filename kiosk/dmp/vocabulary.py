@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from kiosk.domain.ins import KNOWN_OIDS, OID_INS_NIR_TEST
+from kiosk.domain.visibility import CODE_SYSTEM_DMP, CODE_SYSTEM_HL7_CONFIDENTIALITY, NORMAL
+
 __all__ = [
     "ATTR",
     "AUTHN_CONTEXT",
@@ -48,12 +51,10 @@ NS: Final[dict[str, str]] = {
 }
 """XML namespaces: SAML 2.0, HL7 v3 (CDA and messages), ebRIM/ebRS 3.0, IHE XDS.b, XOP."""
 
-INS_TEST_OID: Final = "1.2.250.1.213.1.4.10"
+INS_TEST_OID: Final = OID_INS_NIR_TEST
 """INS-NIR test authority: the only one fictitious patients may carry (DOMAIN.md §2, §7)."""
 
-INS_OIDS: Final[frozenset[str]] = frozenset(
-    {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", INS_TEST_OID, "1.2.250.1.213.1.4.11"}
-)
+INS_OIDS: Final[frozenset[str]] = KNOWN_OIDS
 """INS-NIR, INS-NIA, INS-NIR test, INS-NIR demo (DOMAIN.md §2)."""
 
 OID: Final[dict[str, str]] = {
@@ -63,8 +64,8 @@ OID: Final[dict[str, str]] = {
     "r01_specialty": "1.2.250.1.213.1.1.4.5",  # TRE_R01 EnsembleSavoirFaire-CISIS (verify)
     "r02_sector": "1.2.250.1.71.4.2.4",  # TRE_R02 SecteurActivite (verify)
     "loinc": "2.16.840.1.113883.6.1",
-    "hl7_confidentiality": "2.16.840.1.113883.5.25",
-    "dmp_confidentiality": "1.2.250.1.213.1.1.4.13",
+    "hl7_confidentiality": CODE_SYSTEM_HL7_CONFIDENTIALITY,
+    "dmp_confidentiality": CODE_SYSTEM_DMP,
     "hl7_interaction": "2.16.840.1.113883.1.6",
     "xds_format": "1.2.250.1.213.1.1.4.2.282",  # CI-SIS formatCode system (verify)
     "xds_class": "1.2.250.1.213.1.1.4.1",  # CI-SIS classCode system (verify)
@@ -115,7 +116,7 @@ AUTHN_CONTEXT: Final[dict[str, str]] = {
 }
 """``AuthnContextClassRef`` per authentication mode: the card itself, or a local login."""
 
-CONFIDENTIALITY_NORMAL: Final = "N"
+CONFIDENTIALITY_NORMAL: Final = NORMAL
 """HL7 ``N``: every DMP document carries it; the three visibility codes of DOMAIN.md §6
 (``MASQUE_PS``, ``INVISIBLE_PATIENT``, ``INVISIBLE_REPRESENTANTS_LEGAUX``) belong to
 the domain's ``Visibility``, which renders them."""

@@ -25,9 +25,10 @@ from typing import Protocol
 from lxml import etree
 
 from kiosk.dmp.cda import CdaDocument
-from kiosk.dmp.cx import PatientCx
+from kiosk.dmp.cx import parse_cx
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
 from kiosk.dmp.vocabulary import CDA, CONFIDENTIALITY_NORMAL, NS, OID, XDS, CodedValue
+from kiosk.errors import IdentityError
 
 __all__ = [
     "EntrySummary",
@@ -401,8 +402,8 @@ def read_submission(request: etree._Element) -> SubmissionSummary:
     if len({e.unique_id for e in entries}) != len(entries):
         problems.append("XDSDuplicateUniqueIdInSubmission")
     try:
-        PatientCx.parse(patient)
-    except DmpRequestInvalid:
+        parse_cx(patient)
+    except IdentityError:
         problems.append("XDSUnknownPatientId")
     return SubmissionSummary(
         unique_id=_externals(package, "ss_unique_id"),

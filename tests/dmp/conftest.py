@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,16 +13,16 @@ from lxml import etree
 
 from kiosk.clock import FrozenClock
 from kiosk.dmp.cda import CdaDocument, DocumentAuthor
-from kiosk.dmp.cx import PatientCx
 from kiosk.dmp.vihf import Actor, AuthMode, EmergencyAccess, Software
 from kiosk.dmp.vocabulary import DOCUMENT_MODELS, INS_TEST_OID, OID, CodedValue
+from kiosk.domain.ins import Ins, StrictTraits
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "dmp"
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 # Fictitious patient under the INS test OID; NIR vector of DOMAIN.md §7 (valid key).
-PATIENT = PatientCx("277076322082910", INS_TEST_OID)
-CORSICAN = PatientCx("253072B07300470", INS_TEST_OID)
+PATIENT = Ins.of("277076322082910", INS_TEST_OID)
+CORSICAN = Ins.of("253072B07300470", INS_TEST_OID)
 
 DOCTOR = Actor(
     issuer="CN=899900000001,SN=MEDECIN-TEST,GN=Dominique,title=10,OU=3750100000,C=FR",
@@ -72,18 +71,7 @@ def assert_golden(name: str, element: etree._Element) -> None:
     assert path.read_text(encoding="utf-8") == text
 
 
-@dataclass(frozen=True)
-class Traits:
-    """Strict traits of a fictitious patient (the shape of the domain's StrictTraits)."""
-
-    birth_family_name: str
-    birth_given_names: tuple[str, ...]
-    birth_date: date
-    sex: str
-    birth_place: str
-
-
-TRAITS = Traits("TESTEUR", ("ALICE", "MARIE"), date(1977, 7, 6), "F", "63220")
+TRAITS = StrictTraits.create("Testeur", "Alice Marie", date(1977, 7, 6), "F", "63220")
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 AUTHOR = DocumentAuthor(
     national_id="899900000001",

@@ -32,6 +32,7 @@ from kiosk.dmp.transactions import (
     read_request,
     read_transaction_response,
 )
+from kiosk.domain.consent import Consent, ConsentRecord, InformationGiven
 
 from .conftest import CORSICAN, PATIENT, T0, assert_golden
 
@@ -194,3 +195,31 @@ def test_existence_response_round_trip(
         read_existence_response(_reparse(build_existence_response(REPLY, answer, PATIENT)))
         == answer
     )
+
+
+def test_consent_statement_comes_from_the_domain_record() -> None:
+    record = ConsentRecord(
+        information=InformationGiven(brochure=True, at=T0),
+        consent=Consent(
+            creation=True,
+            establishment_access=True,
+            emergency_access=False,
+            recorded_at=T0,
+            recorded_by="3750100000/0000042",
+        ),
+    )
+    statement = ConsentStatement.of(record)
+    assert statement == ConsentStatement(
+        T0, creation=True, establishment_access=True, emergency_access=False
+    )
+
+
+def test_consent_without_information_cannot_be_sent() -> None:
+    record = ConsentRecord(
+        information=None,
+        consent=Consent(
+            creation=False, establishment_access=False, recorded_at=T0, recorded_by="agent"
+        ),
+    )
+    with pytest.raises(DmpRequestInvalid, match="informed"):
+        ConsentStatement.of(record)

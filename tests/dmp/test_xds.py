@@ -22,22 +22,11 @@ from kiosk.dmp.xds import (
     read_registry_response,
     read_submission,
 )
+from kiosk.domain.visibility import Visibility
 
 from .conftest import CORSICAN, T0, assert_golden, cda_document
 
 RIM = f"{{{NS['rim']}}}"
-
-
-@dataclass(frozen=True)
-class Hidden:
-    """Visibility as the domain renders it: N, then one DMP code per hidden population."""
-
-    populations: tuple[str, ...] = ()
-
-    def confidentiality_codes(self) -> list[tuple[str, str]]:
-        return [("N", OID["hl7_confidentiality"])] + [
-            (code, OID["dmp_confidentiality"]) for code in self.populations
-        ]
 
 
 def _submission(**changes: object) -> Submission:
@@ -50,7 +39,7 @@ def _submission(**changes: object) -> Submission:
         submission_uuid=uuid.UUID("0190a1b2-0000-7000-8000-000000000051"),
         submission_unique_id="1.2.250.1.999.1.2.1",
         source_id="1.2.250.1.999.1.3",
-        visibility=Hidden(("INVISIBLE_PATIENT",)),
+        visibility=Visibility(patient=False),
         class_code=CodedValue("10", OID["xds_class"], "Compte rendu"),
         practice=CodedValue("ETABLISSEMENT", OID["xds_practice"], "Établissement de santé"),
         content_type=CodedValue("04", OID["xds_content_type"], "Hospitalisation"),
@@ -145,13 +134,8 @@ def test_registry_response_round_trip(errors: list[tuple[str, str]]) -> None:
     assert read == tuple(errors)
 
 
-@given(
-    hidden=st.sets(
-        st.sampled_from(["MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REPRESENTANTS_LEGAUX"])
-    )
-)
-def test_every_visibility_combination_round_trips(hidden: set[str]) -> None:
-    populations = tuple(sorted(hidden))
-    element = build_submission(_submission(visibility=Hidden(populations)))
-    (entry,) = read_submission(element).entries
-    assert entry.confidentiality == tuple(Hidden(populations).confidentiality_codes())
+@given(seen=st.tuples(st.booleans(), st.booleans(), st.booleans()))
+def test_every_visibility_combination_round_trips(seen: tuple[bool, bool, bool]) -> None:
+    visibility = Visibility(*seen)
+    (entry,) = read_submission(build_submission(_submission(visibility=visibility))).entries
+    assert Visibility.from_codes(entry.confidentiality) == visibility
