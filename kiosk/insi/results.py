@@ -9,9 +9,9 @@ records with an unknown day or month (``00``) exist.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from kiosk.domain.ins import check_birth_place, normalise_name
 from kiosk.errors import InvalidInput
 from kiosk.insi.protocol import ResultCode
 
@@ -20,31 +20,10 @@ __all__ = [
     "InsiIns",
     "InsiResult",
     "InsiTraits",
-    "normalise_name",
     "parse_birth_date",
 ]
 
 _DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
-_NAME_OK = re.compile(r"^[A-Z][A-Z '\-]*$")
-
-
-def normalise_name(text: str) -> str:
-    """Upper case without diacritics; hyphen, apostrophe and single spaces kept (DOMAIN.md §2)."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = plain.replace("Œ", "OE").replace("œ", "oe").replace("Æ", "AE").replace("æ", "ae")
-    return " ".join(plain.upper().split())
-
-
-def _check_name(text: str, what_fr: str, what_en: str) -> str:
-    name = normalise_name(text)
-    if not _NAME_OK.match(name):
-        raise InvalidInput(
-            f"{what_fr} invalide : lettres, espace, tiret ou apostrophe seulement.",
-            f"Invalid {what_en}: letters, space, hyphen or apostrophe only.",
-            detail=f"{what_en} rejected",
-        )
-    return name
 
 
 def parse_birth_date(text: str) -> str:
@@ -81,21 +60,15 @@ class InsiTraits:
     ) -> InsiTraits:
         """Validated, normalised traits; ``given_names`` as a space-separated list or a tuple."""
         names = given_names.split() if isinstance(given_names, str) else list(given_names)
-        given = tuple(_check_name(n, "Prénom", "given name") for n in names)
+        given = tuple(part for n in names for part in normalise_name(n).split(" "))
         if not given:
             raise InvalidInput("Prénom manquant.", "Given name missing.", detail="no given name")
         sex_n = sex.strip().upper()
         if sex_n not in ("F", "M"):
             raise InvalidInput("Sexe invalide (F ou M).", "Invalid sex (F or M).", detail="sex")
-        place = birth_place.strip().upper() if birth_place else None
-        if place is not None and not re.fullmatch(r"[0-9][0-9AB][0-9]{3}", place):
-            raise InvalidInput(
-                "Lieu de naissance invalide (code INSEE à 5 caractères).",
-                "Invalid birth place (5-character INSEE code).",
-                detail="birth place",
-            )
+        place = check_birth_place(birth_place) if birth_place else None
         return cls(
-            family_name=_check_name(family_name, "Nom de naissance", "birth name"),
+            family_name=normalise_name(family_name),
             given_names=given,
             sex=sex_n,
             birth_date=parse_birth_date(birth_date),

@@ -23,7 +23,7 @@ from kiosk.insi.messages import (
     vitale_request,
 )
 from kiosk.insi.protocol import INSI, ResultCode
-from kiosk.insi.results import InsiIns, InsiTraits, normalise_name
+from kiosk.insi.results import InsiIns, InsiTraits
 from kiosk.signing import SignerIdentity
 from kiosk.soap.envelope import InvalidXml, parse_xml
 
@@ -77,25 +77,18 @@ def test_traits_are_normalised_before_they_are_sent() -> None:
     assert TRAITS.birth_date == "1980-05-23"
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("Éloïse", "ELOISE"),
-        ("d’Arc", "D'ARC"),
-        ("  Anne   Lise ", "ANNE LISE"),
-        ("Œdipe", "OEDIPE"),
-    ],
-)
-def test_name_normalisation(raw: str, expected: str) -> None:
-    assert normalise_name(raw) == expected
-
-
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèêëàâîïôöùûüçÉÈ '-", min_size=1, max_size=40))
-def test_normalisation_is_idempotent_and_plain_ascii(text: str) -> None:
-    once = normalise_name(text)
-    assert normalise_name(once) == once
-    assert once.isascii()
-    assert once == once.upper()
+def test_traits_are_sent_normalised_whatever_was_typed(text: str) -> None:
+    try:
+        traits = InsiTraits.create(
+            family_name=text, given_names="Paul", sex="m", birth_date="1980-05-23"
+        )
+    except InvalidInput:
+        return  # no letter at all: refused with a message, never sent
+    name = traits.family_name
+    assert name.isascii()
+    assert name == name.upper()
+    assert "  " not in name
 
 
 @pytest.mark.parametrize(
