@@ -237,7 +237,7 @@ class PcscMonitor:
                 relist = True
                 continue
             if hr != scard.SCARD_S_SUCCESS:
-                log.warning("SCardGetStatusChange: %#x; reconnecting", hr & 0xFFFFFFFF)
+                log.info("SCardGetStatusChange: %#x; reconnecting", hr & 0xFFFFFFFF)
                 return
             for name, event_state, atr in result:
                 if name == PNP_READER:

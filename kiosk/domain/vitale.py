@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from kiosk.domain.nir import Nir, NirError
 from kiosk.errors import CardReadError
 
 __all__ = [
@@ -224,18 +225,11 @@ def _ascii(raw: bytes, file: str) -> str:
 
 
 def check_insured_nir(text: str, *, file: str) -> str:
-    """The card's ``93`` value as a NIR: 15 characters, Corsica 2A/2B, valid key (DOMAIN.md §2)."""
-    # One switch-over point for kiosk.domain.nir once it lands.
-    if len(text) != 15 or not text[13:].isdigit():
-        raise _bad(file, "NIR is not 15 characters")
-    body = text[:13].upper()
-    numeric = body.replace("2A", "19", 1) if body[5:7] == "2A" else body
-    numeric = numeric.replace("2B", "18", 1) if body[5:7] == "2B" else numeric
-    if not numeric.isdigit():
-        raise _bad(file, "NIR has letters")
-    if 97 - int(numeric) % 97 != int(text[13:]):
-        raise _bad(file, "NIR key does not match")
-    return body + text[13:]
+    """The card's ``93`` value, checked as a NIR (DOMAIN.md §2); a bad one names the file."""
+    try:
+        return Nir.parse(text).value
+    except NirError as exc:
+        raise _bad(file, f"invalid NIR ({exc.message_en})") from exc
 
 
 @dataclass(frozen=True)
@@ -247,6 +241,7 @@ class Beneficiary:
     birth_date: str
     """``YYYYMMDD`` as on the card; kept as text because lunar dates exist (day or month 00)."""
     insured_nir: str = field(repr=False)
+    """15 characters, checked with ``Nir.parse`` when read from a card."""
     birth_rank: int | None = None
     quality: str | None = None
     """Two-digit code (``00`` insured, ``02`` spouse, ``06`` child) when the card says."""
@@ -255,13 +250,13 @@ class Beneficiary:
     def __repr__(self) -> str:
         return (
             f"Beneficiary(family_name={self.family_name[:1]}…, given_name={self.given_name[:1]}…, "
-            f"birth_date=…, insured_nir={self.masked_nir()}, birth_rank={self.birth_rank}, "
+            f"birth_date=…, insured_nir={self.masked_nir()!r}, birth_rank={self.birth_rank}, "
             f"quality={self.quality})"
         )
 
     def masked_nir(self) -> str:
-        """The insured NIR with everything but sex and key hidden, for display and logs."""
-        return f"{self.insured_nir[0]} ** ** ** *** *** {self.insured_nir[13:]}"
+        """The insured NIR masked for display and logs (``Nir.masked``)."""
+        return Nir.parse(self.insured_nir).masked()
 
     @property
     def quality_label(self) -> str:

@@ -30,6 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.nir import Nir
 from kiosk.domain.vitale import (
     MAP_FID,
     MF_VITALE_AID,
@@ -133,7 +134,7 @@ def _vitale_files(data: dict[str, Any], serial: str, faults: dict[str, Any]) -> 
                     family_name=str(p["family_name"]),
                     given_name=str(p["given_name"]),
                     birth_date=str(p["birth_date"]),
-                    insured_nir=str(p["insured_nir"]),
+                    insured_nir=Nir.parse(str(p["insured_nir"])).value,
                     birth_rank=p.get("birth_rank"),
                     quality=p.get("quality"),
                     nationality=p.get("nationality"),

@@ -54,8 +54,8 @@ def test_read_binary_follows_the_documented_stop_rules() -> None:
 
 @pytest.fixture
 def desk_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    state = tmp_path / "desk"
-    state.mkdir()
+    state = tmp_path / "sim" / "cards"  # where the demo's component puts it
+    state.mkdir(parents=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk.sim.card_desk", "serve", "--state-dir", str(state)]
     )
@@ -131,3 +131,37 @@ def test_control_server_rejects_unknown_operations(tmp_path: Path) -> None:
         assert server.handle(b"not json")["ok"] is False
     finally:
         server.close()
+
+
+def test_sim_card_cli_drives_the_desk(
+    desk_process: tuple[subprocess.Popen[bytes], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kiosk.cli import main
+
+    _, state = desk_process
+    root = str(state.parent)
+    with pytest.raises(SystemExit) as info:
+        main(["sim", "card", "insert", "cps-doctor", "--state-dir", root, "--json"])
+    assert info.value.code == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert reply["slots"][1]["card"] == "cps-doctor"  # a professional card goes to slot 2
+    with pytest.raises(SystemExit) as info:
+        main(["--lang", "en", "sim", "card", "pull", "adult", "--state-dir", root])
+    assert info.value.code == 2
+    assert "not inserted" in capsys.readouterr().err
+
+
+def test_world_component_publishes_the_socket_and_stops_everything(tmp_path: Path) -> None:
+    from kiosk.sim.card_desk import CardDeskComponent
+    from kiosk.sim.environment import SimWorld
+
+    world = SimWorld(state_dir=tmp_path / "w", components=[CardDeskComponent()])
+    with world.running():
+        assert world.env["PCSCLITE_CSOCK_NAME"].endswith("pcscd.comm")
+        assert Path(world.env["PCSCLITE_CSOCK_NAME"]).exists()
+        assert "kiosk sim card insert" in "\n".join(world.describe())
+        pids = [p.pid for p in world.processes]
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not Path(world.env["PCSCLITE_CSOCK_NAME"]).exists()  # pcscd went with its group
