@@ -151,6 +151,9 @@ def configure(
 
 def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
     """Bring the file to ``target`` (default: latest); return the version found before."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current == target:
+        return current  # the common case: no write transaction, no fsync
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = int(conn.execute("PRAGMA user_version").fetchone()[0])
