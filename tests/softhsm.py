@@ -8,6 +8,11 @@ process, and sees only the tokens that exist then: the session fixture provision
 every token of the fixture file first, then exports the variable. Each xdist
 worker has its own PKI and token directory. The simulated PIN lock keeps its
 counters per test, so a test that locks a card leaves the others unaffected.
+
+Each test module that binds a session fixture gets its own instance of it, so the
+directories have fixed names under the worker's base temporary directory: the
+second instance finds the stamps of the first and reuses its files (and the one
+token directory the process's PKCS#11 module was initialised with).
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ __all__ = ["cps_module", "pin_lock", "softhsm", "test_pki"]
 @pytest.fixture(scope="session")
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     """The worker's test PKI (RSA generation once per worker)."""
-    return ensure_test_pki(tmp_path_factory.mktemp("pki"))
+    return ensure_test_pki(tmp_path_factory.getbasetemp() / "worker-pki")
 
 
 @pytest.fixture(scope="session")
 def softhsm(test_pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
     """The worker's SoftHSM2 tokens, exported through ``SOFTHSM2_CONF`` for this process."""
-    hsm = provision_tokens(tmp_path_factory.mktemp("hsm"), test_pki)
+    hsm = provision_tokens(tmp_path_factory.getbasetemp() / "worker-softhsm", test_pki)
     os.environ.update(hsm.env)
     return hsm
 

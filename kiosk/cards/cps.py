@@ -406,7 +406,11 @@ class CpsModule:
             if self.pin_lock is not None:
                 self.pin_lock.record_attempt(label, accepted=False)
             log.info("wrong PIN for token %r", label)
-            raise pin_error(pin_status(self._flags(token), self.max_tries)) from exc
+            status = pin_status(self._flags(token), self.max_tries)
+            if status.state is PinState.OK:
+                # A wrong PIN, yet no flag moved: this token shows no count at all.
+                status = PinStatus(PinState.COUNT_LOW, None)
+            raise pin_error(status) from exc
         except p11.PinLocked as exc:
             raise pin_error(PinStatus(PinState.LOCKED, 0)) from exc
         except (p11.PinLenRange, p11.PinInvalid) as exc:

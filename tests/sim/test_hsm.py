@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -89,7 +90,9 @@ def test_pins_stay_out_of_repr(softhsm: SoftHsm) -> None:
         assert token.pin not in text.replace(token.card_serial or "", "")
 
 
-def test_tokens_component_publishes_softhsm2_conf(tmp_path: Path) -> None:
+def test_tokens_component_publishes_softhsm2_conf(tmp_path: Path, test_pki: TestPki) -> None:
+    # The world reuses a PKI already in its state directory (RSA generation is slow).
+    shutil.copytree(test_pki.directory, tmp_path / "world" / "pki")
     component = TokensComponent()
     world = SimWorld(state_dir=tmp_path / "world", components=[component])
     with world.running():
