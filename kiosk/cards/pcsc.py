@@ -53,7 +53,6 @@ __all__ = [
     "CardTimeout",
     "PcscChannel",
     "PcscMonitor",
-    "list_slots",
     "slot_states",
 ]
 
@@ -107,22 +106,6 @@ def _call(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     except SystemError:
         return scard.SCARD_E_INVALID_HANDLE
-
-
-def list_slots() -> list[str]:
-    """Reader slots PC/SC lists now (blocking; empty when none)."""
-    hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    if hr != scard.SCARD_S_SUCCESS:
-        raise _unavailable(hr)
-    try:
-        hr, readers = scard.SCardListReaders(ctx, [])
-        if hr == scard.SCARD_E_NO_READERS_AVAILABLE:
-            return []
-        if hr != scard.SCARD_S_SUCCESS:
-            raise _unavailable(hr)
-        return list(readers)
-    finally:
-        scard.SCardReleaseContext(ctx)
 
 
 class PcscMonitor:
