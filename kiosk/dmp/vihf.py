@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from cryptography import x509
 from lxml import etree
 
 from kiosk.clock import Clock
@@ -47,6 +48,7 @@ __all__ = [
     "VihfReading",
     "VihfRequest",
     "build_vihf",
+    "issuer_of",
     "read_vihf",
 ]
 
@@ -172,6 +174,11 @@ class VihfReading:
     def structure_id(self) -> str:
         """``Identifiant_Structure`` as stated."""
         return self.first(ATTR["structure"])
+
+
+def issuer_of(certificate: x509.Certificate) -> str:
+    """The VIHF issuer: the subject DN (RFC 4514) of the certificate that signs it."""
+    return certificate.subject.rfc4514_string()
 
 
 def _stamp(moment: datetime) -> str:
