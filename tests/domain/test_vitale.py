@@ -19,6 +19,7 @@ from kiosk.domain.vitale import (
     build_map,
     build_tlv,
     parse_beneficiaries,
+    parse_card_description,
     parse_map,
     parse_tlv,
 )
@@ -83,6 +84,7 @@ def test_random_bytes_raise_only_card_read_error(data: bytes) -> None:
         lambda: parse_tlv(data, file="X"),
         lambda: parse_map(data, file="2001"),
         lambda: parse_beneficiaries(data, file="X"),
+        lambda: parse_card_description(data, file="X"),
     ):
         with contextlib.suppress(CardReadError):
             parse()
@@ -126,3 +128,21 @@ def test_beneficiaries_round_trip(people: list[Beneficiary]) -> None:
 def test_map_round_trip(files: list[FileRef]) -> None:
     vmap = VitaleMap({1: VITALE_AID, 2: MF_VITALE_AID}, tuple(files))
     assert parse_map(build_map(vmap)) == vmap
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=6),
+    st.integers(0, 10_000),
+)
+def test_corrupted_real_layouts_raise_only_card_read_error(
+    flips: list[tuple[int, int]], cut: int
+) -> None:
+    vmap = VitaleMap({1: VITALE_AID, 2: MF_VITALE_AID}, (FileRef("BENEF01", 1, 0x2004),))
+    for original in (build_beneficiary(ADULT) * 2, build_map(vmap)):
+        raw = bytearray(original)
+        for at, value in flips:
+            raw[at % len(raw)] = value
+        data = bytes(raw[: len(raw) - cut % len(raw)])
+        for parse in (parse_map, parse_beneficiaries, parse_card_description):
+            with contextlib.suppress(CardReadError):
+                parse(data, file="2004")
