@@ -51,10 +51,22 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
 
 
 def _register() -> None:
-    from kiosk.commands import cards, demo, insi, printing, sim
+    from kiosk.commands import cards, demo, ins, insi, nir, printing, scan, sim
 
-    for command in (demo.demo, sim.sim, cards.cards, printing.print_, insi.insi):
+    for command in (
+        nir.nir,
+        ins.ins,
+        demo.demo,
+        sim.sim,
+        cards.cards,
+        printing.print_,
+        insi.insi,
+        scan.scan,
+    ):
         root.add_command(command)
+    from kiosk.commands.cps import login as cards_login
+
+    cards.cards.add_command(cards_login)  # `kiosk cards login`, owned by kiosk/commands/cps.py
 
 
 _register()

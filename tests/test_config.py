@@ -41,7 +41,7 @@ def test_every_problem_is_reported_at_once_with_file_and_key(tmp_path: Path) -> 
 def test_broken_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[site\n")
-    with pytest.raises(ConfigError, match="broken.toml"):
+    with pytest.raises(ConfigError, match=r"broken\.toml"):
         load_settings(path)
 
 

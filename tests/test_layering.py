@@ -11,7 +11,8 @@ HEAVY = ("textual", "smartcard", "pkcs11", "httpx", "lxml", "escpos", "zxingcpp"
 def test_domain_import_loads_no_adapter_library() -> None:
     code = (
         "import sys, pkgutil, importlib, kiosk.domain as d\n"
-        "for m in pkgutil.iter_modules(d.__path__): importlib.import_module('kiosk.domain.' + m.name)\n"
+        "for m in pkgutil.iter_modules(d.__path__):\n"
+        "    importlib.import_module('kiosk.domain.' + m.name)\n"
         f"print(','.join(sorted(n for n in {HEAVY!r} if n in sys.modules)))\n"
     )
     out = subprocess.run(

@@ -19,7 +19,9 @@ RunKiosk = Callable[..., subprocess.CompletedProcess[str]]
 def kiosk(tmp_path: Path) -> RunKiosk:
     """``kiosk(*args, input=None)`` → CompletedProcess, run from a scratch directory."""
 
-    def run(*args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
         return subprocess.run(
             [str(KIOSK), *args],

@@ -17,7 +17,11 @@ class Sleeper:
     name = "sleeper"
 
     def start(self, world: SimWorld) -> None:
-        code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
+        code = (
+            "import subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+            "time.sleep(600)"
+        )
         world.spawn(self.name, [sys.executable, "-c", code])
         world.facts["sleeper"] = "up"
 
