@@ -19,6 +19,7 @@ recorded (:attr:`InsiSimulator.calls`) so tests assert what the service saw.
 from __future__ import annotations
 
 import asyncio
+import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -158,6 +159,8 @@ class InsiSimulator:
         self.p = protocol
         self.delay_s = delay_s
         self.calls: list[Call] = []
+        self.busy_s = 0.0
+        """Time spent answering (parse, signature check, search), for benchmarks."""
         self._faults: list[SimFault] = []
         self.app = Starlette(
             routes=[
@@ -192,6 +195,13 @@ class InsiSimulator:
     # -- the service ---------------------------------------------------------
 
     async def _soap(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await self._answer_request(request)
+        finally:
+            self.busy_s += time.perf_counter() - started
+
+    async def _answer_request(self, request: Request) -> Response:
         if self._faults:
             fault = self._faults.pop(0)
             self.calls.append(Call("?", f"fault:{fault.value}"))

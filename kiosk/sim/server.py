@@ -68,6 +68,10 @@ def bind(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> socket.socket:
     """A listening TCP socket; ``port=0`` picks a free one (read it with ``getsockname``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit TCP_NODELAY. Without it a pre-bound socket handed to
+    # uvicorn answers each request ~40 ms late (Nagle against the client's delayed ACK;
+    # measured by tests/bench/bench_identity.py, same trap as vpcd in FIELD-NOTES.md).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(64)
     sock.set_inheritable(True)
