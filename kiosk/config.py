@@ -111,8 +111,25 @@ class OutboxConfig(_Section):
     kiosk_share: float = Field(default=1.0, gt=0, le=1.0)
     """This kiosk's share of the site's rate when several kiosks run on one site."""
     max_attempts: int = Field(default=12, ge=1)
+    """Faults answered by the service before a row goes to dead letters (outages never count)."""
     offhours_start: int = Field(default=20, ge=0, le=23)
     offhours_end: int = Field(default=6, ge=0, le=23)
+    bulk_kinds: tuple[str, ...] = ()
+    """Kinds sent only inside the off-hours window (e.g. historical documents)."""
+    timezone: str = "Europe/Paris"
+    """Site time zone of the off-hours window."""
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_cap_s: float = Field(default=900.0, gt=0)
+    offline_cap_s: float = Field(default=60.0, gt=0)
+    """Longest wait between two probes while the service cannot be reached."""
+    lease_s: float = Field(default=120.0, gt=0)
+    """How long a row stays in flight before another worker may take it again."""
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    feed_sink_url: str = ""
+    """Simulation only, until the DMP client lands: the feed sink to send to (default: the
+    running demo world's)."""
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Prometheus exporter on 127.0.0.1 for the long-running worker; 0 disables it."""
 
 
 class PrinterConfig(_Section):

@@ -36,6 +36,7 @@ from kiosk.outbox.ports import DeviceKey, PayloadTampered
 from kiosk.signing import Signer
 
 __all__ = [
+    "STATES",
     "Enqueued",
     "LeasedRow",
     "OutboxStatus",

@@ -1,0 +1,254 @@
+"""``kiosk outbox …``, ``kiosk sync`` and ``kiosk audit …``: see and drive the outbox.
+
+Thin: each command opens the outbox named by the settings, calls one store or
+service method, and renders the result (``--json`` for machines). Until
+``kiosk/wiring.py`` and the DMP client exist, ``kiosk sync`` sends to the feed sink
+of the simulated world (``outbox.feed_sink_url`` or the running demo's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from kiosk.audit.store import AuditLog
+from kiosk.clock import SystemClock
+from kiosk.commands.context import CliContext, emit
+from kiosk.config import Settings
+from kiosk.errors import StorageError, Unavailable
+from kiosk.outbox.keys import FileDeviceKey
+from kiosk.outbox.store import STATES, OutboxStore
+from kiosk.outbox.sync import SyncReport
+
+__all__ = ["AuditChainBroken", "audit", "outbox", "sync"]
+
+T = TypeVar("T")
+
+
+class AuditChainBroken(StorageError):
+    """``kiosk audit verify`` found an edited, deleted or reordered row."""
+
+    code = "AUDIT_CHAIN"
+
+
+@contextlib.asynccontextmanager
+async def _opened(settings: Settings) -> AsyncIterator[OutboxStore]:
+    cfg = settings.outbox
+    key = FileDeviceKey.load_or_create(cfg.device_key)
+    store = await OutboxStore.open(
+        cfg.database, key, SystemClock(), busy_timeout_ms=cfg.busy_timeout_ms
+    )
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _with_store(obj: CliContext, fn: Callable[[OutboxStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with _opened(obj.settings) as store:
+            return await fn(store)
+
+    return asyncio.run(run())
+
+
+@click.group()
+def outbox() -> None:
+    """The offline outbox: what waits, what failed, what to retry."""
+
+
+@outbox.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(obj: CliContext, as_json: bool) -> None:
+    """Counts per state, age of the oldest pending item, next attempt."""
+    result = _with_store(obj, lambda s: s.status())
+    age = result.oldest_pending_age_s
+    lines = [f"{state:>9}: {result.counts[state]}" for state in STATES]
+    lines.append(f"oldest pending: {'-' if age is None else f'{age:.0f} s'}")
+    lines.append(f"next attempt:   {result.next_attempt_at or '-'}")
+    emit(as_json, asdict(result), "\n".join(lines))
+
+
+@outbox.command("list")
+@click.option("--state", type=click.Choice(STATES), default=None, help="Only this state.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def list_(obj: CliContext, state: str | None, limit: int, as_json: bool) -> None:
+    """The oldest items (never their content)."""
+    rows = _with_store(obj, lambda s: s.rows(state=state, limit=limit))
+    lines = [
+        f"{r.id}  {r.state:<9} {r.kind:<16} attempts={r.attempts} "
+        f"error={r.last_error or '-'} created={r.created_at}"
+        for r in rows
+    ]
+    emit(as_json, [asdict(r) for r in rows], "\n".join(lines) or "(empty)")
+
+
+@outbox.command()
+@click.argument("item_id", required=False)
+@click.option("--dead", is_flag=True, help="Retry every dead letter.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def retry(obj: CliContext, item_id: str | None, dead: bool, as_json: bool) -> None:
+    """Put one item (ID) or every dead letter (--dead) back in the queue."""
+    if bool(item_id) == dead:
+        raise click.UsageError("give either an ID or --dead")
+    if dead:
+        count = _with_store(obj, lambda s: s.retry_dead())
+    else:
+        assert item_id is not None
+
+        async def one(store: OutboxStore) -> int:
+            await store.retry(item_id)
+            return 1
+
+        count = _with_store(obj, one)
+    emit(as_json, {"requeued": count}, f"requeued: {count}")
+
+
+@outbox.command()
+@click.option("--done", is_flag=True, required=True, help="Delete acknowledged items.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def purge(obj: CliContext, done: bool, as_json: bool) -> None:
+    """Delete acknowledged items; their audit lines stay."""
+    count = _with_store(obj, lambda s: s.purge_done())
+    emit(as_json, {"purged": count}, f"purged: {count}")
+
+
+def _sink_url(settings: Settings) -> str:
+    if settings.outbox.feed_sink_url:
+        return settings.outbox.feed_sink_url
+    from kiosk.sim.environment import load_world_state
+
+    state = load_world_state((settings.paths.data_dir / "sim").resolve())
+    facts = state.get("facts") if state else None
+    url = facts.get("feed_sink_url") if isinstance(facts, dict) else None
+    if not isinstance(url, str):
+        raise Unavailable(
+            "Aucun service d'envoi : lancez « kiosk demo » ou réglez outbox.feed_sink_url.",
+            "No service to send to: start `kiosk demo` or set outbox.feed_sink_url.",
+        )
+    return url
+
+
+def _report_text(report: SyncReport) -> str:
+    text = f"sent: {report.sent}  retried: {report.retried}  dead: {report.dead}"
+    return text + ("  (service unreachable: stopped)" if report.offline else "")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def sync(obj: CliContext, once: bool, as_json: bool) -> None:
+    """Send the outbox to the service, at the configured rate."""
+    import httpx
+
+    from kiosk.observability import OutboxMetrics
+    from kiosk.services.sync import SyncService, policy_from_settings
+    from kiosk.sim.feed_client import FeedSinkSender
+
+    settings = obj.settings
+    url = _sink_url(settings)
+
+    async def run() -> SyncReport | None:
+        async with (
+            _opened(settings) as store,
+            httpx.AsyncClient(timeout=settings.dmp.timeout_s) as http,
+        ):
+            sender = FeedSinkSender(
+                http,
+                url,
+                establishment=settings.site.establishment_id,
+                software=settings.site.lps_name,
+            )
+            metrics = OutboxMetrics()
+            service = SyncService(
+                store,
+                sender,
+                clock=SystemClock(),
+                policy=policy_from_settings(settings),
+                metrics=metrics,
+            )
+            if once:
+                return await service.run_once()
+            if settings.outbox.metrics_port:
+                metrics.serve(settings.outbox.metrics_port)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await service.start()
+            await stop.wait()
+            await service.stop()
+            return None
+
+    report = asyncio.run(run())
+    if report is not None:
+        emit(as_json, asdict(report), _report_text(report))
+
+
+@click.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+def _audit_log(obj: CliContext) -> AuditLog:
+    return AuditLog(obj.settings.outbox.database)
+
+
+@audit.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def verify(obj: CliContext, as_json: bool) -> None:
+    """Check every link of the chain; say where it breaks."""
+    report = asyncio.run(_audit_log(obj).verify())
+    text = (
+        f"audit chain ok: {report.count} events, head {report.head_hash[:16]}…"
+        if report.ok
+        else f"audit chain BROKEN at row {report.broken_at}: {report.reason}"
+    )
+    emit(as_json, asdict(report), text)
+    if not report.ok:
+        raise AuditChainBroken(
+            f"Journal d'audit altéré à la ligne {report.broken_at} : {report.reason}",
+            f"Audit trail tampered with at row {report.broken_at}: {report.reason}",
+        )
+
+
+@audit.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="JSON lines file (personal data masked).",
+)
+@click.pass_obj
+def export(obj: CliContext, output: Path) -> None:
+    """Write every event as one JSON object per line."""
+    lines = asyncio.run(_audit_log(obj).export_lines())
+    text = "".join(line + "\n" for line in lines)
+    if str(output) == "-":
+        click.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise StorageError(
+                f"Impossible d'écrire {output} ({exc.strerror}).",
+                f"Cannot write {output} ({exc.strerror}).",
+            ) from exc
+        click.echo(json.dumps({"events": len(lines), "file": str(output)}))
