@@ -18,7 +18,6 @@ Every malformed input raises :class:`DataMatrixError` naming the field and the o
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from kiosk.domain.ins import (
     normalise_name,
 )
 from kiosk.domain.nir import Nir, NirError, NirKind
+from kiosk.domain.scanned_text import DEFAULT_GS_SUBSTITUTES, GS, ScannedText, decode_scanned
 from kiosk.errors import IdentityError, InvalidInput
 
 __all__ = [
@@ -53,16 +53,8 @@ __all__ = [
 ]
 
 HEADER = "IS01" + "0" * 22
-GS = "\x1d"
-# What scanners and decoders send for GS: zxing-cpp's text mode writes ``<GS>`` or the
-# visible symbol U+241D (FIELD-NOTES); keyboard wedges send ``^]`` (Ctrl-]) or a
-# configured character. None of these can occur inside a valid field.
-DEFAULT_GS_SUBSTITUTES: tuple[str, ...] = ("<GS>", "[GS]", "{GS}", "^]", "\u241d", "~")
-# The longest valid payload is under 300 characters; anything far longer is not one.
+# The longest valid payload is under 300 characters: anything far longer is not one.
 MAX_PAYLOAD_LENGTH = 1024
-# AIM symbology identifier some scanners prepend (``]d1``, ``]d2`` … for Data Matrix).
-_AIM_PREFIX = "]d"
-_LINE_ENDS = "\r\n"
 
 
 class DataMatrixReason(StrEnum):
@@ -85,13 +77,9 @@ class DataMatrixError(InvalidInput):
     code = "DATAMATRIX_INVALID"
 
     def __init__(
-        self,
-        field: str,
-        offset: int,
-        reason: DataMatrixReason,
-        what_fr: str,
-        what_en: str,
+        self, field: str, offset: int, reason: DataMatrixReason, what: tuple[str, str]
     ) -> None:
+        what_fr, what_en = what
         place_fr = "en-tête" if field == "header" else f"champ {field}"
         place_en = "header" if field == "header" else f"field {field}"
         super().__init__(
@@ -102,6 +90,18 @@ class DataMatrixError(InvalidInput):
         self.field = field
         self.offset = offset
         self.reason = reason
+
+
+_R = DataMatrixReason
+_EMPTY = ("champ vide", "empty field")
+_CUT_IDENTIFIER = ("identifiant tronqué", "truncated identifier")
+_UNKNOWN_IDENTIFIER = ("identifiant de champ inconnu", "unknown field identifier")
+_MISSING = ("champ obligatoire absent", "mandatory field missing")
+_AMBIGUOUS = ("fin du champ ambiguë (GS absent)", "ambiguous end of field (GS missing)")
+_BAD_DATE = (
+    "date de naissance invalide (JJ-MM-AAAA attendu)",
+    "bad birth date (DD-MM-YYYY expected)",
+)
 
 
 @dataclass(frozen=True)
@@ -140,64 +140,10 @@ def _fits(spec: _Field, char: str) -> bool:
     return char.isalpha() or char in _NAME_PUNCTUATION or bool(unicodedata.combining(char))
 
 
-@dataclass(frozen=True)
-class _Source:
-    """The payload with GS substitutes replaced, and the way back to original offsets."""
-
-    text: str
-    base: int
-    spans: tuple[tuple[int, int], ...] = ()  # substitutes replaced, in original offsets
-
-    def at(self, index: int) -> int:
-        """The offset in the received text of ``text[index]``."""
-        shift = 0
-        for start, end in self.spans:
-            if start - self.base - shift >= index:
-                break
-            shift += end - start - 1
-        return self.base + index + shift
-
-
-@functools.lru_cache(maxsize=16)
-def _substitute_pattern(substitutes: tuple[str, ...]) -> re.Pattern[str] | None:
-    # Longest first, so that ``<GS>`` wins over a configured ``<`` or ``GS``.
-    subs = sorted({s for s in substitutes if s and s != GS}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, subs))) if subs else None
-
-
-def _decode(data: str | bytes) -> str:
-    if isinstance(data, str):
-        return data
-    try:
-        return bytes(data).decode("utf-8")
-    except UnicodeDecodeError:
-        # zxing-cpp hands over bytes; ECC200 text defaults to Latin-1 (ISO 8859-1).
-        return bytes(data).decode("latin-1")
-
-
-def _prepare(text: str, substitutes: Sequence[str]) -> _Source:
-    start, end = 0, len(text)
-    if text.startswith(_AIM_PREFIX) and len(text) >= 3 and text[2].isdigit():
-        start = 3
-    while end > start and text[end - 1] in _LINE_ENDS:
-        end -= 1
-    body = text[start:end]
-    pattern = _substitute_pattern(tuple(substitutes))
-    if pattern is None:
-        return _Source(body, start)
-    replaced, count = pattern.subn(GS, body)
-    if not count:
-        return _Source(body, start)
-    spans = tuple((m.start() + start, m.end() + start) for m in pattern.finditer(body))
-    return _Source(replaced, start, spans)
-
-
-def _check_header(src: _Source) -> None:
+def _check_header(src: ScannedText) -> None:
     text = src.text
     if not text:
-        raise DataMatrixError(
-            "header", src.at(0), DataMatrixReason.TRUNCATED, "contenu vide", "empty content"
-        )
+        raise DataMatrixError("header", src.at(0), _R.TRUNCATED, ("contenu vide", "empty content"))
     if not text.startswith(HEADER):
         mismatch = next(
             (i for i, (a, b) in enumerate(zip(text, HEADER, strict=False)) if a != b),
@@ -205,25 +151,21 @@ def _check_header(src: _Source) -> None:
         )
         if mismatch == len(text):
             raise DataMatrixError(
-                "header",
-                src.at(mismatch),
-                DataMatrixReason.TRUNCATED,
-                "en-tête tronqué",
-                "truncated header",
+                "header", src.at(mismatch), _R.TRUNCATED, ("en-tête tronqué", "truncated header")
             )
         what_fr, what_en = (
             ("ce n'est pas un Data Matrix INS (IS01… attendu)", "not an INS Data Matrix")
             if mismatch < 4
             else (f"« {_shown(text[mismatch])} » au lieu de « 0 »", f"{text[mismatch]!r} for '0'")
         )
-        raise DataMatrixError("header", src.at(mismatch), DataMatrixReason.HEADER, what_fr, what_en)
+        raise DataMatrixError("header", src.at(mismatch), _R.HEADER, (what_fr, what_en))
 
 
 def _is_identifier(text: str, index: int) -> bool:
     return text[index : index + 2] in _FIELDS
 
 
-def _variable_end(src: _Source, start: int, spec: _Field) -> tuple[int, int]:
+def _variable_end(src: ScannedText, start: int, spec: _Field) -> tuple[int, int]:
     """Where a variable field's value ends, and where the next field starts.
 
     The value runs over the characters its field allows; it ends at a GS, at the end of
@@ -245,39 +187,29 @@ def _variable_end(src: _Source, start: int, spec: _Field) -> tuple[int, int]:
         if start < end <= limit and (end == length or text[end] == GS or _is_identifier(text, end))
     ]
     if len(ends) > 1:
-        raise DataMatrixError(
-            spec.ident,
-            src.at(start),
-            DataMatrixReason.AMBIGUOUS,
-            "fin du champ ambiguë (séparateur GS absent)",
-            "ambiguous end of field (GS separator missing)",
-        )
+        raise DataMatrixError(spec.ident, src.at(start), _R.AMBIGUOUS, _AMBIGUOUS)
     if ends:
         end = ends[0]
         return end, end + 1 if end < length and text[end] == GS else end
     if start == length or text[start] == GS or _is_identifier(text, start):
-        raise DataMatrixError(
-            spec.ident, src.at(start), DataMatrixReason.VALUE, "champ vide", "empty field"
-        )
+        raise DataMatrixError(spec.ident, src.at(start), _R.VALUE, _EMPTY)
     if stop > limit:
         raise DataMatrixError(
             spec.ident,
             src.at(limit),
-            DataMatrixReason.LENGTH,
-            f"plus de {spec.maximum} caractères",
-            f"more than {spec.maximum} characters",
+            _R.LENGTH,
+            (f"plus de {spec.maximum} caractères", f"more than {spec.maximum} characters"),
         )
     char = _shown(text[stop])
     raise DataMatrixError(
         spec.ident,
         src.at(stop),
-        DataMatrixReason.CHARACTERS,
-        f"caractère « {char} » non autorisé",
-        f"character {char!r} not allowed",
+        _R.CHARACTERS,
+        (f"caractère « {char} » non autorisé", f"character {char!r} not allowed"),
     )
 
 
-def _split_fields(src: _Source) -> dict[str, tuple[str, int]]:
+def _split_fields(src: ScannedText) -> dict[str, tuple[str, int]]:
     """Each identifier's raw value and its offset in ``src.text``."""
     text, length = src.text, len(src.text)
     values: dict[str, tuple[str, int]] = {}
@@ -287,13 +219,12 @@ def _split_fields(src: _Source) -> dict[str, tuple[str, int]]:
         spec = _FIELDS.get(ident)
         if spec is None:
             shown = ident if ident.isascii() and ident.isalnum() else "?"
-            what_fr = "identifiant tronqué" if len(ident) < 2 else "identifiant de champ inconnu"
-            what_en = "truncated identifier" if len(ident) < 2 else "unknown field identifier"
-            reason = DataMatrixReason.TRUNCATED if len(ident) < 2 else DataMatrixReason.IDENTIFIER
-            raise DataMatrixError(shown, src.at(index), reason, what_fr, what_en)
+            if len(ident) < 2:
+                raise DataMatrixError(shown, src.at(index), _R.TRUNCATED, _CUT_IDENTIFIER)
+            raise DataMatrixError(shown, src.at(index), _R.IDENTIFIER, _UNKNOWN_IDENTIFIER)
         if ident in values:
             raise DataMatrixError(
-                ident, src.at(index), DataMatrixReason.DUPLICATE, "champ répété", "repeated field"
+                ident, src.at(index), _R.DUPLICATE, ("champ répété", "repeated field")
             )
         start = index + 2
         if spec.fixed:
@@ -302,17 +233,21 @@ def _split_fields(src: _Source) -> dict[str, tuple[str, int]]:
                 raise DataMatrixError(
                     ident,
                     src.at(length),
-                    DataMatrixReason.TRUNCATED,
-                    f"{spec.maximum} caractères attendus, {len(value)} reçus",
-                    f"{spec.maximum} characters expected, {len(value)} given",
+                    _R.TRUNCATED,
+                    (
+                        f"{spec.maximum} caractères attendus, {len(value)} reçus",
+                        f"{spec.maximum} characters expected, {len(value)} given",
+                    ),
                 )
             if GS in value:
                 raise DataMatrixError(
                     ident,
                     src.at(start + value.index(GS)),
-                    DataMatrixReason.LENGTH,
-                    f"champ de longueur fixe ({spec.maximum}) coupé par un séparateur",
-                    f"fixed-length field ({spec.maximum}) cut by a separator",
+                    _R.LENGTH,
+                    (
+                        f"champ de longueur fixe ({spec.maximum}) coupé par un séparateur",
+                        f"fixed-length field ({spec.maximum}) cut by a separator",
+                    ),
                 )
             index = start + spec.maximum
             # A superfluous GS after a fixed field is harmless: tolerate it.
@@ -324,13 +259,7 @@ def _split_fields(src: _Source) -> dict[str, tuple[str, int]]:
         values[ident] = (value, start)
     for ident in _ORDER:
         if ident not in values:
-            raise DataMatrixError(
-                ident,
-                src.at(length),
-                DataMatrixReason.MISSING,
-                "champ obligatoire absent",
-                "mandatory field missing",
-            )
+            raise DataMatrixError(ident, src.at(length), _R.MISSING, _MISSING)
     return values
 
 
@@ -361,23 +290,24 @@ class InsDataMatrix:
 
 
 def _field_error(field: str, offset: int, exc: InvalidInput) -> DataMatrixError:
-    return DataMatrixError(field, offset, DataMatrixReason.VALUE, exc.message_fr, exc.message_en)
+    return DataMatrixError(field, offset, _R.VALUE, (exc.message_fr, exc.message_en))
 
 
 def parse_payload(
     data: str | bytes, *, gs_substitutes: Sequence[str] = DEFAULT_GS_SUBSTITUTES
 ) -> InsDataMatrix:
     """Parse a scanned payload (text or the decoder's bytes) into an INS and its traits."""
-    text = _decode(data)
-    if len(text) > MAX_PAYLOAD_LENGTH:
+    if len(data) > MAX_PAYLOAD_LENGTH:  # before any work: a scanner may send anything
         raise DataMatrixError(
             "header",
             MAX_PAYLOAD_LENGTH,
-            DataMatrixReason.LENGTH,
-            f"contenu trop long (plus de {MAX_PAYLOAD_LENGTH} caractères)",
-            f"content too long (over {MAX_PAYLOAD_LENGTH} characters)",
+            _R.LENGTH,
+            (
+                f"contenu trop long (plus de {MAX_PAYLOAD_LENGTH} caractères)",
+                f"content too long (over {MAX_PAYLOAD_LENGTH} characters)",
+            ),
         )
-    src = _prepare(text, gs_substitutes)
+    src = decode_scanned(data, gs_substitutes)
     _check_header(src)
     fields = _split_fields(src)
 
@@ -387,7 +317,7 @@ def parse_payload(
     oid = fields["S2"][0]
     if oid not in KNOWN_OIDS:
         raise DataMatrixError(
-            "S2", at("S2"), DataMatrixReason.VALUE, "OID d'autorité INS inconnu", "unknown INS OID"
+            "S2", at("S2"), _R.VALUE, ("OID d'autorité INS inconnu", "unknown INS OID")
         )
     try:
         nir = Nir.parse(fields["S1"][0], kind_hint=NirKind.NIA if oid == OID_INS_NIA else None)
@@ -404,27 +334,20 @@ def parse_payload(
         raise DataMatrixError(
             "S5",
             at("S5"),
-            DataMatrixReason.VALUE,
-            f"sexe « {_shown(sex_text)} » : F ou M attendu",
-            f"sex {sex_text!r}: F or M expected",
+            _R.VALUE,
+            (f"sexe « {_shown(sex_text)} » : F ou M attendu", f"sex {sex_text!r}: F or M expected"),
         )
     try:
         born = _birth_date(fields["S6"][0])
     except ValueError as exc:
-        raise DataMatrixError(
-            "S6",
-            at("S6"),
-            DataMatrixReason.VALUE,
-            "date de naissance invalide (JJ-MM-AAAA attendu)",
-            "invalid birth date (DD-MM-YYYY expected)",
-        ) from exc
+        raise DataMatrixError("S6", at("S6"), _R.VALUE, _BAD_DATE) from exc
     try:
         place = check_birth_place(fields["S7"][0])
     except IdentityError as exc:
         raise _field_error("S7", at("S7"), exc) from exc
-    if place != fields["S7"][0]:  # check_birth_place tolerates spaces; a fixed field may not
+    if place != fields["S7"][0].upper():  # check_birth_place strips spaces; a fixed field may not
         raise DataMatrixError(
-            "S7", at("S7"), DataMatrixReason.VALUE, "code INSEE invalide", "invalid INSEE code"
+            "S7", at("S7"), _R.VALUE, ("code INSEE invalide", "invalid INSEE code")
         )
     traits = StrictTraits(
         birth_family_name=names["S4"],
@@ -456,9 +379,11 @@ def build_payload(ins: Ins, traits: StrictTraits) -> str:
             raise DataMatrixError(
                 ident,
                 offset,
-                DataMatrixReason.LENGTH,
-                f"valeur de {len(value)} caractères, {spec.maximum} au plus",
-                f"value of {len(value)} characters, at most {spec.maximum}",
+                _R.LENGTH,
+                (
+                    f"valeur de {len(value)} caractères, {spec.maximum} au plus",
+                    f"value of {len(value)} characters, at most {spec.maximum}",
+                ),
             )
         last = position == len(_ORDER) - 1
         terminator = GS if not spec.fixed and len(value) < spec.maximum and not last else ""

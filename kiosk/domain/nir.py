@@ -169,7 +169,7 @@ class Nir:
                 f"clé attendue {expected:02d}, reçue {key_text}",
                 f"key {expected:02d} expected, {key_text} given",
             )
-        kind = NirKind.NIA if kind_hint is NirKind.NIA else NirKind(_SEX_KIND[sex_digit])
+        kind = NirKind.NIA if kind_hint == NirKind.NIA else NirKind(_SEX_KIND[sex_digit])
         birth_place = body[5:10]
         return cls(
             value=value,

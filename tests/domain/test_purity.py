@@ -8,7 +8,7 @@ from pathlib import Path
 
 import kiosk.domain
 
-MINE = ("nir", "ins", "datamatrix", "consent", "visibility", "habilitation")
+MINE = ("nir", "ins", "datamatrix", "scanned_text", "consent", "visibility", "habilitation")
 
 
 def imported_roots(path: Path) -> set[str]:
