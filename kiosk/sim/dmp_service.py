@@ -1,0 +1,410 @@
+"""The simulated DMP management service: TD0.2, TD0.3, TD1.1, TD1.5 behind the VIHF checks.
+
+A Starlette app (mountable through ``httpx.ASGITransport`` or served by uvicorn),
+backed by one SQLite file so its state survives a restart. It enforces what the
+real service enforces for these transactions (DOMAIN.md §1 and §6), each refusal a
+SOAP fault or an HL7 ``AE`` acknowledgement:
+
+* WS-Security holding a VIHF signed by a certificate of the test CA, made with the
+  **signature** key (a certificate without non-repudiation, i.e. the authentication
+  key, is refused); the VIHF read by :func:`kiosk.dmp.vihf.read_vihf` with no problem
+  (attributes present and consistent, structure of the card in direct mode, test OIDs
+  only, within its validity); an assertion id seen before is a replay and refused;
+  the patient of the VIHF must be the patient of the message;
+* TD0.2 existence, this structure's authorization and the web-account status;
+  TD0.3 only on an existing DMP; TD1.1 creation refusing a second DMP for the same
+  INS (``DMP_EXISTANT``); TD1.5 web account returning an identifier and a temporary
+  password, only on an existing DMP;
+* a request replayed with the same message id gets the stored answer again (a lost
+  response never creates anything twice);
+* every call traced (who, what, mode, purpose, when, outcome) and queryable.
+
+Faults are played instead of the next answers (:meth:`DmpSimulator.inject`),
+including ``lost_response``: the state changes, then the answer is lost. SQLite is
+used through the standard library: a simulator's statements are microseconds long.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography import x509
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kiosk.clock import Clock, SystemClock, uuid7
+from kiosk.dmp.hl7v3 import Acknowledgement, MessageHeader
+from kiosk.dmp.transactions import (
+    AuthorizationRequest,
+    AuthorizationStatus,
+    CreationRequest,
+    ExistenceQuery,
+    ExistenceResponse,
+    Request,
+    TransactionResponse,
+    WebAccountRequest,
+    WebCredentials,
+    build_existence_response,
+    build_transaction_response,
+    read_request,
+)
+from kiosk.dmp.vihf import VihfReading, read_vihf
+from kiosk.dmp.vocabulary import INS_TEST_OID
+from kiosk.errors import KioskError
+from kiosk.soap.envelope import (
+    NS,
+    Envelope,
+    FaultInfo,
+    build_envelope,
+    build_fault,
+    parse_envelope,
+    serialize,
+)
+from kiosk.soap.wssec import TrustAnchor, verify_enveloped
+
+__all__ = ["DMP_ACTION_PREFIX", "DmpFault", "DmpSimulator", "Trace"]
+
+DMP_ACTION_PREFIX = "urn:hl7-org:v3:"
+"""WS-Addressing action = this prefix + the HL7 v3 interaction id (verify)."""
+
+_SOAP_TYPE = "application/soap+xml; charset=utf-8"
+_DEVICE = "1.2.250.1.213.4.1.1.1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dmp (
+    matricule TEXT PRIMARY KEY, oid TEXT NOT NULL, created_at TEXT NOT NULL,
+    traits TEXT NOT NULL, consent TEXT NOT NULL,
+    web_identifier TEXT, web_password TEXT
+);
+CREATE TABLE IF NOT EXISTS authorization (
+    matricule TEXT NOT NULL, structure TEXT NOT NULL, status TEXT NOT NULL,
+    PRIMARY KEY (matricule, structure)
+);
+CREATE TABLE IF NOT EXISTS assertion_seen (id TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS answer (message_id TEXT PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS trace (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, matricule TEXT NOT NULL,
+    transaction_ TEXT NOT NULL, actor TEXT NOT NULL, mode TEXT NOT NULL,
+    purpose TEXT NOT NULL, outcome TEXT NOT NULL
+);
+"""
+
+
+class DmpFault(StrEnum):
+    """Failures the simulator can play instead of answering."""
+
+    HTTP_503 = "http503"
+    SOAP_FAULT = "soap_fault"
+    LOST_RESPONSE = "lost_response"
+    """Do the work, commit, then answer 502 as a proxy whose upstream vanished."""
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One call as the patient would see it in the DMP's access history."""
+
+    at: str
+    transaction: str
+    actor: str
+    mode: str
+    purpose: str
+    outcome: str
+
+
+class _Refused(Exception):
+    def __init__(self, subcode: str, fr: str, en: str) -> None:
+        super().__init__(subcode)
+        self.fault = FaultInfo("Sender", subcode, fr, en)
+
+
+def _auth_failed(fr: str, en: str) -> _Refused:
+    return _Refused("wsse:FailedAuthentication", fr, en)
+
+
+class DmpSimulator:
+    """The simulated service, its driver methods and its recorders."""
+
+    def __init__(
+        self,
+        trust: TrustAnchor,
+        database: Path,
+        *,
+        clock: Clock | None = None,
+        allowed_oids: frozenset[str] = frozenset({INS_TEST_OID}),
+    ) -> None:
+        self.trust = trust
+        self.clock: Clock = clock or SystemClock()
+        self.allowed_oids = allowed_oids
+        self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        self._db.executescript(_SCHEMA)
+        self._faults: list[DmpFault] = []
+        self.app = Starlette(
+            routes=[
+                Route("/", self._soap, methods=["POST"]),
+                Route("/_sim/dmp/{matricule}", self._show_http, methods=["GET"]),
+            ]
+        )
+
+    # -- driver and recorders -------------------------------------------------
+
+    def inject(self, fault: DmpFault, count: int = 1) -> None:
+        """Play ``fault`` instead of the next ``count`` answers."""
+        self._faults.extend([fault] * count)
+
+    def dmp_exists(self, matricule: str) -> bool:
+        """Whether a DMP was created for this matricule."""
+        row = self._db.execute("SELECT 1 FROM dmp WHERE matricule = ?", (matricule,)).fetchone()
+        return row is not None
+
+    def dmp_count(self) -> int:
+        """How many DMPs the service holds (a lost response must not make two)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM dmp").fetchone()[0])
+
+    def traces(self, matricule: str) -> list[Trace]:
+        """Every call about this patient, oldest first."""
+        rows = self._db.execute(
+            "SELECT at, transaction_, actor, mode, purpose, outcome FROM trace"
+            " WHERE matricule = ? ORDER BY seq",
+            (matricule,),
+        ).fetchall()
+        return [Trace(*row) for row in rows]
+
+    def show(self, matricule: str) -> dict[str, object]:
+        """The stored state of one DMP, for ``kiosk sim dmp show`` (password not shown)."""
+        row = self._db.execute(
+            "SELECT oid, created_at, consent, web_identifier FROM dmp WHERE matricule = ?",
+            (matricule,),
+        ).fetchone()
+        authorizations = self._db.execute(
+            "SELECT structure, status FROM authorization WHERE matricule = ?", (matricule,)
+        ).fetchall()
+        return {
+            "exists": row is not None,
+            "oid": row[0] if row else None,
+            "created_at": row[1] if row else None,
+            "consent": json.loads(row[2]) if row else None,
+            "web_account": bool(row and row[3]),
+            "authorizations": dict(authorizations),
+            "traces": [t.__dict__ for t in self.traces(matricule)],
+        }
+
+    async def _show_http(self, request: HttpRequest) -> Response:
+        return JSONResponse(self.show(request.path_params["matricule"]))
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    # -- the service ----------------------------------------------------------
+
+    async def _soap(self, request: HttpRequest) -> Response:
+        fault = self._faults.pop(0) if self._faults else None
+        if fault is DmpFault.HTTP_503:
+            return Response("<html><body>503 Service Unavailable</body></html>", 503)
+        if fault is DmpFault.SOAP_FAULT:
+            info = FaultInfo(
+                "Receiver", "dmp:ErreurInterne", "Erreur interne du DMP.", "DMP error."
+            )
+            return self._fault(info, 500)
+        raw = await request.body()
+        try:
+            envelope = parse_envelope(raw)
+            reading = self._check_vihf(envelope)
+            answer = self._answer(envelope, reading)
+        except _Refused as refused:
+            return self._fault(refused.fault, 400)
+        except KioskError as exc:
+            info = FaultInfo("Sender", "dmp:MessageInvalide", exc.message_fr, exc.message_en)
+            return self._fault(info, 400)
+        if fault is DmpFault.LOST_RESPONSE:
+            return Response("<html><body>502 Bad Gateway</body></html>", 502)
+        return Response(answer, 200, media_type=_SOAP_TYPE)
+
+    def _fault(self, fault: FaultInfo, status: int) -> Response:
+        reply = build_envelope(
+            build_fault(fault, fault_ns="urn:dmp"),
+            action="http://www.w3.org/2005/08/addressing/soap/fault",
+            message_id=f"uuid:{uuid7(self.clock)}",
+        )
+        return Response(serialize(reply), status, media_type=_SOAP_TYPE)
+
+    def _check_vihf(self, envelope: Envelope) -> VihfReading:
+        security = envelope.header(f"{{{NS['wsse']}}}Security")
+        token = security.find("saml:Assertion", NS) if security is not None else None
+        if token is None:
+            raise _auth_failed("Jeton VIHF absent.", "VIHF token missing.")
+        try:
+            verified = verify_enveloped(token, self.trust)
+        except KioskError as exc:
+            raise _auth_failed(exc.message_fr, exc.message_en) from exc
+        usage = verified.certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.content_commitment:
+            raise _auth_failed(
+                "VIHF signé avec la clé d'authentification, pas la clé de signature.",
+                "VIHF signed with the authentication key, not the signature key.",
+            )
+        subject = verified.certificate.subject
+        units = subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)
+        reading = read_vihf(
+            verified.signed,
+            now=self.clock.now(),
+            card_structure_id=str(units[0].value) if units else "",
+            allowed_oids=self.allowed_oids,
+        )
+        if reading.problems:
+            listing = ", ".join(f"{p.code}:{p.attribute}" for p in reading.problems)
+            raise _Refused(
+                "dmp:VIHFInvalide", f"VIHF refusé ({listing}).", f"VIHF refused ({listing})."
+            )
+        if reading.issuer != subject.rfc4514_string():
+            raise _Refused(
+                "dmp:VIHFInvalide",
+                "L'émetteur du VIHF n'est pas le certificat signataire.",
+                "The VIHF issuer is not the signing certificate.",
+            )
+        try:
+            self._db.execute(
+                "INSERT INTO assertion_seen VALUES (?, ?)",
+                (reading.assertion_id, self.clock.now().isoformat()),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise _auth_failed("VIHF rejoué.", "Replayed VIHF.") from exc
+        return reading
+
+    def _answer(self, envelope: Envelope, reading: VihfReading) -> bytes:
+        header, request = read_request(envelope.payload)
+        if envelope.action != DMP_ACTION_PREFIX + etree.QName(envelope.payload).localname:
+            raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
+        if reading.patient is None or reading.patient != request.patient:
+            raise _Refused(
+                "dmp:VIHFInvalide",
+                "Le patient du VIHF n'est pas celui de la requête.",
+                "The VIHF patient is not the request's patient.",
+            )
+        stored = self._db.execute(
+            "SELECT body FROM answer WHERE message_id = ?", (header.message_id,)
+        ).fetchone()
+        if stored is not None:
+            return bytes(stored[0])
+        reply = MessageHeader(
+            f"{uuid7(self.clock)}", self.clock.now(), _DEVICE, "DMP", header.sender_oid
+        )
+        matricule = request.patient.matricule.value
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            body, outcome, transaction = self._apply(request, reading, reply, header.message_id)
+            self._trace(matricule, transaction, reading, outcome)
+            wire = serialize(
+                build_envelope(
+                    body,
+                    action=f"{envelope.action}Response",
+                    message_id=f"uuid:{reply.message_id}",
+                    relates_to=envelope.message_id,
+                )
+            )
+            self._db.execute("INSERT INTO answer VALUES (?, ?)", (header.message_id, wire))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return wire
+
+    def _apply(
+        self, request: Request, reading: VihfReading, reply: MessageHeader, target: str
+    ) -> tuple[etree._Element, str, str]:
+        structure = reading.structure_id
+        ok = Acknowledgement(True, target_message_id=target)
+        if isinstance(request, ExistenceQuery):
+            matricule = request.patient.matricule.value
+            row = self._db.execute(
+                "SELECT web_identifier FROM dmp WHERE matricule = ?", (matricule,)
+            ).fetchone()
+            auth = self._db.execute(
+                "SELECT status FROM authorization WHERE matricule = ? AND structure = ?",
+                (matricule, structure),
+            ).fetchone()
+            status = AuthorizationStatus(auth[0]) if auth else AuthorizationStatus.NONE
+            existence = ExistenceResponse(
+                ok, row is not None, status, web_account_open=bool(row[0]) if row else None
+            )
+            body = build_existence_response(reply, existence, request.patient)
+            return body, f"exists={row is not None}", "TD0.2"
+        if not isinstance(request, AuthorizationRequest | CreationRequest | WebAccountRequest):
+            refused = Acknowledgement(False, "TRANSACTION_NON_SIMULEE", "Non simulé", target)
+            return build_transaction_response(reply, TransactionResponse(refused)), "AE", "TD1.x"
+        matricule = request.patient.matricule.value
+        exists = self.dmp_exists(matricule)
+        if isinstance(request, CreationRequest):
+            if exists:
+                refused = Acknowledgement(False, "DMP_EXISTANT", "Un DMP existe déjà.", target)
+                return (
+                    build_transaction_response(reply, TransactionResponse(refused)),
+                    "AE",
+                    "TD1.1",
+                )
+            traits = request.traits
+            self._db.execute(
+                "INSERT INTO dmp VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                (
+                    matricule,
+                    request.patient.oid,
+                    self.clock.now().isoformat(),
+                    json.dumps([traits.family_name, traits.given_name, traits.birth_date]),
+                    json.dumps(
+                        {
+                            "establishment_access": request.consent.establishment_access,
+                            "emergency_access": request.consent.emergency_access,
+                            "regulation_centre_access": request.consent.regulation_centre_access,
+                        }
+                    ),
+                ),
+            )
+            if request.consent.establishment_access:
+                self._authorize(matricule, structure)
+            return build_transaction_response(reply, TransactionResponse(ok)), "AA", "TD1.1"
+        transaction = "TD0.3" if isinstance(request, AuthorizationRequest) else "TD1.5"
+        if not exists:
+            refused = Acknowledgement(False, "DMP_INEXISTANT", "Aucun DMP pour ce patient.", target)
+            return (
+                build_transaction_response(reply, TransactionResponse(refused)),
+                "AE",
+                transaction,
+            )
+        if isinstance(request, AuthorizationRequest):
+            self._authorize(matricule, structure)
+            return build_transaction_response(reply, TransactionResponse(ok)), "AA", transaction
+        credentials = WebCredentials(f"DMP{secrets.randbelow(10**9):09d}", secrets.token_urlsafe(9))
+        self._db.execute(
+            "UPDATE dmp SET web_identifier = ?, web_password = ? WHERE matricule = ?",
+            (credentials.identifier, credentials.temporary_password, matricule),
+        )
+        answer = TransactionResponse(ok, credentials)
+        return build_transaction_response(reply, answer), "AA", transaction
+
+    def _authorize(self, matricule: str, structure: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO authorization VALUES (?, ?, ?)",
+            (matricule, structure, AuthorizationStatus.VALID.value),
+        )
+
+    def _trace(self, matricule: str, transaction: str, reading: VihfReading, outcome: str) -> None:
+        self._db.execute(
+            "INSERT INTO trace (at, matricule, transaction_, actor, mode, purpose, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.clock.now().isoformat(),
+                matricule,
+                transaction,
+                reading.national_id,
+                reading.auth_mode,
+                reading.purpose,
+                outcome,
+            ),
+        )

@@ -1,0 +1,231 @@
+"""The simulated DMP, driven through the real SOAP client, VIHF and signatures."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+
+from kiosk.clock import FrozenClock, uuid7
+from kiosk.dmp.hl7v3 import MessageHeader
+from kiosk.dmp.transactions import (
+    AuthorizationRequest,
+    AuthorizationStatus,
+    ConsentStatement,
+    CreationRequest,
+    ExistenceQuery,
+    Request,
+    VitaleTraits,
+    WebAccountRequest,
+    build_request,
+    read_existence_response,
+    read_transaction_response,
+)
+from kiosk.dmp.vihf import Actor, AuthMode, Software, VihfRequest, build_vihf, issuer_of
+from kiosk.dmp.vocabulary import INS_TEST_OID, NS, OID, CodedValue
+from kiosk.domain.ins import Ins
+from kiosk.errors import AccessDenied, SoapFault, Unavailable
+from kiosk.signing import KeySigner, Signer
+from kiosk.sim.dmp_service import DMP_ACTION_PREFIX, DmpFault, DmpSimulator
+from kiosk.sim.pki import TestPki, ensure_test_pki
+from kiosk.soap.envelope import NS as SOAP_NS
+from kiosk.soap.envelope import Envelope, build_envelope
+from kiosk.soap.transport import SoapClient
+from kiosk.soap.wssec import IssuedBy, security_header, sign_enveloped
+
+PATIENT = Ins.of("277076322082910", INS_TEST_OID)
+TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    return ensure_test_pki(Path(tmp_path_factory.mktemp("pki")))
+
+
+@dataclasses.dataclass
+class Desk:
+    """A kiosk talking to the simulator: builds, signs and sends each transaction."""
+
+    sim: DmpSimulator
+    soap: SoapClient
+    pki: TestPki
+    clock: FrozenClock
+
+    def actor(self, signer: Signer) -> Actor:
+        return Actor(
+            issuer=issuer_of(signer.certificate),
+            national_id="899900000001",
+            display_name="MEDECIN-TEST Dominique",
+            structure_id="3750100000",
+            sector="SA01",
+            profession=CodedValue("10", OID["g15_profession"], "Médecin"),
+            specialty=CodedValue("SM26", OID["r01_specialty"]),
+            mode=AuthMode.DIRECT,
+        )
+
+    async def send(
+        self, request: Request, *, message_id: str = "", signer: Signer | None = None
+    ) -> Envelope:
+        envelope, action = self.envelope(request, message_id=message_id, signer=signer)
+        return await self.soap.call(envelope, action=action)
+
+    def envelope(
+        self, request: Request, *, message_id: str = "", signer: Signer | None = None
+    ) -> tuple[etree._Element, str]:
+        signer = signer or self.pki.signer_for("doctor")
+        vihf = build_vihf(
+            VihfRequest(
+                self.actor(signer),
+                Software("KIOSK-TEST", "kiosk", "0.1.0", "TEST-DMP-HOMOLOGATION"),
+                request.patient,
+            ),
+            clock=self.clock,
+            assertion_id=f"_{uuid7(self.clock)}",
+        )
+        signed = sign_enveloped(vihf, signer, after=f"{{{NS['saml']}}}Issuer")
+        header = MessageHeader(
+            message_id or str(uuid7(self.clock)), self.clock.now(), "1.2.250.1.999.1.4", "kiosk"
+        )
+        body = build_request(request, header)
+        interaction = body.tag.split("}")[1]
+        action = DMP_ACTION_PREFIX + interaction
+        envelope = build_envelope(
+            body,
+            action=action,
+            message_id=f"uuid:{header.message_id}",
+            headers=[security_header(signed, created=self.clock.now())],
+        )
+        return envelope, action
+
+
+@pytest.fixture
+async def desk(pki: TestPki, tmp_path: Path) -> AsyncIterator[Desk]:
+    clock = FrozenClock()
+    sim = DmpSimulator(
+        IssuedBy((pki.ca_certificate,), clock.now), tmp_path / "dmp.sqlite3", clock=clock
+    )
+    transport = httpx.ASGITransport(app=sim.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as http:
+        yield Desk(sim, SoapClient(http, "http://dmp.test/", "DMP", timeout_s=60), pki, clock)
+    sim.close()
+
+
+def _consent() -> ConsentStatement:
+    return ConsentStatement(FrozenClock().now(), creation=True, establishment_access=True)
+
+
+async def test_creation_then_existence_then_web_account(desk: Desk) -> None:
+    before = read_existence_response((await desk.send(ExistenceQuery(PATIENT))).payload)
+    assert (before.exists, before.authorization) == (False, AuthorizationStatus.NONE)
+
+    created = read_transaction_response(
+        (await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))).payload
+    )
+    assert created.ack.accepted
+
+    after = read_existence_response((await desk.send(ExistenceQuery(PATIENT))).payload)
+    assert (after.exists, after.authorization, after.web_account_open) == (
+        True,
+        AuthorizationStatus.VALID,
+        False,
+    )
+    web = read_transaction_response(
+        (await desk.send(WebAccountRequest(PATIENT, email="alice@example.org"))).payload
+    )
+    assert web.credentials is not None
+    assert web.credentials.identifier.startswith("DMP")
+    assert [t.transaction for t in desk.sim.traces(PATIENT.matricule.value)] == [
+        "TD0.2",
+        "TD1.1",
+        "TD0.2",
+        "TD1.5",
+    ]
+
+
+async def test_second_creation_is_refused(desk: Desk) -> None:
+    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    again = read_transaction_response(
+        (await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))).payload
+    )
+    assert (again.ack.accepted, again.ack.code) == (False, "DMP_EXISTANT")
+    assert desk.sim.dmp_count() == 1
+
+
+async def test_lost_response_resent_with_same_message_id_creates_one_dmp(desk: Desk) -> None:
+    desk.sim.inject(DmpFault.LOST_RESPONSE)
+    request = CreationRequest(PATIENT, TRAITS, _consent())
+    with pytest.raises(Unavailable):
+        await desk.send(request, message_id="outbox-key-1")
+    assert desk.sim.dmp_exists(PATIENT.matricule.value)
+    desk.clock.advance(5)
+    resent = read_transaction_response(
+        (await desk.send(request, message_id="outbox-key-1")).payload
+    )
+    assert resent.ack.accepted
+    assert desk.sim.dmp_count() == 1
+
+
+async def test_vihf_signed_with_the_authentication_key_is_refused(desk: Desk) -> None:
+    files = desk.pki.files("doctor", "auth")
+    auth = KeySigner.from_pem_files(files.key, files.certificate, desk.pki.identity("doctor"))
+    with pytest.raises(AccessDenied, match="authentication key"):
+        await desk.send(ExistenceQuery(PATIENT), signer=auth)
+
+
+async def test_authorization_needs_an_existing_dmp(desk: Desk) -> None:
+    answer = read_transaction_response((await desk.send(AuthorizationRequest(PATIENT))).payload)
+    assert (answer.ack.accepted, answer.ack.code) == (False, "DMP_INEXISTANT")
+
+
+async def test_injected_faults_reach_the_client_as_errors(desk: Desk) -> None:
+    desk.sim.inject(DmpFault.HTTP_503)
+    with pytest.raises(Unavailable):
+        await desk.send(ExistenceQuery(PATIENT))
+    desk.sim.inject(DmpFault.SOAP_FAULT)
+    with pytest.raises(SoapFault):
+        await desk.send(ExistenceQuery(PATIENT))
+    assert desk.sim.dmp_count() == 0
+
+
+async def test_state_survives_a_restart(desk: Desk, pki: TestPki, tmp_path: Path) -> None:
+    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    desk.sim.close()
+    again = DmpSimulator(IssuedBy((pki.ca_certificate,), desk.clock.now), tmp_path / "dmp.sqlite3")
+    try:
+        assert again.show(PATIENT.matricule.value)["exists"] is True
+        assert again.show(PATIENT.matricule.value)["authorizations"] == {"3750100000": "VALIDE"}
+    finally:
+        again.close()
+    desk.sim = DmpSimulator(
+        IssuedBy((pki.ca_certificate,), desk.clock.now), tmp_path / "other.sqlite3"
+    )
+
+
+async def test_replayed_vihf_is_refused(desk: Desk) -> None:
+    envelope, action = desk.envelope(ExistenceQuery(PATIENT))
+    await desk.soap.call(envelope, action=action)
+    with pytest.raises(AccessDenied, match="Replayed"):
+        await desk.soap.call(envelope, action=action)
+
+
+async def test_expired_vihf_is_refused_and_nothing_is_created(desk: Desk) -> None:
+    envelope, action = desk.envelope(CreationRequest(PATIENT, TRAITS, _consent()))
+    desk.clock.advance(600)
+    with pytest.raises(SoapFault, match="expired"):
+        await desk.soap.call(envelope, action=action)
+    assert desk.sim.dmp_count() == 0
+
+
+async def test_vihf_for_another_patient_is_refused(desk: Desk) -> None:
+    other = Ins.of("253072B07300470", INS_TEST_OID)
+    envelope, action = desk.envelope(ExistenceQuery(PATIENT))
+    request, _ = desk.envelope(ExistenceQuery(other))
+    body = envelope.find(f"{{{SOAP_NS['soap']}}}Body")
+    assert body is not None
+    body[0] = request.find(f"{{{SOAP_NS['soap']}}}Body")[0]  # type: ignore[index]
+    with pytest.raises(SoapFault, match="patient"):
+        await desk.soap.call(envelope, action=action)
