@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,7 +25,9 @@ LPS = LpsIdentity("TEST-CNDA-0000", "kiosk", "0.1.0", "KIOSK-TEST-0001")
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return ensure_test_pki(Path(tmp_path_factory.mktemp("pki")))
+    # One PKI per test process (this worker's own temporary root), generated once and
+    # reused by the soap, insi and identity tests: key generation is the slow part.
+    return ensure_test_pki(tmp_path_factory.getbasetemp() / "test-pki")
 
 
 @pytest.fixture

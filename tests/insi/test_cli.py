@@ -1,45 +1,47 @@
-"""``kiosk insi search|verify`` against ``kiosk sim serve`` running as a child process."""
+"""``kiosk insi search|verify`` against the simulated services over a real socket."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
-import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
 from kiosk.cli import root
 from kiosk.errors import KioskError
 from kiosk.sim.pki import TestPki
+from kiosk.sim.server import bind, build_services
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[Path]:
-    """A config file whose INSi endpoint is a live simulator on an ephemeral port."""
+    """A config file whose INSi endpoint is a live simulator on an ephemeral port.
+
+    The server runs in a thread of this process (``tests/insi/test_sim_serve.py`` covers
+    ``kiosk sim serve`` as a child process); the CLI runs its own event loop.
+    """
     base = Path(tmp_path_factory.mktemp("cli"))
     (base / "sim").mkdir()
     (base / "sim" / "pki").symlink_to(pki.directory, target_is_directory=True)
-    ready = base / "ready.json"
-    argv = [sys.executable, "-m", "kiosk", "sim", "serve", "--port", "0"]
-    argv += ["--pki-dir", str(pki.directory), "--ready-file", str(ready)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    services = build_services(pki.directory)
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(services.app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
+    thread.start()
     try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert proc.poll() is None, "kiosk sim serve died"
-            assert time.monotonic() < deadline, "kiosk sim serve did not start"
-            time.sleep(0.05)
-        url = json.loads(ready.read_text())["insi"]
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/insi/"
         config = base / "kiosk.toml"
-        config.write_text(f'[insi]\nendpoint = "{url}/"\n[paths]\ndata_dir = "{base}"\n')
+        config.write_text(f'[insi]\nendpoint = "{url}"\n[paths]\ndata_dir = "{base}"\n')
         yield config
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
 
 
 def _kiosk(config: Path, *args: str) -> tuple[int, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
@@ -65,9 +64,11 @@ class Slot:
         return self.card
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return ensure_test_pki(Path(tmp_path_factory.mktemp("pki")))
+    # One PKI per test process (this worker's own temporary root), generated once and
+    # reused by the soap, insi and identity tests: key generation is the slow part.
+    return ensure_test_pki(tmp_path_factory.getbasetemp() / "test-pki")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -16,7 +15,9 @@ from kiosk.sim.pki import TestPki, ensure_test_pki
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return ensure_test_pki(Path(tmp_path_factory.mktemp("pki")))
+    # One PKI per test process (this worker's own temporary root), generated once and
+    # reused by the soap, insi and identity tests: key generation is the slow part.
+    return ensure_test_pki(tmp_path_factory.getbasetemp() / "test-pki")
 
 
 @pytest.fixture(scope="session")
