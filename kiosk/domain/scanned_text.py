@@ -78,7 +78,9 @@ def decode_scanned(
     while end > start and text[end - 1] in _LINE_ENDS:
         end -= 1
     body = text[start:end]
-    pattern = _substitute_pattern(tuple(substitutes))
+    # A lone string is one substitute, not a set of characters (``"<GS>"``, not ``<``, ``G``…).
+    subs = (substitutes,) if isinstance(substitutes, str) else tuple(substitutes)
+    pattern = _substitute_pattern(subs)
     if pattern is None:
         return ScannedText(body, start)
     replaced, count = pattern.subn(GS, body)

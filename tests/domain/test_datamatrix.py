@@ -295,3 +295,10 @@ def test_offsets_survive_substitutes_of_any_length(
         parse_payload(received)
     assert caught.value.reason is DataMatrixReason.IDENTIFIER
     assert received[caught.value.offset :] == "S8"
+
+
+def test_a_single_substitute_given_as_a_string_is_one_substitute() -> None:
+    payload = build_payload(*marie())
+    assert parse_payload(payload.replace(GS, "<FS>"), gs_substitutes="<FS>") == parse_payload(
+        payload
+    )
