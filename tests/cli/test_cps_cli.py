@@ -7,10 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from kiosk.cards.pinlock import SimulatedPinLock
+from kiosk.cli import root
+from kiosk.errors import KioskError, PinIncorrect, PinLocked
 from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import load_establishment, professional
 from tests import softhsm as tokens
@@ -24,76 +29,92 @@ DOCTOR = professional("doctor")
 
 
 @pytest.fixture
-def own_tokens(softhsm: SoftHsm, tmp_path: Path) -> Path:
-    """A private copy of the worker's tokens, so a card locked here stays locked here only."""
-    copy = tmp_path / "hsm"
-    shutil.copytree(softhsm.token_dir, copy / "tokens")
-    conf = copy / "softhsm2.conf"
-    conf.write_text(
-        softhsm.conf_path.read_text().replace(str(softhsm.token_dir), str(copy / "tokens"))
-    )
-    return conf
+def worker_tokens(softhsm: SoftHsm) -> Iterator[SoftHsm]:
+    """The worker's tokens, used in process; the PIN counters they collect are reset after."""
+    yield softhsm
+    shutil.rmtree(softhsm.pin_tries_dir, ignore_errors=True)
 
 
-def login(conf: Path, cwd: Path, pin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "PCSCLITE_"))}
-    env["SOFTHSM2_CONF"] = str(conf)
-    return subprocess.run(
-        [str(KIOSK), "cards", "login", *args],
+def invoke(tmp_path: Path, pin: str, *args: str) -> Result:
+    # No world in tmp_path: the command uses SOFTHSM2_CONF as exported for this worker.
+    return CliRunner().invoke(
+        root,
+        ["cards", "login", "--state-dir", str(tmp_path), *args],
         input=pin + "\n",
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        start_new_session=True,  # no controlling terminal: the hidden prompt reads stdin
+        standalone_mode=False,
     )
 
 
-def test_login_shows_the_professional_as_json(own_tokens: Path, tmp_path: Path) -> None:
-    done = login(own_tokens, tmp_path, AGENT.pin, "--serial", AGENT.card_serial, "--json")
-    assert done.returncode == 0, done.stderr
+def test_login_shows_the_professional_as_json(worker_tokens: SoftHsm, tmp_path: Path) -> None:
+    done = invoke(tmp_path, AGENT.pin, "--serial", AGENT.card_serial, "--json")
+    assert done.exception is None, done.exception
     shown = json.loads(done.stdout)
     assert shown["professional"]["national_id"] == AGENT.national_id
     assert shown["professional"]["role"] == "admission_agent"
     assert shown["professional"]["sector"] == "SA01"
     assert shown["token"] == AGENT.token_label
+    assert "CN=3750100000/0000042" in shown["signature_certificate"]
     assert AGENT.pin not in done.stdout.replace(AGENT.card_serial, "")
-    assert AGENT.pin not in done.stderr
 
 
-def test_login_in_text_shows_name_and_profession(own_tokens: Path, tmp_path: Path) -> None:
-    done = login(own_tokens, tmp_path, DOCTOR.pin, "--serial", DOCTOR.card_serial)
-    assert done.returncode == 0, done.stderr
+def test_login_in_text_shows_name_and_profession(worker_tokens: SoftHsm, tmp_path: Path) -> None:
+    done = invoke(tmp_path, DOCTOR.pin, "--serial", DOCTOR.card_serial)
+    assert done.exception is None, done.exception
     assert "Dominique MEDECIN-TEST" in done.stdout
     assert "profession: 10" in done.stdout
+    assert "logged out" in done.stdout
 
 
-def test_wrong_pins_say_tries_left_then_locked_for_good(own_tokens: Path, tmp_path: Path) -> None:
-    args = ("--serial", DOCTOR.card_serial)
-    first = login(own_tokens, tmp_path, "0000", *args)
-    assert first.returncode == 1
-    assert "2 essais" in first.stderr
-    second = login(own_tokens, tmp_path, "0000", *args)
-    assert "Dernier essai" in second.stderr
-    third = login(own_tokens, tmp_path, "0000", *args)
-    assert third.returncode == 3
-    assert "[PIN_LOCKED]" in third.stderr
-    right = login(own_tokens, tmp_path, DOCTOR.pin, *args)
-    assert right.returncode == 3
-    assert "[PIN_LOCKED]" in right.stderr
-    assert "Traceback" not in right.stderr
+def test_wrong_pin_says_tries_left_then_last_try(worker_tokens: SoftHsm, tmp_path: Path) -> None:
+    first = invoke(tmp_path, "0000", "--serial", DOCTOR.card_serial)
+    assert isinstance(first.exception, PinIncorrect)
+    assert first.exception.exit_code == 1
+    assert "2 essais" in first.exception.message("fr")
+    second = invoke(tmp_path, "0000", "--serial", DOCTOR.card_serial)
+    assert isinstance(second.exception, PinIncorrect)
+    assert "Dernier essai" in second.exception.message("fr")
+    third = invoke(tmp_path, "0000", "--serial", DOCTOR.card_serial)
+    assert isinstance(third.exception, PinLocked)
 
 
-def test_unknown_card_is_a_clear_error(own_tokens: Path, tmp_path: Path) -> None:
-    done = login(own_tokens, tmp_path, "1234", "--serial", "9999999999")
-    assert done.returncode == 3
-    assert "9999999999" in done.stderr
-    assert "Traceback" not in done.stderr
+def test_unknown_card_is_a_clear_error(worker_tokens: SoftHsm, tmp_path: Path) -> None:
+    done = invoke(tmp_path, "1234", "--serial", "9999999999")
+    assert isinstance(done.exception, KioskError)
+    assert done.exception.exit_code == 3
+    assert "9999999999" in done.exception.message("fr")
 
 
-def test_establishment_token_for_indirect_mode(own_tokens: Path, tmp_path: Path) -> None:
+def test_establishment_token_for_indirect_mode(worker_tokens: SoftHsm, tmp_path: Path) -> None:
     org = load_establishment()
-    done = login(own_tokens, tmp_path, org.pin, "--establishment", "--json")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["professional"]["national_id"] == org.national_id
+    done = invoke(tmp_path, org.pin, "--establishment")
+    assert done.exception is None, done.exception
+    assert org.name in done.stdout
+    assert org.national_id in done.stdout
+
+
+def test_operator_sees_a_locked_card_without_traceback(softhsm: SoftHsm, tmp_path: Path) -> None:
+    # The real console script, on a private copy of the tokens, with the counter of a
+    # card that three wrong PINs locked earlier in another process.
+    copy = tmp_path / "hsm"
+    shutil.copytree(softhsm.token_dir, copy / "tokens")
+    conf = copy / "softhsm2.conf"
+    text = softhsm.conf_path.read_text()
+    conf.write_text(text.replace(str(softhsm.token_dir), str(copy / "tokens")))
+    lock = SimulatedPinLock(copy / "pin-tries")
+    for _ in range(3):
+        lock.record_attempt(DOCTOR.token_label, accepted=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIOSK_", "PCSCLITE_"))}
+    done = subprocess.run(
+        [str(KIOSK), "cards", "login", "--serial", DOCTOR.card_serial],
+        input=DOCTOR.pin + "\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "SOFTHSM2_CONF": str(conf)},
+        timeout=120,
+        start_new_session=True,  # no controlling terminal: the hidden prompt reads stdin
+    )
+    assert done.returncode == 3
+    assert "[PIN_LOCKED]" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert lock.counter(DOCTOR.token_label).attempts == 3  # no C_Login was spent

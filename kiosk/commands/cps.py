@@ -1,0 +1,157 @@
+"""``kiosk cards login``: log in to a CPS/CPE card with its PIN and show whose card it is.
+
+The PIN is read with hidden input, used for one C_Login and dropped; the command
+logs out before it returns. The card is found as the PKCS#11 adapter finds it
+(``kiosk/cards/cps.py``): by the slot named after the reader (Cryptolib CPS) or by
+the card serial, which is read from the card in the reader (GET DATA ``00 CA 00 5A``,
+as the virtual CPE answers it — verify on a real CPS3) when ``--serial`` is not given.
+
+With a running demo world (``world.json`` under ``<data_dir>/sim`` or
+``--state-dir``) the command uses its pcscd and SoftHSM2 tokens, and, as the card
+adapter is ``sim``, the simulated 3-try PIN lock kept beside the tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiosk.commands.context import CliContext, emit
+from kiosk.errors import NotFound, Unavailable
+
+__all__ = ["login"]
+
+_GET_SERIAL = bytes.fromhex("00CA005A00")
+
+
+@click.command("login")
+@click.option("--reader", default=None, help="Reader holding the card (default: the only one).")
+@click.option("--serial", "card_serial", default=None, help="Card serial, if known already.")
+@click.option(
+    "--establishment",
+    is_flag=True,
+    help="Log in to the establishment token (indirect mode) instead of a card.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="State directory of a running demo (default: <data_dir>/sim).",
+)
+@click.pass_obj
+def login(
+    obj: CliContext,
+    reader: str | None,
+    card_serial: str | None,
+    establishment: bool,
+    as_json: bool,
+    state_dir: Path | None,
+) -> None:
+    """Log in to a CPS/CPE card (PIN asked, hidden) and show the professional."""
+    _use_world(obj, state_dir)
+    label: str | None = None
+    if establishment:
+        # Simulation convention of kiosk/sim/hsm.py; a site names its own token.
+        label = f"ORG {obj.settings.site.establishment_id}"
+    elif card_serial is None:
+        reader = reader or _only_professional_reader(obj)
+        card_serial = asyncio.run(_read_serial(obj, reader))
+    pin = click.prompt("Code porteur / PIN", hide_input=True, err=True)
+    result = asyncio.run(_login(obj, pin, reader, card_serial, label))
+    del pin
+    who = result["professional"]
+    lines = [
+        f"{who['display_name']} — {who['national_id']}",
+        f"rôle / role: {who['role'] or '-'}  profession: {who['profession_code'] or '-'}"
+        f"  spécialité / specialty: {who['specialty'] or '-'}",
+        f"structure: {who['structure_id'] or '-'}  secteur / sector: {who['sector'] or '-'}",
+        f"jeton / token: {result['token']}  (déconnecté / logged out)",
+    ]
+    emit(as_json, result, "\n".join(lines))
+
+
+def _use_world(obj: CliContext, state_dir: Path | None) -> None:
+    """Take the running world's PC/SC socket and SOFTHSM2_CONF, unless set explicitly."""
+    from kiosk.sim.environment import load_world_state
+
+    state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
+    env = state.get("env") if state else None
+    if isinstance(env, dict):
+        for key in ("PCSCLITE_CSOCK_NAME", "SOFTHSM2_CONF"):
+            if key in env and key not in os.environ:
+                os.environ[key] = str(env[key])
+
+
+def _only_professional_reader(obj: CliContext) -> str:
+    from kiosk.cards.atr import CardProfiles
+    from kiosk.cards.pcsc import slot_states
+
+    profiles = CardProfiles.load(obj.settings.cards.profiles_dir)
+    readers = []
+    for name, atr in slot_states():
+        profile = profiles.identify(atr) if atr is not None else None
+        if profile is not None and profile.kind.value == "cps":
+            readers.append(name)
+    if len(readers) != 1:
+        found = ", ".join(readers) or "aucune / none"
+        raise NotFound(
+            f"Indiquez le lecteur de la carte avec --reader (cartes professionnelles : {found}).",
+            f"Name the card's reader with --reader (professional cards: {found}).",
+        )
+    return readers[0]
+
+
+async def _read_serial(obj: CliContext, reader: str) -> str | None:
+    from kiosk.cards.pcsc import PcscChannel
+
+    channel = await PcscChannel.open(reader, timeout_s=obj.settings.cards.operation_timeout_s)
+    try:
+        data, sw = await channel.transmit(_GET_SERIAL)
+    finally:
+        await channel.aclose()
+    # No serial is no failure: the Cryptolib finds the card by its reader's slot.
+    return data.decode("ascii", errors="replace").strip() if sw == 0x9000 and data else None
+
+
+async def _login(
+    obj: CliContext, pin: str, reader: str | None, serial: str | None, label: str | None
+) -> dict[str, Any]:
+    from kiosk.cards.cps import CpsModule
+    from kiosk.cards.pinlock import SimulatedPinLock
+
+    cards = obj.settings.cards
+    pin_lock = None
+    if cards.kind == "sim":
+        conf = os.environ.get("SOFTHSM2_CONF")
+        if conf is None:
+            raise Unavailable(
+                "Aucun monde simulé ne tourne : lancez « kiosk demo ».",
+                "No simulated world is running: start `kiosk demo`.",
+            )
+        pin_lock = SimulatedPinLock(Path(conf).parent / "pin-tries")  # see kiosk/sim/hsm.py
+    module = CpsModule(cards.pkcs11_module, pin_lock=pin_lock)
+    session = await module.login(pin, reader=reader, card_serial=serial, label=label)
+    try:
+        who = session.professional
+        return {
+            "token": session.token_label,
+            "professional": {
+                "national_id": who.national_id,
+                "display_name": who.display_name,
+                "given_name": who.given_name,
+                "family_name": who.family_name,
+                "profession_code": who.profession_code,
+                "role": who.role,
+                "specialty": who.specialty,
+                "structure_id": who.structure_id,
+                "sector": who.sector,
+            },
+            "signature_certificate": session.signer.certificate.subject.rfc4514_string(),
+        }
+    finally:
+        await session.aclose()
