@@ -24,6 +24,7 @@ from kiosk.domain.audit import (
     chain,
     verify_chain,
 )
+from kiosk.errors import NotFound
 from kiosk.outbox.database import connect, migrate, storage_error
 
 __all__ = ["AuditLog", "append", "read_records", "recorded_head"]
@@ -80,6 +81,11 @@ class AuditLog:
         self._path = path
 
     def _open(self) -> sqlite3.Connection:
+        if not self._path.exists():
+            raise NotFound(
+                f"Aucun journal d'audit : {self._path} n'existe pas.",
+                f"No audit trail: {self._path} does not exist.",
+            )
         conn = connect(self._path)
         try:
             migrate(conn)

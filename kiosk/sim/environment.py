@@ -218,6 +218,7 @@ ComponentFactory = Callable[[], SimComponent]
 def default_components() -> list[SimComponent]:
     """The simulators of the demo, in start order; each area adds its own here."""
     from kiosk.sim.card_desk import CardDeskComponent
+    from kiosk.sim.feed_sink import FeedSinkComponent
     from kiosk.sim.hsm import TokensComponent
     from kiosk.sim.printer import PrinterComponent
     from kiosk.sim.server import ServicesComponent
@@ -227,5 +228,6 @@ def default_components() -> list[SimComponent]:
         TokensComponent,
         ServicesComponent,
         PrinterComponent,
+        FeedSinkComponent,
     ]
     return [factory() for factory in factories]
