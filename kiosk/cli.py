@@ -51,19 +51,11 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
 
 
 def _register() -> None:
-    from kiosk.commands import cards, demo, ins, insi, nir, outbox, printing, scan, sim
+    from kiosk.commands import cards, demo, insi, outbox, printing, sim
 
-    for command in (
-        nir.nir,
-        ins.ins,
-        demo.demo,
-        sim.sim,
-        cards.cards,
-        printing.print_,
-        insi.insi,
-        scan.scan,
-        *(outbox.outbox, outbox.sync, outbox.audit),
-    ):
+    for command in (demo.demo, sim.sim, cards.cards, printing.print_, insi.insi):
+        root.add_command(command)
+    for command in (outbox.outbox, outbox.sync, outbox.audit):
         root.add_command(command)
     from kiosk.commands.cps import login as cards_login
 
