@@ -66,10 +66,8 @@ OID: Final[dict[str, str]] = {
     "loinc": "2.16.840.1.113883.6.1",
     "hl7_confidentiality": CODE_SYSTEM_HL7_CONFIDENTIALITY,
     "dmp_confidentiality": CODE_SYSTEM_DMP,
-    "hl7_interaction": "2.16.840.1.113883.1.6",
     "xds_format": "1.2.250.1.213.1.1.4.2.282",  # CI-SIS formatCode system (verify)
     "xds_class": "1.2.250.1.213.1.1.4.1",  # CI-SIS classCode system (verify)
-    "xds_facility": "1.2.250.1.71.4.2.4",  # healthcareFacilityTypeCode = R02 (verify)
     "xds_practice": "1.2.250.1.213.1.1.4.9",  # practiceSettingCode system (verify)
     "xds_content_type": "1.2.250.1.213.1.1.4.12",  # contentTypeCode system (verify)
 }
@@ -89,6 +87,7 @@ SPECIALTY_REQUIRED_PROFESSIONS: Final[frozenset[str]] = frozenset({"10", "21"})
 
 ATTR: Final[dict[str, str]] = {
     "version": "VIHF_Version",
+    # Spelled "Authentification_Mode" in the ANS CDA-transmission mapping (verify).
     "auth_mode": "Authentification_mode",
     "structure": "Identifiant_Structure",
     "sector": "Secteur_Activite",
@@ -191,7 +190,6 @@ XDS: Final[dict[str, str]] = {
         "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification"
     ),
     "has_member": "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
-    "approved": "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved",
     "success": "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success",
     "failure": "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure",
     "action": "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b",
