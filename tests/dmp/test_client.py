@@ -1,0 +1,208 @@
+"""DmpClient against the simulated DMP in-process, signing with KeySigner and SoftHSM2 keys."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kiosk.cards.cps import CpsModule
+from kiosk.clock import FrozenClock
+from kiosk.dmp.client import DmpAlreadyExists, DmpClient, DmpMissing, DmpSettings
+from kiosk.dmp.transactions import (
+    AuthorizationStatus,
+    ConsentStatement,
+    CreationRequest,
+    VitaleTraits,
+    WebAccountRequest,
+)
+from kiosk.dmp.vihf import Actor, AuthMode
+from kiosk.dmp.vocabulary import OID, CodedValue
+from kiosk.domain.ins import Ins
+from kiosk.errors import AccessDenied
+from kiosk.signing import KeySigner, Signer
+from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.pki import TestPki, professional
+from kiosk.soap.wssec import IssuedBy
+from tests import softhsm as tokens
+
+from .conftest import AGENT, CORSICAN, PATIENT, SOFTWARE, T0
+
+test_pki = tokens.test_pki
+softhsm = tokens.softhsm
+pin_lock = tokens.pin_lock
+cps_module = tokens.cps_module
+
+SENDER_OID = "1.2.250.1.999.1.4"  # fictitious OID arc of the demo installation
+TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
+DOCTOR_CARD = professional("doctor")
+DOCTOR_ACTOR = Actor(
+    issuer="",
+    national_id=DOCTOR_CARD.national_id,
+    display_name=DOCTOR_CARD.display_name,
+    structure_id=DOCTOR_CARD.structure_id,
+    sector="SA01",
+    profession=CodedValue("10", OID["g15_profession"], "Médecin"),
+    specialty=CodedValue("SM26", OID["r01_specialty"]),
+    mode=AuthMode.DIRECT,
+)
+
+ClientFactory = Callable[..., DmpClient]
+
+
+def creation(patient: Ins = PATIENT) -> CreationRequest:
+    """A creation with consent: informed, creation, establishment access, emergency default."""
+    consent = ConsentStatement(T0, creation=True, establishment_access=True)
+    return CreationRequest(patient, TRAITS, consent)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def sim(test_pki: TestPki, tmp_path: Path, clock: FrozenClock) -> Iterator[DmpSimulator]:
+    simulator = DmpSimulator(
+        IssuedBy((test_pki.ca_certificate,), clock.now), tmp_path / "dmp.sqlite3", clock=clock
+    )
+    yield simulator
+    simulator.close()
+
+
+@pytest.fixture
+async def http(sim: DmpSimulator) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=sim.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as client:
+        yield client
+
+
+@pytest.fixture
+def make_client(http: httpx.AsyncClient, test_pki: TestPki, clock: FrozenClock) -> ClientFactory:
+    """A client in indirect mode (establishment ORG_SIGN) unless told otherwise."""
+
+    def make(
+        signer: Signer | None = None,
+        actor: Actor = AGENT,
+        *,
+        transport: httpx.AsyncClient | None = None,
+        **settings: object,
+    ) -> DmpClient:
+        return DmpClient(
+            transport or http,
+            signer or test_pki.signer_for("establishment"),
+            actor=actor,
+            software=SOFTWARE,
+            clock=clock,
+            settings=dataclasses.replace(
+                DmpSettings("http://dmp.test/", SENDER_OID),
+                **settings,  # type: ignore[arg-type]
+            ),
+        )
+
+    return make
+
+
+async def test_unknown_patient_has_no_dmp_and_no_authorization(make_client: ClientFactory) -> None:
+    answer = await make_client().existence(PATIENT)
+    assert not answer.exists
+    assert answer.authorization is AuthorizationStatus.NONE
+
+
+async def test_creation_then_existence_shows_dmp_and_authorization(
+    make_client: ClientFactory, sim: DmpSimulator
+) -> None:
+    client = make_client()
+    await client.create(creation(), request_id="creation-1")
+    answer = await client.existence(PATIENT)
+    assert answer.exists
+    assert answer.authorization is AuthorizationStatus.VALID
+    assert answer.web_account_open is False
+    assert [t.transaction for t in sim.traces(PATIENT.matricule.value)] == ["TD1.1", "TD0.2"]
+
+
+async def test_web_account_returns_credentials_that_hide_themselves(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client()
+    await client.create(creation(), request_id="creation-1")
+    credentials = await client.open_web_account(
+        WebAccountRequest(PATIENT, mobile="0612345678"), request_id="web-1"
+    )
+    assert credentials.identifier.startswith("DMP")
+    assert credentials.temporary_password
+    assert credentials.temporary_password not in repr(credentials)
+    assert (await client.existence(PATIENT)).web_account_open is True
+
+
+async def test_authorization_recorded_for_the_establishment(
+    make_client: ClientFactory, sim: DmpSimulator
+) -> None:
+    client = make_client()
+    consent = ConsentStatement(T0, creation=True, establishment_access=False)
+    await client.create(CreationRequest(PATIENT, TRAITS, consent), request_id="c")
+    assert (await client.existence(PATIENT)).authorization is AuthorizationStatus.NONE
+    await client.authorize(PATIENT)
+    assert (await client.existence(PATIENT)).authorization is AuthorizationStatus.VALID
+
+
+async def test_second_creation_is_refused_with_a_clear_message(
+    make_client: ClientFactory, sim: DmpSimulator
+) -> None:
+    client = make_client()
+    await client.create(creation(), request_id="first")
+    with pytest.raises(DmpAlreadyExists) as caught:
+        await client.create(creation(), request_id="second")
+    assert caught.value.permanent
+    assert "déjà un DMP" in caught.value.message("fr")
+    assert sim.dmp_count() == 1
+
+
+async def test_web_account_without_dmp_is_refused(make_client: ClientFactory) -> None:
+    with pytest.raises(DmpMissing) as caught:
+        await make_client().open_web_account(WebAccountRequest(CORSICAN, email="a@exemple.fr"))
+    assert "pas de DMP" in caught.value.message("fr")
+
+
+async def test_resent_creation_with_the_same_id_is_the_same_request(
+    make_client: ClientFactory, sim: DmpSimulator
+) -> None:
+    client = make_client()
+    await client.create(creation(), request_id="creation-1")
+    await client.create(creation(), request_id="creation-1")  # the stored answer again
+    assert sim.dmp_count() == 1
+
+
+async def test_each_call_carries_a_fresh_vihf(make_client: ClientFactory) -> None:
+    # The simulator refuses a replayed assertion: ten calls in one frozen second pass.
+    client = make_client()
+    for _ in range(10):
+        await client.existence(PATIENT)
+
+
+async def test_authentication_key_is_refused_by_the_service(
+    make_client: ClientFactory, test_pki: TestPki
+) -> None:
+    files = test_pki.files("establishment", "auth")
+    auth_signer = KeySigner.from_pem_files(
+        files.key, files.certificate, test_pki.identity("establishment")
+    )
+    with pytest.raises(AccessDenied) as caught:
+        await make_client(auth_signer).existence(PATIENT)
+    assert "clé de signature" in caught.value.message("fr")
+
+
+async def test_direct_mode_with_the_doctors_softhsm2_card(
+    make_client: ClientFactory, cps_module: CpsModule, sim: DmpSimulator
+) -> None:
+    session = await cps_module.login(DOCTOR_CARD.pin, card_serial=DOCTOR_CARD.card_serial)
+    client = make_client(session.signer, DOCTOR_ACTOR)
+    await client.create(creation(), request_id="by-card")
+    answer = await client.existence(PATIENT)
+    assert answer.exists
+    assert answer.authorization is AuthorizationStatus.VALID
+    traces = sim.traces(PATIENT.matricule.value)
+    assert {(t.actor, t.mode) for t in traces} == {(DOCTOR_CARD.national_id, "DIRECTE")}
