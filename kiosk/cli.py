@@ -51,9 +51,9 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
 
 
 def _register() -> None:
-    from kiosk.commands import cards, demo, insi, outbox, printing, sim
+    from kiosk.commands import cards, demo, insi, outbox, printing, scan, sim
 
-    for command in (demo.demo, sim.sim, cards.cards, printing.print_, insi.insi):
+    for command in (demo.demo, sim.sim, cards.cards, printing.print_, insi.insi, scan.scan):
         root.add_command(command)
     for command in (outbox.outbox, outbox.sync, outbox.audit):
         root.add_command(command)

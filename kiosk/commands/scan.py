@@ -1,0 +1,123 @@
+"""``kiosk scan``: print what the configured 2D scanner reads, as it arrives.
+
+One line per event (``--json``: one JSON document per line): a read, a rejected read
+(cut short, wrong keyboard layout) or the scanner coming and going. GS is shown as
+``<GS>`` in text output and kept as ``\\u001d`` in JSON. With the simulated scanner,
+``--sample`` makes it read a fictitious INS label (test OID), once whole and once cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import click
+
+from kiosk.commands.context import CliContext
+from kiosk.config import ScannerConfig
+from kiosk.errors import ConfigError, NotFound
+from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner
+from kiosk.scanning.ports import ScanEvent, ScanPayload, ScanRejected, ScanStatus
+
+__all__ = ["scan"]
+
+_GS = "\x1d"
+# Fictitious patient under the INS test OID, NIR vector 277076322082910 (DOMAIN.md §7).
+_SAMPLE = (
+    "IS01" + "0" * 22 + "S1277076322082910" + "S21.2.250.1.213.1.4.10" + _GS
+    + "S3MARIE ANNE" + _GS + "S4ESSAI" + _GS + "S5F" + "S607-07-1977" + "S763220"
+)  # fmt: skip
+_INS_HEADER = b"IS01"  # DOMAIN.md §3: every INS Data Matrix starts with it
+
+
+def _scanner(cfg: ScannerConfig) -> HidScanner | SerialScanner | SimulatedScanner:
+    if cfg.kind == "hid":
+        return HidScanner(
+            cfg.device or "/dev/input/kiosk-scanner",
+            keymap=cfg.keymap,
+            gs_substitutes=cfg.gs_substitutes,
+        )
+    if cfg.kind == "serial":
+        return SerialScanner(
+            cfg.device or "/dev/kiosk-scanner-serial", gs_substitutes=cfg.gs_substitutes
+        )
+    if cfg.kind == "sim":
+        return SimulatedScanner(keymap=cfg.keymap, gs_substitutes=cfg.gs_substitutes)
+    raise ConfigError(
+        'Aucun lecteur de codes-barres n\'est configuré ([scanner] kind = "none").',
+        'No barcode scanner is configured ([scanner] kind = "none").',
+    )
+
+
+def _describe(event: ScanEvent, lang: str) -> tuple[dict[str, Any], str]:
+    if isinstance(event, ScanPayload):
+        kind = "ins" if event.data.startswith(_INS_HEADER) else "other"
+        text = event.text
+        return (
+            {"event": "read", "kind": kind, "source": event.source, "payload": text},
+            f"{kind.upper():5} {text.replace(_GS, '<GS>')}",
+        )
+    if isinstance(event, ScanRejected):
+        message = event.error.message(lang)
+        return (
+            {"event": "rejected", "code": event.error.code, "message": message},
+            f"{'refusé' if lang == 'fr' else 'rejected'}: {message}",
+        )
+    assert isinstance(event, ScanStatus)
+    return (
+        {"event": "status", "state": event.state.value, "source": event.source},
+        f"[{event.source}] {event.state.value}",
+    )
+
+
+async def _watch(
+    obj: CliContext, count: int | None, timeout_s: float | None, sample: bool, as_json: bool
+) -> int:
+    scanner = _scanner(obj.settings.scanner)
+    if sample and not isinstance(scanner, SimulatedScanner):
+        raise ConfigError(
+            '--sample ne sert qu\'avec le lecteur simulé ([scanner] kind = "sim").',
+            '--sample only works with the simulated scanner ([scanner] kind = "sim").',
+        )
+    reads = 0
+    stream = scanner.events()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for event in stream:
+                data, text = _describe(event, obj.lang)
+                click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+                if isinstance(event, ScanStatus) and sample:
+                    assert isinstance(scanner, SimulatedScanner)
+                    # A cut read first; the whole label once the gap has passed.
+                    scanner.scan_cut(_SAMPLE, keep=30)
+                    asyncio.get_running_loop().call_later(scanner.gap_s * 3, scanner.scan, _SAMPLE)
+                    sample = False
+                if isinstance(event, ScanPayload):
+                    reads += 1
+                    if count is not None and reads >= count:
+                        break
+    except TimeoutError:
+        pass
+    finally:
+        await scanner.close()
+        await stream.aclose()
+    return reads
+
+
+@click.command()
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after N reads.")
+@click.option("--timeout", "timeout_s", type=float, default=None, help="Stop after S seconds.")
+@click.option("--sample", is_flag=True, help="Simulated scanner: read a fictitious INS label.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
+@click.pass_obj
+def scan(
+    obj: CliContext, count: int | None, timeout_s: float | None, sample: bool, as_json: bool
+) -> None:
+    """Print decoded payloads from the 2D scanner as they arrive."""
+    reads = asyncio.run(_watch(obj, count, timeout_s, sample, as_json))
+    if reads == 0 and timeout_s is not None:
+        raise NotFound(
+            f"Aucune lecture en {timeout_s:g} s.",
+            f"No read within {timeout_s:g} s.",
+        )

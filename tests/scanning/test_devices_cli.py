@@ -1,0 +1,80 @@
+"""``kiosk scan`` on the simulated scanner, and the hw/ data the devices rely on."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.printing.test_print_cli import _in_process
+from tests.scanning.test_devices import PAYLOAD
+
+KIOSK = Path(sys.executable).parent / "kiosk"
+HW = Path(__file__).resolve().parents[2] / "hw"
+
+
+def _kiosk(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    return subprocess.run(
+        [str(KIOSK), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+def test_scan_prints_the_cut_read_as_rejected_then_the_whole_payload(tmp_path: Path) -> None:
+    done = _kiosk(tmp_path, "scan", "--sample", "--count", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["status", "rejected", "read"]
+    assert events[1]["code"] == "INVALID_INPUT"
+    assert events[2]["kind"] == "ins"
+    assert events[2]["payload"] == PAYLOAD
+
+
+def test_scan_text_output_shows_gs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("--lang", "en", "scan", "--sample", "--count", "1")
+    code, out, err = _in_process(capsys, monkeypatch, tmp_path, *args)
+    assert code == 0, err
+    assert "cut short" in out
+    assert "S21.2.250.1.213.1.4.10<GS>S3MARIE ANNE<GS>" in out
+
+
+def test_scan_with_nothing_read_before_the_timeout_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = _in_process(capsys, monkeypatch, tmp_path, "scan", "--timeout", "0.5")
+    assert code == 2
+    assert "Aucune lecture" in err
+
+
+def test_sample_needs_the_simulated_scanner(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text('[scanner]\nkind = "serial"\ndevice = "/nonexistent/tty"\n')
+    args = ("--config", str(config), "scan", "--sample", "--timeout", "1")
+    code, _, err = _in_process(capsys, monkeypatch, tmp_path, *args)
+    assert code == 1
+    assert "--sample" in err
+
+
+def test_every_usb_id_of_the_profiles_has_its_udev_rule() -> None:
+    rules = " ".join(p.read_text() for p in (HW / "udev").glob("*.rules")).lower()
+    profiles = [*(HW / "printers").glob("*.toml"), *(HW / "scanners").glob("*.toml")]
+    ids = [
+        (f"{u['vendor_id']:04x}", f"{u['product_id']:04x}")
+        for path in profiles
+        for u in tomllib.loads(path.read_text()).get("usb", [])
+    ]
+    assert ids
+    for vendor, product in ids:
+        pattern = rf'idvendor}}=="{vendor}", attrs?{{idproduct}}=="{product}"'
+        assert re.search(pattern, rules), (vendor, product)
