@@ -19,7 +19,8 @@ lines, which ``kiosk/cards/cps.py`` reads.
 
 Provisioning uses the command-line tools (``softhsm2-util`` to create tokens and
 import key pairs, ``pkcs11-tool`` from OpenSC for certificates and data objects),
-so that ``kiosk/cards/cps.py`` stays the only importer of ``pkcs11``. SoftHSM2 reads
+so that ``kiosk/cards/cps.py`` stays the only importer of ``pkcs11``. The test PINs
+travel as tool arguments: they are fixture values of this simulation, never real PINs. SoftHSM2 reads
 its token directory when the module is initialised: provision before any process
 loads the module. Each world or test session gets a private directory and
 ``softhsm2.conf``; clients select it with ``SOFTHSM2_CONF`` (``SoftHsm.env``).
