@@ -18,12 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.errors import ConfigError
-from kiosk.scanning.devices import (
-    SimulatedScanner,
-    WedgeDecoder,
-    key_event,
-    wedge_events,
-)
+from kiosk.scanning.devices import SimulatedScanner
+from kiosk.scanning.framing import WedgeDecoder, key_event, wedge_events
 from kiosk.scanning.ports import ScanEvent, ScannerState, ScanPayload, ScanRejected, ScanStatus
 
 GS = "\x1d"

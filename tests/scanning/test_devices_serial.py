@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.scanning.devices import SerialFramer, SerialScanner
+from kiosk.scanning.devices import SerialScanner
+from kiosk.scanning.framing import SerialFramer
 from kiosk.scanning.ports import ScanEvent, ScannerState, ScanPayload, ScanRejected, ScanStatus
 from tests.scanning.test_devices import PAYLOAD
 
