@@ -27,7 +27,7 @@ LPS = LpsIdentity("TEST-CNDA-0000", "kiosk", "0.1.0", "KIOSK-TEST-0001")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     # One PKI per test process (this worker's own temporary root), generated once and
     # reused by the soap, insi and identity tests: key generation is the slow part.
-    return ensure_test_pki(tmp_path_factory.getbasetemp() / "test-pki")
+    return ensure_test_pki(tmp_path_factory.getbasetemp() / "worker-pki")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from kiosk.sim.pki import TestPki, ensure_test_pki
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     # One PKI per test process (this worker's own temporary root), generated once and
     # reused by the soap, insi and identity tests: key generation is the slow part.
-    return ensure_test_pki(tmp_path_factory.getbasetemp() / "test-pki")
+    return ensure_test_pki(tmp_path_factory.getbasetemp() / "worker-pki")
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import ssl
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import uvicorn
 from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +18,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from kiosk.errors import AccessDenied, KioskError, ServiceError, SoapFault, Unavailable
+from kiosk.sim.pki import TestPki
+from kiosk.sim.server import bind
 from kiosk.soap.envelope import FaultInfo, InvalidXml, build_envelope, build_fault, serialize
 from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
 
@@ -130,11 +135,46 @@ async def test_a_closed_port_is_unavailable_over_a_real_socket() -> None:
             await client.call(_envelope(), action="urn:a")
 
 
-async def test_mutual_tls_settings_load_the_client_pair(pki: object) -> None:
-    from kiosk.sim.pki import TestPki
+@contextlib.asynccontextmanager
+async def tls_server(pki: TestPki) -> AsyncIterator[str]:
+    """The test app over HTTPS on an ephemeral port, demanding a client certificate."""
+    sock = bind("127.0.0.1", 0)
+    config = uvicorn.Config(
+        APP,
+        log_level="critical",
+        lifespan="off",
+        ssl_certfile=str(pki.tls.certificate),
+        ssl_keyfile=str(pki.tls.key),
+        ssl_ca_certs=str(pki.ca_certificate_path),
+        ssl_cert_reqs=ssl.CERT_REQUIRED,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
-    assert isinstance(pki, TestPki)
+
+async def test_mutual_tls_with_the_establishment_pair_over_a_real_socket(pki: TestPki) -> None:
     auth = pki.files("establishment", "auth")
-    tls = TlsSettings(pki.ca_certificate_path, auth.certificate, auth.key)
-    async with build_http_client(tls, timeout_s=1) as http:
-        assert isinstance(http, httpx.AsyncClient)
+    async with tls_server(pki) as url:
+        with_pair = TlsSettings(pki.ca_certificate_path, auth.certificate, auth.key)
+        async with build_http_client(with_pair, timeout_s=10) as http:
+            answer = await SoapClient(http, f"{url}/ok", "INSi").call(_envelope(), action="a")
+            assert answer.relates_to == "m1"
+        without = TlsSettings(pki.ca_certificate_path)
+        async with build_http_client(without, timeout_s=10) as http:
+            with pytest.raises(Unavailable):
+                await SoapClient(http, f"{url}/ok", "INSi").call(_envelope(), action="a")
+
+
+async def test_a_server_outside_the_trusted_authorities_is_refused(pki: TestPki) -> None:
+    auth = pki.files("establishment", "auth")
+    async with tls_server(pki) as url:
+        system_store_only = TlsSettings(None, auth.certificate, auth.key)
+        async with build_http_client(system_store_only, timeout_s=10) as http:
+            with pytest.raises(Unavailable):
+                await SoapClient(http, f"{url}/ok", "INSi").call(_envelope(), action="a")
