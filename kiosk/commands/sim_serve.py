@@ -1,4 +1,4 @@
-"""``kiosk sim serve``: the simulated remote services (INSi; the DMP later) on 127.0.0.1."""
+"""``kiosk sim serve``: the simulated remote services (INSi, DMP) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ __all__ = ["serve"]
 def serve(
     obj: CliContext, host: str, port: int, pki_dir: Path | None, ready_file: Path | None
 ) -> None:
-    """Serve the simulated INSi teleservice under /insi until interrupted."""
+    """Serve the simulated INSi (/insi) and DMP (/dmp) until interrupted."""
     from kiosk.sim.server import bind, build_services
     from kiosk.sim.server import serve as run
 
@@ -44,5 +44,6 @@ def serve(
             f"Cannot listen on {host}:{port} ({exc.strerror}).",
             detail=str(exc),
         ) from exc
-    click.echo(f"kiosk sim serve: INSi on http://{host}:{sock.getsockname()[1]}/insi", err=True)
+    origin = f"http://{host}:{sock.getsockname()[1]}"
+    click.echo(f"kiosk sim serve: INSi on {origin}/insi, DMP on {origin}/dmp", err=True)
     run(services.app, sock, ready_file=ready_file)

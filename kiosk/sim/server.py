@@ -1,4 +1,4 @@
-"""One origin for the simulated remote services: ``/insi`` now, ``/dmp`` when it exists.
+"""One origin for the simulated remote services: ``/insi`` and ``/dmp``.
 
 ``kiosk sim serve`` and the world's ``services`` component run it with uvicorn on
 127.0.0.1. The listening socket is bound here, before uvicorn starts, so port 0 gives
@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from kiosk.clock import Clock, SystemClock
+from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.sim.insi_service import InsiSimulator
 from kiosk.sim.pki import ensure_test_pki
 from kiosk.soap.wssec import IssuedBy
@@ -53,15 +54,24 @@ class SimServices:
 
     app: Starlette
     insi: InsiSimulator
+    dmp: DmpSimulator
 
 
-def build_services(pki_dir: Path, *, clock: Clock | None = None) -> SimServices:
-    """The services app; INSi trusts the test CA found (or generated) in ``pki_dir``."""
+def build_services(
+    pki_dir: Path, *, dmp_database: Path | None = None, clock: Clock | None = None
+) -> SimServices:
+    """The services app; both services trust the test CA found (or generated) in ``pki_dir``.
+
+    The DMP keeps its records in ``dmp_database`` (default: ``dmp.sqlite3`` beside the
+    PKI directory, i.e. in the world's state directory).
+    """
     pki = ensure_test_pki(pki_dir)
     clock = clock or SystemClock()
-    insi = InsiSimulator(IssuedBy((pki.ca_certificate,), clock.now), clock=clock)
-    app = Starlette(routes=[Mount("/insi", app=insi.app)])
-    return SimServices(app=app, insi=insi)
+    trust = IssuedBy((pki.ca_certificate,), clock.now)
+    insi = InsiSimulator(trust, clock=clock)
+    dmp = DmpSimulator(trust, dmp_database or pki_dir.parent / "dmp.sqlite3", clock=clock)
+    app = Starlette(routes=[Mount("/insi", app=insi.app), Mount("/dmp", app=dmp.app)])
+    return SimServices(app=app, insi=insi, dmp=dmp)
 
 
 def bind(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> socket.socket:
@@ -84,7 +94,8 @@ def serve(app: Starlette, sock: socket.socket, *, ready_file: Path | None = None
     url = f"http://{host}:{port}"
     if ready_file is not None:
         tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"url": url, "insi": f"{url}/insi", "pid": os.getpid()}))
+        info = {"url": url, "insi": f"{url}/insi", "dmp": f"{url}/dmp", "pid": os.getpid()}
+        tmp.write_text(json.dumps(info))
         tmp.replace(ready_file)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
@@ -121,6 +132,7 @@ class ServicesComponent:
         self.url = str(info["url"])
         world.facts["services_url"] = self.url
         world.facts["insi_url"] = str(info["insi"])
+        world.facts["dmp_url"] = str(info["dmp"])
 
     def stop(self) -> None:
         """The world stops the process; only the ready file is ours to remove."""
@@ -131,6 +143,7 @@ class ServicesComponent:
         """Where the services answer and how to reach them."""
         return [
             f"INSi simulator: {self.url}/insi",
+            f"DMP simulator: {self.url}/dmp",
             "search: kiosk insi search --family MARTIN-TEST --given PAUL --sex M "
             "--birth-date 1980-05-23",
         ]

@@ -27,6 +27,7 @@ async def test_the_services_component_serves_insi_and_publishes_its_url(
         url = str(world.facts["insi_url"])
         assert url.startswith("http://127.0.0.1:")
         assert "INSi simulator" in component.describe()[0]
+        assert str(world.facts["dmp_url"]).endswith("/dmp")
         clock = FrozenClock(datetime.now(UTC))
         async with httpx.AsyncClient() as http:
             client = make_client(http, pki.signer_for("establishment"), clock, url + "/")
@@ -34,6 +35,8 @@ async def test_the_services_component_serves_insi_and_publishes_its_url(
                 family_name="CASANOVA-TEST", given_names="ANGE", sex="M", birth_date="1973-01-15"
             )
             result = await client.search_with_traits(traits)
+            dmp = await http.get(f"{world.facts['dmp_url']}/_sim/dmp/173012A00432191")
+        assert dmp.status_code == 200
         assert result.identity is not None
         assert result.identity.ins.matricule == "173012A00432191"
     assert world.processes == []
