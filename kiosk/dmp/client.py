@@ -74,6 +74,7 @@ from kiosk.soap.wssec import security_header, sign_enveloped
 
 __all__ = [
     "ACTIONS",
+    "TIMEOUTS_S",
     "Access",
     "ClientTimings",
     "DmpAlreadyExists",
@@ -91,6 +92,17 @@ ACTIONS: dict[str, str] = {
     "TD3.3": "urn:ihe:iti:2010:UpdateDocumentSet",
 }
 """WS-Addressing actions (verify against the GIE guide; the simulator uses the same)."""
+
+TIMEOUTS_S: dict[str, float] = {
+    # A submission carries a document; an existence test is a few hundred bytes.
+    "TD0.2": 10.0,
+    "TD0.3": 10.0,
+    "TD1.1": 20.0,
+    "TD1.5": 15.0,
+    "TD2.1": 60.0,
+    "TD3.3": 20.0,
+}
+"""Default HTTP timeout of each transaction, in seconds."""
 
 _ISSUER = f"{{{NS['saml']}}}Issuer"
 
@@ -154,17 +166,8 @@ class DmpSettings:
     sender_oid: str
     """OID of this installation (HL7 sender device, XDS ``sourceId``)."""
     sender_name: str = "kiosk"
-    timeouts_s: dict[str, float] = field(
-        default_factory=lambda: {
-            "TD0.2": 10.0,
-            "TD0.3": 10.0,
-            "TD1.1": 20.0,
-            "TD1.5": 15.0,
-            "TD2.1": 60.0,
-            "TD3.3": 20.0,
-        }
-    )
-    """Per-transaction HTTP timeout: a submission carries a document, a test does not."""
+    timeouts_s: dict[str, float] = field(default_factory=dict)
+    """Per-transaction HTTP timeouts overriding :data:`TIMEOUTS_S`."""
     deadline_s: float = 90.0
     """Whole call: VIHF, signature (a card is slow), exchange and parsing."""
     max_response_bytes: int = 2 << 20
@@ -213,7 +216,7 @@ class DmpClient:
                 max_response_bytes=settings.max_response_bytes,
                 timings=self.timings.exchange,
             )
-            for name, timeout in settings.timeouts_s.items()
+            for name, timeout in (TIMEOUTS_S | settings.timeouts_s).items()
         }
 
     # -- transactions ---------------------------------------------------------
@@ -358,7 +361,7 @@ class DmpClient:
 
 def _wrong(detail: str) -> WrongAnswer:
     return WrongAnswer(
-        "Réponse du DMP incohérente avec la demande ; rien n'a été enregistré ici.",
+        "La réponse du DMP ne correspond pas à la demande ; rien n'a été enregistré ici.",
         "The DMP's answer does not match the request; nothing was recorded here.",
         detail=detail,
     )
