@@ -13,9 +13,10 @@ environment before pyscard first establishes a context.
 
 vpcd (``DEVICENAME /dev/null:PORT``) exposes two slots per configured reader,
 ``<name> 00 00`` on PORT and ``<name> 00 01`` on PORT+1 — a two-slot desk reader
-(Vitale slot, CPS slot). One vpcd reader per daemon: with two ``reader.conf``
-entries the driver (0.8, loaded once) answered only for the last one — checked,
-cards in the first reader were never seen.
+(Vitale slot, CPS slot). The driver keeps its slots in globals and pcscd loads a
+library path once, so two ``reader.conf`` entries on the same ``LIBPATH`` answered
+only for the last one (checked: cards in the first were never seen). Each further
+reader therefore gets its own copy of the driver file, hence its own globals.
 Readers appear 0.2–0.5 s after start (FIELD-NOTES.md): we poll, we don't sleep.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -106,10 +108,10 @@ def _default_spawner(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.
 
 @dataclass
 class PcscDaemon:
-    """A private pcscd serving one two-slot vpcd reader; start, stop, restart by PID."""
+    """A private pcscd serving two-slot vpcd readers; start, stop, restart by PID."""
 
     directory: Path
-    reader_name: str = "Kiosk Desk"
+    reader_names: tuple[str, ...] = ("Kiosk Desk",)
     spawner: Spawner = _default_spawner
     readers: tuple[VirtualReader, ...] = ()
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -137,14 +139,14 @@ class PcscDaemon:
     def start(self, timeout: float = 15.0) -> None:
         """Start pcscd and return once every slot is listed by PC/SC."""
         if not self.readers:
-            self.readers = (VirtualReader(self.reader_name, free_port_pair()),)
+            self.readers = tuple(VirtualReader(n, free_port_pair()) for n in self.reader_names)
         conf = self.directory / "reader.conf.d"
         conf.mkdir(parents=True, exist_ok=True)
         (conf / "vpcd").write_text(
             "".join(
                 f'FRIENDLYNAME "{r.name}"\nDEVICENAME /dev/null:{r.port}\n'
-                f"LIBPATH {VPCD_DRIVER}\nCHANNELID {r.port}\n\n"
-                for r in self.readers
+                f"LIBPATH {self._driver(i)}\nCHANNELID {r.port}\n\n"
+                for i, r in enumerate(self.readers)
             )
         )
         run = self.directory / "run"
@@ -157,6 +159,14 @@ class PcscDaemon:
         argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
         self._popen = self.spawner(argv, self.env)
         self._wait_ports(timeout)
+
+    def _driver(self, index: int) -> Path:
+        if index == 0:
+            return VPCD_DRIVER
+        copy = self.directory / f"libifdvpcd-{index}.so"
+        if not copy.exists():
+            shutil.copyfile(VPCD_DRIVER.resolve(), copy)
+        return copy
 
     def _wait_ports(self, timeout: float) -> None:
         # Ready once each vpcd slot listens. Read /proc rather than connect: vpcd would

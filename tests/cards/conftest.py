@@ -22,7 +22,8 @@ from kiosk.sim.readers import PcscDaemon
 
 @pytest.fixture(scope="session")
 def pcsc_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
-    daemon = PcscDaemon(tmp_path_factory.mktemp("pcscd"))
+    # Two two-slot readers, as on a desk with a pair of readers (DOMAIN.md §5).
+    daemon = PcscDaemon(tmp_path_factory.mktemp("pcscd"), reader_names=("Kiosk Desk", "Kiosk Pair"))
     daemon.start()
     os.environ.update(daemon.env)  # before this worker's first PC/SC context
     yield daemon

@@ -49,7 +49,7 @@ def test_list_shows_kinds_without_personal_data(
     rc, out, _ = _run(capsys, "cards", "list", "--json")
     assert rc == 0
     kinds = [r.get("kind") for r in json.loads(out)["readers"]]
-    assert kinds == ["vitale", "cps"]
+    assert kinds == ["vitale", "cps", None, None]
     assert "MARTIN" not in out
     rc, out, _ = _run(capsys, "cards", "list", "--show")
     assert "MARTIN-TEST PAUL" in out
@@ -74,8 +74,8 @@ def test_watch_json_lines_start_with_the_present_state(
 ) -> None:
     desk.insert("adult")
     _wait_present(1)
-    rc, out, _ = _run(capsys, "cards", "watch", "--json", "--count", "3")
+    rc, out, _ = _run(capsys, "cards", "watch", "--json", "--count", str(len(desk.slots) + 1))
     assert rc == 0
     events = [json.loads(line) for line in out.splitlines()]
-    assert [e["event"] for e in events] == ["ReaderAdded", "ReaderAdded", "CardInserted"]
-    assert events[2]["kind"] == "vitale"
+    assert [e["event"] for e in events] == ["ReaderAdded"] * len(desk.slots) + ["CardInserted"]
+    assert events[-1]["kind"] == "vitale"
