@@ -1,4 +1,4 @@
-"""The simulated DMP management service: TD0.2, TD0.3, TD1.1, TD1.5 behind the VIHF checks.
+"""The simulated DMP: TD0.2, TD0.3, TD1.1, TD1.5, TD2.1 and TD3.3 behind the VIHF checks.
 
 A Starlette app (mountable through ``httpx.ASGITransport`` or served by uvicorn),
 backed by one SQLite file so its state survives a restart. It enforces what the
@@ -17,6 +17,7 @@ SOAP fault or an HL7 ``AE`` acknowledgement:
   password, only on an existing DMP;
 * a request replayed with the same message id gets the stored answer again (a lost
   response never creates anything twice);
+* TD2.1 submissions and TD3.3 attribute updates, by :mod:`kiosk.sim.dmp_documents`;
 * every call traced (who, what, mode, purpose, when, outcome) and queryable.
 
 Faults are played instead of the next answers (:meth:`DmpSimulator.inject`),
@@ -27,8 +28,8 @@ used through the standard library: a simulator's statements are microseconds lon
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -41,24 +42,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiosk.clock import Clock, SystemClock, uuid7
-from kiosk.dmp.hl7v3 import Acknowledgement, MessageHeader
+from kiosk.dmp.hl7v3 import MessageHeader
 from kiosk.dmp.transactions import (
-    AuthorizationRequest,
-    AuthorizationStatus,
-    CreationRequest,
-    ExistenceQuery,
-    ExistenceResponse,
-    Request,
-    TransactionResponse,
-    WebAccountRequest,
-    WebCredentials,
-    build_existence_response,
-    build_transaction_response,
     read_request,
 )
 from kiosk.dmp.vihf import VihfReading, read_vihf
-from kiosk.dmp.vocabulary import INS_TEST_OID
+from kiosk.dmp.vocabulary import INS_TEST_OID, XDS
+from kiosk.dmp.vocabulary import NS as DMP_NS
+from kiosk.dmp.xds import build_registry_response
 from kiosk.errors import KioskError
+from kiosk.sim.dmp_documents import DocumentRegistry
+from kiosk.sim.dmp_records import RecordKeeper
 from kiosk.soap.envelope import (
     NS,
     Envelope,
@@ -76,17 +70,13 @@ DMP_ACTION_PREFIX = "urn:hl7-org:v3:"
 """WS-Addressing action = this prefix + the HL7 v3 interaction id (verify)."""
 
 _SOAP_TYPE = "application/soap+xml; charset=utf-8"
+_DOCUMENT_ACTIONS = {
+    f"{{{DMP_NS['xds']}}}ProvideAndRegisterDocumentSetRequest": (XDS["action"], "TD2.1"),
+    f"{{{DMP_NS['lcm']}}}SubmitObjectsRequest": ("urn:ihe:iti:2010:UpdateDocumentSet", "TD3.3"),
+}
+"""Document transactions: payload element → (WS-Addressing action, transaction)."""
 _DEVICE = "1.2.250.1.213.4.1.1.1"
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS dmp (
-    matricule TEXT PRIMARY KEY, oid TEXT NOT NULL, created_at TEXT NOT NULL,
-    traits TEXT NOT NULL, consent TEXT NOT NULL,
-    web_identifier TEXT, web_password TEXT
-);
-CREATE TABLE IF NOT EXISTS authorization (
-    matricule TEXT NOT NULL, structure TEXT NOT NULL, status TEXT NOT NULL,
-    PRIMARY KEY (matricule, structure)
-);
 CREATE TABLE IF NOT EXISTS assertion_seen (id TEXT PRIMARY KEY, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answer (message_id TEXT PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS trace (
@@ -144,6 +134,10 @@ class DmpSimulator:
         self.allowed_oids = allowed_oids
         self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         self._db.executescript(_SCHEMA)
+        self.records = RecordKeeper(self._db, self.clock)
+        """TD0.2, TD0.3, TD1.1, TD1.5 on the patients' records."""
+        self.documents = DocumentRegistry(self._db)
+        """TD2.1 and TD3.3: ``documents.documents_for(matricule)`` shows what was stored."""
         self._faults: list[DmpFault] = []
         self.app = Starlette(
             routes=[
@@ -160,8 +154,7 @@ class DmpSimulator:
 
     def dmp_exists(self, matricule: str) -> bool:
         """Whether a DMP was created for this matricule."""
-        row = self._db.execute("SELECT 1 FROM dmp WHERE matricule = ?", (matricule,)).fetchone()
-        return row is not None
+        return self.records.exists(matricule)
 
     def dmp_count(self) -> int:
         """How many DMPs the service holds (a lost response must not make two)."""
@@ -279,8 +272,11 @@ class DmpSimulator:
         return reading
 
     def _answer(self, envelope: Envelope, reading: VihfReading) -> bytes:
-        header, request = read_request(envelope.payload)
-        if envelope.action != DMP_ACTION_PREFIX + etree.QName(envelope.payload).localname:
+        payload = envelope.payload
+        if payload.tag in _DOCUMENT_ACTIONS:
+            return self._documents(envelope, reading)
+        header, request = read_request(payload)
+        if envelope.action != DMP_ACTION_PREFIX + etree.QName(payload).localname:
             raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
         if reading.patient is None or reading.patient != request.patient:
             raise _Refused(
@@ -288,111 +284,61 @@ class DmpSimulator:
                 "Le patient du VIHF n'est pas celui de la requête.",
                 "The VIHF patient is not the request's patient.",
             )
-        stored = self._db.execute(
-            "SELECT body FROM answer WHERE message_id = ?", (header.message_id,)
-        ).fetchone()
-        if stored is not None:
-            return bytes(stored[0])
         reply = MessageHeader(
             f"{uuid7(self.clock)}", self.clock.now(), _DEVICE, "DMP", header.sender_oid
         )
-        matricule = request.patient.matricule.value
+        return self._transact(
+            envelope,
+            header.message_id,
+            reading,
+            lambda: self.records.apply(request, reading, reply, header.message_id),
+        )
+
+    def _documents(self, envelope: Envelope, reading: VihfReading) -> bytes:
+        action, transaction = _DOCUMENT_ACTIONS[envelope.payload.tag]
+        if envelope.action != action:
+            raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
+
+        def work() -> tuple[etree._Element, str, str]:
+            if transaction == "TD2.1":
+                now = self.clock.now().isoformat()
+                result = self.documents.submit(envelope.payload, reading, now)
+            else:
+                result = self.documents.update(envelope.payload, reading)
+            return build_registry_response(result.errors), result.outcome, transaction
+
+        return self._transact(envelope, envelope.message_id, reading, work)
+
+    def _transact(
+        self,
+        envelope: Envelope,
+        key: str,
+        reading: VihfReading,
+        work: Callable[[], tuple[etree._Element, str, str]],
+    ) -> bytes:
+        """Run ``work`` in one SQLite transaction with its trace; a resent ``key`` replays."""
+        stored = self._db.execute("SELECT body FROM answer WHERE message_id = ?", (key,)).fetchone()
+        if stored is not None:
+            return bytes(stored[0])
+        matricule = reading.patient.matricule.value if reading.patient else ""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            body, outcome, transaction = self._apply(request, reading, reply, header.message_id)
+            body, outcome, transaction = work()
             self._trace(matricule, transaction, reading, outcome)
             wire = serialize(
                 build_envelope(
                     body,
                     action=f"{envelope.action}Response",
-                    message_id=f"uuid:{reply.message_id}",
+                    message_id=f"uuid:{uuid7(self.clock)}",
                     relates_to=envelope.message_id,
                 )
             )
-            self._db.execute("INSERT INTO answer VALUES (?, ?)", (header.message_id, wire))
+            self._db.execute("INSERT INTO answer VALUES (?, ?)", (key, wire))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         return wire
-
-    def _apply(
-        self, request: Request, reading: VihfReading, reply: MessageHeader, target: str
-    ) -> tuple[etree._Element, str, str]:
-        structure = reading.structure_id
-        ok = Acknowledgement(True, target_message_id=target)
-        if isinstance(request, ExistenceQuery):
-            matricule = request.patient.matricule.value
-            row = self._db.execute(
-                "SELECT web_identifier FROM dmp WHERE matricule = ?", (matricule,)
-            ).fetchone()
-            auth = self._db.execute(
-                "SELECT status FROM authorization WHERE matricule = ? AND structure = ?",
-                (matricule, structure),
-            ).fetchone()
-            status = AuthorizationStatus(auth[0]) if auth else AuthorizationStatus.NONE
-            existence = ExistenceResponse(
-                ok, row is not None, status, web_account_open=bool(row[0]) if row else None
-            )
-            body = build_existence_response(reply, existence, request.patient)
-            return body, f"exists={row is not None}", "TD0.2"
-        if not isinstance(request, AuthorizationRequest | CreationRequest | WebAccountRequest):
-            refused = Acknowledgement(False, "TRANSACTION_NON_SIMULEE", "Non simulé", target)
-            return build_transaction_response(reply, TransactionResponse(refused)), "AE", "TD1.x"
-        matricule = request.patient.matricule.value
-        exists = self.dmp_exists(matricule)
-        if isinstance(request, CreationRequest):
-            if exists:
-                refused = Acknowledgement(False, "DMP_EXISTANT", "Un DMP existe déjà.", target)
-                return (
-                    build_transaction_response(reply, TransactionResponse(refused)),
-                    "AE",
-                    "TD1.1",
-                )
-            traits = request.traits
-            self._db.execute(
-                "INSERT INTO dmp VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-                (
-                    matricule,
-                    request.patient.oid,
-                    self.clock.now().isoformat(),
-                    json.dumps([traits.family_name, traits.given_name, traits.birth_date]),
-                    json.dumps(
-                        {
-                            "establishment_access": request.consent.establishment_access,
-                            "emergency_access": request.consent.emergency_access,
-                            "regulation_centre_access": request.consent.regulation_centre_access,
-                        }
-                    ),
-                ),
-            )
-            if request.consent.establishment_access:
-                self._authorize(matricule, structure)
-            return build_transaction_response(reply, TransactionResponse(ok)), "AA", "TD1.1"
-        transaction = "TD0.3" if isinstance(request, AuthorizationRequest) else "TD1.5"
-        if not exists:
-            refused = Acknowledgement(False, "DMP_INEXISTANT", "Aucun DMP pour ce patient.", target)
-            return (
-                build_transaction_response(reply, TransactionResponse(refused)),
-                "AE",
-                transaction,
-            )
-        if isinstance(request, AuthorizationRequest):
-            self._authorize(matricule, structure)
-            return build_transaction_response(reply, TransactionResponse(ok)), "AA", transaction
-        credentials = WebCredentials(f"DMP{secrets.randbelow(10**9):09d}", secrets.token_urlsafe(9))
-        self._db.execute(
-            "UPDATE dmp SET web_identifier = ?, web_password = ? WHERE matricule = ?",
-            (credentials.identifier, credentials.temporary_password, matricule),
-        )
-        answer = TransactionResponse(ok, credentials)
-        return build_transaction_response(reply, answer), "AA", transaction
-
-    def _authorize(self, matricule: str, structure: str) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO authorization VALUES (?, ?, ?)",
-            (matricule, structure, AuthorizationStatus.VALID.value),
-        )
 
     def _trace(self, matricule: str, transaction: str, reading: VihfReading, outcome: str) -> None:
         self._db.execute(

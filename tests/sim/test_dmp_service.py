@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from lxml import etree
 
 from kiosk.clock import FrozenClock, uuid7
+from kiosk.dmp.attributes import AttributeChange, AttributeUpdate, build_attribute_update
+from kiosk.dmp.cda import build_cda
 from kiosk.dmp.hl7v3 import MessageHeader
 from kiosk.dmp.transactions import (
     AuthorizationRequest,
@@ -26,8 +29,10 @@ from kiosk.dmp.transactions import (
     read_transaction_response,
 )
 from kiosk.dmp.vihf import Actor, AuthMode, Software, VihfRequest, build_vihf, issuer_of
-from kiosk.dmp.vocabulary import INS_TEST_OID, NS, OID, CodedValue
+from kiosk.dmp.vocabulary import INS_TEST_OID, NS, OID, XDS, CodedValue
+from kiosk.dmp.xds import Submission, build_submission, read_registry_response
 from kiosk.domain.ins import Ins
+from kiosk.domain.visibility import Visibility
 from kiosk.errors import AccessDenied, SoapFault, Unavailable
 from kiosk.signing import KeySigner, Signer
 from kiosk.sim.dmp_service import DMP_ACTION_PREFIX, DmpFault, DmpSimulator
@@ -36,6 +41,7 @@ from kiosk.soap.envelope import NS as SOAP_NS
 from kiosk.soap.envelope import Envelope, build_envelope
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy, security_header, sign_enveloped
+from tests.dmp.conftest import cda_document
 
 PATIENT = Ins.of("277076322082910", INS_TEST_OID)
 TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
@@ -56,14 +62,15 @@ class Desk:
     clock: FrozenClock
 
     def actor(self, signer: Signer) -> Actor:
+        doctor = signer.identity.national_id == "899900000001"
         return Actor(
             issuer=issuer_of(signer.certificate),
-            national_id="899900000001",
-            display_name="MEDECIN-TEST Dominique",
+            national_id=signer.identity.national_id,
+            display_name=signer.identity.display_name,
             structure_id="3750100000",
             sector="SA01",
-            profession=CodedValue("10", OID["g15_profession"], "Médecin"),
-            specialty=CodedValue("SM26", OID["r01_specialty"]),
+            profession=CodedValue("10" if doctor else "60", OID["g15_profession"]),
+            specialty=CodedValue("SM26", OID["r01_specialty"]) if doctor else None,
             mode=AuthMode.DIRECT,
         )
 
@@ -76,30 +83,38 @@ class Desk:
     def envelope(
         self, request: Request, *, message_id: str = "", signer: Signer | None = None
     ) -> tuple[etree._Element, str]:
+        message_id = message_id or str(uuid7(self.clock))
+        header = MessageHeader(message_id, self.clock.now(), "1.2.250.1.999.1.4", "kiosk")
+        body = build_request(request, header)
+        action = DMP_ACTION_PREFIX + etree.QName(body).localname
+        return self.wrap(body, action, request.patient, message_id, signer), action
+
+    def wrap(
+        self,
+        body: etree._Element,
+        action: str,
+        patient: Ins,
+        message_id: str = "",
+        signer: Signer | None = None,
+    ) -> etree._Element:
+        """``body`` in a SOAP envelope with a fresh VIHF about ``patient``, signed."""
         signer = signer or self.pki.signer_for("doctor")
         vihf = build_vihf(
             VihfRequest(
                 self.actor(signer),
                 Software("KIOSK-TEST", "kiosk", "0.1.0", "TEST-DMP-HOMOLOGATION"),
-                request.patient,
+                patient,
             ),
             clock=self.clock,
             assertion_id=f"_{uuid7(self.clock)}",
         )
         signed = sign_enveloped(vihf, signer, after=f"{{{NS['saml']}}}Issuer")
-        header = MessageHeader(
-            message_id or str(uuid7(self.clock)), self.clock.now(), "1.2.250.1.999.1.4", "kiosk"
-        )
-        body = build_request(request, header)
-        interaction = body.tag.split("}")[1]
-        action = DMP_ACTION_PREFIX + interaction
-        envelope = build_envelope(
+        return build_envelope(
             body,
             action=action,
-            message_id=f"uuid:{header.message_id}",
+            message_id=f"uuid:{message_id or uuid7(self.clock)}",
             headers=[security_header(signed, created=self.clock.now())],
         )
-        return envelope, action
 
 
 @pytest.fixture
@@ -229,3 +244,72 @@ async def test_vihf_for_another_patient_is_refused(desk: Desk) -> None:
     body[0] = request.find(f"{{{SOAP_NS['soap']}}}Body")[0]  # type: ignore[index]
     with pytest.raises(SoapFault, match="patient"):
         await desk.soap.call(envelope, action=action)
+
+
+def _submission(entry: str = "e1", **changes: object) -> Submission:
+    cda = cda_document()
+    document = etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8")
+    base = Submission(
+        cda=cda,
+        document=document,
+        entry_uuid=uuid.uuid5(uuid.NAMESPACE_URL, entry),
+        submission_uuid=uuid.uuid5(uuid.NAMESPACE_URL, f"ss-{entry}"),
+        submission_unique_id=f"1.2.250.1.999.1.2.{uuid.uuid5(uuid.NAMESPACE_URL, entry).int}",
+        source_id="1.2.250.1.999.1.3",
+        visibility=Visibility(patient=False),
+        class_code=CodedValue("10", OID["xds_class"]),
+        practice=CodedValue("ETABLISSEMENT", OID["xds_practice"]),
+        content_type=CodedValue("04", OID["xds_content_type"]),
+        submitted=FrozenClock().now(),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+async def _submit(desk: Desk, submission: Submission) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    envelope = desk.wrap(build_submission(submission), XDS["action"], PATIENT)
+    answer = await desk.soap.call(envelope, action=XDS["action"])
+    return read_registry_response(answer.payload)
+
+
+async def test_submission_is_stored_once_even_when_resent(desk: Desk) -> None:
+    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    assert await _submit(desk, _submission()) == (True, ())
+    assert await _submit(desk, _submission()) == (True, ())  # resent after a lost answer
+    (stored,) = desk.sim.documents.documents_for(PATIENT.matricule.value)
+    assert stored.type_code == "11490-0"
+    assert Visibility.from_codes(stored.confidentiality) == Visibility(patient=False)
+    assert stored.authors == ("899900000001",)
+
+
+async def test_another_document_with_the_same_unique_id_is_refused(desk: Desk) -> None:
+    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    await _submit(desk, _submission("e1"))
+    ok, errors = await _submit(desk, _submission("e2"))
+    assert not ok
+    assert errors[0][0] == "XDSDuplicateUniqueIdInRegistry"
+    assert len(desk.sim.documents.documents_for(PATIENT.matricule.value)) == 1
+
+
+async def test_submission_without_a_dmp_is_refused(desk: Desk) -> None:
+    ok, errors = await _submit(desk, _submission())
+    assert (ok, errors[0][0]) == (False, "XDSUnknownPatientId")
+
+
+async def test_visibility_change_and_delete_by_the_author_only(desk: Desk) -> None:
+    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    submission = _submission()
+    await _submit(desk, submission)
+    entry, unique = f"urn:uuid:{submission.entry_uuid}", submission.document_unique_id
+
+    async def update(change: AttributeChange, signer: Signer | None = None, **kw: object) -> bool:
+        request = AttributeUpdate(uuid7(desk.clock), PATIENT, entry, unique, change, **kw)  # type: ignore[arg-type]
+        action = "urn:ihe:iti:2010:UpdateDocumentSet"
+        envelope = desk.wrap(build_attribute_update(request), action, PATIENT, signer=signer)
+        return read_registry_response((await desk.soap.call(envelope, action=action)).payload)[0]
+
+    assert await update(AttributeChange.VISIBILITY, visibility=Visibility(professionals=False))
+    (stored,) = desk.sim.documents.documents_for(PATIENT.matricule.value)
+    assert Visibility.from_codes(stored.confidentiality) == Visibility(professionals=False)
+    assert not await update(AttributeChange.DELETE, signer=desk.pki.signer_for("nurse"))
+    assert await update(AttributeChange.DELETE)
+    assert desk.sim.documents.documents_for(PATIENT.matricule.value)[0].status == "Deleted"
