@@ -49,7 +49,7 @@ from kiosk.domain.ins import (
 from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import IdentityError
 from kiosk.insi.protocol import ResultCode
-from kiosk.insi.results import InsiIdentity, InsiResult, InsiTraits
+from kiosk.insi.results import InsiIdentity, InsiResult, InsiTraits, parse_birth_date
 
 __all__ = [
     "MAX_VITALE_AGE",
@@ -213,10 +213,6 @@ def _order(wanted_fr: str, wanted_en: str) -> FlowOrder:
     )
 
 
-def _card_date(text: str) -> str:
-    return f"{text[:4]}-{text[4:6]}-{text[6:8]}"
-
-
 def _domain_identity(found: InsiIdentity) -> tuple[Ins, StrictTraits, tuple[Ins, ...]]:
     traits = found.traits
     try:
@@ -253,7 +249,7 @@ def _card_differences(card: Beneficiary, insi: StrictTraits) -> tuple[TraitDiffe
                 "given name on the Vitale card not among the birth given names",
             )
         )
-    if _card_date(card.birth_date) != insi.birth_date.isoformat():
+    if parse_birth_date(card.birth_date) != insi.birth_date.isoformat():
         out.append(
             TraitDifference(
                 Trait.BIRTH_DATE,
@@ -347,7 +343,7 @@ class IdentityFlow:
         if traits is None:
             result = await self._insi.search_with_vitale(
                 insured_nir=chosen.insured_nir,
-                birth_date=_card_date(chosen.birth_date),
+                birth_date=parse_birth_date(chosen.birth_date),
                 birth_rank=chosen.birth_rank,
             )
         else:

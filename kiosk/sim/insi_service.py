@@ -262,10 +262,11 @@ class InsiSimulator:
         ns = {"c": self.p.ns_ctxlps}
         for path in ("c:LPS/c:IDAM", "c:LPS/c:Instance", "c:LPS/c:Version"):
             if not (lps.findtext(path, namespaces=ns) or "").strip():
+                name = path.rpartition(":")[2]
                 raise _sender(
                     "siram:ContexteLPSInvalide",
-                    f"Contexte LPS incomplet ({path[-8:].split(':')[-1]}).",
-                    f"Incomplete LPS context ({path[-8:].split(':')[-1]}).",
+                    f"Contexte LPS incomplet ({name}).",
+                    f"Incomplete LPS context ({name}).",
                 )
         return (lps.findtext("c:Emetteur", namespaces=ns) or "").strip()
 
