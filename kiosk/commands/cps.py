@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kiosk.commands.context import CliContext, emit
-from kiosk.errors import NotFound, Unavailable
+from kiosk.errors import CardError, NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from kiosk.cards.cps import CpsModule
 
 __all__ = ["login"]
 
@@ -59,8 +62,7 @@ def login(
         # Simulation convention of kiosk/sim/hsm.py; a site names its own token.
         label = f"ORG {obj.settings.site.establishment_id}"
     elif card_serial is None:
-        reader = reader or _only_professional_reader(obj)
-        card_serial = asyncio.run(_read_serial(obj, reader))
+        reader, card_serial = asyncio.run(_find_card(obj, reader))
     pin = click.prompt("Code porteur / PIN", hide_input=True, err=True)
     result = asyncio.run(_login(obj, pin, reader, card_serial, label))
     del pin
@@ -87,40 +89,50 @@ def _use_world(obj: CliContext, state_dir: Path | None) -> None:
                 os.environ[key] = str(env[key])
 
 
-def _only_professional_reader(obj: CliContext) -> str:
+async def _find_card(obj: CliContext, reader: str | None) -> tuple[str, str | None]:
+    """The reader holding the professional card, and the card serial when it tells it."""
+    if reader is not None:
+        return reader, await _read_serial(obj, reader)
     from kiosk.cards.atr import CardProfiles
     from kiosk.cards.pcsc import slot_states
 
     profiles = CardProfiles.load(obj.settings.cards.profiles_dir)
-    readers = []
-    for name, atr in slot_states():
-        profile = profiles.identify(atr) if atr is not None else None
-        if profile is not None and profile.kind.value == "cps":
-            readers.append(name)
-    if len(readers) != 1:
-        found = ", ".join(readers) or "aucune / none"
-        raise NotFound(
-            f"Indiquez le lecteur de la carte avec --reader (cartes professionnelles : {found}).",
-            f"Name the card's reader with --reader (professional cards: {found}).",
-        )
-    return readers[0]
+    present = [(name, profiles.identify(atr)) for name, atr in slot_states() if atr is not None]
+    known = [name for name, profile in present if profile and profile.kind.value == "cps"]
+    if len(known) == 1:
+        return known[0], await _read_serial(obj, known[0])
+    if not known:
+        # DOMAIN.md §5: a CPS3/CPE is also recognised by the token that appears for it.
+        serials = {t.label.split()[-1] for t in await _module(obj).tokens() if t.label}
+        matches = []
+        for name, profile in present:
+            serial = await _read_serial(obj, name) if profile is None else None
+            if serial is not None and serial in serials:
+                matches.append((name, serial))
+        if len(matches) == 1:
+            return matches[0]
+    found = ", ".join(known) or "aucune / none"
+    raise NotFound(
+        f"Indiquez le lecteur de la carte avec --reader (cartes professionnelles : {found}).",
+        f"Name the card's reader with --reader (professional cards: {found}).",
+    )
 
 
 async def _read_serial(obj: CliContext, reader: str) -> str | None:
     from kiosk.cards.pcsc import PcscChannel
 
-    channel = await PcscChannel.open(reader, timeout_s=obj.settings.cards.operation_timeout_s)
     try:
-        data, sw = await channel.transmit(_GET_SERIAL)
-    finally:
-        await channel.aclose()
-    # No serial is no failure: the Cryptolib finds the card by its reader's slot.
+        channel = await PcscChannel.open(reader, timeout_s=obj.settings.cards.operation_timeout_s)
+        try:
+            data, sw = await channel.transmit(_GET_SERIAL)
+        finally:
+            await channel.aclose()
+    except CardError:
+        return None  # no serial is no failure: the Cryptolib finds a card by its reader's slot
     return data.decode("ascii", errors="replace").strip() if sw == 0x9000 and data else None
 
 
-async def _login(
-    obj: CliContext, pin: str, reader: str | None, serial: str | None, label: str | None
-) -> dict[str, Any]:
+def _module(obj: CliContext) -> CpsModule:
     from kiosk.cards.cps import CpsModule
     from kiosk.cards.pinlock import SimulatedPinLock
 
@@ -134,7 +146,13 @@ async def _login(
                 "No simulated world is running: start `kiosk demo`.",
             )
         pin_lock = SimulatedPinLock(Path(conf).parent / "pin-tries")  # see kiosk/sim/hsm.py
-    module = CpsModule(cards.pkcs11_module, pin_lock=pin_lock)
+    return CpsModule(cards.pkcs11_module, pin_lock=pin_lock)
+
+
+async def _login(
+    obj: CliContext, pin: str, reader: str | None, serial: str | None, label: str | None
+) -> dict[str, Any]:
+    module = _module(obj)
     session = await module.login(pin, reader=reader, card_serial=serial, label=label)
     try:
         who = session.professional
