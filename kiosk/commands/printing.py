@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,11 +20,11 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import PrinterConfig
+from kiosk.domain.ins import OID_INS_NIR_TEST, Identity, IdentityStatus, Ins, StrictTraits
 from kiosk.errors import AccessDenied, InvalidInput, PrinterError
 from kiosk.printing.ports import JobKind, PrinterStatus, PrintJob, ReceiptPrinter
 from kiosk.printing.profiles import PrinterProfile, load_profile
 from kiosk.printing.receipt import (
-    LabelContent,
     Layout,
     ReceiptContent,
     diagnostic_layout,
@@ -39,13 +39,6 @@ from kiosk.sim.environment import load_world_state
 __all__ = ["print_"]
 
 T = TypeVar("T")
-
-_GS = "\x1d"
-# Fictitious patient under the INS test OID, NIR vector 277076322082910 (DOMAIN.md §7).
-_SAMPLE_PAYLOAD = (
-    "IS01" + "0" * 22 + "S1277076322082910" + "S21.2.250.1.213.1.4.10" + _GS
-    + "S3MARIE ANNE" + _GS + "S4ESSAI" + _GS + "S5F" + "S607-07-1977" + "S763220"
-)  # fmt: skip
 
 
 @dataclass
@@ -233,17 +226,14 @@ def label(
     """An INS Data Matrix label; from the command line, only the fictitious sample."""
     _require_sample(sample)
     profile = _profile(obj, profile_name)
-    content = LabelContent(
-        payload=_SAMPLE_PAYLOAD,
-        family_name="ESSAI",
-        given_names="MARIE ANNE",
-        sex="F",
-        birth_date="07/07/1977",
-        birth_place="63220",
-        status="QUAL",
-        lang=obj.lang,
+    # Fictitious patient under the INS test OID, NIR vector 277076322082910 (DOMAIN.md §7).
+    identity = Identity(
+        ins=Ins.of("277076322082910", OID_INS_NIR_TEST),
+        traits=StrictTraits.create("ESSAI", "MARIE ANNE", date(1977, 7, 7), "F", "63220"),
+        status=IdentityStatus.QUAL,
     )
-    _print_job(obj, _job(JobKind.LABEL, label_layout(content, profile), profile), profile,
+    layout = label_layout(identity, profile, lang=obj.lang)
+    _print_job(obj, _job(JobKind.LABEL, layout, profile), profile,
                state_dir, output, as_json)  # fmt: skip
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import date
 from typing import Any
 
 import click
 
 from kiosk.commands.context import CliContext
 from kiosk.config import ScannerConfig
+from kiosk.domain.datamatrix import payload_for
+from kiosk.domain.ins import OID_INS_NIR_TEST, Identity, IdentityStatus, Ins, StrictTraits
 from kiosk.errors import ConfigError, NotFound
 from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner
 from kiosk.scanning.ports import ScanEvent, ScanPayload, ScanRejected, ScanStatus
@@ -24,10 +27,13 @@ __all__ = ["scan"]
 
 _GS = "\x1d"
 # Fictitious patient under the INS test OID, NIR vector 277076322082910 (DOMAIN.md §7).
-_SAMPLE = (
-    "IS01" + "0" * 22 + "S1277076322082910" + "S21.2.250.1.213.1.4.10" + _GS
-    + "S3MARIE ANNE" + _GS + "S4ESSAI" + _GS + "S5F" + "S607-07-1977" + "S763220"
-)  # fmt: skip
+_SAMPLE = payload_for(
+    Identity(
+        ins=Ins.of("277076322082910", OID_INS_NIR_TEST),
+        traits=StrictTraits.create("ESSAI", "MARIE ANNE", date(1977, 7, 7), "F", "63220"),
+        status=IdentityStatus.QUAL,
+    )
+)
 _INS_HEADER = b"IS01"  # DOMAIN.md §3: every INS Data Matrix starts with it
 
 

@@ -33,7 +33,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from kiosk.errors import IdentityError, PrinterError
+from kiosk.domain.datamatrix import payload_for
+from kiosk.domain.ins import Identity
+from kiosk.errors import PrinterError
 from kiosk.printing.catalogue import wording
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.symbols import datamatrix_image, qr_image
@@ -43,7 +45,6 @@ __all__ = [
     "Columns",
     "DataMatrix",
     "Gap",
-    "LabelContent",
     "Layout",
     "Qr",
     "ReceiptContent",
@@ -57,7 +58,6 @@ __all__ = [
     "png_bytes",
     "receipt_layout",
     "render",
-    "require_qualified",
 ]
 
 _FONT_DIRS: Final = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -162,34 +162,6 @@ class ReceiptContent:
         return f"ReceiptContent(establishment={self.establishment!r}, lang={self.lang!r}, …)"
 
 
-@dataclass(frozen=True)
-class LabelContent:
-    """An INS label: the Data Matrix payload and the traits printed beside it."""
-
-    payload: str
-    family_name: str
-    given_names: str
-    sex: str
-    birth_date: str
-    birth_place: str
-    status: str
-    lang: str = "fr"
-
-    def __repr__(self) -> str:
-        return f"LabelContent(status={self.status!r}, …)"
-
-
-def require_qualified(status: str) -> None:
-    """Refuse a label unless the identity is qualified (DOMAIN.md §2: only QUAL uses its INS)."""
-    # The one check to swap for Identity.ins_for_transmission() once kiosk.domain.ins lands.
-    if status != "QUAL":
-        raise IdentityError(
-            "Étiquette INS impossible : l'identité n'est pas qualifiée.",
-            "No INS label: the identity is not qualified.",
-            detail=f"status={status}",
-        )
-
-
 def group_password(password: str) -> str:
     """The password in groups of four characters, easier to copy without error."""
     return " ".join(password[i : i + 4] for i in range(0, len(password), 4))
@@ -240,17 +212,22 @@ def receipt_layout(content: ReceiptContent) -> Layout:
     )
 
 
-def label_layout(content: LabelContent, profile: PrinterProfile) -> Layout:
-    """The INS label: Data Matrix with its "INS" caption, traits on the right."""
-    require_qualified(content.status)
-    w = wording(content.lang)
+def label_layout(identity: Identity, profile: PrinterProfile, *, lang: str = "fr") -> Layout:
+    """The INS label of a qualified identity: Data Matrix, "INS" caption, traits on the right.
+
+    Any other identity is refused (``IdentityNotQualified``): only a qualified identity
+    may carry its INS on a document (DOMAIN.md §2, RNIV).
+    """
+    payload = payload_for(identity)  # checks ins_for_transmission() first
+    w = wording(lang)
     left = profile.width_dots * 9 // 20
+    t = identity.traits
     traits = (
-        (w.label_family_name, content.family_name),
-        (w.label_given_names, content.given_names),
-        (w.label_sex, content.sex),
-        (w.label_birth_date, content.birth_date),
-        (w.label_birth_place, content.birth_place),
+        (w.label_family_name, t.birth_family_name),
+        (w.label_given_names, t.given_names_joined),
+        (w.label_sex, t.sex.value),
+        (w.label_birth_date, f"{t.birth_date:%d/%m/%Y}"),
+        (w.label_birth_place, t.birth_place),
     )
     right: list[Block] = []
     for caption, value in traits:
@@ -259,7 +236,7 @@ def label_layout(content: LabelContent, profile: PrinterProfile) -> Layout:
         (
             Columns(
                 (
-                    DataMatrix(content.payload, module_px=3 if left < 200 else 4),
+                    DataMatrix(payload, module_px=3 if left < 200 else 4),
                     Text(w.label_caption, Style.TITLE, Align.CENTER, fixed=True),
                 ),
                 tuple(right),

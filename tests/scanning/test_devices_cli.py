@@ -44,7 +44,7 @@ def test_scan_text_output_shows_gs(
     code, out, err = _in_process(capsys, monkeypatch, tmp_path, *args)
     assert code == 0, err
     assert "cut short" in out
-    assert "S21.2.250.1.213.1.4.10<GS>S3MARIE ANNE<GS>" in out
+    assert "S21.2.250.1.213.1.4.10S3MARIE ANNE<GS>S4ESSAI<GS>S5F" in out
 
 
 def test_scan_with_nothing_read_before_the_timeout_exits_2(
