@@ -20,14 +20,15 @@ lines, which ``kiosk/cards/cps.py`` reads.
 Provisioning uses the command-line tools (``softhsm2-util`` to create tokens and
 import key pairs, ``pkcs11-tool`` from OpenSC for certificates and data objects),
 so that ``kiosk/cards/cps.py`` stays the only importer of ``pkcs11``. The test PINs
-travel as tool arguments: they are fixture values of this simulation, never real PINs. SoftHSM2 reads
-its token directory when the module is initialised: provision before any process
-loads the module. Each world or test session gets a private directory and
-``softhsm2.conf``; clients select it with ``SOFTHSM2_CONF`` (``SoftHsm.env``).
+travel as tool arguments: they are fixture values of this simulation, never real
+PINs. SoftHSM2 reads its token directory when the module is initialised: provision
+before any process loads the module. Each world or test session gets a private
+directory and ``softhsm2.conf``; clients select it with ``SOFTHSM2_CONF``
+(``SoftHsm.env``).
 
 SoftHSM2 never locks a user PIN: the 3-try lock of a CPS card is added by the
-simulator-only ``SimulatedPinLock`` in ``kiosk/cards/cps.py``, whose state lives in
-``SoftHsm.pin_tries_dir``.
+simulator-only ``SimulatedPinLock`` of ``kiosk/cards/pinlock.py``, whose state lives
+in ``SoftHsm.pin_tries_dir``.
 """
 
 from __future__ import annotations
