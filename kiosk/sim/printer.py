@@ -19,6 +19,7 @@ import contextlib
 import io
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -221,18 +222,18 @@ class SimulatedPrinter:
                     chunk = chunk[: limit - received]
                     paper.raw += chunk
                     buf += chunk
-                    self._interpret(buf, paper, writer)
+                    self._interpret(buf, paper, writer.write)
                     self._finish(paper, cut=False, dropped=True)
                     writer.transport.abort()
                     return
                 received += len(chunk)
                 buf += chunk
                 paper.raw += chunk
-                cut = self._interpret(buf, paper, writer)
+                cut = self._interpret(buf, paper, writer.write)
                 while cut:
                     self._finish(paper, cut=True, dropped=False)
                     paper = _Paper(self.width_dots)
-                    cut = self._interpret(buf, paper, writer)
+                    cut = self._interpret(buf, paper, writer.write)
                 await writer.drain()
         except (ConnectionError, OSError):
             self._finish(paper, cut=False, dropped=True)
@@ -241,6 +242,25 @@ class SimulatedPrinter:
         with contextlib.suppress(ConnectionError, OSError):
             writer.close()
             await writer.wait_closed()
+
+    def feed(self, data: bytes, *, chunk: int = 0) -> bytes:
+        """Interpret ``data`` as one connection would, without a socket; returns the replies.
+
+        ``chunk`` > 0 delivers it in pieces of that size, as TCP may.
+        """
+        replies = bytearray()
+        paper = _Paper(self.width_dots)
+        buf = bytearray()
+        step = chunk or max(1, len(data))
+        for start in range(0, len(data), step):
+            piece = data[start : start + step]
+            buf += piece
+            paper.raw += piece
+            while self._interpret(buf, paper, replies.extend):
+                self._finish(paper, cut=True, dropped=False)
+                paper = _Paper(self.width_dots)
+        self._finish(paper, cut=False, dropped=False)
+        return bytes(replies)
 
     def _finish(self, paper: _Paper, *, cut: bool, dropped: bool) -> None:
         if not paper.rows and not paper.text and not paper.lost and not cut and not dropped:
@@ -268,7 +288,7 @@ class SimulatedPrinter:
                 self._rows_left -= black.shape[0]
         paper.add(black)
 
-    def _interpret(self, buf: bytearray, paper: _Paper, writer: asyncio.StreamWriter) -> bool:
+    def _interpret(self, buf: bytearray, paper: _Paper, reply: Callable[[bytes], object]) -> bool:
         """Consume complete commands from ``buf``; True when a cut ended the job."""
         i = 0
         cut = False
@@ -281,7 +301,7 @@ class SimulatedPrinter:
                     break
                 if buf[i + 1] == 0x04:
                     self.queries += 1
-                    writer.write(bytes((self.status_byte(buf[i + 2]),)))
+                    reply(bytes((self.status_byte(buf[i + 2]),)))
                 need = 3
             elif b == 0x1B:  # ESC
                 if i + 2 > n:

@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.sim.environment import SimWorld
@@ -71,3 +73,37 @@ async def test_the_world_component_publishes_its_port_and_saves_each_job(
         assert any("tcp://127.0.0.1:" in line for line in component.describe())
     assert (tmp_path / "printer" / "job-0001.png").stat().st_size > 1000
     assert (tmp_path / "printer" / "job-0001.bin").read_bytes() == receipt_job(profile80).escpos
+
+
+_COMMANDS = st.sampled_from(
+    [
+        b"\x1b@",
+        b"\x10\x04\x01",
+        b"\x10\x04\x04",
+        b"\x1bd\x01",
+        b"\x1bJ\x05",
+        b"\x1dVA\x00",
+        b"\x1dV\x00",
+        b"\x1ba\x01",
+        b"\x1dv0\x00\x02\x00\x03\x00" + bytes(range(6)),
+        b"HELLO\n",
+        b"\n",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    parts=st.lists(st.one_of(_COMMANDS, st.binary(max_size=12)), max_size=12),
+    chunk=st.integers(min_value=1, max_value=7),
+)
+def test_any_stream_in_any_pieces_prints_and_answers_as_in_one_piece(
+    parts: list[bytes], chunk: int
+) -> None:
+    data = b"".join(parts)
+    whole, pieces = SimulatedPrinter(width_dots=384), SimulatedPrinter(width_dots=384)
+    assert whole.feed(data) == pieces.feed(data, chunk=chunk)
+    assert [np.asarray(j.image).tobytes() for j in whole.jobs] == [
+        np.asarray(j.image).tobytes() for j in pieces.jobs
+    ]
+    assert [j.cut for j in whole.jobs] == [j.cut for j in pieces.jobs]
