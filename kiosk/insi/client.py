@@ -33,7 +33,7 @@ from kiosk.insi.messages import (
 from kiosk.insi.protocol import INSI, InsiProtocol, ResultCode
 from kiosk.insi.results import InsiIns, InsiResult, InsiTraits
 from kiosk.signing import Signer
-from kiosk.soap.envelope import build_envelope, qname
+from kiosk.soap.envelope import NS, InvalidXml, build_envelope, qname
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import security_header, sign_enveloped
 
@@ -97,6 +97,14 @@ class InsiClient:
         self.timings.sign_s += time.perf_counter() - started
         self.timings.calls += 1
         answer = await self.soap.call(envelope, action=self.protocol.action(operation))
+        sent_id = envelope.findtext("soap:Header/wsa:MessageID", namespaces=NS) or ""
+        if answer.relates_to and answer.relates_to != sent_id:
+            # WS-Addressing: an answer to another message is never read as ours.
+            raise InvalidXml(
+                "Le service INSi a répondu à un autre message.",
+                "The INSi service answered another message.",
+                detail="RelatesTo does not match MessageID",
+            )
         return parse_result(answer.payload, self.protocol)
 
     async def search_with_traits(self, traits: InsiTraits) -> InsiResult:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import httpx
 import pytest
 from lxml import etree
 
+from kiosk.clock import FrozenClock
 from kiosk.errors import AccessDenied, KioskError, SoapFault
 from kiosk.insi.client import InsiClient
 from kiosk.insi.messages import traits_request
 from kiosk.insi.protocol import INSI
 from kiosk.insi.results import InsiTraits
 from kiosk.sim.insi_service import InsiSimulator, SimFault
-from kiosk.soap.envelope import NS
+from kiosk.sim.pki import TestPki
+from kiosk.soap.envelope import NS, InvalidXml
+
+from .conftest import make_client
 
 TRAITS = InsiTraits.create(
     family_name="MARTIN-TEST", given_names="PAUL", sex="M", birth_date="1980-05-23"
@@ -85,3 +92,27 @@ async def test_faults_can_be_queued_over_http(http: httpx.AsyncClient, sim: Insi
     assert reply.json() == {"queued": [SimFault.HTTP_500.value] * 2}
     bad = await http.post("http://sim/_sim/fault", json={"fault": "meteor"})
     assert bad.status_code == 400
+
+
+async def test_an_answer_to_another_message_is_not_read(
+    sim: InsiSimulator, pki: TestPki, clock: FrozenClock
+) -> None:
+    """A middlebox that mixes answers up (same length, other RelatesTo) is caught."""
+
+    async def mixup(scope: Any, receive: Any, send: Any) -> None:
+        async def rewrite(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                body = re.sub(
+                    rb"(<wsa:RelatesTo>uuid:)([^<]*)",
+                    lambda m: m[1] + b"0" * len(m[2]),
+                    message["body"],
+                )
+                message = {**message, "body": body}
+            await send(message)
+
+        await sim.app(scope, receive, rewrite)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mixup)) as http:
+        client = make_client(http, pki.signer_for("establishment"), clock)
+        with pytest.raises(InvalidXml, match="another message"):
+            await client.search_with_traits(TRAITS)
