@@ -9,9 +9,10 @@ see ``kiosk/sim/hsm.py``).
 The PIN is held only for the C_Login call and never logged. What a wrong PIN does
 is what the token says: PKCS#11 gives only the flags ``CKF_USER_PIN_COUNT_LOW``,
 ``CKF_USER_PIN_FINAL_TRY``, ``CKF_USER_PIN_LOCKED`` and the codes ``CKR_PIN_INCORRECT``
-/ ``CKR_PIN_LOCKED``; a CPS allows 3 tries, so "count low" alone means 2 left and
-"final try" means 1. A locked token is never tried again. SoftHSM2 never locks: the
-simulator adds the lock with :class:`kiosk.cards.pinlock.SimulatedPinLock`.
+/ ``CKR_PIN_LOCKED``, read as ``kiosk/cards/pin.py`` says. A locked token is never
+tried again. Who the token speaks for comes from ``kiosk/cards/professional.py``.
+SoftHSM2 never locks: the simulator adds the lock with
+:class:`kiosk.cards.pinlock.SimulatedPinLock`.
 
 Signatures use the **signature** key (CKA_ID ending ``0x10``) with
 ``CKM_SHA256_RSA_PKCS``; the authentication key (``0x20``) is for TLS only, and the
@@ -30,24 +31,25 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import pkcs11
 from cryptography import x509
-from cryptography.x509.oid import NameOID
 from pkcs11 import Attribute, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11
 
-from kiosk.cards.pinlock import (
-    CKF_USER_PIN_COUNT_LOW,
-    CKF_USER_PIN_FINAL_TRY,
-    CKF_USER_PIN_LOCKED,
+from kiosk.cards.pin import (
+    MAX_PIN_TRIES,
     PIN_FLAGS,
-    SimulatedPinLock,
+    PinState,
+    PinStatus,
+    pin_error,
+    pin_status,
 )
-from kiosk.errors import CardError, CardRemoved, InvalidInput, PinIncorrect, PinLocked
+from kiosk.cards.pinlock import SimulatedPinLock
+from kiosk.cards.professional import ProfessionalIdentity, professional_from
+from kiosk.errors import CardError, CardRemoved, InvalidInput
 from kiosk.signing import SignerIdentity
 
 __all__ = [
@@ -61,20 +63,14 @@ __all__ = [
     "ProfessionalIdentity",
     "TokenInfo",
     "TokenNotFound",
-    "parse_data_object",
-    "pin_error",
-    "pin_status",
 ]
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_ID_SUFFIX = 0x10
 AUTHENTICATION_ID_SUFFIX = 0x20
-MAX_PIN_TRIES = 3
 TOKEN_INITIALIZED = 0x0000_0400
 """``CKF_TOKEN_INITIALIZED``: SoftHSM2 always lists one empty token, skipped."""
-_INFO = "CPS_INFO_PS"
-_ACTIVITY_PREFIX = "CPS_ACTIVITY_"
 
 
 class TokenNotFound(CardError):
@@ -91,92 +87,6 @@ class TokenInfo:
     label: str
     serial: str
     pin: PinStatus
-
-
-class PinState(StrEnum):
-    """What the token flags say about the user PIN."""
-
-    OK = "ok"
-    COUNT_LOW = "count_low"
-    FINAL_TRY = "final_try"
-    LOCKED = "locked"
-
-
-@dataclass(frozen=True)
-class PinStatus:
-    """The PIN state and the tries left (None when the token cannot tell)."""
-
-    state: PinState
-    tries_left: int | None
-
-
-def pin_status(flags: int, max_tries: int = MAX_PIN_TRIES) -> PinStatus:
-    """Interpret ``CK_TOKEN_INFO.flags``; a locked PIN wins over every other flag."""
-    if flags & CKF_USER_PIN_LOCKED:
-        return PinStatus(PinState.LOCKED, 0)
-    if flags & CKF_USER_PIN_FINAL_TRY:
-        return PinStatus(PinState.FINAL_TRY, 1)
-    if flags & CKF_USER_PIN_COUNT_LOW:
-        # "At least one wrong PIN": exact only when 3 tries leave a single middle state.
-        return PinStatus(PinState.COUNT_LOW, 2 if max_tries == 3 else None)
-    return PinStatus(PinState.OK, max_tries)
-
-
-def pin_error(status: PinStatus) -> PinIncorrect | PinLocked:
-    """The error a user sees after a wrong PIN, given the flags read afterwards."""
-    if status.state is PinState.LOCKED:
-        return PinLocked(
-            "Carte bloquée : trop de codes faux. Faites-la débloquer par son émetteur.",
-            "Card locked: too many wrong PINs. Have it unblocked by its issuer.",
-        )
-    if status.state is PinState.FINAL_TRY:
-        return PinIncorrect(
-            "Code faux. Dernier essai : un nouveau code faux bloquera la carte.",
-            "Wrong PIN. Last try: one more wrong PIN will lock the card.",
-            tries_left=1,
-        )
-    if status.tries_left is None:
-        return PinIncorrect("Code faux.", "Wrong PIN.", tries_left=None)
-    return PinIncorrect(
-        f"Code faux. Il reste {status.tries_left} essais.",
-        f"Wrong PIN. {status.tries_left} tries left.",
-        tries_left=status.tries_left,
-    )
-
-
-def parse_data_object(value: bytes) -> dict[str, str]:
-    """Read a ``key=value`` data object; unknown or malformed lines are skipped."""
-    fields: dict[str, str] = {}
-    for line in value.decode("utf-8", errors="replace").splitlines():
-        key, sep, text = line.partition("=")
-        if sep and key.strip():
-            fields[key.strip()] = text.strip()
-    return fields
-
-
-@dataclass(frozen=True)
-class ProfessionalIdentity:
-    """Who is logged in: from the signature certificate, completed by the data objects."""
-
-    national_id: str
-    given_name: str
-    family_name: str
-    profession_code: str
-    role: str
-    specialty: str
-    structure_id: str
-    sector: str
-    organisation: str
-
-    @property
-    def display_name(self) -> str:
-        """Given name then family name (or the organisation for an establishment)."""
-        name = f"{self.given_name} {self.family_name}".strip()
-        return name or self.organisation
-
-    def __repr__(self) -> str:
-        # A person's identifiers and name stay out of logs and tracebacks.
-        return f"ProfessionalIdentity(role={self.role!r}, profession={self.profession_code!r})"
 
 
 def _removed(exc: BaseException) -> CardRemoved:
@@ -491,32 +401,7 @@ class CpsModule:
             raise _card_error(exc) from exc
         sign_cert = certs[sign_ids[0]]
         auth = [c for i, c in sorted(certs.items()) if i and i[-1] == AUTHENTICATION_ID_SUFFIX]
-        professional = _professional(sign_cert, data)
+        professional = professional_from(sign_cert, data)
         identity = SignerIdentity(professional.national_id, professional.display_name)
         signer = Pkcs11Signer(key, sign_cert, identity, lock)
         return CpsSession(session, label, professional, auth[0] if auth else None, signer, lock)
-
-
-def _professional(cert: x509.Certificate, data: dict[str, bytes]) -> ProfessionalIdentity:
-    def attr(oid: x509.ObjectIdentifier) -> str:
-        values = cert.subject.get_attributes_for_oid(oid)
-        return str(values[0].value) if values else ""
-
-    info = parse_data_object(data.get(_INFO, b""))
-    activities = sorted(k for k in data if k.startswith(_ACTIVITY_PREFIX))
-    activity = parse_data_object(data[activities[0]]) if activities else {}
-    organisation = attr(NameOID.ORGANIZATION_NAME)
-    # The certificate is the authority for who this is; data objects add the rest.
-    return ProfessionalIdentity(
-        national_id=attr(NameOID.COMMON_NAME)
-        if not organisation
-        else attr(NameOID.ORGANIZATIONAL_UNIT_NAME),
-        given_name=attr(NameOID.GIVEN_NAME),
-        family_name=attr(NameOID.SURNAME),
-        profession_code=attr(NameOID.TITLE) or info.get("profession_code", ""),
-        role=info.get("role", "establishment" if organisation else ""),
-        specialty=info.get("specialty", ""),
-        structure_id=activity.get("structure_id", attr(NameOID.ORGANIZATIONAL_UNIT_NAME)),
-        sector=activity.get("sector", ""),
-        organisation=organisation,
-    )

@@ -11,7 +11,7 @@ does, replaces the token's three PIN flags with the ones a card would show, and
 refuses a login on a locked token with ``CKR_PIN_LOCKED``. It is wired only when the
 cards adapter is ``sim``; a real card needs nothing of it.
 
-The flag values are those of PKCS#11 v2.40 §3.2 (``CK_TOKEN_INFO.flags``).
+The flags are those of ``kiosk/cards/pin.py`` (PKCS#11 v2.40 §3.2).
 """
 
 from __future__ import annotations
@@ -26,20 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-__all__ = [
-    "CKF_USER_PIN_COUNT_LOW",
-    "CKF_USER_PIN_FINAL_TRY",
-    "CKF_USER_PIN_LOCKED",
-    "PIN_FLAGS",
-    "PinCounter",
-    "SimulatedPinLock",
-]
+from kiosk.cards.pin import CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 
-CKF_USER_PIN_COUNT_LOW = 0x0001_0000
-CKF_USER_PIN_FINAL_TRY = 0x0002_0000
-CKF_USER_PIN_LOCKED = 0x0004_0000
-PIN_FLAGS = CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED
-"""The three user-PIN flags the simulated lock owns."""
+__all__ = ["PinCounter", "SimulatedPinLock"]
 
 
 @dataclass(frozen=True)

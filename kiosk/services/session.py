@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from kiosk.cards.cps import ProfessionalIdentity
+from kiosk.cards.pin import PinState, PinStatus, pin_error
+from kiosk.cards.professional import ProfessionalIdentity
 from kiosk.clock import Clock
 from kiosk.errors import CardRemoved, InvalidInput, PinIncorrect, PinLocked
 from kiosk.signing import Signer
@@ -256,7 +257,7 @@ class AgentSession:
         """Log in (or unlock) with the PIN of the card present; the PIN is not kept."""
         async with self._busy:
             if self.state is SessionState.CARD_BLOCKED:
-                raise _blocked()
+                raise pin_error(PinStatus(PinState.LOCKED, 0))
             allowed = (SessionState.CARD_PRESENT, SessionState.LOCKED, SessionState.ENDED)
             if self.reader is None or self.state not in allowed:
                 raise self._not_now()
@@ -356,10 +357,3 @@ class AgentSession:
             "A card is present: log in with it.",
             detail=self.state,
         )
-
-
-def _blocked() -> PinLocked:
-    return PinLocked(
-        "Carte bloquée : trop de codes faux. Faites-la débloquer par son émetteur.",
-        "Card locked: too many wrong PINs. Have it unblocked by its issuer.",
-    )

@@ -5,12 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.cards.cps import PinState, parse_data_object, pin_error, pin_status
-from kiosk.cards.pinlock import (
+from kiosk.cards.pin import (
     CKF_USER_PIN_COUNT_LOW,
     CKF_USER_PIN_FINAL_TRY,
     CKF_USER_PIN_LOCKED,
+    PinState,
+    pin_error,
+    pin_status,
 )
+from kiosk.cards.professional import parse_data_object
 from kiosk.errors import PinIncorrect, PinLocked
 
 OTHER_FLAGS = st.integers(min_value=0, max_value=0xFFFF_FFFF).map(
