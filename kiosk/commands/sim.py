@@ -15,9 +15,10 @@ def sim() -> None:
 def _subcommands() -> list[click.Command]:
     # Each area adds its own subcommand here (one import, one list element).
     from kiosk.commands.sim_cards import card
+    from kiosk.commands.sim_printer import printer
     from kiosk.commands.sim_serve import serve
 
-    return [serve, card]
+    return [serve, card, printer]
 
 
 for _command in _subcommands():

@@ -220,7 +220,7 @@ def default_components() -> list[SimComponent]:
     from kiosk.sim.card_desk import CardDeskComponent
     from kiosk.sim.feed_sink import FeedSinkComponent
     from kiosk.sim.hsm import TokensComponent
-    from kiosk.sim.printer import PrinterComponent
+    from kiosk.sim.printer_world import PrinterComponent
     from kiosk.sim.server import ServicesComponent
 
     factories: list[ComponentFactory] = [

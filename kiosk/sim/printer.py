@@ -10,6 +10,7 @@ after some bytes. A job ends at a cut or when the connection closes.
 
 Driver methods: ``paper_out()``, ``run_out_after(rows)``, ``cover_open()``,
 ``offline()``, ``drop_after(nbytes)``, ``refill()``; recorder: ``jobs[-1].png``.
+In the demo world it runs in its own thread (``kiosk.sim.printer_world``).
 """
 
 from __future__ import annotations
@@ -18,19 +19,15 @@ import asyncio
 import contextlib
 import io
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-if TYPE_CHECKING:
-    from kiosk.sim.environment import SimWorld
-
-__all__ = ["PrinterComponent", "SimJob", "SimulatedPrinter"]
+__all__ = ["SimJob", "SimulatedPrinter"]
 
 log = logging.getLogger(__name__)
 
@@ -357,61 +354,3 @@ class SimulatedPrinter:
             i += need
         del buf[:i]
         return cut
-
-
-class PrinterComponent:
-    """The simulated printer as a part of the simulated world, served from its own thread."""
-
-    name = "printer"
-
-    def __init__(self, *, port: int = 0, width_dots: int = 576) -> None:
-        self._port = port
-        self._width = width_dots
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self.printer: SimulatedPrinter | None = None
-        self._jobs_dir: Path | None = None
-
-    def start(self, world: SimWorld) -> None:
-        """Start the server thread and publish ``facts["printer"]`` (host, port, jobs dir)."""
-        self._jobs_dir = world.state_dir / "printer"
-        self._jobs_dir.mkdir(parents=True, exist_ok=True)
-        ready = threading.Event()
-        loop = asyncio.new_event_loop()
-        printer = SimulatedPrinter(width_dots=self._width, port=self._port, jobs_dir=self._jobs_dir)
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(printer.start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(printer.stop())
-            loop.close()
-
-        self._loop, self.printer = loop, printer
-        self._thread = threading.Thread(target=run, name="sim-printer", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("simulated printer did not start")
-        world.facts["printer"] = {
-            "host": printer.host,
-            "port": printer.port,
-            "jobs_dir": str(self._jobs_dir),
-        }
-
-    def stop(self) -> None:
-        """Stop the server and its thread."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-        self._loop = self._thread = None
-
-    def describe(self) -> list[str]:
-        """Where it listens and where the job images go."""
-        if self.printer is None:
-            return ["not running"]
-        return [
-            f"ESC/POS on tcp://{self.printer.host}:{self.printer.port}",
-            f"job images in {self._jobs_dir}",
-            f"jobs printed: {len(self.printer.jobs)}",
-        ]

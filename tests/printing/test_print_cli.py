@@ -112,3 +112,11 @@ def test_an_unreachable_network_printer_exits_3(
     )
     assert code == 3
     assert "injoignable" in err
+
+
+def test_driving_the_simulated_printer_without_a_world_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = _in_process(capsys, monkeypatch, tmp_path, "sim", "printer", "paper-out")
+    assert code == 2
+    assert "kiosk demo" in err

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.sim.environment import SimWorld
-from kiosk.sim.printer import PrinterComponent, SimulatedPrinter
+from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.printer_world import PrinterComponent, control
 from tests.printing.conftest import receipt_job
 
 
@@ -71,6 +72,12 @@ async def test_the_world_component_publishes_its_port_and_saves_each_job(
                 break
             await asyncio.sleep(0.05)
         assert any("tcp://127.0.0.1:" in line for line in component.describe())
+        # Driven from outside, as `kiosk sim printer paper-out` does.
+        answer = await asyncio.to_thread(control, facts["control_port"], "paper-out")
+        assert answer["status"]["4"] == 0x72
+        assert answer["jobs"] == 1
+        refilled = await asyncio.to_thread(control, facts["control_port"], "refill")
+        assert refilled["status"]["4"] == 0x12
     assert (tmp_path / "printer" / "job-0001.png").stat().st_size > 1000
     assert (tmp_path / "printer" / "job-0001.bin").read_bytes() == receipt_job(profile80).escpos
 

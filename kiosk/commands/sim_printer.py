@@ -1,0 +1,37 @@
+"""``kiosk sim printer …``: drive the simulated printer of a running demo world."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kiosk.commands.context import CliContext, emit
+from kiosk.errors import NotFound
+from kiosk.sim.environment import load_world_state
+from kiosk.sim.printer_world import CONTROL_COMMANDS, control
+
+__all__ = ["printer"]
+
+
+@click.command()
+@click.argument("command", type=click.Choice(CONTROL_COMMANDS))
+@click.argument("amount", type=click.IntRange(min=0), required=False)
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def printer(
+    obj: CliContext, command: str, amount: int | None, state_dir: Path | None, as_json: bool
+) -> None:
+    """Make the simulated printer run out of paper, open its cover, drop a job, or refill."""
+    state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
+    facts = state.get("facts") if state else None
+    found = facts.get("printer") if isinstance(facts, dict) else None
+    if not isinstance(found, dict):
+        raise NotFound(
+            "Aucun monde simulé avec imprimante ne tourne ici (lancez kiosk demo).",
+            "No simulated world with a printer runs here (start kiosk demo).",
+        )
+    line = command if amount is None else f"{command} {amount}"
+    reply = control(int(found["control_port"]), line)
+    emit(as_json, reply, f"printer: {line} → jobs {reply['jobs']}, status {reply['status']}")
