@@ -48,6 +48,7 @@ from kiosk.soap.wssec import TrustAnchor, verify_enveloped
 
 __all__ = [
     "POPULATION_FILE",
+    "Call",
     "InsiSimulator",
     "SimFault",
     "SimPerson",
