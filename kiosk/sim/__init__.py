@@ -1,1 +1,1 @@
-"""Simulators of every device and remote service: product code for the demo, tests and developers."""
+"""Simulators of every device and remote service, shipped for the demo, tests and developers."""

@@ -41,7 +41,7 @@ class SimComponent(Protocol):
     name: str
 
     def start(self, world: SimWorld) -> None:
-        """Start; may spawn processes through ``world.spawn`` and publish facts in ``world.facts``."""
+        """Start; may spawn processes (``world.spawn``) and publish facts (``world.facts``)."""
         ...
 
     def stop(self) -> None:
@@ -92,7 +92,7 @@ class SimWorld:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = (log_dir / f"{log_name or component}.log").open("ab")
         full_env = {**os.environ, **self.env, **(env or {})}
-        popen = subprocess.Popen(  # noqa: S603 - argv built by our own components
+        popen = subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
             stdout=out,
