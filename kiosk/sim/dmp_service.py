@@ -18,6 +18,8 @@ SOAP fault or an HL7 ``AE`` acknowledgement:
 * a request replayed with the same message id gets the stored answer again (a lost
   response never creates anything twice);
 * TD2.1 submissions and TD3.3 attribute updates, by :mod:`kiosk.sim.dmp_documents`;
+* more than ``max_feeding_per_s`` feeding transactions (TD2.1, TD3.3) in one second
+  for one establishment + software: a ``Receiver`` fault (seed 000), counted;
 * every call traced (who, what, mode, purpose, when, outcome) and queryable.
 
 Faults are played instead of the next answers (:meth:`DmpSimulator.inject`),
@@ -47,7 +49,7 @@ from kiosk.dmp.transactions import (
     read_request,
 )
 from kiosk.dmp.vihf import VihfReading, read_vihf
-from kiosk.dmp.vocabulary import INS_TEST_OID, XDS
+from kiosk.dmp.vocabulary import ATTR, INS_TEST_OID, XDS
 from kiosk.dmp.vocabulary import NS as DMP_NS
 from kiosk.dmp.xds import build_registry_response
 from kiosk.errors import KioskError
@@ -109,9 +111,10 @@ class Trace:
 
 
 class _Refused(Exception):
-    def __init__(self, subcode: str, fr: str, en: str) -> None:
+    def __init__(self, subcode: str, fr: str, en: str, *, receiver: bool = False) -> None:
         super().__init__(subcode)
-        self.fault = FaultInfo("Sender", subcode, fr, en)
+        self.fault = FaultInfo("Receiver" if receiver else "Sender", subcode, fr, en)
+        self.status = 503 if receiver else 400
 
 
 def _auth_failed(fr: str, en: str) -> _Refused:
@@ -128,6 +131,7 @@ class DmpSimulator:
         *,
         clock: Clock | None = None,
         allowed_oids: frozenset[str] = frozenset({INS_TEST_OID}),
+        max_feeding_per_s: int = 5,
     ) -> None:
         self.trust = trust
         self.clock: Clock = clock or SystemClock()
@@ -139,6 +143,12 @@ class DmpSimulator:
         self.documents = DocumentRegistry(self._db)
         """TD2.1 and TD3.3: ``documents.documents_for(matricule)`` shows what was stored."""
         self._faults: list[DmpFault] = []
+        self.max_feeding_per_s = max_feeding_per_s
+        self.feeding_calls: dict[tuple[str, str], int] = {}
+        """Feeding transactions seen per (structure, software homologation), for tests."""
+        self.rate_refusals = 0
+        """Feeding transactions refused for going over the rate."""
+        self._recent: dict[tuple[str, str], list[float]] = {}
         self.app = Starlette(
             routes=[
                 Route("/", self._soap, methods=["POST"]),
@@ -212,7 +222,7 @@ class DmpSimulator:
             reading = self._check_vihf(envelope)
             answer = self._answer(envelope, reading)
         except _Refused as refused:
-            return self._fault(refused.fault, 400)
+            return self._fault(refused.fault, refused.status)
         except KioskError as exc:
             info = FaultInfo("Sender", "dmp:MessageInvalide", exc.message_fr, exc.message_en)
             return self._fault(info, 400)
@@ -298,6 +308,7 @@ class DmpSimulator:
         action, transaction = _DOCUMENT_ACTIONS[envelope.payload.tag]
         if envelope.action != action:
             raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
+        self._count_feeding(reading)
 
         def work() -> tuple[etree._Element, str, str]:
             if transaction == "TD2.1":
@@ -308,6 +319,23 @@ class DmpSimulator:
             return build_registry_response(result.errors), result.outcome, transaction
 
         return self._transact(envelope, envelope.message_id, reading, work)
+
+    def _count_feeding(self, reading: VihfReading) -> None:
+        # Seed 000: fewer than 5 feeding transactions per second per establishment +
+        # software; over that the service answers with its own fault (retryable).
+        key = (reading.structure_id, reading.first(ATTR["lps_homologation"]))
+        self.feeding_calls[key] = self.feeding_calls.get(key, 0) + 1
+        now = self.clock.monotonic()
+        recent = [t for t in self._recent.get(key, []) if now - t < 1.0]
+        if len(recent) >= self.max_feeding_per_s:
+            self.rate_refusals += 1
+            raise _Refused(
+                "dmp:LimiteDebitAtteinte",
+                "Trop de transactions d'alimentation par seconde.",
+                "Too many feeding transactions per second.",
+                receiver=True,
+            )
+        self._recent[key] = [*recent, now]
 
     def _transact(
         self,

@@ -246,8 +246,8 @@ async def test_vihf_for_another_patient_is_refused(desk: Desk) -> None:
         await desk.soap.call(envelope, action=action)
 
 
-def _submission(entry: str = "e1", **changes: object) -> Submission:
-    cda = cda_document()
+def _submission(entry: str = "e1", doc: str = "0001", **changes: object) -> Submission:
+    cda = cda_document(document_extension=f"doc-{doc}")
     document = etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8")
     base = Submission(
         cda=cda,
@@ -313,3 +313,35 @@ async def test_visibility_change_and_delete_by_the_author_only(desk: Desk) -> No
     assert not await update(AttributeChange.DELETE, signer=desk.pki.signer_for("nurse"))
     assert await update(AttributeChange.DELETE)
     assert desk.sim.documents.documents_for(PATIENT.matricule.value)[0].status == "Deleted"
+
+
+async def test_feeding_over_five_per_second_is_refused_then_accepted(desk: Desk) -> None:
+    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    for n in range(5):
+        assert (await _submit(desk, _submission(f"burst-{n}", doc=f"burst-{n}")))[0]
+    with pytest.raises(SoapFault, match="per second"):
+        await _submit(desk, _submission("burst-5", doc="burst-5"))
+    assert desk.sim.rate_refusals == 1
+    assert desk.sim.feeding_calls[("3750100000", "TEST-DMP-HOMOLOGATION")] == 6
+    desk.clock.advance(1.0)
+    assert (await _submit(desk, _submission("burst-5", doc="burst-5")))[0]
+
+
+async def test_hostile_request_is_refused_before_anything_happens(desk: Desk) -> None:
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    hostile = (
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY l0 "lol">{lol}]>'
+        f"<soap:Envelope xmlns:soap='{SOAP_NS['soap']}'><soap:Body>&l9;</soap:Body></soap:Envelope>"
+    )
+    answer = await desk.soap.http.post("http://dmp.test/", content=hostile.encode())
+    assert answer.status_code == 400
+    assert b"MessageInvalide" in answer.content
+    assert desk.sim.dmp_count() == 0
+
+
+async def test_document_carrying_a_dtd_is_refused(desk: Desk) -> None:
+    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    hostile = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "x">]><r>&a;</r>'
+    ok, errors = await _submit(desk, _submission(document=hostile))
+    assert (ok, errors[0][0]) == (False, "XDSRepositoryMetadataError")
+    assert desk.sim.documents.documents_for(PATIENT.matricule.value) == []
