@@ -16,9 +16,9 @@ def _subcommands() -> list[click.Command]:
     # Each area adds its own subcommand here (one import, one list element).
     from kiosk.commands.sim_cards import card
     from kiosk.commands.sim_printer import printer
-    from kiosk.commands.sim_serve import serve
+    from kiosk.commands.sim_serve import insi_fault, serve
 
-    return [serve, card, printer]
+    return [serve, insi_fault, card, printer]
 
 
 for _command in _subcommands():

@@ -1,15 +1,21 @@
-"""``kiosk sim serve``: the simulated remote services (INSi, DMP) on 127.0.0.1."""
+"""``kiosk sim serve`` runs the simulated remote services (INSi, DMP) on 127.0.0.1;
+``kiosk sim insi-fault`` makes the running INSi simulator fail its next answers."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import click
 
-from kiosk.commands.context import CliContext
-from kiosk.errors import Unavailable
+from kiosk.commands.context import CliContext, emit
+from kiosk.errors import ConfigError, Unavailable
 
-__all__ = ["serve"]
+__all__ = ["insi_fault", "serve"]
+
+_FAULTS = ("timeout", "http500", "soap_fault", "malformed", "hostile", "huge")
 
 
 @click.command()
@@ -47,3 +53,34 @@ def serve(
     origin = f"http://{host}:{sock.getsockname()[1]}"
     click.echo(f"kiosk sim serve: INSi on {origin}/insi, DMP on {origin}/dmp", err=True)
     run(services.app, sock, ready_file=ready_file)
+
+
+@click.command("insi-fault")
+@click.argument("fault", type=click.Choice(_FAULTS))
+@click.option("--count", type=int, default=1, show_default=True, help="How many answers.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def insi_fault(obj: CliContext, fault: str, count: int, as_json: bool) -> None:
+    """Make the simulated INSi (the configured endpoint) play FAULT for its next answers."""
+    cfg = obj.settings.insi
+    if cfg.kind != "sim":
+        raise ConfigError(
+            "Les pannes ne s'injectent que dans le simulateur (insi.kind = « sim »).",
+            "Faults can only be injected into the simulator (insi.kind = 'sim').",
+            detail="insi.kind",
+        )
+    url = cfg.endpoint.rstrip("/") + "/_sim/fault"
+    body = json.dumps({"fault": fault, "count": count}).encode()
+    request = urllib.request.Request(  # noqa: S310 - the configured simulator's URL
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=cfg.timeout_s) as reply:  # noqa: S310
+            queued = json.loads(reply.read())["queued"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise Unavailable(
+            f"Simulateur INSi injoignable : {url}",
+            f"INSi simulator unreachable: {url}",
+            detail=type(exc).__name__,
+        ) from exc
+    emit(as_json, {"queued": queued}, f"INSi simulator: next answers {', '.join(queued)}")

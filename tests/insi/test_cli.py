@@ -98,3 +98,14 @@ def test_a_service_that_is_down_exits_3(tmp_path: Path, pki: TestPki) -> None:
     code, message = _kiosk(config, "insi", "search", *TRAITS)
     assert code == 3
     assert "unavailable" in message
+
+
+def test_a_fault_injected_from_the_cli_reaches_the_next_search(served: Path) -> None:
+    code, out = _kiosk(served, "sim", "insi-fault", "http500", "--json")
+    assert code == 0
+    assert json.loads(out) == {"queued": ["http500"]}
+    code, message = _kiosk(served, "insi", "search", *TRAITS)
+    assert code == 3
+    assert "HTTP error 503" in message
+    code, _ = _kiosk(served, "insi", "search", *TRAITS)
+    assert code == 0
