@@ -74,6 +74,7 @@ from kiosk.soap.wssec import security_header, sign_enveloped
 
 __all__ = [
     "ACTIONS",
+    "DUPLICATE",
     "TIMEOUTS_S",
     "Access",
     "ClientTimings",
@@ -92,6 +93,9 @@ ACTIONS: dict[str, str] = {
     "TD3.3": "urn:ihe:iti:2010:UpdateDocumentSet",
 }
 """WS-Addressing actions (verify against the GIE guide; the simulator uses the same)."""
+
+DUPLICATE = "DUPLICATE_UNIQUE_ID"
+"""``ack_code`` of a document the DMP already holds (XDSDuplicateUniqueIdInRegistry)."""
 
 TIMEOUTS_S: dict[str, float] = {
     # A submission carries a document; an existence test is a few hundred bytes.
@@ -256,16 +260,38 @@ class DmpClient:
 
     async def submit(self, submission: Submission, *, access: Access = Access()) -> None:
         """TD2.1: provide and register one document (its uniqueId is the duplicate key)."""
-        patient = submission.cda.patient
         body = build_submission(submission)
-        await self._registry("TD2.1", body, patient, access, str(submission.entry_uuid))
+        key = str(submission.entry_uuid)
+        await self.send_registry("TD2.1", body, submission.cda.patient, key, access)
 
     async def update_attributes(
         self, update: AttributeUpdate, *, access: Access = Access()
     ) -> None:
         """TD3.3: change a stored document's visibility or status."""
         body = build_attribute_update(update)
-        await self._registry("TD3.3", body, update.patient, access, str(update.update_uuid))
+        await self.send_registry("TD3.3", body, update.patient, str(update.update_uuid), access)
+
+    async def send_registry(
+        self,
+        name: str,
+        body: etree._Element,
+        patient: Ins,
+        key: str,
+        access: Access = Access(),
+    ) -> None:
+        """Send a built TD2.1/TD3.3 body (as the outbox keeps it) under a fresh VIHF."""
+        if name not in ("TD2.1", "TD3.3"):
+            raise ValueError(f"not a registry transaction: {name}")
+        answer = await self._send(name, body, ACTIONS[name], patient, access, key)
+        accepted, errors = read_registry_response(answer.payload)
+        if not accepted:
+            codes = ", ".join(code for code, _ in errors) or "?"
+            duplicate = any("Duplicate" in code or "NonUnique" in code for code, _ in errors)
+            raise DmpRefused(
+                f"Le DMP a refusé le document ({codes}).",
+                f"The DMP refused the document ({codes}).",
+                ack_code=DUPLICATE if duplicate else codes,
+            )
 
     # -- plumbing -------------------------------------------------------------
 
@@ -291,20 +317,6 @@ class DmpClient:
         action = ACTIONS["hl7"] + etree.QName(body).localname
         answer = await self._send(name, body, action, request.patient, access, message_id)
         return answer, message_id
-
-    async def _registry(
-        self, name: str, body: etree._Element, patient: Ins, access: Access, key: str
-    ) -> None:
-        answer = await self._send(name, body, ACTIONS[name], patient, access, key)
-        accepted, errors = read_registry_response(answer.payload)
-        if not accepted:
-            codes = ", ".join(code for code, _ in errors) or "?"
-            duplicate = any("Duplicate" in code or "NonUnique" in code for code, _ in errors)
-            raise DmpRefused(
-                f"Le DMP a refusé le document ({codes}).",
-                f"The DMP refused the document ({codes}).",
-                ack_code="DUPLICATE_UNIQUE_ID" if duplicate else codes,
-            )
 
     async def _send(
         self,
