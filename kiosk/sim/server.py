@@ -146,4 +146,5 @@ class ServicesComponent:
             f"DMP simulator: {self.url}/dmp",
             "search: kiosk insi search --family MARTIN-TEST --given PAUL --sex M "
             "--birth-date 1980-05-23",
+            "faults: kiosk sim insi-fault timeout|http500|soap_fault|malformed|hostile|huge",
         ]
