@@ -108,7 +108,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Qr:
-    """A QR code, centred."""
+    """A QR code of a public address (portal, test page), centred; its bitmap may be cached."""
 
     text: str
     module_px: int = 4
@@ -322,6 +322,13 @@ def _text(text: str, style: Style, align: Align, width: int, page_width: int) ->
 _fixed_text = lru_cache(maxsize=256)(_text)
 
 
+@lru_cache(maxsize=8)
+def _portal_qr(text: str, module_px: int) -> Image.Image:
+    # QR codes here carry public addresses (portal, test page), the same on every receipt;
+    # the INS Data Matrix carries personal data and is never cached.
+    return qr_image(text, module_px=module_px, quiet_modules=2)
+
+
 def _block(block: Block, width: int, page_width: int) -> Image.Image:
     if isinstance(block, Gap):
         return Image.new("1", (width, block.dots), 1)
@@ -335,7 +342,7 @@ def _block(block: Block, width: int, page_width: int) -> Image.Image:
         return _text(block.text, block.style, block.align, width, page_width)
     if isinstance(block, Qr | DataMatrix):
         symbol = (
-            qr_image(block.text, module_px=block.module_px, quiet_modules=2)
+            _portal_qr(block.text, block.module_px)
             if isinstance(block, Qr)
             else datamatrix_image(block.payload, module_px=block.module_px, quiet_modules=2)
         ).convert("1")
