@@ -252,7 +252,7 @@ def status(
         return await target.printer.status()
 
     state, _, name = _run(obj, profile, state_dir, ask)
-    words = ", ".join(k for k, v in state.as_dict().items() if v) or "-"
+    words = _status_words(state, obj.lang)
     emit(as_json, {"printer": name, **state.as_dict()}, f"{name}: {words}")
     if not state.ready:
         raise PrinterError(
@@ -274,6 +274,24 @@ def last(reprint: bool) -> None:
         "Reprinting needs an open agent session (CPE card): use “Reprint” on the kiosk.",
         detail=f"reprint={reprint}: no agent session in this process",
     )
+
+
+def _status_words(state: PrinterStatus, lang: str) -> str:
+    fr = lang != "en"
+    if not state.known:
+        return "ne répond pas aux questions d'état" if fr else "does not answer status queries"
+    parts = [
+        ("en ligne" if fr else "online") if state.online else ("hors ligne" if fr else "offline"),
+        ("papier épuisé" if fr else "out of paper")
+        if state.paper_out
+        else ("papier bientôt épuisé" if fr else "paper low")
+        if state.paper_low
+        else ("papier : ok" if fr else "paper ok"),
+        ("capot ouvert" if fr else "cover open")
+        if state.cover_open
+        else ("capot fermé" if fr else "cover closed"),
+    ]
+    return ", ".join(parts)
 
 
 def _require_sample(sample: bool) -> None:

@@ -120,3 +120,11 @@ def test_driving_the_simulated_printer_without_a_world_says_so(
     code, _, err = _in_process(capsys, monkeypatch, tmp_path, "sim", "printer", "paper-out")
     assert code == 2
     assert "kiosk demo" in err
+
+
+def test_status_of_the_simulated_printer_reads_as_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = _in_process(capsys, monkeypatch, tmp_path, "--lang", "en", "print", "status")
+    assert code == 0, err
+    assert "online, paper ok, cover closed" in out
