@@ -80,6 +80,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+_WAL_PAGES = 256
+
 
 def iso(moment: datetime) -> str:
     """A fixed-width UTC timestamp: text order is time order, as SQL comparisons need."""
@@ -145,6 +147,10 @@ def configure(
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
+    # Keep the WAL small (≈1 MiB): a checkpoint must copy the WAL into the main file, so
+    # a WAL as large as the free space could never be checkpointed on a full disk.
+    conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
+    conn.execute(f"PRAGMA journal_size_limit = {_WAL_PAGES * 4096}")
     if max_page_count is not None:
         conn.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
 

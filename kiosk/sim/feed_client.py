@@ -75,10 +75,16 @@ class FeedSinkControl:
         self._base = base_url.rstrip("/")
 
     async def inject(
-        self, mode: str, *, count: int = 1, code: str = "DMP_FAULT", latency_s: float = 0.0
+        self,
+        mode: str | list[str],
+        *,
+        count: int = 1,
+        code: str = "DMP_FAULT",
+        latency_s: float = 0.0,
     ) -> None:
-        """Queue ``count`` faults of ``mode`` (5xx, permanent, latency, lost)."""
-        spec = {"mode": mode, "count": count, "code": code, "latency_s": latency_s}
+        """Queue ``count`` faults of ``mode`` (5xx, permanent, latency, lost), or of a pattern."""
+        pattern = [mode] if isinstance(mode, str) else mode
+        spec = {"pattern": pattern, "count": count, "code": code, "latency_s": latency_s}
         (await self._http.post(f"{self._base}/_sink/faults", json=spec)).raise_for_status()
 
     async def clear(self) -> None:

@@ -183,13 +183,17 @@ class FeedSink:
         return JSONResponse(await asyncio.to_thread(self.items))
 
     async def inject(self, request: Request) -> Response:
-        """Queue faults: ``{"mode": …, "count": n, "code": …, "latency_s": …}``."""
+        """Queue faults: ``{"mode": …, "count": n, "code": …, "latency_s": …}``.
+
+        ``"pattern": [mode, …]`` instead of ``mode`` queues the pattern ``count`` times.
+        """
         spec = await request.json()
-        mode = str(spec.get("mode", ""))
-        if mode not in FAULT_MODES:
+        modes = [str(m) for m in spec.get("pattern", [spec.get("mode", "")])]
+        if not modes or any(mode not in FAULT_MODES for mode in modes):
             return _fault(400, "BAD_FAULT", permanent=True)
-        fault = Fault(mode, str(spec.get("code", "DMP_FAULT")), float(spec.get("latency_s", 0)))
-        self.faults.extend(fault for _ in range(int(spec.get("count", 1))))
+        code, latency = str(spec.get("code", "DMP_FAULT")), float(spec.get("latency_s", 0))
+        for _ in range(int(spec.get("count", 1))):
+            self.faults.extend(Fault(mode, code, latency) for mode in modes)
         return JSONResponse({"queued": len(self.faults)})
 
     async def clear(self, request: Request) -> Response:

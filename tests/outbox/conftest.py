@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from kiosk.clock import FrozenClock
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner, SignerIdentity
+from kiosk.sim.feed_sink import FeedSinkProcess
 
 
 def make_signer(national_id: str = "3750100000/ACCUEIL01", name: str = "ACCUEIL") -> KeySigner:
@@ -70,3 +71,13 @@ async def store(
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(scope="session")
+def feed_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeedSinkProcess]:
+    """One feed sink process per test session (tests use their own software ids and rates)."""
+    process = FeedSinkProcess.start(tmp_path_factory.mktemp("sink"), rate=5.0)
+    try:
+        yield process
+    finally:
+        process.stop()
