@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.errors import ConfigError
-from kiosk.scanning.devices import SimulatedScanner
+from kiosk.scanning.devices import HidScanner, SimulatedScanner
 from kiosk.scanning.framing import WedgeDecoder, key_event, wedge_events
 from kiosk.scanning.ports import ScanEvent, ScannerState, ScanPayload, ScanRejected, ScanStatus
 
@@ -160,3 +160,14 @@ def test_importing_the_device_module_loads_neither_evdev_nor_serial() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+async def test_a_hid_scanner_that_is_not_there_is_reported_not_raised(tmp_path: Path) -> None:
+    scanner = HidScanner(str(tmp_path / "no-such-event-device"), retry_s=0.05)
+    stream = scanner.events()
+    absent = await _next(stream)
+    assert isinstance(absent, ScanStatus)
+    assert absent.state is ScannerState.DISCONNECTED
+    assert absent.source.startswith("hid:")
+    await scanner.close()
+    await stream.aclose()
