@@ -1,0 +1,427 @@
+"""The admission flow as an explicit state machine: identity → DMP → consent → creation → print.
+
+The rules (DOMAIN.md §1, §6; ARCHITECTURE.md §5, §6, §9):
+
+* Only a **qualified** identity reaches the DMP: the flow starts from the identity
+  service's record, and an identity that is not qualified ends in ``UNQUALIFIED``
+  (route to the desk); no transition leaves that state.
+* TD0.2 is skipped when the local record already knows the DMP and our authorization
+  (load etiquette, DOMAIN.md §5).
+* No DMP: information given (brochure), then consent with its authorizations
+  (creation, establishment access, emergency access — yes by default —, regulation
+  centre access). The creation goes through the outbox, also when online (one code
+  path); when online its result is awaited, otherwise the flow ends ``DEFERRED`` and
+  the sync worker delivers it later with the same idempotency key.
+* A DMP without our authorization: the patient may give it (TD0.3, through the outbox).
+* The web account (TD1.5) is opened on request, with a mobile number or an e-mail for
+  the one-time codes; it needs the patient present and hands back a temporary
+  password, so it is a direct call, never queued. The credentials are printed only
+  on request, may be printed again, and leave memory with :meth:`EnrolmentFlow.wipe`.
+
+:data:`TRANSITIONS` is the whole machine, pure and testable exhaustively; the
+:class:`EnrolmentFlow` driver performs the side effects through injected ports and
+moves only along the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from kiosk.clock import Clock
+from kiosk.dmp.sender import authorization_item, creation_item
+from kiosk.dmp.transactions import (
+    AuthorizationStatus,
+    ConsentStatement,
+    CreationRequest,
+    ExistenceResponse,
+    VitaleTraits,
+    WebAccountRequest,
+    WebCredentials,
+)
+from kiosk.domain.consent import Consent, ConsentRecord, InformationGiven
+from kiosk.domain.ins import Identity, Ins
+from kiosk.errors import InvalidInput, ServiceError
+from kiosk.outbox.store import OutboxStore
+from kiosk.signing import Signer
+
+__all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
+    "CredentialsPrinter",
+    "Delivery",
+    "DmpPort",
+    "DmpRecords",
+    "EnrolmentFlow",
+    "Event",
+    "InvalidTransition",
+    "KnownDmp",
+    "MemoryDmpRecords",
+    "OutboxPort",
+    "Stage",
+    "StoreOutbox",
+    "advance",
+]
+
+
+class Stage(StrEnum):
+    """Where the admission stands."""
+
+    START = "start"
+    QUALIFIED = "qualified"
+    UNQUALIFIED = "unqualified"
+    NO_DMP = "no_dmp"
+    INFORMED = "informed"
+    CONSENT_REFUSED = "consent_refused"
+    CREATION_QUEUED = "creation_queued"
+    CREATED = "created"
+    DEFERRED = "deferred"
+    CREATION_FAILED = "creation_failed"
+    NEEDS_AUTHORIZATION = "needs_authorization"
+    AUTHORIZED = "authorized"
+    FORBIDDEN = "forbidden"
+    WEB_ACCOUNT_OPEN = "web_account_open"
+    DONE = "done"
+
+
+class Event(StrEnum):
+    """What happened: an answer of a port or a choice of the patient."""
+
+    IDENTITY_QUALIFIED = "identity_qualified"
+    IDENTITY_NOT_QUALIFIED = "identity_not_qualified"
+    KNOWN_LOCALLY = "known_locally"
+    DMP_ABSENT = "dmp_absent"
+    DMP_AUTHORIZED = "dmp_authorized"
+    DMP_UNAUTHORIZED = "dmp_unauthorized"
+    DMP_FORBIDDEN = "dmp_forbidden"
+    INFORMATION_GIVEN = "information_given"
+    CONSENT_GIVEN = "consent_given"
+    CONSENT_REFUSED = "consent_refused"
+    CREATION_DONE = "creation_done"
+    CREATION_PENDING = "creation_pending"
+    CREATION_FAILED = "creation_failed"
+    AUTHORIZATION_GIVEN = "authorization_given"
+    AUTHORIZATION_REFUSED = "authorization_refused"
+    WEB_ACCOUNT_OPENED = "web_account_opened"
+    FINISH = "finish"
+
+
+S, E = Stage, Event
+TRANSITIONS: dict[tuple[Stage, Event], Stage] = {
+    (S.START, E.IDENTITY_QUALIFIED): S.QUALIFIED,
+    (S.START, E.IDENTITY_NOT_QUALIFIED): S.UNQUALIFIED,
+    (S.QUALIFIED, E.KNOWN_LOCALLY): S.AUTHORIZED,
+    (S.QUALIFIED, E.DMP_AUTHORIZED): S.AUTHORIZED,
+    (S.QUALIFIED, E.DMP_UNAUTHORIZED): S.NEEDS_AUTHORIZATION,
+    (S.QUALIFIED, E.DMP_FORBIDDEN): S.FORBIDDEN,
+    (S.QUALIFIED, E.DMP_ABSENT): S.NO_DMP,
+    (S.NO_DMP, E.INFORMATION_GIVEN): S.INFORMED,
+    (S.INFORMED, E.CONSENT_GIVEN): S.CREATION_QUEUED,
+    (S.INFORMED, E.CONSENT_REFUSED): S.CONSENT_REFUSED,
+    (S.CREATION_QUEUED, E.CREATION_DONE): S.CREATED,
+    (S.CREATION_QUEUED, E.CREATION_PENDING): S.DEFERRED,
+    (S.CREATION_QUEUED, E.CREATION_FAILED): S.CREATION_FAILED,
+    (S.NEEDS_AUTHORIZATION, E.AUTHORIZATION_GIVEN): S.AUTHORIZED,
+    (S.NEEDS_AUTHORIZATION, E.AUTHORIZATION_REFUSED): S.DONE,
+    (S.CREATED, E.WEB_ACCOUNT_OPENED): S.WEB_ACCOUNT_OPEN,
+    (S.AUTHORIZED, E.WEB_ACCOUNT_OPENED): S.WEB_ACCOUNT_OPEN,
+    (S.CREATED, E.FINISH): S.DONE,
+    (S.AUTHORIZED, E.FINISH): S.DONE,
+    (S.WEB_ACCOUNT_OPEN, E.FINISH): S.DONE,
+    (S.DEFERRED, E.FINISH): S.DONE,
+    (S.CREATION_FAILED, E.FINISH): S.DONE,
+    (S.CONSENT_REFUSED, E.FINISH): S.DONE,
+    (S.FORBIDDEN, E.FINISH): S.DONE,
+    (S.NO_DMP, E.FINISH): S.DONE,
+    (S.INFORMED, E.FINISH): S.DONE,
+}
+"""The whole machine: (stage, event) → next stage; any other pair is refused."""
+
+TERMINAL = frozenset({Stage.DONE, Stage.UNQUALIFIED})
+"""Stages no event leaves: a new admission starts a new flow."""
+
+
+class InvalidTransition(InvalidInput):
+    """An action that the admission's current step does not allow."""
+
+    code = "ENROLMENT_ORDER"
+
+
+def advance(stage: Stage, event: Event) -> Stage:
+    """The next stage, or :class:`InvalidTransition`."""
+    following = TRANSITIONS.get((stage, event))
+    if following is None:
+        raise InvalidTransition(
+            "Cette étape n'est pas possible maintenant.",
+            "This step is not possible now.",
+            detail=f"{stage.value} + {event.value}",
+        )
+    return following
+
+
+class Delivery(StrEnum):
+    """What became of a queued DMP write when the flow asked."""
+
+    DONE = "done"
+    PENDING = "pending"
+    DEAD = "dead"
+
+
+class DmpPort(Protocol):
+    """The direct DMP calls of the flow (a :class:`kiosk.dmp.client.DmpClient`)."""
+
+    async def existence(self, patient: Ins) -> ExistenceResponse:
+        """TD0.2."""
+        ...
+
+    async def open_web_account(self, request: WebAccountRequest) -> WebCredentials:
+        """TD1.5."""
+        ...
+
+
+class OutboxPort(Protocol):
+    """Every DMP write: queued durably first, then delivered now if the DMP answers."""
+
+    async def enqueue(self, kind: str, key: str, payload: bytes) -> None:
+        """Commit the item (signed by the session's identity) before returning."""
+        ...
+
+    async def deliver(self, key: str) -> tuple[Delivery, str]:
+        """Try to send now; what became of ``key`` and the last error code."""
+        ...
+
+
+class CredentialsPrinter(Protocol):
+    """Prints the web account receipt and prints it again on request."""
+
+    async def print_credentials(self, credentials: WebCredentials) -> None:
+        """Print the identifier and temporary password."""
+        ...
+
+
+@dataclass(frozen=True)
+class KnownDmp:
+    """What this site already knows of a patient's DMP."""
+
+    exists: bool
+    authorized: bool
+
+
+class DmpRecords(Protocol):
+    """The local record of DMP facts, to spare the DMP a TD0.2 (load etiquette)."""
+
+    async def known(self, patient: Ins) -> KnownDmp | None:
+        """What is known, or None."""
+        ...
+
+    async def remember(self, patient: Ins, fact: KnownDmp) -> None:
+        """Keep a fact learnt from the DMP."""
+        ...
+
+
+@dataclass
+class MemoryDmpRecords:
+    """DmpRecords in memory (simulation and tests)."""
+
+    facts: dict[Ins, KnownDmp] = field(default_factory=dict)
+
+    async def known(self, patient: Ins) -> KnownDmp | None:
+        """What is known, or None."""
+        return self.facts.get(patient)
+
+    async def remember(self, patient: Ins, fact: KnownDmp) -> None:
+        """Keep a fact learnt from the DMP."""
+        self.facts[patient] = fact
+
+
+class StoreOutbox:
+    """OutboxPort over the real outbox: enqueue signed, then ``kick`` the sync worker once."""
+
+    def __init__(
+        self, store: OutboxStore, signer: Signer, kick: Callable[[], Awaitable[object]]
+    ) -> None:
+        self._store = store
+        self._signer = signer
+        self._kick = kick
+
+    async def enqueue(self, kind: str, key: str, payload: bytes) -> None:
+        """Commit the item, signed with the session's key (ARCHITECTURE.md §6)."""
+        await self._store.enqueue(
+            kind=kind, idempotency_key=key, payload=payload, signer=self._signer
+        )
+
+    async def deliver(self, key: str) -> tuple[Delivery, str]:
+        """Run the worker once (it stops when idle or offline), then read the row's state."""
+        await self._kick()
+        for row in await self._store.rows(limit=1000):
+            if row.idempotency_key == key:
+                if row.state == "done":
+                    return Delivery.DONE, ""
+                if row.state == "dead":
+                    return Delivery.DEAD, row.last_error or ""
+                return Delivery.PENDING, row.last_error or ""
+        return Delivery.PENDING, ""
+
+
+class EnrolmentFlow:
+    """One admission, driven through the ports; moves only along :data:`TRANSITIONS`."""
+
+    def __init__(
+        self,
+        *,
+        dmp: DmpPort,
+        outbox: OutboxPort,
+        records: DmpRecords,
+        printer: CredentialsPrinter,
+        clock: Clock,
+        structure_id: str,
+        recorded_by: str,
+    ) -> None:
+        self._dmp = dmp
+        self._outbox = outbox
+        self._records = records
+        self._printer = printer
+        self._clock = clock
+        self._structure = structure_id
+        self._recorded_by = recorded_by
+        self.stage = Stage.START
+        self.history: list[tuple[Stage, Event, Stage]] = []
+        self.last_error = ""
+        self._ins: Ins | None = None
+        self._traits: VitaleTraits | None = None
+        self._information: InformationGiven | None = None
+        self._credentials: WebCredentials | None = None
+
+    def _fire(self, event: Event) -> Stage:
+        before = self.stage
+        self.stage = advance(before, event)
+        self.history.append((before, event, self.stage))
+        return self.stage
+
+    def _patient(self) -> Ins:
+        if self._ins is None:  # unreachable through the table: QUALIFIED sets it
+            raise InvalidTransition("Identité absente.", "No identity.", detail="no ins")
+        return self._ins
+
+    async def start(self, identity: Identity, traits: VitaleTraits) -> Stage:
+        """Begin with the identity service's result; TD0.2 unless the answer is known.
+
+        Called again after a failed TD0.2 (the flow stays ``QUALIFIED``), it asks again.
+        """
+        if self.stage is not Stage.QUALIFIED or self._ins is None:
+            advance(self.stage, Event.IDENTITY_QUALIFIED)  # raises unless at START
+            try:
+                self._ins = identity.ins_for_transmission()
+            except InvalidInput:
+                return self._fire(Event.IDENTITY_NOT_QUALIFIED)
+            self._traits = traits
+            self._fire(Event.IDENTITY_QUALIFIED)
+        elif identity.ins != self._ins:
+            raise InvalidTransition(
+                "Une autre identité est en cours d'admission.",
+                "Another identity is being admitted.",
+                detail="identity changed",
+            )
+        known = await self._records.known(self._ins)
+        if known is not None and known.exists and known.authorized:
+            return self._fire(Event.KNOWN_LOCALLY)
+        answer = await self._dmp.existence(self._ins)  # an error leaves us QUALIFIED
+        authorized = answer.authorization is AuthorizationStatus.VALID
+        await self._records.remember(self._ins, KnownDmp(answer.exists, authorized))
+        if not answer.exists:
+            return self._fire(Event.DMP_ABSENT)
+        if answer.authorization is AuthorizationStatus.FORBIDDEN:
+            return self._fire(Event.DMP_FORBIDDEN)
+        return self._fire(Event.DMP_AUTHORIZED if authorized else Event.DMP_UNAUTHORIZED)
+
+    def give_information(self, *, brochure: bool) -> Stage:
+        """The patient was informed (and handed the brochure, or declined it)."""
+        stage = self._fire(Event.INFORMATION_GIVEN)
+        self._information = InformationGiven(brochure=brochure, at=self._clock.now())
+        return stage
+
+    async def consent(
+        self,
+        *,
+        creation: bool,
+        establishment_access: bool,
+        emergency_access: bool = True,
+        regulation_centre_access: bool = True,
+    ) -> Stage:
+        """Record the consent; with creation, queue TD1.1 and await it when online."""
+        advance(self.stage, Event.CONSENT_GIVEN if creation else Event.CONSENT_REFUSED)
+        record = ConsentRecord(
+            self._information,
+            Consent(
+                creation,
+                establishment_access,
+                emergency_access,
+                regulation_centre_access,
+                recorded_at=self._clock.now(),
+                recorded_by=self._recorded_by,
+            ),
+        )
+        if not record.allows_creation:
+            return self._fire(Event.CONSENT_REFUSED)
+        if self._traits is None:
+            raise InvalidTransition("Identité absente.", "No identity.", detail="no traits")
+        request = CreationRequest(self._patient(), self._traits, ConsentStatement.of(record))
+        kind, key, payload = creation_item(request)
+        await self._outbox.enqueue(kind, key, payload)
+        self._fire(Event.CONSENT_GIVEN)
+        delivery, error = await self._outbox.deliver(key)
+        if delivery is Delivery.DONE:
+            fact = KnownDmp(exists=True, authorized=establishment_access)
+            await self._records.remember(self._patient(), fact)
+            return self._fire(Event.CREATION_DONE)
+        if delivery is Delivery.PENDING:
+            return self._fire(Event.CREATION_PENDING)
+        self.last_error = error
+        return self._fire(Event.CREATION_FAILED)
+
+    async def authorize(self, *, agreed: bool) -> Stage:
+        """The patient gives (or refuses) our establishment's access; TD0.3 via the outbox."""
+        if not agreed:
+            return self._fire(Event.AUTHORIZATION_REFUSED)
+        advance(self.stage, Event.AUTHORIZATION_GIVEN)
+        kind, key, payload = authorization_item(self._patient(), self._structure)
+        await self._outbox.enqueue(kind, key, payload)
+        delivery, error = await self._outbox.deliver(key)
+        if delivery is Delivery.DEAD:
+            self.last_error = error
+            raise ServiceError(
+                "Le DMP n'a pas enregistré l'autorisation.",
+                "The DMP did not record the authorization.",
+                detail=error,
+            )
+        await self._records.remember(self._patient(), KnownDmp(exists=True, authorized=True))
+        return self._fire(Event.AUTHORIZATION_GIVEN)
+
+    async def open_web_account(self, *, mobile: str = "", email: str = "") -> Stage:
+        """TD1.5 on the patient's request; the credentials stay in memory until wiped."""
+        advance(self.stage, Event.WEB_ACCOUNT_OPENED)
+        request = WebAccountRequest(self._patient(), mobile=mobile, email=email)
+        self._credentials = await self._dmp.open_web_account(request)
+        return self._fire(Event.WEB_ACCOUNT_OPENED)
+
+    async def print_credentials(self) -> None:
+        """Print the credentials, on request; may be called again to reprint."""
+        if self._credentials is None:
+            raise InvalidTransition(
+                "Aucun identifiant à imprimer.",
+                "No credentials to print.",
+                detail=f"stage={self.stage.value}",
+            )
+        await self._printer.print_credentials(self._credentials)
+
+    def finish(self) -> Stage:
+        """End the admission."""
+        return self._fire(Event.FINISH)
+
+    def wipe(self) -> None:
+        """Forget the credentials and the patient (session end, card pulled, timeout)."""
+        self._credentials = None
+        self._traits = None
+        self._information = None
