@@ -1,0 +1,135 @@
+"""The DMP client over a real socket: uvicorn requiring a client certificate of the test CA."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from kiosk.clock import FrozenClock
+from kiosk.dmp.client import DmpClient, DmpSettings
+from kiosk.dmp.tls import (
+    DirectTlsUnavailable,
+    MutualTls,
+    client_context,
+    direct_mode_transport,
+    indirect_mode_client,
+)
+from kiosk.errors import ConfigError, Unavailable
+from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.pki import TestPki
+from kiosk.sim.server import bind
+
+from .conftest import AGENT, PATIENT, SOFTWARE, T0
+from .test_client import (
+    SENDER_OID,
+    clock,
+    cps_module,
+    creation,
+    http,
+    make_client,
+    pin_lock,
+    sim,
+    softhsm,
+    test_pki,
+)
+
+__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+
+
+@pytest.fixture
+async def dmp_url(sim: DmpSimulator, test_pki: TestPki) -> AsyncIterator[str]:
+    sock = bind(port=0)
+    config = uvicorn.Config(
+        sim.app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(test_pki.tls.certificate),
+        ssl_keyfile=str(test_pki.tls.key),
+        ssl_ca_certs=str(test_pki.ca_certificate_path),
+        ssl_cert_reqs=ssl.CERT_REQUIRED,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(600):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    yield f"https://localhost:{sock.getsockname()[1]}/"
+    server.should_exit = True
+    await task
+    sock.close()
+
+
+def _mutual(test_pki: TestPki, usage: str = "auth") -> MutualTls:
+    files = test_pki.files("establishment", usage)  # type: ignore[arg-type]
+    return MutualTls(test_pki.ca_certificate_path, files.certificate, files.key)
+
+
+def _client(http: httpx.AsyncClient, test_pki: TestPki, url: str, clock: FrozenClock) -> DmpClient:
+    return DmpClient(
+        http,
+        test_pki.signer_for("establishment"),
+        actor=AGENT,
+        software=SOFTWARE,
+        clock=clock,
+        settings=DmpSettings(url, SENDER_OID),
+    )
+
+
+async def test_indirect_mode_over_mutual_tls_creates_and_finds_the_dmp(
+    dmp_url: str, test_pki: TestPki, clock: FrozenClock, sim: DmpSimulator
+) -> None:
+    async with indirect_mode_client(_mutual(test_pki), now=T0, timeout_s=30) as real:
+        client = _client(real, test_pki, dmp_url, clock)
+        await client.create(creation(), request_id="over-tls")
+        assert (await client.existence(PATIENT)).exists
+    assert sim.dmp_count() == 1
+
+
+async def test_without_a_client_certificate_the_server_refuses(
+    dmp_url: str, test_pki: TestPki, clock: FrozenClock, sim: DmpSimulator
+) -> None:
+    context = ssl.create_default_context(cafile=str(test_pki.ca_certificate_path))
+    async with httpx.AsyncClient(verify=context) as real:
+        with pytest.raises(Unavailable) as caught:
+            await _client(real, test_pki, dmp_url, clock).existence(PATIENT)
+    assert "connexion" in caught.value.message("fr")
+    assert sim.traces(PATIENT.matricule.value) == []
+
+
+async def test_a_server_outside_the_trusted_ca_is_refused(
+    dmp_url: str, test_pki: TestPki, clock: FrozenClock, tmp_path: Path
+) -> None:
+    other = tmp_path / "other-ca.pem"
+    other.write_bytes(test_pki.tls.certificate.read_bytes())  # not the CA: no chain to it
+    mutual = dataclasses.replace(_mutual(test_pki), ca_file=other)
+    async with indirect_mode_client(mutual, now=T0, timeout_s=30) as real:
+        with pytest.raises(Unavailable):
+            await _client(real, test_pki, dmp_url, clock).existence(PATIENT)
+
+
+def test_signature_certificate_is_refused_for_tls(test_pki: TestPki) -> None:
+    with pytest.raises(ConfigError) as caught:
+        client_context(_mutual(test_pki, "sign"), now=T0)
+    assert "ORG_AUTH_CLI" in caught.value.message("fr")
+
+
+def test_missing_key_file_names_the_file(test_pki: TestPki, tmp_path: Path) -> None:
+    mutual = dataclasses.replace(_mutual(test_pki), client_key=tmp_path / "absent.pem")
+    with pytest.raises(ConfigError) as caught:
+        client_context(mutual, now=T0)
+    assert "absent.pem" in caught.value.message("en")
+
+
+def test_direct_mode_tls_says_it_is_not_available(tmp_path: Path) -> None:
+    with pytest.raises(DirectTlsUnavailable) as caught:
+        direct_mode_transport(tmp_path / "libsofthsm2.so", "CPE 0123456789")
+    assert "mode établissement" in caught.value.message("fr")
