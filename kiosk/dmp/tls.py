@@ -8,23 +8,30 @@ valid now), so a misconfigured site fails at start with a message naming the fil
 not at the first patient.
 
 Direct mode needs the CPS/CPE card's authentication key, which never leaves the
-card; :mod:`ssl` can only use a key it can read. The chosen path is a local TLS proxy:
-``stunnel`` in client mode, its key loaded through OpenSSL's PKCS#11 engine (libp11,
-Debian ``libengine-pkcs11-openssl``) from the same PKCS#11 module as
-``kiosk/cards/cps.py``, listening on 127.0.0.1 with an ephemeral port; the
-``DmpClient`` then speaks plain HTTP to the proxy, which is the only process holding
-the TLS session. libcurl with a ``pkcs11:`` URI was the alternative; it would add a
-Python dependency (pycurl) and a second HTTP stack beside httpx. Until the proxy is
-built, :func:`direct_mode_transport` raises :class:`DirectTlsUnavailable`, and a kiosk
-in direct mode signs with the card but authenticates TLS with ``ORG_AUTH_CLI``.
+card; :mod:`ssl` can only use a key it can read. The chosen path is a local TLS proxy,
+:class:`CardTlsProxy`: ``stunnel`` in client mode, its key *and* certificate loaded
+from the card through OpenSSL's PKCS#11 engine (libp11, Debian
+``libengine-pkcs11-openssl``) over the same PKCS#11 module as ``kiosk/cards/cps.py``.
+It listens on a Unix socket in a private 0700 directory (no TCP port to collide with
+or to reach from elsewhere), checks the DMP's certificate against the configured CA
+and host name, and the ``DmpClient`` speaks plain HTTP to it. The PIN reaches stunnel
+through a 0600 configuration file that is deleted as soon as the proxy is up (the
+engine logs in once, at start), and stunnel runs at a log level that never prints it.
+libcurl with a ``pkcs11:`` URI was the alternative; it would add a Python dependency
+(pycurl) and a second HTTP stack beside httpx.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
 import ssl
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from cryptography import x509
@@ -32,10 +39,12 @@ from cryptography import x509
 from kiosk.errors import ConfigError, Unavailable
 
 __all__ = [
+    "ENGINE_PATHS",
+    "CardTls",
+    "CardTlsProxy",
     "DirectTlsUnavailable",
     "MutualTls",
     "client_context",
-    "direct_mode_transport",
     "indirect_mode_client",
 ]
 
@@ -104,11 +113,132 @@ def indirect_mode_client(tls: MutualTls, *, now: datetime, timeout_s: float) -> 
     return httpx.AsyncClient(verify=client_context(tls, now=now), timeout=httpx.Timeout(timeout_s))
 
 
-def direct_mode_transport(module: Path, token_label: str) -> httpx.AsyncClient:
-    """The TLS path with the card's key (the stunnel + PKCS#11 proxy); not built yet."""
-    raise DirectTlsUnavailable(
-        "Le TLS avec la carte n'est pas disponible sur cette borne ; "
-        "utilisez le mode établissement.",
-        "TLS with the card is not available on this kiosk; use the establishment mode.",
-        detail=f"direct TLS proxy not built (module={module.name}, token={token_label!r})",
+ENGINE_PATHS = (
+    Path("/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"),
+    Path("/usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so"),
+)
+"""Where Debian's libp11 puts the OpenSSL 3 PKCS#11 engine (amd64 desks, arm64 kiosks)."""
+
+
+@dataclass(frozen=True)
+class CardTls:
+    """Direct-mode TLS: the card's token and key, and the DMP server to reach."""
+
+    module: Path
+    """The PKCS#11 module of the card (Cryptolib CPS; SoftHSM2 in simulation)."""
+    token_label: str
+    ca_file: Path
+    host: str
+    port: int
+    key_label: str = "CPS_AUTH"
+    """The authentication pair's label on the card (never the signature pair)."""
+    server_name: str = ""
+    """Name the server certificate must carry; ``host`` when empty."""
+
+
+def _uri(token: str, label: str, kind: str) -> str:
+    return f"pkcs11:token={quote(token)};object={quote(label)};type={kind}"
+
+
+class CardTlsProxy:
+    """A stunnel process holding the mutual-TLS session with the card's key."""
+
+    def __init__(self, card: CardTls, *, env: dict[str, str] | None = None) -> None:
+        self.card = card
+        self._env = env or {}
+        self._dir = Path(tempfile.mkdtemp(prefix="kiosk-tls-"))  # 0700
+        self.socket_path = self._dir / "dmp.sock"
+        self._process: asyncio.subprocess.Process | None = None
+
+    def _config(self, pin: str) -> str:
+        card = self.card
+        engine = next((p for p in ENGINE_PATHS if p.exists()), ENGINE_PATHS[0])
+        return "\n".join(
+            [
+                "foreground = yes",
+                "pid =",
+                "debug = 3",  # errors only: the configuration, PIN included, is never echoed
+                f"output = {self._dir / 'stunnel.log'}",
+                "engine = dynamic",
+                f"engineCtrl = SO_PATH:{engine}",
+                "engineCtrl = ID:pkcs11",
+                "engineCtrl = LIST_ADD:1",
+                "engineCtrl = LOAD",
+                f"engineCtrl = MODULE_PATH:{card.module}",
+                f"engineCtrl = PIN:{pin}",
+                "engineCtrl = INIT",
+                "[dmp]",
+                "client = yes",
+                f"accept = {self.socket_path}",
+                f"connect = {card.host}:{card.port}",
+                "engineId = pkcs11",
+                f"key = {_uri(card.token_label, card.key_label, 'private')}",
+                f"cert = {_uri(card.token_label, card.key_label, 'cert')}",
+                f"CAfile = {card.ca_file}",
+                "verifyChain = yes",
+                f"checkHost = {card.server_name or card.host}",
+                "sslVersionMin = TLSv1.2",
+                "",
+            ]
+        )
+
+    async def start(self, pin: str, *, timeout_s: float = 30.0) -> None:
+        """Start stunnel, logged in to the card; the PIN file is gone when this returns."""
+        if shutil.which("stunnel") is None:
+            raise _direct_unavailable("stunnel not installed")
+        config = self._dir / "stunnel.conf"
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self._config(pin))
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                "stunnel",
+                str(config),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                env={**os.environ, **self._env},
+            )
+            await self._wait_ready(timeout_s)
+        finally:
+            config.unlink(missing_ok=True)
+
+    async def _wait_ready(self, timeout_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not self.socket_path.exists():
+            process = self._process
+            if process is None or process.returncode is not None or loop.time() > deadline:
+                log = self._dir / "stunnel.log"
+                tail = log.read_text(errors="replace")[-300:] if log.exists() else ""
+                await self.stop()
+                raise _direct_unavailable(f"stunnel did not start: {tail}")
+            await asyncio.sleep(0.05)
+
+    def client(self, *, timeout_s: float) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` that reaches the DMP through the proxy."""
+        transport = httpx.AsyncHTTPTransport(uds=str(self.socket_path))
+        return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout_s))
+
+    async def stop(self) -> None:
+        """End the proxy (card pulled, session over) and remove its directory."""
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        elif process is not None:
+            await process.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _direct_unavailable(detail: str) -> DirectTlsUnavailable:
+    return DirectTlsUnavailable(
+        "La connexion sécurisée avec la carte a échoué ; vérifiez la carte ou utilisez "
+        "le mode établissement.",
+        "The secure connection with the card failed; check the card or use the establishment mode.",
+        detail=detail,
     )

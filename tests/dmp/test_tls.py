@@ -12,22 +12,27 @@ import httpx
 import pytest
 import uvicorn
 
+from kiosk.cards.cps import CpsModule
 from kiosk.clock import FrozenClock
 from kiosk.dmp.client import DmpClient, DmpSettings
 from kiosk.dmp.tls import (
+    CardTls,
+    CardTlsProxy,
     DirectTlsUnavailable,
     MutualTls,
     client_context,
-    direct_mode_transport,
     indirect_mode_client,
 )
 from kiosk.errors import ConfigError, Unavailable
 from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import TestPki
 from kiosk.sim.server import bind
 
 from .conftest import AGENT, PATIENT, SOFTWARE, T0
 from .test_client import (
+    DOCTOR_ACTOR,
+    DOCTOR_CARD,
     SENDER_OID,
     clock,
     cps_module,
@@ -129,7 +134,53 @@ def test_missing_key_file_names_the_file(test_pki: TestPki, tmp_path: Path) -> N
     assert "absent.pem" in caught.value.message("en")
 
 
-def test_direct_mode_tls_says_it_is_not_available(tmp_path: Path) -> None:
+def _card(test_pki: TestPki, softhsm: SoftHsm, url: str) -> CardTls:
+    return CardTls(
+        module=softhsm.module,
+        token_label=DOCTOR_CARD.token_label,
+        ca_file=test_pki.ca_certificate_path,
+        host="127.0.0.1",
+        port=int(url.rsplit(":", 1)[1].strip("/")),
+        server_name="localhost",
+    )
+
+
+async def test_direct_mode_through_the_card_proxy(
+    dmp_url: str,
+    test_pki: TestPki,
+    softhsm: SoftHsm,
+    cps_module: CpsModule,
+    clock: FrozenClock,
+    sim: DmpSimulator,
+) -> None:
+    session = await cps_module.login(DOCTOR_CARD.pin, card_serial=DOCTOR_CARD.card_serial)
+    proxy = CardTlsProxy(_card(test_pki, softhsm, dmp_url), env=softhsm.env)
+    await proxy.start(DOCTOR_CARD.pin)
+    try:
+        assert not list(proxy.socket_path.parent.glob("*.conf"))  # the PIN file is gone
+        async with proxy.client(timeout_s=30) as through_card:
+            client = DmpClient(
+                through_card,
+                session.signer,
+                actor=DOCTOR_ACTOR,
+                software=SOFTWARE,
+                clock=clock,
+                settings=DmpSettings("http://localhost/", SENDER_OID),
+            )
+            await client.create(creation(), request_id="by-card-over-tls")
+            assert (await client.existence(PATIENT)).exists
+    finally:
+        await proxy.stop()
+    assert not proxy.socket_path.parent.exists()
+    modes = {t.mode for t in sim.traces(PATIENT.matricule.value)}
+    assert modes == {"DIRECTE"}
+
+
+async def test_card_proxy_with_a_wrong_pin_says_so(
+    dmp_url: str, test_pki: TestPki, softhsm: SoftHsm
+) -> None:
+    proxy = CardTlsProxy(_card(test_pki, softhsm, dmp_url), env=softhsm.env)
     with pytest.raises(DirectTlsUnavailable) as caught:
-        direct_mode_transport(tmp_path / "libsofthsm2.so", "CPE 0123456789")
-    assert "mode établissement" in caught.value.message("fr")
+        await proxy.start("0000")
+    assert "carte" in caught.value.message("fr")
+    assert not proxy.socket_path.parent.exists()
