@@ -41,6 +41,7 @@ from kiosk.clock import Clock, uuid7
 from kiosk.dmp.attributes import AttributeUpdate, build_attribute_update
 from kiosk.dmp.errors import DmpMessageInvalid
 from kiosk.dmp.hl7v3 import V3, MessageHeader
+from kiosk.dmp.mtom import MtomSoapClient, optimise
 from kiosk.dmp.transactions import (
     AuthorizationRequest,
     CreationRequest,
@@ -176,6 +177,8 @@ class DmpSettings:
     """Whole call: VIHF, signature (a card is slow), exchange and parsing."""
     max_response_bytes: int = 2 << 20
     """Management and registry answers are a few KB; 2 MiB is a generous ceiling."""
+    mtom: bool = True
+    """TD2.1 documents as MTOM/XOP binary parts (ITI-41); False sends them inline."""
 
 
 @dataclass
@@ -212,7 +215,7 @@ class DmpClient:
         self.settings = settings
         self.timings = ClientTimings()
         self._soap = {
-            name: SoapClient(
+            name: (MtomSoapClient if name == "TD2.1" else SoapClient)(
                 http,
                 settings.endpoint,
                 "DMP",
@@ -282,7 +285,10 @@ class DmpClient:
         """Send a built TD2.1/TD3.3 body (as the outbox keeps it) under a fresh VIHF."""
         if name not in ("TD2.1", "TD3.3"):
             raise ValueError(f"not a registry transaction: {name}")
-        answer = await self._send(name, body, ACTIONS[name], patient, access, key)
+        parts: dict[str, bytes] = {}
+        if name == "TD2.1" and self.settings.mtom:
+            body, parts = optimise(body)  # ITI-41: the document as a binary MIME part
+        answer = await self._send(name, body, ACTIONS[name], patient, access, key, parts)
         accepted, errors = read_registry_response(answer.payload)
         if not accepted:
             codes = ", ".join(code for code, _ in errors) or "?"
@@ -326,6 +332,7 @@ class DmpClient:
         patient: Ins,
         access: Access,
         key: str,
+        parts: dict[str, bytes] | None = None,
     ) -> Envelope:
         # The WS-Addressing id follows the request id, so a resend is recognisably the same.
         wsa_id = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{name}:{key}')}"
@@ -335,7 +342,11 @@ class DmpClient:
                 envelope = build_envelope(
                     body, action=action, message_id=wsa_id, headers=[security]
                 )
-                answer = await self._soap[name].call(envelope, action=action)
+                soap = self._soap[name]
+                if parts and isinstance(soap, MtomSoapClient):
+                    answer = await soap.call_mtom(envelope, action=action, parts=parts)
+                else:
+                    answer = await soap.call(envelope, action=action)
         except TimeoutError as exc:
             raise Unavailable(
                 "Le DMP n'a pas répondu à temps. Réessayez plus tard.",

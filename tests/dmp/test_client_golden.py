@@ -20,6 +20,7 @@ from lxml import etree
 from kiosk.dmp.attributes import AttributeChange, AttributeUpdate
 from kiosk.dmp.client import DmpClient
 from kiosk.dmp.hl7v3 import V3
+from kiosk.dmp.mtom import root_part
 from kiosk.dmp.transactions import WebAccountRequest
 from kiosk.dmp.xds import build_registry_response
 from kiosk.domain.visibility import Visibility
@@ -58,8 +59,8 @@ class _Recorder:
             raw += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        self.bodies.append(raw)
-        envelope = parse_envelope(raw, max_bytes=16 << 20)
+        self.bodies.append(root_part(raw))
+        envelope = parse_envelope(root_part(raw), max_bytes=16 << 20)
         if envelope.action.startswith("urn:ihe:"):
             reply = build_envelope(
                 build_registry_response(),

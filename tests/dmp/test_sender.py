@@ -14,6 +14,7 @@ from lxml import etree
 
 from kiosk.clock import FrozenClock
 from kiosk.dmp.cda import build_cda
+from kiosk.dmp.mtom import root_part
 from kiosk.dmp.sender import DmpSender, authorization_item, creation_item, registry_item
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest
 from kiosk.dmp.vocabulary import OID, CodedValue
@@ -184,7 +185,7 @@ class _Registry:
             raw += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        envelope = parse_envelope(raw, max_bytes=16 << 20)
+        envelope = parse_envelope(root_part(raw), max_bytes=16 << 20)
         summary = read_submission(envelope.payload)
         errors: tuple[tuple[str, str], ...] = ()
         for entry in summary.entries:
