@@ -8,10 +8,12 @@ on stderr and the exit code of its family (0 ok, 1 invalid input, 2 not found,
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -21,7 +23,48 @@ from kiosk.errors import KioskError
 __all__ = ["main", "root"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Command name → "module:attribute". Modules load only when their command runs, so a
+# quick `kiosk nir check` does not pay for pyscard, lxml, httpx or zxing-cpp.
+_COMMANDS: dict[str, str] = {
+    "audit": "kiosk.commands.outbox:audit",
+    "cards": "kiosk.commands.cards:cards",
+    "demo": "kiosk.commands.demo:demo",
+    "ins": "kiosk.commands.ins:ins",
+    "insi": "kiosk.commands.insi:insi",
+    "nir": "kiosk.commands.nir:nir",
+    "outbox": "kiosk.commands.outbox:outbox",
+    "print": "kiosk.commands.printing:print_",
+    "scan": "kiosk.commands.scan:scan",
+    "sim": "kiosk.commands.sim:sim",
+    "sync": "kiosk.commands.outbox:sync",
+}
+
+
+def _load(name: str) -> click.Command:
+    module_name, _, attribute = _COMMANDS[name].partition(":")
+    command = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{_COMMANDS[name]} is not a click command")
+    if name == "cards" and "login" not in getattr(command, "commands", {}):
+        from kiosk.commands.cps import login  # `kiosk cards login` lives with the PKCS#11 side
+
+        cast(click.Group, command).add_command(login)
+    return command
+
+
+class _LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS:
+            return _load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -48,21 +91,6 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
     )
     os.environ["KIOSK_LANG"] = lang  # main() renders errors after the context is gone
     ctx.obj = CliContext(config_path=config_path, lang=lang)
-
-
-def _register() -> None:
-    from kiosk.commands import cards, demo, insi, outbox, printing, scan, sim
-
-    for command in (demo.demo, sim.sim, cards.cards, printing.print_, insi.insi, scan.scan):
-        root.add_command(command)
-    for command in (outbox.outbox, outbox.sync, outbox.audit):
-        root.add_command(command)
-    from kiosk.commands.cps import login as cards_login
-
-    cards.cards.add_command(cards_login)  # `kiosk cards login`, owned by kiosk/commands/cps.py
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kiosk.config import Settings, load_settings
+if TYPE_CHECKING:
+    from kiosk.config import Settings
 
 __all__ = ["CliContext", "emit"]
 
@@ -26,6 +27,8 @@ class CliContext:
     def settings(self) -> Settings:
         """The validated settings, loaded on first use (a bad file is a clean error)."""
         if self._settings is None:
+            from kiosk.config import load_settings  # pydantic costs ~0.4 s; only when needed
+
             self._settings = load_settings(self.config_path)
         return self._settings
 
