@@ -4,7 +4,7 @@ Used by :class:`kiosk.sim.dmp_service.DmpSimulator` inside its transaction, on i
 SQLite connection. Rules (DOMAIN.md §1 and §6):
 
 * a submission is read by :func:`kiosk.dmp.xds.read_submission` (XDS error codes for
-  inconsistent metadata), its patient must be the VIHF's and have a DMP, and the
+  inconsistent metadata), its patient must be the VIHF's and have an open DMP, and the
   inline CDA is parsed with the hardened parser and checked against the CDA schema;
 * a uniqueId already stored is refused (``XDSDuplicateUniqueIdInRegistry``) unless it
   is the same entry with the same content: that is a resend after a lost answer, and
@@ -105,9 +105,13 @@ class DocumentRegistry:
         if reading.patient is None or summary.patient != reading.patient.hl7_cx():
             return _failed("XDSPatientIdDoesNotMatch", "VIHF patient")
         matricule = reading.patient.matricule.value
-        known = self._db.execute("SELECT 1 FROM dmp WHERE matricule = ?", (matricule,)).fetchone()
+        known = self._db.execute(
+            "SELECT status FROM dmp WHERE matricule = ?", (matricule,)
+        ).fetchone()
         if known is None:
             return _failed("XDSUnknownPatientId", "no DMP for this patient")
+        if known[0] != "ACTIF":
+            return _failed("XDSUnknownPatientId", "the DMP is closed")
         for entry in summary.entries:
             if entry.document is None:
                 return _failed("XDSMissingDocument", entry.entry_uuid)

@@ -1,11 +1,13 @@
-"""The simulated DMP's patient records: TD0.2, TD0.3, TD1.1 and TD1.5 on SQLite.
+"""The simulated DMP's patient records: TD0.2, TD0.3, TD1.1, TD1.2, TD1.4, TD1.5 on SQLite.
 
 Used by :class:`kiosk.sim.dmp_service.DmpSimulator` inside its transaction, on its
 connection, once the VIHF is checked. Rules (DOMAIN.md §1 and §6): one DMP per INS
-(a second TD1.1 is ``DMP_EXISTANT``); the establishment is authorized at creation when
-the patient agreed, or later by TD0.3; TD0.3 and TD1.5 need an existing DMP; TD1.5
-returns a web identifier and a temporary password. Other management transactions
-are answered ``TRANSACTION_NON_SIMULEE``.
+(a second TD1.1 is ``DMP_EXISTANT``, also when the DMP is closed: it is reactivated,
+never created twice); the establishment is authorized at creation when the patient
+agreed, or later by TD0.3; TD0.3 and TD1.5 need an existing, open DMP (``DMP_FERME``
+otherwise); TD1.5 returns a web identifier and a temporary password; TD1.4 closes an
+open DMP and needs a reason (``MOTIF_ABSENT``); TD1.2 reopens a closed one
+(``DMP_NON_FERME`` otherwise). TD0.2 answers a closed DMP as existing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -21,25 +24,31 @@ from kiosk.dmp.hl7v3 import Acknowledgement, MessageHeader
 from kiosk.dmp.transactions import (
     AuthorizationRequest,
     AuthorizationStatus,
+    ClosureRequest,
     CreationRequest,
     ExistenceQuery,
     ExistenceResponse,
+    ReactivationRequest,
     Request,
     TransactionResponse,
-    WebAccountRequest,
     WebCredentials,
     build_existence_response,
     build_transaction_response,
 )
 from kiosk.dmp.vihf import VihfReading
+from kiosk.sim.dmp_access import PatientFile
 
-__all__ = ["RECORD_SCHEMA", "RecordKeeper"]
+__all__ = ["CLOSED", "OPEN", "RECORD_SCHEMA", "RecordKeeper"]
+
+OPEN = "ACTIF"
+CLOSED = "FERME"
 
 RECORD_SCHEMA = """
 CREATE TABLE IF NOT EXISTS dmp (
     matricule TEXT PRIMARY KEY, oid TEXT NOT NULL, created_at TEXT NOT NULL,
     traits TEXT NOT NULL, consent TEXT NOT NULL,
-    web_identifier TEXT, web_password TEXT
+    web_identifier TEXT, web_password TEXT,
+    status TEXT NOT NULL DEFAULT 'ACTIF', closure_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS authorization (
     matricule TEXT NOT NULL, structure TEXT NOT NULL, status TEXT NOT NULL,
@@ -55,11 +64,38 @@ class RecordKeeper:
         self._db = db
         self.clock = clock
         db.executescript(RECORD_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(dmp)")}
+        if "status" not in columns:  # a database made before closure was simulated
+            db.execute(f"ALTER TABLE dmp ADD COLUMN status TEXT NOT NULL DEFAULT '{OPEN}'")
+            db.execute("ALTER TABLE dmp ADD COLUMN closure_reason TEXT")
 
     def exists(self, matricule: str) -> bool:
         """Whether a DMP was created for this matricule."""
         row = self._db.execute("SELECT 1 FROM dmp WHERE matricule = ?", (matricule,)).fetchone()
         return row is not None
+
+    def status(self, matricule: str) -> str | None:
+        """``ACTIF`` or ``FERME``; None when there is no DMP."""
+        row = self._db.execute(
+            "SELECT status FROM dmp WHERE matricule = ?", (matricule,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def patient_file(self, matricule: str) -> PatientFile | None:
+        """The consent record and Vitale traits stored at creation, for the access rules."""
+        row = self._db.execute(
+            "SELECT traits, consent FROM dmp WHERE matricule = ?", (matricule,)
+        ).fetchone()
+        if row is None:
+            return None
+        family_name, _given, birth_date = json.loads(row[0])
+        consent = json.loads(row[1])
+        return PatientFile(
+            emergency_access=bool(consent["emergency_access"]),
+            regulation_centre_access=bool(consent["regulation_centre_access"]),
+            family_name=family_name,
+            birth_date=birth_date,
+        )
 
     def apply(
         self, request: Request, reading: VihfReading, reply: MessageHeader, target: str
@@ -76,28 +112,30 @@ class RecordKeeper:
                 "SELECT status FROM authorization WHERE matricule = ? AND structure = ?",
                 (matricule, structure),
             ).fetchone()
-            status = AuthorizationStatus(auth[0]) if auth else AuthorizationStatus.NONE
+            granted = AuthorizationStatus(auth[0]) if auth else AuthorizationStatus.NONE
             existence = ExistenceResponse(
-                ok, row is not None, status, web_account_open=bool(row[0]) if row else None
+                ok, row is not None, granted, web_account_open=bool(row[0]) if row else None
             )
             body = build_existence_response(reply, existence, request.patient)
             return body, f"exists={row is not None}", "TD0.2"
-        if not isinstance(request, AuthorizationRequest | CreationRequest | WebAccountRequest):
-            refused = Acknowledgement(False, "TRANSACTION_NON_SIMULEE", "Non simulé", target)
-            return build_transaction_response(reply, TransactionResponse(refused)), "AE", "TD1.x"
+
+        def answer(code: str, text: str, transaction: str) -> tuple[etree._Element, str, str]:
+            ack = Acknowledgement(not code, code, text, target) if code else ok
+            body = build_transaction_response(reply, TransactionResponse(ack))
+            return body, code or "AA", transaction
+
         matricule = request.patient.matricule.value
-        exists = self.exists(matricule)
+        status = self.status(matricule)
+        exists = status is not None
+        if isinstance(request, ClosureRequest | ReactivationRequest):
+            return self._lifecycle(request, status, answer)
         if isinstance(request, CreationRequest):
             if exists:
-                refused = Acknowledgement(False, "DMP_EXISTANT", "Un DMP existe déjà.", target)
-                return (
-                    build_transaction_response(reply, TransactionResponse(refused)),
-                    "AE",
-                    "TD1.1",
-                )
+                return answer("DMP_EXISTANT", "Un DMP existe déjà.", "TD1.1")
             traits = request.traits
             self._db.execute(
-                "INSERT INTO dmp VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                "INSERT INTO dmp (matricule, oid, created_at, traits, consent)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (
                     matricule,
                     request.patient.oid,
@@ -117,12 +155,9 @@ class RecordKeeper:
             return build_transaction_response(reply, TransactionResponse(ok)), "AA", "TD1.1"
         transaction = "TD0.3" if isinstance(request, AuthorizationRequest) else "TD1.5"
         if not exists:
-            refused = Acknowledgement(False, "DMP_INEXISTANT", "Aucun DMP pour ce patient.", target)
-            return (
-                build_transaction_response(reply, TransactionResponse(refused)),
-                "AE",
-                transaction,
-            )
+            return answer("DMP_INEXISTANT", "Aucun DMP pour ce patient.", transaction)
+        if status == CLOSED:
+            return answer("DMP_FERME", "Le DMP de ce patient est fermé.", transaction)
         if isinstance(request, AuthorizationRequest):
             self._authorize(matricule, structure)
             return build_transaction_response(reply, TransactionResponse(ok)), "AA", transaction
@@ -131,8 +166,37 @@ class RecordKeeper:
             "UPDATE dmp SET web_identifier = ?, web_password = ? WHERE matricule = ?",
             (credentials.identifier, credentials.temporary_password, matricule),
         )
-        answer = TransactionResponse(ok, credentials)
-        return build_transaction_response(reply, answer), "AA", transaction
+        opened = TransactionResponse(ok, credentials)
+        return build_transaction_response(reply, opened), "AA", transaction
+
+    def _lifecycle(
+        self,
+        request: ClosureRequest | ReactivationRequest,
+        status: str | None,
+        answer: Callable[[str, str, str], tuple[etree._Element, str, str]],
+    ) -> tuple[etree._Element, str, str]:
+        matricule = request.patient.matricule.value
+        if isinstance(request, ClosureRequest):
+            if status is None:
+                return answer("DMP_INEXISTANT", "Aucun DMP pour ce patient.", "TD1.4")
+            if status == CLOSED:
+                return answer("DMP_FERME", "Le DMP de ce patient est déjà fermé.", "TD1.4")
+            if not request.reason.strip():
+                return answer("MOTIF_ABSENT", "Le motif de fermeture est obligatoire.", "TD1.4")
+            self._db.execute(
+                "UPDATE dmp SET status = ?, closure_reason = ? WHERE matricule = ?",
+                (CLOSED, request.reason.strip(), matricule),
+            )
+            return answer("", "", "TD1.4")
+        if status is None:
+            return answer("DMP_INEXISTANT", "Aucun DMP pour ce patient.", "TD1.2")
+        if status != CLOSED:
+            return answer("DMP_NON_FERME", "Le DMP de ce patient n'est pas fermé.", "TD1.2")
+        self._db.execute(
+            "UPDATE dmp SET status = ?, closure_reason = NULL WHERE matricule = ?",
+            (OPEN, matricule),
+        )
+        return answer("", "", "TD1.2")
 
     def _authorize(self, matricule: str, structure: str) -> None:
         self._db.execute(

@@ -11,16 +11,20 @@ SOAP fault or an HL7 ``AE`` acknowledgement:
   (attributes present and consistent, structure of the card in direct mode, test OIDs
   only, within its validity); an assertion id seen before is a replay and refused;
   the patient of the VIHF must be the patient of the message;
+* the caller's habilitation for the transaction (the table shared with the kiosk's
+  local pre-check) and the access mode against the patient's consent record
+  (``brisDeGlace``, ``urgence``), by :mod:`kiosk.sim.dmp_access`: SOAP faults;
 * TD0.2 existence, this structure's authorization and the web-account status;
   TD0.3 only on an existing DMP; TD1.1 creation refusing a second DMP for the same
   INS (``DMP_EXISTANT``); TD1.5 web account returning an identifier and a temporary
-  password, only on an existing DMP;
+  password, only on an existing DMP; TD1.4 closure and TD1.2 reactivation;
 * a request replayed with the same message id gets the stored answer again (a lost
   response never creates anything twice);
 * TD2.1 submissions and TD3.3 attribute updates, by :mod:`kiosk.sim.dmp_documents`;
 * more than ``max_feeding_per_s`` feeding transactions (TD2.1, TD3.3) in one second
   for one establishment + software: a ``Receiver`` fault (seed 000), counted;
-* every call traced (who, what, mode, purpose, when, outcome) and queryable.
+* every call traced (who, what, mode, purpose and its justification, when, outcome)
+  and queryable.
 
 Faults are played instead of the next answers (:meth:`DmpSimulator.inject`),
 including ``lost_response``: the state changes, then the answer is lost. SQLite is
@@ -32,7 +36,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -44,17 +47,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiosk.clock import Clock, SystemClock, uuid7
+from kiosk.data import habilitations_text
+from kiosk.dmp.attributes import AttributeChange, read_attribute_update
 from kiosk.dmp.hl7v3 import MessageHeader
 from kiosk.dmp.transactions import (
+    AuthorizationRequest,
+    ClosureRequest,
+    CreationRequest,
+    ExistenceQuery,
+    ReactivationRequest,
+    WebAccountRequest,
     read_request,
 )
 from kiosk.dmp.vihf import VihfReading, read_vihf
 from kiosk.dmp.vocabulary import ATTR, INS_TEST_OID, XDS
 from kiosk.dmp.vocabulary import NS as DMP_NS
 from kiosk.dmp.xds import build_registry_response
+from kiosk.domain.habilitation import DmpAction, HabilitationTable
 from kiosk.errors import KioskError
+from kiosk.sim.dmp_access import Denial, check_emergency, check_habilitation
 from kiosk.sim.dmp_documents import DocumentRegistry
 from kiosk.sim.dmp_records import RecordKeeper
+from kiosk.sim.dmp_traces import Trace, TraceLog
 from kiosk.soap.envelope import (
     NS,
     Envelope,
@@ -81,12 +95,21 @@ _DEVICE = "1.2.250.1.213.4.1.1.1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assertion_seen (id TEXT PRIMARY KEY, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answer (message_id TEXT PRIMARY KEY, body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS trace (
-    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, matricule TEXT NOT NULL,
-    transaction_ TEXT NOT NULL, actor TEXT NOT NULL, mode TEXT NOT NULL,
-    purpose TEXT NOT NULL, outcome TEXT NOT NULL
-);
 """
+_ACTIONS: dict[type, DmpAction] = {
+    ExistenceQuery: DmpAction.EXISTENCE_TEST,
+    AuthorizationRequest: DmpAction.AUTHORIZATION,
+    CreationRequest: DmpAction.CREATION,
+    ReactivationRequest: DmpAction.REACTIVATION,
+    ClosureRequest: DmpAction.CLOSURE,
+    WebAccountRequest: DmpAction.WEB_ACCOUNT,
+}
+"""HL7 v3 request → the habilitation table's action."""
+_UPDATE_ACTIONS = {
+    AttributeChange.DELETE: DmpAction.DELETION,
+    AttributeChange.WRONG_PATIENT: DmpAction.WRONG_RECORD_CORRECTION,
+}
+"""TD3.3 changes that are their own action; the others are TD3.3a attribute updates."""
 
 
 class DmpFault(StrEnum):
@@ -98,23 +121,15 @@ class DmpFault(StrEnum):
     """Do the work, commit, then answer 502 as a proxy whose upstream vanished."""
 
 
-@dataclass(frozen=True)
-class Trace:
-    """One call as the patient would see it in the DMP's access history."""
-
-    at: str
-    transaction: str
-    actor: str
-    mode: str
-    purpose: str
-    outcome: str
-
-
 class _Refused(Exception):
     def __init__(self, subcode: str, fr: str, en: str, *, receiver: bool = False) -> None:
         super().__init__(subcode)
         self.fault = FaultInfo("Receiver" if receiver else "Sender", subcode, fr, en)
         self.status = 503 if receiver else 400
+
+    @classmethod
+    def of(cls, denial: Denial) -> _Refused:
+        return cls(denial.subcode, denial.reason_fr, denial.reason_en)
 
 
 def _auth_failed(fr: str, en: str) -> _Refused:
@@ -132,12 +147,17 @@ class DmpSimulator:
         clock: Clock | None = None,
         allowed_oids: frozenset[str] = frozenset({INS_TEST_OID}),
         max_feeding_per_s: int = 5,
+        habilitations: HabilitationTable | None = None,
     ) -> None:
         self.trust = trust
+        self.habilitations = habilitations or HabilitationTable.from_toml_text(habilitations_text())
+        """Who may call what; the kiosk's shipped table unless a site's is given."""
         self.clock: Clock = clock or SystemClock()
         self.allowed_oids = allowed_oids
         self._db = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         self._db.executescript(_SCHEMA)
+        self.trace_log = TraceLog(self._db, self.clock)
+        """Every call on a record, as the patient sees it."""
         self.records = RecordKeeper(self._db, self.clock)
         """TD0.2, TD0.3, TD1.1, TD1.5 on the patients' records."""
         self.documents = DocumentRegistry(self._db)
@@ -172,17 +192,12 @@ class DmpSimulator:
 
     def traces(self, matricule: str) -> list[Trace]:
         """Every call about this patient, oldest first."""
-        rows = self._db.execute(
-            "SELECT at, transaction_, actor, mode, purpose, outcome FROM trace"
-            " WHERE matricule = ? ORDER BY seq",
-            (matricule,),
-        ).fetchall()
-        return [Trace(*row) for row in rows]
+        return self.trace_log.for_patient(matricule)
 
     def show(self, matricule: str) -> dict[str, object]:
         """The stored state of one DMP, for ``kiosk sim dmp show`` (password not shown)."""
         row = self._db.execute(
-            "SELECT oid, created_at, consent, web_identifier FROM dmp WHERE matricule = ?",
+            "SELECT oid, created_at, consent, web_identifier, status FROM dmp WHERE matricule = ?",
             (matricule,),
         ).fetchone()
         authorizations = self._db.execute(
@@ -192,6 +207,7 @@ class DmpSimulator:
             "exists": row is not None,
             "oid": row[0] if row else None,
             "created_at": row[1] if row else None,
+            "status": row[4] if row else None,
             "consent": json.loads(row[2]) if row else None,
             "web_account": bool(row and row[3]),
             "authorizations": dict(authorizations),
@@ -294,6 +310,7 @@ class DmpSimulator:
                 "Le patient du VIHF n'est pas celui de la requête.",
                 "The VIHF patient is not the request's patient.",
             )
+        self._admit(reading, _ACTIONS[type(request)])
         reply = MessageHeader(
             f"{uuid7(self.clock)}", self.clock.now(), _DEVICE, "DMP", header.sender_oid
         )
@@ -308,6 +325,11 @@ class DmpSimulator:
         action, transaction = _DOCUMENT_ACTIONS[envelope.payload.tag]
         if envelope.action != action:
             raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
+        if transaction == "TD2.1":
+            self._admit(reading, DmpAction.SUBMISSION)
+        else:
+            change = read_attribute_update(envelope.payload).change
+            self._admit(reading, _UPDATE_ACTIONS.get(change, DmpAction.ATTRIBUTE_UPDATE))
         self._count_feeding(reading)
 
         def work() -> tuple[etree._Element, str, str]:
@@ -319,6 +341,15 @@ class DmpSimulator:
             return build_registry_response(result.errors), result.outcome, transaction
 
         return self._transact(envelope, envelope.message_id, reading, work)
+
+    def _admit(self, reading: VihfReading, action: DmpAction) -> None:
+        """Refuse a caller without the habilitation, or an access mode the patient refused."""
+        denial = check_habilitation(self.habilitations, reading, action)
+        if denial is None and reading.patient is not None:
+            record = self.records.patient_file(reading.patient.matricule.value)
+            denial = check_emergency(reading, record)
+        if denial is not None:
+            raise _Refused.of(denial)
 
     def _count_feeding(self, reading: VihfReading) -> None:
         # Seed 000: fewer than 5 feeding transactions per second per establishment +
@@ -352,7 +383,7 @@ class DmpSimulator:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             body, outcome, transaction = work()
-            self._trace(matricule, transaction, reading, outcome)
+            self.trace_log.record(matricule, transaction, reading, outcome)
             wire = serialize(
                 build_envelope(
                     body,
@@ -367,18 +398,3 @@ class DmpSimulator:
             self._db.execute("ROLLBACK")
             raise
         return wire
-
-    def _trace(self, matricule: str, transaction: str, reading: VihfReading, outcome: str) -> None:
-        self._db.execute(
-            "INSERT INTO trace (at, matricule, transaction_, actor, mode, purpose, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                self.clock.now().isoformat(),
-                matricule,
-                transaction,
-                reading.national_id,
-                reading.auth_mode,
-                reading.purpose,
-                outcome,
-            ),
-        )

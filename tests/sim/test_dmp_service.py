@@ -28,7 +28,16 @@ from kiosk.dmp.transactions import (
     read_existence_response,
     read_transaction_response,
 )
-from kiosk.dmp.vihf import Actor, AuthMode, Software, VihfRequest, build_vihf, issuer_of
+from kiosk.dmp.vihf import (
+    Actor,
+    AuthMode,
+    EmergencyAccess,
+    PurposeOfUse,
+    Software,
+    VihfRequest,
+    build_vihf,
+    issuer_of,
+)
 from kiosk.dmp.vocabulary import INS_TEST_OID, NS, OID, XDS, CodedValue
 from kiosk.dmp.xds import Submission, build_submission, read_registry_response
 from kiosk.domain.ins import Ins
@@ -62,32 +71,56 @@ class Desk:
     clock: FrozenClock
 
     def actor(self, signer: Signer) -> Actor:
-        doctor = signer.identity.national_id == "899900000001"
+        """The VIHF actor of a card: doctor (10 + specialty), nurse (60), CPE agent, or ORG_SIGN."""
+        national_id = signer.identity.national_id
+        indirect = national_id == "3750100000"  # ORG_SIGN: the agent is known locally
+        doctor = national_id == "899900000001"
+        staff = national_id.startswith("3")
+        profession = (
+            CodedValue("ADM", "1.2.250.1.213.1.1.4.6", "Personnel administratif")
+            if staff
+            else CodedValue("10" if doctor else "60", OID["g15_profession"])
+        )
         return Actor(
             issuer=issuer_of(signer.certificate),
-            national_id=signer.identity.national_id,
+            national_id="3750100000/0000042" if indirect else national_id,
             display_name=signer.identity.display_name,
             structure_id="3750100000",
             sector="SA01",
-            profession=CodedValue("10" if doctor else "60", OID["g15_profession"]),
+            profession=profession,
             specialty=CodedValue("SM26", OID["r01_specialty"]) if doctor else None,
-            mode=AuthMode.DIRECT,
+            mode=AuthMode.INDIRECT if indirect else AuthMode.DIRECT,
         )
 
     async def send(
-        self, request: Request, *, message_id: str = "", signer: Signer | None = None
+        self,
+        request: Request,
+        *,
+        message_id: str = "",
+        signer: Signer | None = None,
+        purpose: PurposeOfUse = PurposeOfUse.NORMAL,
+        emergency: EmergencyAccess | None = None,
     ) -> Envelope:
-        envelope, action = self.envelope(request, message_id=message_id, signer=signer)
+        envelope, action = self.envelope(
+            request, message_id=message_id, signer=signer, purpose=purpose, emergency=emergency
+        )
         return await self.soap.call(envelope, action=action)
 
     def envelope(
-        self, request: Request, *, message_id: str = "", signer: Signer | None = None
+        self,
+        request: Request,
+        *,
+        message_id: str = "",
+        signer: Signer | None = None,
+        purpose: PurposeOfUse = PurposeOfUse.NORMAL,
+        emergency: EmergencyAccess | None = None,
     ) -> tuple[etree._Element, str]:
         message_id = message_id or str(uuid7(self.clock))
         header = MessageHeader(message_id, self.clock.now(), "1.2.250.1.999.1.4", "kiosk")
         body = build_request(request, header)
         action = DMP_ACTION_PREFIX + etree.QName(body).localname
-        return self.wrap(body, action, request.patient, message_id, signer), action
+        wrapped = self.wrap(body, action, request.patient, message_id, signer, purpose, emergency)
+        return wrapped, action
 
     def wrap(
         self,
@@ -96,6 +129,8 @@ class Desk:
         patient: Ins,
         message_id: str = "",
         signer: Signer | None = None,
+        purpose: PurposeOfUse = PurposeOfUse.NORMAL,
+        emergency: EmergencyAccess | None = None,
     ) -> etree._Element:
         """``body`` in a SOAP envelope with a fresh VIHF about ``patient``, signed."""
         signer = signer or self.pki.signer_for("doctor")
@@ -104,6 +139,8 @@ class Desk:
                 self.actor(signer),
                 Software("KIOSK-TEST", "kiosk", "0.1.0", "TEST-DMP-HOMOLOGATION"),
                 patient,
+                purpose,
+                emergency,
             ),
             clock=self.clock,
             assertion_id=f"_{uuid7(self.clock)}",
