@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from kiosk.dmp.client import DmpClient
+from kiosk.dmp.client import DUPLICATE, DmpClient, DmpRefused
 from kiosk.dmp.transactions import WebAccountRequest
 from kiosk.errors import KioskError, SoapFault, Unavailable
 from kiosk.sim.dmp_service import DmpFault, DmpSimulator
+from kiosk.soap.envelope import FaultInfo, build_envelope, build_fault, serialize
 
 from .conftest import PATIENT
 from .test_client import (
@@ -29,6 +30,8 @@ from .test_client import (
     softhsm,
     test_pki,
 )
+from .test_client_golden import UPDATE
+from .test_sender import _Registry, _submission
 
 __all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
 
@@ -207,3 +210,73 @@ async def test_nobody_listening_is_unavailable(make_client: ClientFactory) -> No
         client = make_client(transport=real, endpoint=f"http://127.0.0.1:{port}/")
         with pytest.raises(Unavailable):
             await client.existence(PATIENT)
+
+
+class _FaultyRegistry(_Registry):
+    """The test registry of test_sender, playing one fault before answering."""
+
+    def __init__(self, fault: str) -> None:
+        super().__init__()
+        self.fault = fault
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        fault, self.fault = self.fault, ""
+        if fault == "http503":
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b"<html>503</html>"})
+            return
+        if fault == "soap_fault":
+            reply = build_envelope(
+                build_fault(FaultInfo("Receiver", "dmp:ErreurInterne", "Erreur.", "Error.")),
+                action="http://www.w3.org/2005/08/addressing/soap/fault",
+                message_id="urn:uuid:00000000-0000-4000-8000-000000000001",
+            )
+            headers = [(b"content-type", b"application/soap+xml; charset=utf-8")]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": serialize(reply)})
+            return
+        if fault == "slow":
+            await asyncio.sleep(5)
+        self.lose_next = 1 if fault == "lost_response" else 0
+        await super().__call__(scope, receive, send)
+
+
+REGISTRY_CALLS: dict[str, Call] = {
+    "TD2.1": lambda c: c.submit(_submission()),
+    "TD3.3": lambda c: c.update_attributes(UPDATE),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY_CALLS))
+@pytest.mark.parametrize("fault", ["http503", "soap_fault", "lost_response", "slow"])
+async def test_registry_transactions_under_each_fault(
+    name: str, fault: str, make_client: ClientFactory
+) -> None:
+    registry = _FaultyRegistry(fault)
+    transport = httpx.ASGITransport(app=registry)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as http:
+        client = make_client(transport=http, timeouts_s={name: 0.3})
+        with pytest.raises((Unavailable, SoapFault)) as caught:
+            await REGISTRY_CALLS[name](client)
+        _assert_clear(caught.value)
+        stored = set(registry.stored)
+        assert len(stored) == (1 if fault == "lost_response" else 0)
+        if name == "TD2.1" and fault == "lost_response":
+            # The resend is refused as a duplicate: the first send was stored, once.
+            with pytest.raises(DmpRefused) as duplicate:
+                await REGISTRY_CALLS[name](client)
+            assert duplicate.value.ack_code == DUPLICATE
+        else:
+            await REGISTRY_CALLS[name](client)
+        assert len(registry.stored) == 1
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY_CALLS))
+async def test_registry_transactions_on_a_reset_connection(
+    name: str, make_client: ClientFactory
+) -> None:
+    server, port = await _resetting_server()
+    async with server, httpx.AsyncClient() as real:
+        client = make_client(transport=real, endpoint=f"http://127.0.0.1:{port}/")
+        with pytest.raises(Unavailable):
+            await REGISTRY_CALLS[name](client)

@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from kiosk.clock import FrozenClock
+from kiosk.dmp.attributes import read_attribute_update
 from kiosk.dmp.cda import build_cda
 from kiosk.dmp.mtom import root_part
 from kiosk.dmp.sender import DmpSender, authorization_item, creation_item, registry_item
@@ -186,12 +187,15 @@ class _Registry:
             if not message.get("more_body"):
                 break
         envelope = parse_envelope(root_part(raw), max_bytes=16 << 20)
-        summary = read_submission(envelope.payload)
         errors: tuple[tuple[str, str], ...] = ()
-        for entry in summary.entries:
-            if entry.unique_id in self.stored:
-                errors += (("XDSDuplicateUniqueIdInRegistry", entry.unique_id),)
-            self.stored.add(entry.unique_id)
+        if envelope.action.endswith("UpdateDocumentSet"):
+            # An attribute update sets a state: applying it again changes nothing.
+            self.stored.add(f"update:{read_attribute_update(envelope.payload).entry_uuid}")
+        else:
+            for entry in read_submission(envelope.payload).entries:
+                if entry.unique_id in self.stored:
+                    errors += (("XDSDuplicateUniqueIdInRegistry", entry.unique_id),)
+                self.stored.add(entry.unique_id)
         status = 200
         if self.lose_next:
             self.lose_next -= 1
