@@ -15,10 +15,11 @@ def sim() -> None:
 def _subcommands() -> list[click.Command]:
     # Each area adds its own subcommand here (one import, one list element).
     from kiosk.commands.sim_cards import card
+    from kiosk.commands.sim_dmp import dmp
     from kiosk.commands.sim_printer import printer
     from kiosk.commands.sim_serve import insi_fault, serve
 
-    return [serve, insi_fault, card, printer]
+    return [serve, insi_fault, card, printer, dmp]
 
 
 for _command in _subcommands():

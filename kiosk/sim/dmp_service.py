@@ -195,7 +195,11 @@ class DmpSimulator:
         return self.trace_log.for_patient(matricule)
 
     def show(self, matricule: str) -> dict[str, object]:
-        """The stored state of one DMP, for ``kiosk sim dmp show`` (password not shown)."""
+        """The stored state of one DMP, for ``kiosk sim dmp show`` (password not shown).
+
+        Also served at ``GET /_sim/dmp/{matricule}``: a simulator-only inspection door,
+        unauthenticated, which the real service has no equivalent of.
+        """
         row = self._db.execute(
             "SELECT oid, created_at, consent, web_identifier, status FROM dmp WHERE matricule = ?",
             (matricule,),
@@ -211,6 +215,16 @@ class DmpSimulator:
             "consent": json.loads(row[2]) if row else None,
             "web_account": bool(row and row[3]),
             "authorizations": dict(authorizations),
+            "documents": [
+                {
+                    "unique_id": d.unique_id,
+                    "type_code": d.type_code,
+                    "status": d.status,
+                    "authors": list(d.authors),
+                    "confidentiality": [code for code, _system in d.confidentiality],
+                }
+                for d in self.documents.documents_for(matricule)
+            ],
             "traces": [t.__dict__ for t in self.traces(matricule)],
         }
 
