@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "audit": "kiosk.commands.outbox:audit",
     "cards": "kiosk.commands.cards:cards",
     "demo": "kiosk.commands.demo:demo",
+    "dmp": "kiosk.commands.dmp:dmp",
     "ins": "kiosk.commands.ins:ins",
     "insi": "kiosk.commands.insi:insi",
     "nir": "kiosk.commands.nir:nir",

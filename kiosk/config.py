@@ -100,6 +100,18 @@ class DmpConfig(_Section):
     timeout_s: float = Field(default=15.0, gt=0)
     max_tx_per_second: float = Field(default=5.0, gt=0, le=5.0)
     """Feeding transactions per second for this establishment + software (≤ 5, seed 000)."""
+    sender_oid: str = "1.2.250.1.999.1.4"
+    """OID of this installation (HL7 sender device, XDS sourceId); a fictitious demo arc."""
+    ca_file: Path | None = None
+    """CA bundle of the DMP's TLS certificate (``kind = "http"``)."""
+    client_cert: Path | None = None
+    """``ORG_AUTH_CLI`` certificate for mutual TLS in indirect mode."""
+    client_key: Path | None = None
+    """``ORG_AUTH_CLI`` key for mutual TLS in indirect mode."""
+    sign_cert: Path | None = None
+    """``ORG_SIGN`` certificate: signs the VIHF in indirect mode."""
+    sign_key: Path | None = None
+    """``ORG_SIGN`` key (loaded once)."""
 
 
 class OutboxConfig(_Section):
