@@ -11,7 +11,8 @@ import pytest
 
 from kiosk.cards.cps import CpsModule
 from kiosk.clock import FrozenClock
-from kiosk.dmp.client import DmpAlreadyExists, DmpClient, DmpMissing, DmpSettings
+from kiosk.dmp.client import Access, DmpAlreadyExists, DmpClient, DmpMissing, DmpSettings
+from kiosk.dmp.errors import DmpRequestInvalid
 from kiosk.dmp.transactions import (
     AuthorizationStatus,
     ConsentStatement,
@@ -19,7 +20,7 @@ from kiosk.dmp.transactions import (
     VitaleTraits,
     WebAccountRequest,
 )
-from kiosk.dmp.vihf import Actor, AuthMode
+from kiosk.dmp.vihf import Actor, AuthMode, PurposeOfUse
 from kiosk.dmp.vocabulary import OID, CodedValue
 from kiosk.domain.ins import Ins
 from kiosk.errors import AccessDenied
@@ -29,7 +30,7 @@ from kiosk.sim.pki import TestPki, professional
 from kiosk.soap.wssec import IssuedBy
 from tests import softhsm as tokens
 
-from .conftest import AGENT, CORSICAN, PATIENT, SOFTWARE, T0
+from .conftest import AGENT, CORSICAN, EMERGENCY, PATIENT, SOFTWARE, T0
 
 test_pki = tokens.test_pki
 softhsm = tokens.softhsm
@@ -206,3 +207,26 @@ async def test_direct_mode_with_the_doctors_softhsm2_card(
     assert answer.authorization is AuthorizationStatus.VALID
     traces = sim.traces(PATIENT.matricule.value)
     assert {(t.actor, t.mode) for t in traces} == {(DOCTOR_CARD.national_id, "DIRECTE")}
+
+
+@pytest.mark.parametrize(
+    ("access", "traced"),
+    [
+        (Access(), "normal"),
+        (Access(PurposeOfUse.REGULATION), "urgence"),
+        (Access(PurposeOfUse.BREAK_GLASS, EMERGENCY), "brisDeGlace"),
+    ],
+)
+async def test_purpose_of_use_is_stated_and_traced(
+    access: Access, traced: str, make_client: ClientFactory, sim: DmpSimulator
+) -> None:
+    await make_client().existence(PATIENT, access=access)
+    assert [t.purpose for t in sim.traces(PATIENT.matricule.value)] == [traced]
+
+
+async def test_break_glass_without_justification_never_leaves_the_kiosk(
+    make_client: ClientFactory, sim: DmpSimulator
+) -> None:
+    with pytest.raises(DmpRequestInvalid):
+        await make_client().existence(PATIENT, access=Access(PurposeOfUse.BREAK_GLASS))
+    assert sim.traces(PATIENT.matricule.value) == []
