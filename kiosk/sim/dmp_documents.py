@@ -11,8 +11,8 @@ SQLite connection. Rules (DOMAIN.md §1 and §6):
   it succeeds without storing anything twice;
 * an update must name a stored document of the VIHF's patient; delete and the
   wrong-record correction are for the document's author only.
-Not simulated yet: the XAdES signature of the submission set and MTOM (documents
-arrive inline, base64).
+Documents arrive inline (base64) or, with MTOM, resolved from their XOP part by the
+service. Not simulated yet: the XAdES signature of the submission set.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ SOAP fault or an HL7 ``AE`` acknowledgement:
 * a request replayed with the same message id gets the stored answer again (a lost
   response never creates anything twice);
 * TD2.1 submissions and TD3.3 attribute updates, by :mod:`kiosk.sim.dmp_documents`;
+  documents inline (base64) or as MTOM/XOP parts (:mod:`kiosk.sim.dmp_mtom`);
 * more than ``max_feeding_per_s`` feeding transactions (TD2.1, TD3.3) in one second
   for one establishment + software: a ``Receiver`` fault (seed 000), counted;
 * every call traced (who, what, mode, purpose and its justification, when, outcome)
@@ -67,6 +68,7 @@ from kiosk.domain.habilitation import DmpAction, HabilitationTable
 from kiosk.errors import KioskError
 from kiosk.sim.dmp_access import Denial, check_emergency, check_habilitation
 from kiosk.sim.dmp_documents import DocumentRegistry
+from kiosk.sim.dmp_mtom import is_multipart, resolve_includes, split_related
 from kiosk.sim.dmp_records import RecordKeeper
 from kiosk.sim.dmp_traces import Trace, TraceLog
 from kiosk.soap.envelope import (
@@ -248,7 +250,12 @@ class DmpSimulator:
             return self._fault(info, 500)
         raw = await request.body()
         try:
+            content_type = request.headers.get("content-type", "")
+            parts: dict[str, bytes] = {}
+            if is_multipart(content_type):  # MTOM/XOP: the documents are MIME parts
+                raw, parts = split_related(content_type, raw)
             envelope = parse_envelope(raw)
+            resolve_includes(envelope.payload, parts)
             reading = self._check_vihf(envelope)
             answer = self._answer(envelope, reading)
         except _Refused as refused:

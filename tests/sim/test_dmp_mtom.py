@@ -1,0 +1,104 @@
+"""TD2.1 as MTOM/XOP: the document travels as a MIME part and is stored byte for byte."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kiosk.dmp.transactions import ConsentStatement, CreationRequest
+from kiosk.dmp.vocabulary import XDS
+from kiosk.dmp.xds import build_submission, read_registry_response
+from kiosk.sim.dmp_mtom import MtomInvalid, split_related
+from kiosk.soap.envelope import parse_envelope, serialize
+from tests.sim import test_dmp_service as service
+from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _submission
+
+pki = service.pki  # the shared fixtures: the test PKI and a desk talking to a fresh simulator
+desk = service.desk
+BOUNDARY = "MIMEBoundary_kiosk_0001"
+CONTENT_TYPE = (
+    f'multipart/related; boundary="{BOUNDARY}"; type="application/xop+xml";'
+    ' start="<root.message@kiosk>"; start-info="application/soap+xml"'
+)
+
+
+def _part(cid: str, content_type: str, content: bytes) -> bytes:
+    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: binary\r\n"
+    return f"--{BOUNDARY}\r\n{head}Content-ID: <{cid}>\r\n\r\n".encode() + content + b"\r\n"
+
+
+def _multipart(envelope: bytes, parts: dict[str, bytes]) -> bytes:
+    root = _part(
+        "root.message@kiosk",
+        'application/xop+xml; charset=UTF-8; type="application/soap+xml"',
+        envelope,
+    )
+    others = b"".join(_part(cid, "text/xml", content) for cid, content in parts.items())
+    return root + others + f"--{BOUNDARY}--\r\n".encode()
+
+
+async def _post(desk: Desk, body: bytes) -> tuple[int, bytes]:
+    answer = await desk.soap.http.post(
+        "http://dmp.test/", content=body, headers={"Content-Type": CONTENT_TYPE}
+    )
+    return answer.status_code, answer.content
+
+
+async def _created(desk: Desk) -> None:
+    consent = ConsentStatement(desk.clock.now(), creation=True, establishment_access=True)
+    await desk.send(CreationRequest(PATIENT, TRAITS, consent))
+
+
+async def test_document_as_an_xop_part_is_stored(desk: Desk) -> None:
+    await _created(desk)
+    submission = dataclasses.replace(_submission(), content_id="doc1@kiosk")
+    envelope = desk.wrap(build_submission(submission), XDS["action"], PATIENT)
+    status, content = await _post(
+        desk, _multipart(serialize(envelope), {"doc1@kiosk": submission.document})
+    )
+    assert status == 200, content[:300]
+    assert read_registry_response(parse_envelope(content).payload) == (True, ())
+    (stored,) = desk.sim.documents.documents_for(PATIENT.matricule.value)
+    assert stored.unique_id == submission.document_unique_id
+
+
+async def test_a_part_changed_in_transit_is_refused(desk: Desk) -> None:
+    await _created(desk)
+    submission = dataclasses.replace(_submission(), content_id="doc1@kiosk")
+    envelope = desk.wrap(build_submission(submission), XDS["action"], PATIENT)
+    tampered = submission.document.replace(b"Lettre", b"Lettra")
+    status, content = await _post(desk, _multipart(serialize(envelope), {"doc1@kiosk": tampered}))
+    ok, errors = read_registry_response(parse_envelope(content).payload)
+    assert (status, ok, errors[0][0]) == (200, False, "XDSRepositoryMetadataError")
+    assert desk.sim.documents.documents_for(PATIENT.matricule.value) == []
+
+
+async def test_an_include_naming_no_part_is_a_fault(desk: Desk) -> None:
+    await _created(desk)
+    submission = dataclasses.replace(_submission(), content_id="missing@kiosk")
+    envelope = desk.wrap(build_submission(submission), XDS["action"], PATIENT)
+    status, content = await _post(desk, _multipart(serialize(envelope), {}))
+    assert status == 400
+    assert b"MessageInvalide" in content
+    assert b"MTOM" in content
+    assert desk.sim.documents.documents_for(PATIENT.matricule.value) == []
+
+
+@given(st.binary(max_size=300))
+def test_split_keeps_every_byte_of_a_part(content: bytes) -> None:
+    body = _multipart(b"<e/>", {"doc@kiosk": content})
+    root, parts = split_related(CONTENT_TYPE, body)
+    assert (root, parts) == (b"<e/>", {"doc@kiosk": content})
+
+
+@given(st.binary(max_size=300), st.data())
+def test_a_truncated_body_is_refused_with_the_services_error(
+    content: bytes, data: st.DataObject
+) -> None:
+    body = _multipart(b"<e/>", {"doc@kiosk": content})
+    cut = data.draw(st.integers(min_value=0, max_value=len(body) - 3))
+    with pytest.raises(MtomInvalid):
+        split_related(CONTENT_TYPE, body[:cut])
