@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
-from kiosk.dmp.client import WrongAnswer
-from kiosk.errors import ServiceError
+from kiosk.clock import FrozenClock
+from kiosk.dmp.client import DmpClient, DmpSettings, WrongAnswer
+from kiosk.errors import KioskError, ServiceError
 from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.pki import TestPki
 from kiosk.soap.envelope import NS, InvalidXml
+from kiosk.soap.wssec import IssuedBy
 
-from .conftest import CORSICAN, PATIENT
+from .conftest import AGENT, CORSICAN, PATIENT, SOFTWARE, T0
 from .test_client import (
+    SENDER_OID,
     ClientFactory,
     clock,
     cps_module,
@@ -204,3 +212,67 @@ async def test_html_error_page_is_a_service_error(hostile: Callable[[Any], Any])
     with pytest.raises(ServiceError) as caught:
         await hostile(teapot).existence(PATIENT)
     assert "404" in caught.value.message("fr")
+
+
+def _genuine_existence_answer(test_pki: TestPki) -> tuple[bytes, Callable[[bytes], Any]]:
+    """A real TD0.2 answer of the simulator, and a runner sending one query to any bytes."""
+    clock = FrozenClock(T0)
+    answers: list[bytes] = []
+
+    async def capture(tmp: Path) -> None:
+        sim = DmpSimulator(IssuedBy((test_pki.ca_certificate,), clock.now), tmp, clock=clock)
+        recorder = _Replay(sim.app)
+        transport = httpx.ASGITransport(app=recorder)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as http:
+            await _client(http, test_pki, clock).existence(PATIENT)
+        answers.append(b"".join(m.get("body", b"") for m in recorder.first))
+        sim.close()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(capture(Path(tmp) / "dmp.sqlite3"))
+
+    def send(raw: bytes) -> Any:
+        async def once() -> Any:
+            transport = httpx.ASGITransport(app=_Fixed(lambda: [raw]))
+            async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as http:
+                return await _client(http, test_pki, clock).existence(PATIENT)
+
+        return asyncio.run(once())
+
+    return answers[0], send
+
+
+def _client(http: httpx.AsyncClient, test_pki: TestPki, clock: FrozenClock) -> DmpClient:
+    return DmpClient(
+        http,
+        test_pki.signer_for("establishment"),
+        actor=AGENT,
+        software=SOFTWARE,
+        clock=clock,
+        settings=DmpSettings("http://dmp.test/", SENDER_OID),
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_damage_to_an_answer_gives_a_kiosk_error_never_a_foreign_one(
+    test_pki: TestPki, data: st.DataObject
+) -> None:
+    genuine, send = _CACHE.get("answer") or _CACHE.setdefault(
+        "answer", _genuine_existence_answer(test_pki)
+    )
+    cut = data.draw(st.integers(0, len(genuine)))
+    noise = data.draw(st.binary(max_size=40))
+    where = data.draw(st.integers(0, len(genuine)))
+    damaged = (genuine[:where] + noise + genuine[where:])[: max(cut, 1)]
+    outcome: object
+    try:
+        outcome = send(damaged)
+    except KioskError as exc:  # anything else (lxml, httpx, ValueError...) fails the test
+        outcome = exc
+    if isinstance(outcome, KioskError):
+        assert outcome.message("fr")
+        assert outcome.message("en")
+
+
+_CACHE: dict[str, tuple[bytes, Callable[[bytes], Any]]] = {}
