@@ -95,6 +95,19 @@ class DocumentRegistry:
             for row in rows
         ]
 
+    def summary(self, matricule: str) -> list[dict[str, object]]:
+        """The patient's documents as ``kiosk sim dmp show`` prints them (no content)."""
+        return [
+            {
+                "unique_id": d.unique_id,
+                "type_code": d.type_code,
+                "status": d.status,
+                "authors": list(d.authors),
+                "confidentiality": [code for code, _system in d.confidentiality],
+            }
+            for d in self.documents_for(matricule)
+        ]
+
     def submit(self, request: etree._Element, reading: VihfReading, now: str) -> RegistryOutcome:
         """TD2.1: store the submission's documents, or say why not."""
         summary = read_submission(request)
@@ -139,7 +152,7 @@ class DocumentRegistry:
                     json.dumps(entry.author_ids),
                     json.dumps(entry.confidentiality),
                     now,
-                    cda.pdf,
+                    entry.document,  # as submitted: TD3.2 returns it unchanged
                 ),
             )
         return RegistryOutcome((), "stored")

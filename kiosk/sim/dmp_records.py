@@ -81,6 +81,33 @@ class RecordKeeper:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def summary(self, matricule: str) -> dict[str, object]:
+        """The record as ``kiosk sim dmp show`` prints it (the temporary password never)."""
+        row = self._db.execute(
+            "SELECT oid, created_at, consent, web_identifier, status FROM dmp WHERE matricule = ?",
+            (matricule,),
+        ).fetchone()
+        authorizations = self._db.execute(
+            "SELECT structure, status FROM authorization WHERE matricule = ?", (matricule,)
+        ).fetchall()
+        return {
+            "exists": row is not None,
+            "oid": row[0] if row else None,
+            "created_at": row[1] if row else None,
+            "status": row[4] if row else None,
+            "consent": json.loads(row[2]) if row else None,
+            "web_account": bool(row and row[3]),
+            "authorizations": dict(authorizations),
+        }
+
+    def authorized(self, matricule: str, structure: str) -> bool:
+        """Whether the patient authorized this structure's professionals (TD0.3 or creation)."""
+        row = self._db.execute(
+            "SELECT status FROM authorization WHERE matricule = ? AND structure = ?",
+            (matricule, structure),
+        ).fetchone()
+        return row is not None and row[0] == AuthorizationStatus.VALID.value
+
     def patient_file(self, matricule: str) -> PatientFile | None:
         """The consent record and Vitale traits stored at creation, for the access rules."""
         row = self._db.execute(

@@ -20,6 +20,8 @@ SOAP fault or an HL7 ``AE`` acknowledgement:
   password, only on an existing DMP; TD1.4 closure and TD1.2 reactivation;
 * a request replayed with the same message id gets the stored answer again (a lost
   response never creates anything twice);
+* TD3.1 search and TD3.2 retrieval (:mod:`kiosk.sim.dmp_queries`) for an authorized
+  structure, or under an emergency mode the patient did not refuse;
 * TD2.1 submissions and TD3.3 attribute updates, by :mod:`kiosk.sim.dmp_documents`;
   documents inline (base64) or as MTOM/XOP parts (:mod:`kiosk.sim.dmp_mtom`);
 * more than ``max_feeding_per_s`` feeding transactions (TD2.1, TD3.3) in one second
@@ -34,7 +36,6 @@ used through the standard library: a simulator's statements are microseconds lon
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from enum import StrEnum
@@ -60,7 +61,7 @@ from kiosk.dmp.transactions import (
     WebAccountRequest,
     read_request,
 )
-from kiosk.dmp.vihf import VihfReading, read_vihf
+from kiosk.dmp.vihf import PurposeOfUse, VihfReading, read_vihf
 from kiosk.dmp.vocabulary import ATTR, INS_TEST_OID, XDS
 from kiosk.dmp.vocabulary import NS as DMP_NS
 from kiosk.dmp.xds import build_registry_response
@@ -69,7 +70,9 @@ from kiosk.errors import KioskError
 from kiosk.sim.dmp_access import Denial, check_emergency, check_habilitation
 from kiosk.sim.dmp_documents import DocumentRegistry
 from kiosk.sim.dmp_mtom import is_multipart, resolve_includes, split_related
-from kiosk.sim.dmp_records import RecordKeeper
+from kiosk.sim.dmp_queries import QUERY_TRANSACTIONS, DocumentQueries
+from kiosk.sim.dmp_rate import FeedingRate
+from kiosk.sim.dmp_records import OPEN, RecordKeeper
 from kiosk.sim.dmp_traces import Trace, TraceLog
 from kiosk.soap.envelope import (
     NS,
@@ -164,13 +167,11 @@ class DmpSimulator:
         """TD0.2, TD0.3, TD1.1, TD1.5 on the patients' records."""
         self.documents = DocumentRegistry(self._db)
         """TD2.1 and TD3.3: ``documents.documents_for(matricule)`` shows what was stored."""
+        self.queries = DocumentQueries(self._db)
+        """TD3.1 search and TD3.2 retrieval, as the caller may see the documents."""
         self._faults: list[DmpFault] = []
-        self.max_feeding_per_s = max_feeding_per_s
-        self.feeding_calls: dict[tuple[str, str], int] = {}
-        """Feeding transactions seen per (structure, software homologation), for tests."""
-        self.rate_refusals = 0
-        """Feeding transactions refused for going over the rate."""
-        self._recent: dict[tuple[str, str], list[float]] = {}
+        self.feeding = FeedingRate(max_feeding_per_s, self.clock)
+        """The rate limit and its counters (``calls``, ``refusals``) for tests."""
         self.app = Starlette(
             routes=[
                 Route("/", self._soap, methods=["POST"]),
@@ -202,31 +203,9 @@ class DmpSimulator:
         Also served at ``GET /_sim/dmp/{matricule}``: a simulator-only inspection door,
         unauthenticated, which the real service has no equivalent of.
         """
-        row = self._db.execute(
-            "SELECT oid, created_at, consent, web_identifier, status FROM dmp WHERE matricule = ?",
-            (matricule,),
-        ).fetchone()
-        authorizations = self._db.execute(
-            "SELECT structure, status FROM authorization WHERE matricule = ?", (matricule,)
-        ).fetchall()
         return {
-            "exists": row is not None,
-            "oid": row[0] if row else None,
-            "created_at": row[1] if row else None,
-            "status": row[4] if row else None,
-            "consent": json.loads(row[2]) if row else None,
-            "web_account": bool(row and row[3]),
-            "authorizations": dict(authorizations),
-            "documents": [
-                {
-                    "unique_id": d.unique_id,
-                    "type_code": d.type_code,
-                    "status": d.status,
-                    "authors": list(d.authors),
-                    "confidentiality": [code for code, _system in d.confidentiality],
-                }
-                for d in self.documents.documents_for(matricule)
-            ],
+            **self.records.summary(matricule),
+            "documents": self.documents.summary(matricule),
             "traces": [t.__dict__ for t in self.traces(matricule)],
         }
 
@@ -322,6 +301,8 @@ class DmpSimulator:
         payload = envelope.payload
         if payload.tag in _DOCUMENT_ACTIONS:
             return self._documents(envelope, reading)
+        if payload.tag in QUERY_TRANSACTIONS:
+            return self._query(envelope, reading)
         header, request = read_request(payload)
         if envelope.action != DMP_ACTION_PREFIX + etree.QName(payload).localname:
             raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
@@ -363,6 +344,29 @@ class DmpSimulator:
 
         return self._transact(envelope, envelope.message_id, reading, work)
 
+    def _query(self, envelope: Envelope, reading: VihfReading) -> bytes:
+        action, transaction = QUERY_TRANSACTIONS[envelope.payload.tag]
+        if envelope.action != action:
+            raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
+        self._admit(reading, DmpAction(transaction))
+        matricule = reading.patient.matricule.value if reading.patient else ""
+        # Consulting needs the patient's authorization, unless an emergency mode stands
+        # in for it (DOMAIN.md §1, §6); a refused emergency mode was refused by _admit.
+        emergency = reading.purpose in {PurposeOfUse.BREAK_GLASS, PurposeOfUse.REGULATION}
+        if self.records.status(matricule) != OPEN or not (
+            emergency or self.records.authorized(matricule, reading.structure_id)
+        ):
+            raise _Refused(
+                "dmp:AccesNonAutorise",
+                "Accès au DMP non autorisé par le patient (ou DMP absent ou fermé).",
+                "Access to the DMP not authorized by the patient (or no open DMP).",
+            )
+
+        def work() -> tuple[etree._Element, str, str]:
+            return self.queries.answer(envelope.payload, reading)
+
+        return self._transact(envelope, envelope.message_id, reading, work)
+
     def _admit(self, reading: VihfReading, action: DmpAction) -> None:
         """Refuse a caller without the habilitation, or an access mode the patient refused."""
         denial = check_habilitation(self.habilitations, reading, action)
@@ -375,19 +379,13 @@ class DmpSimulator:
     def _count_feeding(self, reading: VihfReading) -> None:
         # Seed 000: fewer than 5 feeding transactions per second per establishment +
         # software; over that the service answers with its own fault (retryable).
-        key = (reading.structure_id, reading.first(ATTR["lps_homologation"]))
-        self.feeding_calls[key] = self.feeding_calls.get(key, 0) + 1
-        now = self.clock.monotonic()
-        recent = [t for t in self._recent.get(key, []) if now - t < 1.0]
-        if len(recent) >= self.max_feeding_per_s:
-            self.rate_refusals += 1
+        if not self.feeding.admit((reading.structure_id, reading.first(ATTR["lps_homologation"]))):
             raise _Refused(
                 "dmp:LimiteDebitAtteinte",
                 "Trop de transactions d'alimentation par seconde.",
                 "Too many feeding transactions per second.",
                 receiver=True,
             )
-        self._recent[key] = [*recent, now]
 
     def _transact(
         self,

@@ -358,8 +358,8 @@ async def test_feeding_over_five_per_second_is_refused_then_accepted(desk: Desk)
         assert (await _submit(desk, _submission(f"burst-{n}", doc=f"burst-{n}")))[0]
     with pytest.raises(SoapFault, match="per second"):
         await _submit(desk, _submission("burst-5", doc="burst-5"))
-    assert desk.sim.rate_refusals == 1
-    assert desk.sim.feeding_calls[("3750100000", "TEST-DMP-HOMOLOGATION")] == 6
+    assert desk.sim.feeding.refusals == 1
+    assert desk.sim.feeding.calls[("3750100000", "TEST-DMP-HOMOLOGATION")] == 6
     desk.clock.advance(1.0)
     assert (await _submit(desk, _submission("burst-5", doc="burst-5")))[0]
 
