@@ -5,7 +5,8 @@ sees it: ``vihf`` (build the assertion and sign it through soap/wssec, off the l
 ``http`` (the exchange, *including* the simulator's own work since it runs in-process
 through ``httpx.ASGITransport``: an upper bound of the client's share) and ``parse``
 (hardened parse of the answer). Signatures with the test PKI's in-process key and,
-for TD0.2, with a SoftHSM2 token through PKCS#11. The creation flow runs the whole
+for TD0.2, with a SoftHSM2 token through PKCS#11. TD2.1 sends a 200 KB PDF in its CDA
+as an MTOM part; TD3.3 hides that document from professionals. The creation flow runs the whole
 admission — TD0.2, information, consent, TD1.1 through the real outbox and sync
 worker, TD1.5 — for a new fictitious patient each time (valid NIR keys, INS test OID).
 """
@@ -17,15 +18,19 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from lxml import etree
 
 from kiosk.cards.cps import CpsModule
 from kiosk.clock import FrozenClock
+from kiosk.dmp.attributes import AttributeChange, AttributeUpdate
+from kiosk.dmp.cda import CdaDocument, DocumentAuthor, build_cda
 from kiosk.dmp.client import DmpClient, DmpSettings
 from kiosk.dmp.sender import DmpSender
 from kiosk.dmp.transactions import (
@@ -36,8 +41,10 @@ from kiosk.dmp.transactions import (
     WebCredentials,
 )
 from kiosk.dmp.vihf import Actor, AuthMode, Software
-from kiosk.dmp.vocabulary import INS_TEST_OID, OID, CodedValue
+from kiosk.dmp.vocabulary import DOCUMENT_MODELS, INS_TEST_OID, OID, CodedValue
+from kiosk.dmp.xds import Submission
 from kiosk.domain.ins import Identity, IdentityStatus, Ins, StrictTraits
+from kiosk.domain.visibility import Visibility
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
@@ -108,6 +115,39 @@ async def _per_call(
     return {name: _stats(values) for name, values in parts.items()} | {"runs": runs}
 
 
+def _submission(who: Ins, n: int, pdf: bytes) -> Submission:
+    """Discharge letter ``n`` of ``who`` (ids derived from ``n``: a resend is the same)."""
+    cda = CdaDocument(
+        document_root="1.2.250.1.999.1.1",
+        document_extension=f"bench-{n:04d}",
+        model=DOCUMENT_MODELS["discharge_summary"],
+        title="Lettre de liaison à la sortie",
+        patient=who,
+        traits=STRICT,
+        author=DocumentAuthor(
+            "899900000001", "MEDECIN-TEST", "Dominique", DOCTOR.profession, "3750100000", "CH"
+        ),
+        created=T0,
+        service_start=T0 - timedelta(days=2),
+        service_end=T0,
+        facility=CodedValue("SA01", OID["r02_sector"]),
+        pdf=pdf or b"%PDF-1.7\n",
+    )
+    return Submission(
+        cda=cda,
+        document=etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8"),
+        entry_uuid=uuid.uuid5(uuid.NAMESPACE_OID, f"entry-{n}"),
+        submission_uuid=uuid.uuid5(uuid.NAMESPACE_OID, f"set-{n}"),
+        submission_unique_id=f"1.2.250.1.999.1.2.{n + 1}",
+        source_id="1.2.250.1.999.1.3",
+        visibility=Visibility(),
+        class_code=CodedValue("10", OID["xds_class"]),
+        practice=CodedValue("ETABLISSEMENT", OID["xds_practice"]),
+        content_type=CodedValue("04", OID["xds_content_type"]),
+        submitted=T0,
+    )
+
+
 class _Receipts:
     async def print_credentials(self, credentials: WebCredentials) -> None:
         return None
@@ -144,6 +184,30 @@ async def _bench(pki: TestPki, work: Path) -> dict[str, Any]:
             lambda i: agent.open_web_account(WebAccountRequest(patient(i), mobile="0612345678")),
             RUNS,
         )
+
+        author = client(pki.signer_for("doctor"), DOCTOR)
+        pdf = b"%PDF-1.7\n" + os.urandom(200 * 1024)
+
+        async def submit(i: int) -> None:
+            clock.advance(0.25)  # the service allows 5 feeding transactions per second
+            await author.submit(_submission(patient(i), i, pdf))
+
+        async def hide(i: int) -> None:
+            clock.advance(0.25)
+            entry = _submission(patient(i), i, b"")
+            await author.update_attributes(
+                AttributeUpdate(
+                    uuid.uuid5(entry.entry_uuid, "hide"),
+                    patient(i),
+                    f"urn:uuid:{entry.entry_uuid}",
+                    entry.document_unique_id,
+                    AttributeChange.VISIBILITY,
+                    visibility=Visibility(professionals=False),
+                )
+            )
+
+        results["TD2.1_mtom_200kb"] = await _per_call(author, submit, RUNS)
+        results["TD3.3_visibility"] = await _per_call(author, hide, RUNS)
 
         hsm = provision_tokens(work / "softhsm", pki)
         os.environ.update(hsm.env)
