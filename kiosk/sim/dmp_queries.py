@@ -68,22 +68,16 @@ class DocumentQueries:
 
     def _visible(self, matricule: str, caller: str) -> dict[str, tuple[str, ...]]:
         rows = self._db.execute(
-            "SELECT unique_id, entry_uuid, type_code, authors, confidentiality, status, content"
+            "SELECT unique_id, entry_uuid, type_code, authors, confidentiality, status"
             " FROM document WHERE matricule = ? AND status != 'Deleted' ORDER BY rowid",
             (matricule,),
         ).fetchall()
         shown: dict[str, tuple[str, ...]] = {}
-        for unique_id, entry, type_code, authors, codes, status, content in rows:
+        for unique_id, entry, type_code, authors, codes, status in rows:
             confidentiality = [code for code, _system in json.loads(codes)]
             if HIDDEN_FROM_PROFESSIONALS in confidentiality and caller not in json.loads(authors):
                 continue
-            shown[unique_id] = (
-                entry,
-                type_code,
-                status,
-                " ".join(confidentiality),
-                base64.b64encode(content or b"").decode("ascii"),
-            )
+            shown[unique_id] = (entry, type_code, status, " ".join(confidentiality))
         return shown
 
     def _find(
@@ -99,7 +93,7 @@ class DocumentQueries:
             return *_failed(response, "XDSPatientIdDoesNotMatch", "VIHF patient"), "TD3.1"
         response.set("status", XDS["success"])
         objects = etree.SubElement(response, f"{_RIM}RegistryObjectList", nsmap={"rim": NS["rim"]})
-        for unique_id, (entry, type_code, status, codes, _content) in visible.items():
+        for unique_id, (entry, type_code, status, codes) in visible.items():
             extrinsic = etree.SubElement(
                 objects,
                 f"{_RIM}ExtrinsicObject",
@@ -133,10 +127,14 @@ class DocumentQueries:
         if errors:
             return response, f"refused:{errors[0][0]}", "TD3.2"
         for unique_id in wanted:
+            row = self._db.execute(
+                "SELECT content FROM document WHERE unique_id = ?", (unique_id,)
+            ).fetchone()
             document = etree.SubElement(response, f"{_XDS}DocumentResponse")
             etree.SubElement(document, f"{_XDS}DocumentUniqueId").text = unique_id
             etree.SubElement(document, f"{_XDS}mimeType").text = "text/xml"
-            etree.SubElement(document, f"{_XDS}Document").text = visible[unique_id][4]
+            content = base64.b64encode(row[0] or b"").decode("ascii")
+            etree.SubElement(document, f"{_XDS}Document").text = content
         return response, f"retrieved={len(wanted)}", "TD3.2"
 
 
