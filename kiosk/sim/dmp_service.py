@@ -40,6 +40,7 @@ import sqlite3
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 from cryptography import x509
 from lxml import etree
@@ -356,11 +357,12 @@ class DmpSimulator:
         if self.records.status(matricule) != OPEN or not (
             emergency or self.records.authorized(matricule, reading.structure_id)
         ):
-            raise _Refused(
+            denial = Denial(
                 "dmp:AccesNonAutorise",
                 "Accès au DMP non autorisé par le patient (ou DMP absent ou fermé).",
                 "Access to the DMP not authorized by the patient (or no open DMP).",
             )
+            self._refuse(reading, transaction, denial)
 
         def work() -> tuple[etree._Element, str, str]:
             return self.queries.answer(envelope.payload, reading)
@@ -374,7 +376,14 @@ class DmpSimulator:
             record = self.records.patient_file(reading.patient.matricule.value)
             denial = check_emergency(reading, record)
         if denial is not None:
-            raise _Refused.of(denial)
+            self._refuse(reading, action.value, denial)
+
+    def _refuse(self, reading: VihfReading, transaction: str, denial: Denial) -> NoReturn:
+        # An authenticated attempt the rules refuse is still a call on the record: the
+        # patient sees it (DOMAIN.md §1), a refused « bris de glace » above all.
+        matricule = reading.patient.matricule.value if reading.patient else ""
+        self.trace_log.record(matricule, transaction, reading, f"refused:{denial.subcode}")
+        raise _Refused.of(denial)
 
     def _count_feeding(self, reading: VihfReading) -> None:
         # Seed 000: fewer than 5 feeding transactions per second per establishment +

@@ -1,12 +1,12 @@
 """The simulated DMP's access history: every call on a record, as the patient sees it.
 
 DOMAIN.md §1: every access and action is traced and visible to the patient and the
-attending physician, emergency accesses included. One row per call the service
-answered (refusals before the VIHF or the habilitation are not accesses to the
-record): when, which transaction, who (national id), the authentication mode, the
-purpose of use with the « bris de glace » justification, and the outcome. Written
-inside the service's transaction, on its connection, so a trace exists exactly when
-the state change does.
+attending physician, emergency accesses included. One row per call by an
+authenticated caller (a request whose VIHF does not verify names nobody), refused
+attempts included (outcome ``refused:<fault>``): when, which transaction, who
+(national id), the authentication mode, the purpose of use with the « bris de glace »
+justification, and the outcome. A call that changes state is traced inside the
+service's transaction, so its trace exists exactly when the change does.
 """
 
 from __future__ import annotations

@@ -86,8 +86,12 @@ async def test_a_nurse_may_create_but_not_reactivate(desk: Desk) -> None:
     assert caught.value.fault_code == "dmp:HabilitationInsuffisante"
     assert "réactivation du DMP (TD1.2)" in caught.value.message("fr")
     assert desk.sim.show(PATIENT.matricule.value)["status"] == "ACTIF"
-    # The refusal is not a call on the record: only the creation shows.
-    assert [t.transaction for t in desk.sim.traces(PATIENT.matricule.value)] == ["TD1.1"]
+    # The refused attempt is a call on the record too: the patient sees it.
+    traces = desk.sim.traces(PATIENT.matricule.value)
+    assert [(t.transaction, t.outcome) for t in traces] == [
+        ("TD1.1", "AA"),
+        ("TD1.2", "refused:dmp:HabilitationInsuffisante"),
+    ]
 
 
 async def test_admission_staff_create_and_feed_with_a_cpe_or_the_establishment(
@@ -191,6 +195,12 @@ async def test_break_the_glass_refused_by_the_patient(desk: Desk) -> None:
     assert caught.value.fault_code == "dmp:AccesUrgenceRefuse"
     assert "bris de glace" in caught.value.message("fr")
     assert caught.value.permanent
+    attempt = desk.sim.traces(PATIENT.matricule.value)[-1]
+    assert (attempt.purpose, attempt.outcome, attempt.justification) == (
+        "brisDeGlace",
+        "refused:dmp:AccesUrgenceRefuse",
+        EMERGENCY.justification,
+    )
     # The regulation centre was not refused: its access goes through.
     await desk.send(ExistenceQuery(PATIENT), purpose=PurposeOfUse.REGULATION)
     assert desk.sim.traces(PATIENT.matricule.value)[-1].purpose == "urgence"
