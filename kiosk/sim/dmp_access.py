@@ -18,6 +18,8 @@ into its SOAP fault:
   name, birth date) must be the record's; ``urgence`` (regulation centre) is refused
   when the patient refused regulation-centre access. Both are traced with their
   purpose and justification by the service.
+* **Consultation** (TD3.1, TD3.2): an open DMP and the structure's authorization,
+  for which an emergency mode the patient did not refuse stands in.
 """
 
 from __future__ import annotations
@@ -25,13 +27,45 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from kiosk.dmp.attributes import AttributeChange
+from kiosk.dmp.transactions import (
+    AuthorizationRequest,
+    ClosureRequest,
+    CreationRequest,
+    ExistenceQuery,
+    ReactivationRequest,
+    WebAccountRequest,
+)
 from kiosk.dmp.vihf import AuthMode as VihfAuthMode
 from kiosk.dmp.vihf import PurposeOfUse, VihfReading
 from kiosk.dmp.vocabulary import ATTR, OID
 from kiosk.domain.habilitation import AuthMode, DmpAction, HabilitationDenied, HabilitationTable
 
-__all__ = ["Denial", "PatientFile", "check_emergency", "check_habilitation", "profile_of"]
+__all__ = [
+    "REQUEST_ACTIONS",
+    "UPDATE_ACTIONS",
+    "Denial",
+    "PatientFile",
+    "check_consultation",
+    "check_emergency",
+    "check_habilitation",
+    "profile_of",
+]
 
+REQUEST_ACTIONS: dict[type, DmpAction] = {
+    ExistenceQuery: DmpAction.EXISTENCE_TEST,
+    AuthorizationRequest: DmpAction.AUTHORIZATION,
+    CreationRequest: DmpAction.CREATION,
+    ReactivationRequest: DmpAction.REACTIVATION,
+    ClosureRequest: DmpAction.CLOSURE,
+    WebAccountRequest: DmpAction.WEB_ACCOUNT,
+}
+"""HL7 v3 request → the habilitation table's action."""
+UPDATE_ACTIONS = {
+    AttributeChange.DELETE: DmpAction.DELETION,
+    AttributeChange.WRONG_PATIENT: DmpAction.WRONG_RECORD_CORRECTION,
+}
+"""TD3.3 changes that are their own action; the others are TD3.3a attribute updates."""
 _MODES = {
     VihfAuthMode.DIRECT.value: AuthMode.DIRECT,
     VihfAuthMode.INDIRECT.value: AuthMode.INDIRECT,
@@ -123,3 +157,17 @@ def check_emergency(reading: VihfReading, record: PatientFile | None) -> Denial 
                 "The identity declared for break-the-glass access is not the record's.",
             )
     return None
+
+
+def check_consultation(reading: VihfReading, *, is_open: bool, authorized: bool) -> Denial | None:
+    """A denial unless the DMP is open and the structure authorized, or an emergency mode."""
+    # DOMAIN.md §1, §6: the emergency modes stand in for the authorization; a mode the
+    # patient refused was already refused by check_emergency.
+    emergency = reading.purpose in {PurposeOfUse.BREAK_GLASS, PurposeOfUse.REGULATION}
+    if is_open and (authorized or emergency):
+        return None
+    return Denial(
+        "dmp:AccesNonAutorise",
+        "Accès au DMP non autorisé par le patient (ou DMP absent ou fermé).",
+        "Access to the DMP not authorized by the patient (or no open DMP).",
+    )

@@ -1,33 +1,23 @@
-"""The simulated DMP: TD0.2, TD0.3, TD1.1, TD1.5, TD2.1 and TD3.3 behind the VIHF checks.
+"""The simulated DMP: management (TD0.x, TD1.x), feeding (TD2.1, TD3.3), consultation (TD3.x).
 
 A Starlette app (mountable through ``httpx.ASGITransport`` or served by uvicorn),
 backed by one SQLite file so its state survives a restart. It enforces what the
-real service enforces for these transactions (DOMAIN.md §1 and §6), each refusal a
-SOAP fault or an HL7 ``AE`` acknowledgement:
+real service enforces (DOMAIN.md §1 and §6), each refusal a SOAP fault, an HL7 ``AE``
+acknowledgement or an XDS error, in this order:
 
-* WS-Security holding a VIHF signed by a certificate of the test CA, made with the
-  **signature** key (a certificate without non-repudiation, i.e. the authentication
-  key, is refused); the VIHF read by :func:`kiosk.dmp.vihf.read_vihf` with no problem
-  (attributes present and consistent, structure of the card in direct mode, test OIDs
-  only, within its validity); an assertion id seen before is a replay and refused;
-  the patient of the VIHF must be the patient of the message;
-* the caller's habilitation for the transaction (the table shared with the kiosk's
-  local pre-check) and the access mode against the patient's consent record
-  (``brisDeGlace``, ``urgence``), by :mod:`kiosk.sim.dmp_access`: SOAP faults;
-* TD0.2 existence, this structure's authorization and the web-account status;
-  TD0.3 only on an existing DMP; TD1.1 creation refusing a second DMP for the same
-  INS (``DMP_EXISTANT``); TD1.5 web account returning an identifier and a temporary
-  password, only on an existing DMP; TD1.4 closure and TD1.2 reactivation;
-* a request replayed with the same message id gets the stored answer again (a lost
-  response never creates anything twice);
-* TD3.1 search and TD3.2 retrieval (:mod:`kiosk.sim.dmp_queries`) for an authorized
-  structure, or under an emergency mode the patient did not refuse;
-* TD2.1 submissions and TD3.3 attribute updates, by :mod:`kiosk.sim.dmp_documents`;
-  documents inline (base64) or as MTOM/XOP parts (:mod:`kiosk.sim.dmp_mtom`);
-* more than ``max_feeding_per_s`` feeding transactions (TD2.1, TD3.3) in one second
-  for one establishment + software: a ``Receiver`` fault (seed 000), counted;
-* every call traced (who, what, mode, purpose and its justification, when, outcome)
-  and queryable.
+* WS-Security holding a VIHF signed by a certificate of the test CA with the
+  **signature** key (no non-repudiation bit: the authentication key, refused), read
+  by :func:`kiosk.dmp.vihf.read_vihf` with no problem (attributes, card structure in
+  direct mode, test OIDs only, validity); a seen assertion id is a replay; the VIHF's
+  patient must be the message's;
+* the habilitation and the access mode against the consent record
+  (:mod:`kiosk.sim.dmp_access`); consultation also needs the structure's
+  authorization unless an emergency mode stands in for it;
+* the records (:mod:`kiosk.sim.dmp_records`), documents inline or MTOM
+  (:mod:`kiosk.sim.dmp_documents`, :mod:`kiosk.sim.dmp_mtom`), search and retrieval
+  (:mod:`kiosk.sim.dmp_queries`); the feeding rate (:mod:`kiosk.sim.dmp_rate`);
+* a request resent with the same message id gets the stored answer (a lost response
+  never creates anything twice); every call traced (:mod:`kiosk.sim.dmp_traces`).
 
 Faults are played instead of the next answers (:meth:`DmpSimulator.inject`),
 including ``lost_response``: the state changes, then the answer is lost. SQLite is
@@ -51,24 +41,25 @@ from starlette.routing import Route
 
 from kiosk.clock import Clock, SystemClock, uuid7
 from kiosk.data import habilitations_text
-from kiosk.dmp.attributes import AttributeChange, read_attribute_update
+from kiosk.dmp.attributes import read_attribute_update
 from kiosk.dmp.hl7v3 import MessageHeader
 from kiosk.dmp.transactions import (
-    AuthorizationRequest,
-    ClosureRequest,
-    CreationRequest,
-    ExistenceQuery,
-    ReactivationRequest,
-    WebAccountRequest,
     read_request,
 )
-from kiosk.dmp.vihf import PurposeOfUse, VihfReading, read_vihf
+from kiosk.dmp.vihf import VihfReading, read_vihf
 from kiosk.dmp.vocabulary import ATTR, INS_TEST_OID, XDS
 from kiosk.dmp.vocabulary import NS as DMP_NS
 from kiosk.dmp.xds import build_registry_response
 from kiosk.domain.habilitation import DmpAction, HabilitationTable
 from kiosk.errors import KioskError
-from kiosk.sim.dmp_access import Denial, check_emergency, check_habilitation
+from kiosk.sim.dmp_access import (
+    REQUEST_ACTIONS,
+    UPDATE_ACTIONS,
+    Denial,
+    check_consultation,
+    check_emergency,
+    check_habilitation,
+)
 from kiosk.sim.dmp_documents import DocumentRegistry
 from kiosk.sim.dmp_mtom import is_multipart, resolve_includes, split_related
 from kiosk.sim.dmp_queries import QUERY_TRANSACTIONS, DocumentQueries
@@ -102,20 +93,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assertion_seen (id TEXT PRIMARY KEY, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answer (message_id TEXT PRIMARY KEY, body BLOB NOT NULL);
 """
-_ACTIONS: dict[type, DmpAction] = {
-    ExistenceQuery: DmpAction.EXISTENCE_TEST,
-    AuthorizationRequest: DmpAction.AUTHORIZATION,
-    CreationRequest: DmpAction.CREATION,
-    ReactivationRequest: DmpAction.REACTIVATION,
-    ClosureRequest: DmpAction.CLOSURE,
-    WebAccountRequest: DmpAction.WEB_ACCOUNT,
-}
-"""HL7 v3 request → the habilitation table's action."""
-_UPDATE_ACTIONS = {
-    AttributeChange.DELETE: DmpAction.DELETION,
-    AttributeChange.WRONG_PATIENT: DmpAction.WRONG_RECORD_CORRECTION,
-}
-"""TD3.3 changes that are their own action; the others are TD3.3a attribute updates."""
 
 
 class DmpFault(StrEnum):
@@ -313,7 +290,7 @@ class DmpSimulator:
                 "Le patient du VIHF n'est pas celui de la requête.",
                 "The VIHF patient is not the request's patient.",
             )
-        self._admit(reading, _ACTIONS[type(request)])
+        self._admit(reading, REQUEST_ACTIONS[type(request)])
         reply = MessageHeader(
             f"{uuid7(self.clock)}", self.clock.now(), _DEVICE, "DMP", header.sender_oid
         )
@@ -332,7 +309,7 @@ class DmpSimulator:
             self._admit(reading, DmpAction.SUBMISSION)
         else:
             change = read_attribute_update(envelope.payload).change
-            self._admit(reading, _UPDATE_ACTIONS.get(change, DmpAction.ATTRIBUTE_UPDATE))
+            self._admit(reading, UPDATE_ACTIONS.get(change, DmpAction.ATTRIBUTE_UPDATE))
         self._count_feeding(reading)
 
         def work() -> tuple[etree._Element, str, str]:
@@ -351,17 +328,10 @@ class DmpSimulator:
             raise _Refused("wsa:ActionNotSupported", "Action inconnue.", "Unknown action.")
         self._admit(reading, DmpAction(transaction))
         matricule = reading.patient.matricule.value if reading.patient else ""
-        # Consulting needs the patient's authorization, unless an emergency mode stands
-        # in for it (DOMAIN.md §1, §6); a refused emergency mode was refused by _admit.
-        emergency = reading.purpose in {PurposeOfUse.BREAK_GLASS, PurposeOfUse.REGULATION}
-        if self.records.status(matricule) != OPEN or not (
-            emergency or self.records.authorized(matricule, reading.structure_id)
-        ):
-            denial = Denial(
-                "dmp:AccesNonAutorise",
-                "Accès au DMP non autorisé par le patient (ou DMP absent ou fermé).",
-                "Access to the DMP not authorized by the patient (or no open DMP).",
-            )
+        is_open = self.records.status(matricule) == OPEN
+        authorized = self.records.authorized(matricule, reading.structure_id)
+        denial = check_consultation(reading, is_open=is_open, authorized=authorized)
+        if denial is not None:
             self._refuse(reading, transaction, denial)
 
         def work() -> tuple[etree._Element, str, str]:
