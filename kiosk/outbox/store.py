@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.audit import store as audit
@@ -121,6 +122,7 @@ class OutboxStore:
         self._path = path
         self._key = key
         self._clock = clock
+        self._ders: dict[x509.Certificate, bytes] = {}
 
     @classmethod
     async def open(
@@ -188,6 +190,15 @@ class OutboxStore:
 
         return await self._call(transaction)
 
+    def _der(self, signer: Signer) -> bytes:
+        # Serialising the certificate costs ~10 µs; a kiosk has a handful of signers.
+        cert = signer.certificate
+        der = self._ders.get(cert)
+        if der is None:
+            der = cert.public_bytes(Encoding.DER)
+            self._ders[cert] = der
+        return der
+
     def _now(self) -> datetime:
         return self._clock.now()
 
@@ -216,19 +227,14 @@ class OutboxStore:
             # Sign and seal before taking the write lock: a card signature is slow.
             signature = signer.sign(signed_bytes(row_id, kind, idempotency_key, payload))
             sealed = self._key.seal(payload, aad_for(row_id, kind, idempotency_key))
-            cert = signer.certificate.public_bytes(Encoding.DER)
+            cert = self._der(signer)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                existing = conn.execute(
-                    "SELECT id FROM outbox WHERE idempotency_key = ?", (idempotency_key,)
-                ).fetchone()
-                if existing is not None:
-                    conn.execute("ROLLBACK")
-                    return Enqueued(uuid.UUID(existing[0]), idempotency_key, created=False)
-                conn.execute(
+                inserted = conn.execute(
                     "INSERT INTO outbox (id, idempotency_key, kind, state, created_at,"
                     " next_attempt_at, key_id, payload, signature, signer_id, signer_cert, bulk)"
-                    " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (idempotency_key) DO NOTHING",
                     (
                         row_id,
                         idempotency_key,
@@ -242,7 +248,13 @@ class OutboxStore:
                         cert,
                         int(bulk),
                     ),
-                )
+                ).rowcount
+                if not inserted:
+                    existing = conn.execute(
+                        "SELECT id FROM outbox WHERE idempotency_key = ?", (idempotency_key,)
+                    ).fetchone()
+                    conn.execute("ROLLBACK")
+                    return Enqueued(uuid.UUID(existing[0]), idempotency_key, created=False)
                 for sql, params in statements:
                     conn.execute(sql, tuple(params))
                 audit.append(
