@@ -16,6 +16,7 @@ anything leaves the kiosk.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -304,9 +305,20 @@ class OutboxStore:
         return await self._write(job)
 
     async def lease(
-        self, owner: str, *, lease_s: float, include_bulk: bool, limit: int = 1
+        self,
+        owner: str,
+        *,
+        lease_s: float,
+        include_bulk: bool,
+        bulk_kinds: Sequence[str] = (),
+        limit: int = 1,
     ) -> list[LeasedRow]:
-        """Take the oldest due pending rows; expired leases first return to pending."""
+        """Take the oldest due pending rows; expired leases first return to pending.
+
+        Outside the off-hours window (``include_bulk=False``) rows enqueued as bulk and
+        rows of ``bulk_kinds`` are left waiting.
+        """
+        kinds = json.dumps(list(bulk_kinds))
         now = self._now()
         stamp = iso(now)
         expires = iso(now + timedelta(seconds=lease_s))
@@ -321,10 +333,11 @@ class OutboxStore:
                 "UPDATE outbox SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?,"
                 " attempted_at = ?, attempts = attempts + 1"
                 " WHERE seq IN (SELECT seq FROM outbox WHERE state = 'pending'"
-                " AND next_attempt_at <= ? AND (bulk = 0 OR ?) ORDER BY seq LIMIT ?)"
+                " AND next_attempt_at <= ? AND (? OR (bulk = 0 AND kind NOT IN"
+                " (SELECT value FROM json_each(?)))) ORDER BY seq LIMIT ?)"
                 " RETURNING seq, id, idempotency_key, kind, attempts, faults, payload,"
                 " signature, signer_id, signer_cert",
-                (owner, expires, stamp, stamp, int(include_bulk), limit),
+                (owner, expires, stamp, stamp, int(include_bulk), kinds, limit),
             ).fetchall()
             return sorted(
                 (

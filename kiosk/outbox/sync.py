@@ -270,7 +270,11 @@ class SyncWorker:
     async def step(self) -> Step:
         """Take the oldest due row and try to deliver it once."""
         rows = await self._store.lease(
-            self._owner, lease_s=self.policy.lease_s, include_bulk=self.in_offhours(), limit=1
+            self._owner,
+            lease_s=self.policy.lease_s,
+            include_bulk=self.in_offhours(),
+            bulk_kinds=tuple(self.policy.bulk_kinds),
+            limit=1,
         )
         if not rows:
             return Step.IDLE

@@ -243,13 +243,21 @@ async def test_a_payload_re_signed_by_another_key_is_refused(
 
 async def test_bulk_kinds_wait_for_off_hours(store: OutboxStore, signer: KeySigner) -> None:
     clock = FrozenClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))  # 10:00 in Paris
-    await store.enqueue(kind="dmp.history", idempotency_key="h", payload=b"x", signer=signer)
-    sender = RecordingSender(clock)
     store._clock = clock
+    await store.enqueue(kind="dmp.history", idempotency_key="h", payload=b"x", signer=signer)
+    await store.enqueue(
+        kind="dmp.other", idempotency_key="b", payload=b"x", signer=signer, bulk=True
+    )
+    await store.enqueue(kind="dmp.create", idempotency_key="c", payload=b"x", signer=signer)
+    sender = RecordingSender(clock)
     sync = worker(store, sender, clock, bulk_kinds=frozenset({"dmp.history"}))
     assert not sync.in_offhours()
+    await sync.run_once()
+    assert list(sender.stored) == ["c"]  # the admission goes now; bulk work waits
     clock.advance(10 * 3600)  # 20:00 in Paris
     assert sync.in_offhours()
+    await sync.run_once()
+    assert list(sender.stored) == ["c", "h", "b"]
 
 
 async def test_one_worker_per_outbox_and_orphans_return_at_once(
