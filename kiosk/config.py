@@ -13,11 +13,12 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk.errors import ConfigError
 
 __all__ = [
+    "INSTALLATION",
     "CardsConfig",
     "DmpConfig",
     "InsiConfig",
@@ -33,8 +34,12 @@ __all__ = [
 ]
 
 
+INSTALLATION = Path(__file__).resolve().parents[1]
+"""Where ``hw/`` and ``firmware_cfg/`` live: relative data paths are taken from here."""
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class SiteConfig(_Section):
@@ -66,9 +71,14 @@ class CardsConfig(_Section):
     pkcs11_module: Path = Path("/usr/lib/softhsm/libsofthsm2.so")
     """Cryptolib CPS in production (``libcps3_pkcs11_lux.so``); SoftHSM2 in simulation."""
     profiles_dir: Path = Path("hw/cards")
-    """ATR patterns, as data (DOMAIN.md §5)."""
+    """ATR patterns, as data (DOMAIN.md §5); a relative path is taken from the installation."""
     operation_timeout_s: float = Field(default=5.0, gt=0)
     """Upper bound of any single card operation."""
+
+    @field_validator("profiles_dir")
+    @classmethod
+    def _from_installation(cls, value: Path) -> Path:
+        return value if value.is_absolute() else INSTALLATION / value
 
 
 class InsiConfig(_Section):
@@ -140,6 +150,9 @@ class OutboxConfig(_Section):
     feed_sink_url: str = ""
     """Simulation only, until the DMP client lands: the feed sink to send to (default: the
     running demo world's)."""
+    trusted_ca: Path | None = None
+    """PEM file of the CA certificates whose signers' rows may be sent (IGC Santé in
+    production, the test PKI's CA in simulation); unset: any signature that verifies."""
     metrics_port: int = Field(default=0, ge=0, le=65535)
     """Prometheus exporter on 127.0.0.1 for the long-running worker; 0 disables it."""
 

@@ -48,3 +48,12 @@ def test_broken_toml_names_the_file(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Cannot read configuration file"):
         load_settings(tmp_path / "absent.toml")
+
+
+def test_relative_profile_paths_are_taken_from_the_installation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # an operator running kiosk from anywhere
+    profiles = load_settings(None).cards.profiles_dir
+    assert profiles.is_absolute()
+    assert sorted(profiles.glob("*.toml")), "the shipped ATR profiles must be found"

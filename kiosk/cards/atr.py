@@ -80,8 +80,15 @@ class CardProfiles:
     @classmethod
     def load(cls, directory: Path) -> CardProfiles:
         """Load ``directory/*.toml``; a bad file is a ConfigError naming it."""
+        paths = sorted(directory.glob("*.toml"))
+        if not paths:
+            # Without profiles every card would read as "unknown": say what is wrong instead.
+            raise ConfigError(
+                f"Aucun profil de carte dans {directory} (fichiers *.toml attendus)",
+                f"No card profile in {directory} (*.toml files expected)",
+            )
         profiles: list[CardProfile] = []
-        for path in sorted(directory.glob("*.toml")):
+        for path in paths:
             try:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
                 profiles.append(

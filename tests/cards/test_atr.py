@@ -59,3 +59,8 @@ def test_a_bad_profile_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         CardProfiles.load(tmp_path)
     assert "broken.toml" in info.value.message_en
+
+
+def test_a_directory_without_profiles_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="No card profile"):
+        CardProfiles.load(tmp_path)
