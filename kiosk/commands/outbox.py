@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
+from cryptography import x509
 
 from kiosk.audit.store import AuditLog
 from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
-from kiosk.errors import StorageError, Unavailable
+from kiosk.errors import ConfigError, StorageError, Unavailable
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import STATES, OutboxStore
-from kiosk.outbox.sync import SyncReport
+from kiosk.outbox.sync import SyncReport, issued_by
 
 __all__ = ["AuditChainBroken", "audit", "outbox", "sync"]
 
@@ -142,6 +143,20 @@ def _sink_url(settings: Settings) -> str:
     return url
 
 
+def _trust_policy(settings: Settings) -> Callable[[x509.Certificate], bool] | None:
+    path = settings.outbox.trusted_ca
+    if path is None:
+        return None
+    try:
+        authorities = x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"outbox.trusted_ca : certificats illisibles dans {path}.",
+            f"outbox.trusted_ca: cannot read certificates from {path}.",
+        ) from exc
+    return issued_by(authorities)
+
+
 def _report_text(report: SyncReport) -> str:
     text = f"sent: {report.sent}  retried: {report.retried}  dead: {report.dead}"
     return text + ("  (service unreachable: stopped)" if report.offline else "")
@@ -180,6 +195,7 @@ def sync(obj: CliContext, once: bool, as_json: bool) -> None:
                 clock=SystemClock(),
                 policy=policy_from_settings(settings),
                 metrics=metrics,
+                trusted=_trust_policy(settings),
             )
             if once:
                 return await service.run_once()

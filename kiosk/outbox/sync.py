@@ -39,6 +39,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 
 from kiosk.clock import Clock
 from kiosk.errors import KioskError, SoapFault, StorageError, Unavailable
@@ -60,6 +61,7 @@ __all__ = [
     "SyncReport",
     "SyncWorker",
     "WorkerLock",
+    "issued_by",
 ]
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,21 @@ class SyncPolicy:
     offhours_end: int = 6
     timezone: str = "Europe/Paris"
     idle_poll_s: float = 1.0
+
+
+def issued_by(authorities: list[x509.Certificate]) -> Callable[[x509.Certificate], bool]:
+    """A trust policy: the signer's certificate must be issued directly by one of these CAs."""
+
+    def trusted(cert: x509.Certificate) -> bool:
+        for authority in authorities:
+            try:
+                cert.verify_directly_issued_by(authority)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return True
+        return False
+
+    return trusted
 
 
 class RateLimiter:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Callable
+
+from cryptography import x509
 
 from kiosk.clock import Clock
 from kiosk.config import Settings
@@ -53,6 +56,7 @@ class SyncService:
         policy: SyncPolicy,
         metrics: OutboxMetrics | None = None,
         rng: random.Random | None = None,
+        trusted: Callable[[x509.Certificate], bool] | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
@@ -62,6 +66,7 @@ class SyncService:
             clock=clock,
             policy=policy,
             rng=rng,
+            trusted=trusted,
             on_status=self._publish,
         )
         self._stop = asyncio.Event()

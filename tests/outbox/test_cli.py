@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext
@@ -32,9 +33,11 @@ def world(tmp_path: Path) -> SimWorld:
 def make_context(tmp_path: Path, signer: KeySigner, url: str, n: int) -> CliContext:
     db, key = tmp_path / "outbox.sqlite3", tmp_path / "device.key"
     config = tmp_path / "kiosk.toml"
+    ca = tmp_path / "ca.pem"  # the fixture's self-signed certificate is its own authority
+    ca.write_bytes(signer.certificate.public_bytes(Encoding.PEM))
     config.write_text(
         f'[outbox]\ndatabase = "{db}"\ndevice_key = "{key}"\nfeed_sink_url = "{url}"\n'
-        "[dmp]\nmax_tx_per_second = 5.0\n"
+        f'trusted_ca = "{ca}"\n[dmp]\nmax_tx_per_second = 5.0\n'
     )
 
     async def fill() -> None:

@@ -16,7 +16,7 @@ from kiosk.clock import FrozenClock
 from kiosk.errors import Unavailable
 from kiosk.outbox.ports import PermanentSendError, TransientSendError
 from kiosk.outbox.store import OutboxStore, signed_bytes
-from kiosk.outbox.sync import SIGNATURE_INVALID, Step, SyncPolicy, SyncWorker
+from kiosk.outbox.sync import SIGNATURE_INVALID, Step, SyncPolicy, SyncWorker, issued_by
 from kiosk.signing import KeySigner
 from tests.outbox.fakes import RecordingSender, VirtualTime
 
@@ -235,10 +235,11 @@ async def test_a_payload_re_signed_by_another_key_is_refused(
         clock=clock,
         rng=random.Random(1),
         sleep=VirtualTime(clock),
-        trusted=lambda cert: cert == signer.certificate,
+        trusted=issued_by([signer.certificate]),  # the fixture's certificate is its own CA
     )
     assert await sync.step() is Step.DEAD
     assert sender.sends == []
+    assert issued_by([signer.certificate])(signer.certificate)
 
 
 async def test_bulk_kinds_wait_for_off_hours(store: OutboxStore, signer: KeySigner) -> None:
