@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiosk.clock import Clock, SystemClock
 from kiosk.sim.dmp_service import DmpSimulator
@@ -70,8 +72,32 @@ def build_services(
     trust = IssuedBy((pki.ca_certificate,), clock.now)
     insi = InsiSimulator(trust, clock=clock)
     dmp = DmpSimulator(trust, dmp_database or pki_dir.parent / "dmp.sqlite3", clock=clock)
-    app = Starlette(routes=[Mount("/insi", app=insi.app), Mount("/dmp", app=dmp.app)])
+    app = Starlette(
+        routes=[Mount("/insi", app=insi.app), Mount("/dmp", app=dmp.app)],
+        middleware=[Middleware(_BareServicePaths, prefixes=("/insi", "/dmp"))],
+    )
     return SimServices(app=app, insi=insi, dmp=dmp)
+
+
+class _BareServicePaths:
+    """Serve ``POST /insi`` as ``/insi/``: a real service answers at its endpoint URL.
+
+    Without this, Starlette's mount answers the bare path with a 307 redirect, which a
+    SOAP client must not follow (a POST body is not replayed silently).
+    """
+
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.prefixes:
+            scope = {
+                **scope,
+                "path": scope["path"] + "/",
+                "raw_path": scope["path"].encode() + b"/",
+            }
+        await self.app(scope, receive, send)
 
 
 def bind(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> socket.socket:

@@ -150,6 +150,15 @@ class SoapClient:
         started = time.perf_counter()
         try:
             looks_soap = b"Envelope" in raw[:4096]
+            if 300 <= status < 400:
+                # A SOAP endpoint that redirects is misconfigured; never replay the body.
+                raise ServiceError(
+                    f"Le service {self.service} redirige la demande (HTTP {status}) : "
+                    "vérifiez l'adresse configurée.",
+                    f"The {self.service} service redirects the request (HTTP {status}): "
+                    "check the configured endpoint.",
+                    detail=f"HTTP {status}",
+                )
             if (status >= 500 and not looks_soap) or status == 429:
                 raise self._unavailable(
                     f"erreur HTTP {status}", f"HTTP error {status}", f"HTTP {status}"

@@ -30,7 +30,7 @@ async def test_the_services_component_serves_insi_and_publishes_its_url(
         assert str(world.facts["dmp_url"]).endswith("/dmp")
         clock = FrozenClock(datetime.now(UTC))
         async with httpx.AsyncClient() as http:
-            client = make_client(http, pki.signer_for("establishment"), clock, url + "/")
+            client = make_client(http, pki.signer_for("establishment"), clock, url)
             traits = InsiTraits.create(
                 family_name="CASANOVA-TEST", given_names="ANGE", sex="M", birth_date="1973-01-15"
             )
