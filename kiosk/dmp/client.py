@@ -2,7 +2,8 @@
 
 One method per transaction (DOMAIN.md §6): TD0.2 existence + authorization + web
 account, TD0.3 authorization, TD1.1 creation, TD1.5 web account, TD2.1 submission
-(XDS.b ITI-41) and TD3.3 attribute update (ITI-57). Every call:
+(XDS.b ITI-41, the submission set signed in XAdES by :mod:`kiosk.dmp.xades`) and
+TD3.3 attribute update (ITI-57). Every call:
 
 * builds a fresh VIHF (never stored, DOMAIN.md §6) for the call's patient and purpose
   of use, and signs it with the session's **signature** key through
@@ -65,6 +66,7 @@ from kiosk.dmp.vihf import (
     issuer_of,
 )
 from kiosk.dmp.vocabulary import HL7V3, NS
+from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import Submission, build_submission, read_registry_response
 from kiosk.domain.ins import Ins
 from kiosk.errors import AccessDenied, ServiceError, Unavailable
@@ -286,6 +288,9 @@ class DmpClient:
         if name not in ("TD2.1", "TD3.3"):
             raise ValueError(f"not a registry transaction: {name}")
         parts: dict[str, bytes] = {}
+        if name == "TD2.1":
+            # Every submission leaves signed, a resent outbox body too; off the loop (a card).
+            body = await asyncio.to_thread(sign_submission, body, self._signer)
         if name == "TD2.1" and self.settings.mtom:
             body, parts = optimise(body)  # ITI-41: the document as a binary MIME part
         answer = await self._send(name, body, ACTIONS[name], patient, access, key, parts)

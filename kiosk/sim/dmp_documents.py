@@ -12,7 +12,8 @@ SQLite connection. Rules (DOMAIN.md §1 and §6):
 * an update must name a stored document of the VIHF's patient; delete and the
   wrong-record correction are for the document's author only.
 Documents arrive inline (base64) or, with MTOM, resolved from their XOP part by the
-service. Not simulated yet: the XAdES signature of the submission set.
+service. The XAdES signature of the submission set is checked before, by
+:mod:`kiosk.sim.dmp_xades`.
 """
 
 from __future__ import annotations

@@ -66,6 +66,7 @@ from kiosk.sim.dmp_queries import QUERY_TRANSACTIONS, DocumentQueries
 from kiosk.sim.dmp_rate import FeedingRate
 from kiosk.sim.dmp_records import OPEN, RecordKeeper
 from kiosk.sim.dmp_traces import Trace, TraceLog
+from kiosk.sim.dmp_xades import check_submission_signature
 from kiosk.soap.envelope import (
     NS,
     Envelope,
@@ -315,7 +316,8 @@ class DmpSimulator:
         def work() -> tuple[etree._Element, str, str]:
             if transaction == "TD2.1":
                 now = self.clock.now().isoformat()
-                result = self.documents.submit(envelope.payload, reading, now)
+                refusal = check_submission_signature(envelope.payload, self.trust)
+                result = refusal or self.documents.submit(envelope.payload, reading, now)
             else:
                 result = self.documents.update(envelope.payload, reading)
             return build_registry_response(result.errors), result.outcome, transaction

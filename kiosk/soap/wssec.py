@@ -6,6 +6,12 @@ by signxml *through the* :class:`~kiosk.signing.Signer` *port*: signxml builds
 ``Signer.sign`` — an in-process key, SoftHSM2 or a CPS card alike (FIELD-NOTES.md
 "Signatures"). The same code signs the INSi assertion and the DMP's VIHF.
 
+XAdES (``sign_xades``/``verify_xades``) is XAdES-BES over the same port, for the
+DMP's signed submission sets (DOMAIN.md §6, TD2.1): signxml adds the
+``SignedProperties`` (signing time, signing certificate digest). Its verification also
+demands the certificate's *non-repudiation* usage: a signature made with an
+authentication key is refused, as the DMP does.
+
 Verification is pinned: the certificate carried in ``KeyInfo`` must be issued by the
 trusted CA (or be exactly the pinned certificate) and be valid now; only
 ``VerifyResult.signed_xml`` is returned, so callers never read unsigned content.
@@ -31,6 +37,11 @@ from signxml import (  # type: ignore[attr-defined]
 )
 from signxml.exceptions import InvalidInput as SignxmlInvalidInput
 from signxml.exceptions import InvalidSignature as SignxmlInvalidSignature
+from signxml.xades import (  # type: ignore[attr-defined]
+    XAdESSignatureConfiguration,
+    XAdESSigner,
+    XAdESVerifier,
+)
 
 from kiosk.errors import AccessDenied
 from kiosk.signing import Signer
@@ -44,7 +55,9 @@ __all__ = [
     "Verified",
     "security_header",
     "sign_enveloped",
+    "sign_xades",
     "verify_enveloped",
+    "verify_xades",
 ]
 
 
@@ -207,6 +220,69 @@ def verify_enveloped(element: etree._Element, trust: TrustAnchor) -> Verified:
     if isinstance(result, list):  # only with expect_references > 1, which is not asked
         raise _rejected("several signatures", "plusieurs signatures")
     signed = result.signed_xml
+    if signed is None:
+        raise _rejected("nothing signed", "aucun contenu signé")
+    return Verified(signed=signed, certificate=certificate)
+
+
+def sign_xades(element: etree._Element, signer: Signer) -> etree._Element:
+    """A XAdES-BES enveloped signature of ``element`` (which carries an ``Id``), via the port."""
+    if element.get("Id") is None:
+        raise ValueError("the signed element needs an Id attribute for the reference")
+    work = etree.fromstring(etree.tostring(element))
+    xades: Any = XAdESSigner(
+        signature_algorithm=SignatureMethod.RSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    try:
+        # No KeyValue: the port exposes no key object, and the certificate carries it.
+        signed: etree._Element = xades.sign(
+            work, key=_PortKey(signer), cert=[signer.certificate], always_add_key_value=False
+        )
+    except SignxmlInvalidInput as exc:  # a programming error, not a user's
+        raise ValueError(f"cannot sign element: {exc}") from exc
+    return signed
+
+
+# The signer canonicalises unreferenced-transform references (SignedProperties, KeyInfo)
+# with exclusive c14n; the verifier must expect the same, and only RSA-SHA256.
+_XADES_CONFIG = XAdESSignatureConfiguration(
+    default_reference_c14n_method=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
+    digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
+)
+
+
+def verify_xades(element: etree._Element, trust: TrustAnchor) -> Verified:
+    """Verify a XAdES signature made with a *signature* key; return only the signed element."""
+    certificate = _key_info_certificate(element)
+    trust.check(certificate)
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+        non_repudiation = usage.content_commitment
+    except x509.ExtensionNotFound:
+        non_repudiation = False
+    if not non_repudiation:
+        raise _rejected(
+            "made with an authentication key, not a signature key",
+            "faite avec une clé d'authentification, pas une clé de signature",
+        )
+    try:
+        results = XAdESVerifier().verify(
+            etree.tostring(element), x509_cert=certificate, expect_config=_XADES_CONFIG
+        )
+    except (SignxmlInvalidSignature, SignxmlInvalidInput) as exc:
+        raise _rejected("invalid signature", "signature invalide", detail=str(exc)[:200]) from exc
+    # The data reference comes first; SignedProperties and KeyInfo follow it.
+    signed = next(
+        (
+            r.signed_xml
+            for r in results
+            if r.signed_xml is not None and r.signed_xml.tag == element.tag
+        ),
+        None,
+    )
     if signed is None:
         raise _rejected("nothing signed", "aucun contenu signé")
     return Verified(signed=signed, certificate=certificate)

@@ -7,9 +7,12 @@ import dataclasses
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import etree
 
+from kiosk.dmp.mtom import optimise
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest
 from kiosk.dmp.vocabulary import XDS
+from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import build_submission, read_registry_response
 from kiosk.sim.dmp_mtom import MtomInvalid, split_related
 from kiosk.soap.envelope import parse_envelope, serialize
@@ -40,6 +43,11 @@ def _multipart(envelope: bytes, parts: dict[str, bytes]) -> bytes:
     return root + others + f"--{BOUNDARY}--\r\n".encode()
 
 
+def _signed_parts(desk: Desk) -> tuple[etree._Element, dict[str, bytes]]:
+    """The client's TD2.1 as sent: the inline body signed (XAdES), then its documents as parts."""
+    return optimise(sign_submission(build_submission(_submission()), desk.pki.signer_for("doctor")))
+
+
 async def _post(desk: Desk, body: bytes) -> tuple[int, bytes]:
     answer = await desk.soap.http.post(
         "http://dmp.test/", content=body, headers={"Content-Type": CONTENT_TYPE}
@@ -54,23 +62,21 @@ async def _created(desk: Desk) -> None:
 
 async def test_document_as_an_xop_part_is_stored(desk: Desk) -> None:
     await _created(desk)
-    submission = dataclasses.replace(_submission(), content_id="doc1@kiosk")
-    envelope = desk.wrap(build_submission(submission), XDS["action"], PATIENT)
-    status, content = await _post(
-        desk, _multipart(serialize(envelope), {"doc1@kiosk": submission.document})
-    )
+    body, parts = _signed_parts(desk)
+    envelope = desk.wrap(body, XDS["action"], PATIENT)
+    status, content = await _post(desk, _multipart(serialize(envelope), parts))
     assert status == 200, content[:300]
     assert read_registry_response(parse_envelope(content).payload) == (True, ())
     (stored,) = desk.sim.documents.documents_for(PATIENT.matricule.value)
-    assert stored.unique_id == submission.document_unique_id
+    assert stored.unique_id == _submission().document_unique_id
 
 
 async def test_a_part_changed_in_transit_is_refused(desk: Desk) -> None:
     await _created(desk)
-    submission = dataclasses.replace(_submission(), content_id="doc1@kiosk")
-    envelope = desk.wrap(build_submission(submission), XDS["action"], PATIENT)
-    tampered = submission.document.replace(b"Lettre", b"Lettra")
-    status, content = await _post(desk, _multipart(serialize(envelope), {"doc1@kiosk": tampered}))
+    body, parts = _signed_parts(desk)
+    envelope = desk.wrap(body, XDS["action"], PATIENT)
+    tampered = {cid: data.replace(b"Lettre", b"Lettra") for cid, data in parts.items()}
+    status, content = await _post(desk, _multipart(serialize(envelope), tampered))
     ok, errors = read_registry_response(parse_envelope(content).payload)
     assert (status, ok, errors[0][0]) == (200, False, "XDSRepositoryMetadataError")
     assert desk.sim.documents.documents_for(PATIENT.matricule.value) == []

@@ -39,6 +39,7 @@ from kiosk.dmp.vihf import (
     issuer_of,
 )
 from kiosk.dmp.vocabulary import INS_TEST_OID, NS, OID, XDS, CodedValue
+from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import Submission, build_submission, read_registry_response
 from kiosk.domain.ins import Ins
 from kiosk.domain.visibility import Visibility
@@ -59,6 +60,9 @@ TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     return ensure_test_pki(Path(tmp_path_factory.mktemp("pki")))
+
+
+_SUBMISSION = "{urn:ihe:iti:xds-b:2007}ProvideAndRegisterDocumentSetRequest"
 
 
 @dataclasses.dataclass
@@ -146,6 +150,8 @@ class Desk:
             assertion_id=f"_{uuid7(self.clock)}",
         )
         signed = sign_enveloped(vihf, signer, after=f"{{{NS['saml']}}}Issuer")
+        if body.tag == _SUBMISSION and body.find(f".//{{{NS['xop']}}}Include") is None:
+            body = sign_submission(body, signer)  # TD2.1 carries its XAdES, as the client's
         return build_envelope(
             body,
             action=action,
