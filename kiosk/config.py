@@ -122,6 +122,11 @@ class DmpConfig(_Section):
     """``ORG_SIGN`` certificate: signs the VIHF in indirect mode."""
     sign_key: Path | None = None
     """``ORG_SIGN`` key (loaded once)."""
+    sign_token: str = ""
+    """Label of the PKCS#11 token holding ``ORG_SIGN`` (module ``cards.pkcs11_module``);
+    takes precedence over ``sign_key``/``sign_cert``."""
+    sign_pin_file: Path | None = None
+    """File (0600) holding that token's PIN, read once at start and never logged."""
 
 
 class OutboxConfig(_Section):
@@ -147,8 +152,11 @@ class OutboxConfig(_Section):
     lease_s: float = Field(default=120.0, gt=0)
     """How long a row stays in flight before another worker may take it again."""
     busy_timeout_ms: int = Field(default=5000, ge=0)
+    sender: Literal["dmp", "feed_sink"] | None = None
+    """Where ``kiosk sync`` sends: the DMP, or the simulated feed sink (benchmarks);
+    unset: the DMP, unless ``feed_sink_url`` is set."""
     feed_sink_url: str = ""
-    """Simulation only, until the DMP client lands: the feed sink to send to (default: the
+    """Simulation only: the feed sink to send to when ``sender = "feed_sink"`` (default: the
     running demo world's)."""
     trusted_ca: Path | None = None
     """PEM file of the CA certificates whose signers' rows may be sent (IGC Santé in

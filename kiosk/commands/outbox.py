@@ -1,9 +1,9 @@
 """``kiosk outbox …``, ``kiosk sync`` and ``kiosk audit …``: see and drive the outbox.
 
 Thin: each command opens the outbox named by the settings, calls one store or
-service method, and renders the result (``--json`` for machines). Until
-``kiosk/wiring.py`` and the DMP client exist, ``kiosk sync`` sends to the feed sink
-of the simulated world (``outbox.feed_sink_url`` or the running demo's).
+service method, and renders the result (``--json`` for machines). ``kiosk sync``
+sends through the sender :mod:`kiosk.wiring` builds: the DMP (the running demo's
+simulator when ``dmp.kind = "sim"``), signed in indirect mode with ``ORG_SIGN``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from kiosk.audit.store import AuditLog
 from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
-from kiosk.errors import ConfigError, StorageError, Unavailable
+from kiosk.errors import ConfigError, StorageError
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import STATES, OutboxStore
 from kiosk.outbox.sync import SyncReport, issued_by
@@ -127,22 +127,6 @@ def purge(obj: CliContext, done: bool, as_json: bool) -> None:
     emit(as_json, {"purged": count}, f"purged: {count}")
 
 
-def _sink_url(settings: Settings) -> str:
-    if settings.outbox.feed_sink_url:
-        return settings.outbox.feed_sink_url
-    from kiosk.sim.environment import load_world_state
-
-    state = load_world_state((settings.paths.data_dir / "sim").resolve())
-    facts = state.get("facts") if state else None
-    url = facts.get("feed_sink_url") if isinstance(facts, dict) else None
-    if not isinstance(url, str):
-        raise Unavailable(
-            "Aucun service d'envoi : lancez « kiosk demo » ou réglez outbox.feed_sink_url.",
-            "No service to send to: start `kiosk demo` or set outbox.feed_sink_url.",
-        )
-    return url
-
-
 def _trust_policy(settings: Settings) -> Callable[[x509.Certificate], bool] | None:
     path = settings.outbox.trusted_ca
     if path is None:
@@ -168,31 +152,23 @@ def _report_text(report: SyncReport) -> str:
 @click.pass_obj
 def sync(obj: CliContext, once: bool, as_json: bool) -> None:
     """Send the outbox to the service, at the configured rate."""
-    import httpx
-
     from kiosk.observability import OutboxMetrics
     from kiosk.services.sync import SyncService, policy_from_settings
-    from kiosk.sim.feed_client import FeedSinkSender
+    from kiosk.wiring import outbox_sender, world_facts
 
     settings = obj.settings
-    url = _sink_url(settings)
+    clock = SystemClock()
 
     async def run() -> SyncReport | None:
         async with (
             _opened(settings) as store,
-            httpx.AsyncClient(timeout=settings.dmp.timeout_s) as http,
+            outbox_sender(settings, clock, facts=world_facts(settings)) as sender,
         ):
-            sender = FeedSinkSender(
-                http,
-                url,
-                establishment=settings.site.establishment_id,
-                software=settings.site.lps_name,
-            )
             metrics = OutboxMetrics()
             service = SyncService(
                 store,
                 sender,
-                clock=SystemClock(),
+                clock=clock,
                 policy=policy_from_settings(settings),
                 metrics=metrics,
                 trusted=_trust_policy(settings),
