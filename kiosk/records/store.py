@@ -1,0 +1,389 @@
+"""The persistent identity-record store: one SQLite row per INS, through aiosqlite.
+
+DOMAIN.md §1: "the INS read at admission is stored locally beside the local patient id
+(IPP)"; issue 6 item 3 lists what the record keeps. The connection settings are the
+outbox's (``kiosk.outbox.database.configure``: WAL, ``synchronous=FULL``,
+``busy_timeout``, a small WAL; FIELD-NOTES.md "SQLite outbox"), applied to a file of
+its own with its own migrations, since ``database.migrate`` runs the outbox's list.
+
+Status rule (decided here, README "Identity records"): a save whose RNIV status ranks
+*lower* than the current one (PROV < RECUP, VALI < QUAL) never replaces it. The current
+record stays; the lower observation is appended to the record's observation log with
+its sources, and :attr:`StoredRecord.latest` shows it beside :attr:`StoredRecord.current`.
+An equal or higher status replaces the current record. Every save is logged.
+
+The OID of every record saved or read is checked against the configured environment
+(``check_oid_allowed``): a test file never feeds a production kiosk, nor the reverse.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from kiosk.domain.ins import (
+    Identity,
+    IdentityStatus,
+    Ins,
+    InsEnvironment,
+    Sex,
+    StrictTraits,
+    check_oid_allowed,
+)
+from kiosk.errors import StorageError
+from kiosk.outbox.database import configure, iso
+from kiosk.services.enrolment import KnownDmp
+from kiosk.services.identity import IdentityRecord, Source
+
+__all__ = ["SCHEMA_VERSION", "Observation", "RecordMissing", "RecordStore", "StoredRecord"]
+
+T = TypeVar("T")
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1 — the current record per INS, and the append-only log of every status observed.
+    (
+        """CREATE TABLE identity (
+            matricule TEXT NOT NULL,
+            oid TEXT NOT NULL,
+            family_name TEXT NOT NULL,
+            given_names TEXT NOT NULL,
+            birth_date TEXT NOT NULL,
+            sex TEXT NOT NULL CHECK (sex IN ('F', 'M')),
+            birth_place TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('PROV', 'RECUP', 'VALI', 'QUAL')),
+            sources TEXT NOT NULL,
+            history TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            ipp TEXT,
+            dmp_exists INTEGER,
+            dmp_authorized INTEGER,
+            PRIMARY KEY (matricule, oid)
+        )""",
+        """CREATE TABLE observation (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            matricule TEXT NOT NULL,
+            oid TEXT NOT NULL,
+            at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            sources TEXT NOT NULL,
+            applied INTEGER NOT NULL
+        )""",
+        "CREATE INDEX observation_ins ON observation (matricule, oid, seq)",
+        """CREATE TRIGGER observation_no_update BEFORE UPDATE ON observation
+            BEGIN SELECT RAISE(ABORT, 'observations are append-only'); END""",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_RANK = {
+    IdentityStatus.PROV: 0,
+    IdentityStatus.RECUP: 1,
+    IdentityStatus.VALI: 1,
+    IdentityStatus.QUAL: 2,
+}
+
+_SELECT = (
+    "SELECT matricule, oid, family_name, given_names, birth_date, sex, birth_place, status, "
+    "sources, history, created_at, checked_at, ipp, dmp_exists, dmp_authorized "
+    "FROM identity WHERE matricule = ? AND oid = ?"
+)
+_INSERT = (
+    "INSERT INTO identity (matricule, oid, family_name, given_names, birth_date, sex, "
+    "birth_place, status, sources, history, created_at, checked_at, ipp) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class RecordMissing(StorageError):
+    """No local identity record for this INS."""
+
+    code = "RECORD_MISSING"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One status the flow reported for an INS, and whether it became the current one."""
+
+    at: datetime
+    status: IdentityStatus
+    sources: frozenset[Source]
+    applied: bool
+
+
+@dataclass(frozen=True, repr=False)
+class StoredRecord:
+    """The current record of an INS, its DMP facts and its observation log (oldest first)."""
+
+    current: IdentityRecord
+    dmp: KnownDmp | None
+    observations: tuple[Observation, ...]
+
+    @property
+    def latest(self) -> Observation:
+        """The last status observed, which may rank below the current one."""
+        return self.observations[-1]
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredRecord({self.current!r}, dmp={self.dmp!r}, "
+            f"observations={len(self.observations)})"
+        )
+
+
+def _when(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _sources(text: str) -> frozenset[Source]:
+    return frozenset(Source(part) for part in text.split(",") if part)
+
+
+def _sources_text(sources: frozenset[Source]) -> str:
+    return ",".join(sorted(s.value for s in sources))
+
+
+def _storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
+    # database.storage_error speaks of the outbox ("file d'envoi"); the operator must be
+    # told which file is full, so the records file has its own wording.
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == sqlite3.SQLITE_FULL or "full" in str(exc):
+        return StorageError(
+            f"Disque plein : le registre des identités ({path}) ne peut rien enregistrer de "
+            "plus. Rien de ce qui était déjà enregistré n'est perdu ; libérez de la place.",
+            f"Disk full: the identity records ({path}) cannot store anything more. Nothing "
+            "already stored is lost; free some space.",
+            detail=str(exc),
+        )
+    return StorageError(
+        f"Erreur du registre des identités ({path}).",
+        f"Identity records storage error ({path}).",
+        detail=str(exc),
+    )
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            raise StorageError(
+                f"Le registre des identités est au schéma {found}, plus récent que ce "
+                f"logiciel ({SCHEMA_VERSION}) : mettez le logiciel à jour.",
+                f"The identity records are at schema {found}, newer than this software "
+                f"({SCHEMA_VERSION}): update the software.",
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+class RecordStore:
+    """Identity records in SQLite; an ``IdentityStore`` and a ``DmpRecords`` at once."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, environment: InsEnvironment) -> None:
+        self._db = db
+        self._path = path
+        self._environment = environment
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        environment: InsEnvironment,
+        *,
+        busy_timeout_ms: int = 5000,
+        max_page_count: int | None = None,
+    ) -> RecordStore:
+        """Open (creating and migrating as needed) the records file at ``path``."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(
+                f"Impossible d'ouvrir le registre des identités {path}.",
+                f"Cannot open the identity records {path}.",
+                detail=str(exc),
+            ) from exc
+        store = cls(db, path, environment)
+        try:
+
+            def prepare(conn: sqlite3.Connection) -> None:
+                configure(conn, busy_timeout_ms=busy_timeout_ms, max_page_count=max_page_count)
+                _migrate(conn)
+
+            await store._call(prepare)
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._db.close()
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # As in outbox/store.py: aiosqlite's queue primitive keeps a whole transaction
+        # to one thread hop (FIELD-NOTES.md "SQLite outbox").
+        run = cast(Callable[..., Any], self._db._execute)
+        try:
+            return cast(T, await run(fn, self._db._conn))
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, self._path) from exc
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return await self._call(transaction)
+
+    async def save(self, record: IdentityRecord) -> None:
+        """Keep ``record``; a lower status is logged but never replaces the current one."""
+        ins = record.identity.ins
+        if ins is None:
+            raise StorageError(
+                "Seule une identité avec un INS est enregistrée localement.",
+                "Only an identity with an INS is stored locally.",
+                detail="no_ins",
+            )
+        check_oid_allowed(ins.oid, self._environment)
+        key = (ins.matricule.value, ins.oid)
+        traits = record.identity.traits
+        status = record.identity.status
+        sources = _sources_text(record.sources)
+        row = (
+            *key,
+            traits.birth_family_name,
+            traits.given_names_joined,
+            traits.birth_date.isoformat(),
+            traits.sex.value,
+            traits.birth_place,
+            status.value,
+            sources,
+            json.dumps([[h.matricule.value, h.oid] for h in record.history]),
+            iso(record.created_at),
+            iso(record.checked_at),
+            record.ipp,
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            found = conn.execute(
+                "SELECT status, created_at FROM identity WHERE matricule = ? AND oid = ?", key
+            ).fetchone()
+            applied = found is None or _RANK[status] >= _RANK[IdentityStatus(found[0])]
+            if found is None:
+                conn.execute(_INSERT, row)
+            elif applied:
+                # The first admission's time stays; an IPP the site no longer sends is kept.
+                conn.execute(
+                    """UPDATE identity SET family_name = ?, given_names = ?, birth_date = ?,
+                        sex = ?, birth_place = ?, status = ?, sources = ?, history = ?,
+                        checked_at = ?, ipp = COALESCE(?, ipp)
+                    WHERE matricule = ? AND oid = ?""",
+                    (*row[2:10], row[11], row[12], *key),
+                )
+            conn.execute(
+                "INSERT INTO observation (matricule, oid, at, status, sources, applied) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (*key, iso(record.checked_at), status.value, sources, int(applied)),
+            )
+
+        await self._write(write)
+
+    async def get(self, ins: Ins) -> StoredRecord | None:
+        """The stored record of ``ins``, or None."""
+        check_oid_allowed(ins.oid, self._environment)
+        key = (ins.matricule.value, ins.oid)
+
+        def read(conn: sqlite3.Connection) -> tuple[Any, list[Any]] | None:
+            row = conn.execute(_SELECT, key).fetchone()
+            if row is None:
+                return None
+            log = conn.execute(
+                "SELECT at, status, sources, applied FROM observation "
+                "WHERE matricule = ? AND oid = ? ORDER BY seq",
+                key,
+            ).fetchall()
+            return row, log
+
+        found = await self._call(read)
+        if found is None:
+            return None
+        row, log = found
+        return StoredRecord(
+            current=self._record(row),
+            dmp=None if row[13] is None else KnownDmp(bool(row[13]), bool(row[14])),
+            observations=tuple(
+                Observation(_when(at), IdentityStatus(st), _sources(src), bool(applied))
+                for at, st, src, applied in log
+            ),
+        )
+
+    async def count(self) -> int:
+        """How many patients have a local record."""
+        return int(
+            (await self._call(lambda c: c.execute("SELECT count(*) FROM identity").fetchone()))[0]
+        )
+
+    def _record(self, row: Any) -> IdentityRecord:
+        check_oid_allowed(row[1], self._environment)
+        ins = Ins.of(row[0], row[1])
+        traits = StrictTraits.create(
+            row[2], row[3], date.fromisoformat(row[4]), Sex(row[5]), row[6]
+        )
+        return IdentityRecord(
+            identity=Identity(ins, traits, IdentityStatus(row[7])),
+            sources=_sources(row[8]),
+            history=tuple(Ins.of(m, o) for m, o in json.loads(row[9])),
+            created_at=_when(row[10]),
+            checked_at=_when(row[11]),
+            ipp=row[12],
+        )
+
+    async def known(self, patient: Ins) -> KnownDmp | None:
+        """What the local record knows of the patient's DMP (spares a TD0.2), or None."""
+        stored = await self.get(patient)
+        return None if stored is None else stored.dmp
+
+    async def remember(self, patient: Ins, fact: KnownDmp) -> None:
+        """Keep a DMP fact on the patient's record; the record must exist."""
+        check_oid_allowed(patient.oid, self._environment)
+        key = (patient.matricule.value, patient.oid)
+
+        def write(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE identity SET dmp_exists = ?, dmp_authorized = ? "
+                "WHERE matricule = ? AND oid = ?",
+                (int(fact.exists), int(fact.authorized), *key),
+            ).rowcount
+
+        if await self._write(write) == 0:
+            raise RecordMissing(
+                "Aucune identité locale pour ce patient : vérifiez l'identité d'abord.",
+                "No local identity for this patient: check the identity first.",
+                detail="dmp_fact_without_record",
+            )
