@@ -135,6 +135,7 @@ class Desk:
         signer: Signer | None = None,
         purpose: PurposeOfUse = PurposeOfUse.NORMAL,
         emergency: EmergencyAccess | None = None,
+        xades: bool = True,
     ) -> etree._Element:
         """``body`` in a SOAP envelope with a fresh VIHF about ``patient``, signed."""
         signer = signer or self.pki.signer_for("doctor")
@@ -150,7 +151,7 @@ class Desk:
             assertion_id=f"_{uuid7(self.clock)}",
         )
         signed = sign_enveloped(vihf, signer, after=f"{{{NS['saml']}}}Issuer")
-        if body.tag == _SUBMISSION and body.find(f".//{{{NS['xop']}}}Include") is None:
+        if xades and body.tag == _SUBMISSION and body.find(f".//{{{NS['xop']}}}Include") is None:
             body = sign_submission(body, signer)  # TD2.1 carries its XAdES, as the client's
         return build_envelope(
             body,

@@ -1,0 +1,138 @@
+"""The submission set's XAdES signature document, by a KeySigner or a SoftHSM2 token."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+
+import pytest
+from lxml import etree
+
+from kiosk.cards.cps import CpsModule
+from kiosk.dmp.cda import build_cda
+from kiosk.dmp.vocabulary import NS, OID, CodedValue
+from kiosk.dmp.xades import (
+    SignatureMismatch,
+    sign_submission,
+    signature_document_id,
+    verify_submission,
+)
+from kiosk.dmp.xds import Submission, build_submission, read_submission
+from kiosk.domain.visibility import Visibility
+from kiosk.signing import KeySigner
+from kiosk.sim.pki import TestPki, professional
+from kiosk.soap.wssec import IssuedBy, SignatureRejected
+from tests import softhsm as tokens
+
+from .conftest import T0, cda_document
+
+test_pki = tokens.test_pki
+softhsm = tokens.softhsm
+pin_lock = tokens.pin_lock
+cps_module = tokens.cps_module
+
+_XDS = f"{{{NS['xds']}}}"
+_RIM = f"{{{NS['rim']}}}"
+
+
+def _body() -> etree._Element:
+    cda = cda_document()
+    return build_submission(
+        Submission(
+            cda=cda,
+            document=etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8"),
+            entry_uuid=uuid.UUID("0190a1b2-0000-7000-8000-0000000000e1"),
+            submission_uuid=uuid.UUID("0190a1b2-0000-7000-8000-0000000000f1"),
+            submission_unique_id="1.2.250.1.999.1.2.1",
+            source_id="1.2.250.1.999.1.3",
+            visibility=Visibility(),
+            class_code=CodedValue("10", OID["xds_class"]),
+            practice=CodedValue("ETABLISSEMENT", OID["xds_practice"]),
+            content_type=CodedValue("04", OID["xds_content_type"]),
+            submitted=T0,
+        )
+    )
+
+
+def _trust(pki: TestPki) -> IssuedBy:
+    return IssuedBy((pki.ca_certificate,), lambda: T0)
+
+
+def _received(body: etree._Element) -> etree._Element:
+    return etree.fromstring(etree.tostring(body))  # as the service parses it
+
+
+def test_signed_submission_verifies_and_keeps_one_patient_document(test_pki: TestPki) -> None:
+    signed = _received(sign_submission(_body(), test_pki.signer_for("establishment")))
+    verified = verify_submission(signed, _trust(test_pki))
+    assert verified.certificate == test_pki.certificate("establishment", "sign")
+    assert len(signed.findall(f"{_XDS}Document")) == 2
+    (entry,) = read_submission(signed).entries  # the signature is not a patient document
+    assert entry.unique_id.endswith("0190a1b2-0000-7000-8000-000000000001")
+
+
+def test_signing_again_replaces_the_signature(test_pki: TestPki) -> None:
+    signer = test_pki.signer_for("establishment")
+    twice = sign_submission(sign_submission(_body(), signer), signer)
+    ident = signature_document_id(twice)
+    assert len(twice.findall(f"{_XDS}Document[@id='{ident}']")) == 1
+    verify_submission(_received(twice), _trust(test_pki))
+
+
+def test_a_submission_without_signature_is_refused(test_pki: TestPki) -> None:
+    with pytest.raises(SignatureMismatch, match="missing or does not match"):
+        verify_submission(_body(), _trust(test_pki))
+
+
+def test_metadata_changed_after_signing_is_refused(test_pki: TestPki) -> None:
+    signed = _received(sign_submission(_body(), test_pki.signer_for("establishment")))
+    title = signed.find(f".//{_RIM}ExtrinsicObject/{_RIM}Name/{_RIM}LocalizedString")
+    assert title is not None
+    title.set("value", "Autre titre")
+    with pytest.raises(SignatureMismatch):
+        verify_submission(signed, _trust(test_pki))
+
+
+def test_document_changed_after_signing_is_refused(test_pki: TestPki) -> None:
+    signed = _received(sign_submission(_body(), test_pki.signer_for("establishment")))
+    entry = signed.find(f"{_XDS}Document")
+    assert entry is not None
+    content = base64.b64decode(entry.text or "").replace(b"Lettre", b"Lettra")
+    entry.text = base64.b64encode(content).decode("ascii")
+    with pytest.raises(SignatureMismatch):
+        verify_submission(signed, _trust(test_pki))
+
+
+def test_a_signature_swapped_in_from_another_submission_is_refused(test_pki: TestPki) -> None:
+    signer = test_pki.signer_for("establishment")
+    ours = _received(sign_submission(_body(), signer))
+    other = _body()
+    other.find(f".//{_RIM}ExtrinsicObject/{_RIM}Name/{_RIM}LocalizedString").set("value", "X")  # type: ignore[union-attr]
+    theirs = sign_submission(other, signer)
+    ident = signature_document_id(ours)
+    ours.find(f"{_XDS}Document[@id='{ident}']").text = (  # type: ignore[union-attr]
+        theirs.find(f"{_XDS}Document[@id='{ident}']").text  # type: ignore[union-attr]
+    )
+    with pytest.raises(SignatureMismatch):
+        verify_submission(ours, _trust(test_pki))
+
+
+def test_authentication_key_signature_is_refused(test_pki: TestPki) -> None:
+    files = test_pki.files("doctor", "auth")
+    auth = KeySigner.from_pem_files(files.key, files.certificate, test_pki.identity("doctor"))
+    with pytest.raises(SignatureRejected, match="authentication key"):
+        verify_submission(_received(sign_submission(_body(), auth)), _trust(test_pki))
+
+
+async def test_a_cps_signature_key_on_softhsm_signs_the_submission(
+    cps_module: CpsModule, test_pki: TestPki
+) -> None:
+    doctor = professional("doctor")
+    session = await cps_module.login(doctor.pin, card_serial=doctor.card_serial)
+    try:
+        signed = await asyncio.to_thread(sign_submission, _body(), session.signer)
+    finally:
+        await session.aclose()
+    verified = verify_submission(_received(signed), _trust(test_pki))
+    assert verified.certificate == test_pki.certificate("doctor", "sign")
