@@ -160,10 +160,10 @@ class IdentityRecord:
 
 
 class IdentityStore(Protocol):
-    """Where identity records are kept."""
+    """Where identity records are kept (``kiosk.records.RecordStore`` on disk)."""
 
     async def save(self, record: IdentityRecord) -> None:
-        """Keep ``record``, replacing the one with the same INS."""
+        """Keep ``record`` for its INS; a lower status may be logged without replacing."""
         ...
 
 
