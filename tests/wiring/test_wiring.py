@@ -1,0 +1,93 @@
+"""``kiosk/wiring.py``: which adapter each configuration gets, and what a missing key says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.clock import FrozenClock
+from kiosk.config import Settings, parse_settings
+from kiosk.errors import CardRemoved, ConfigError
+from kiosk.signing import KeySigner, verify_signature
+from kiosk.sim.hsm import SoftHsm
+from kiosk.sim.pki import ESTABLISHMENT, TestPki, load_establishment
+from kiosk.wiring import (
+    build_dmp_http,
+    dmp_endpoint,
+    establishment_signer,
+    outbox_sender_kind,
+)
+from tests import softhsm as tokens
+
+test_pki = tokens.test_pki
+softhsm = tokens.softhsm
+
+
+def settings(**sections: dict[str, object]) -> Settings:
+    return parse_settings(dict(sections), source="test.toml")
+
+
+def test_the_outbox_sends_to_the_dmp_unless_the_feed_sink_is_asked_for() -> None:
+    assert outbox_sender_kind(settings()) == "dmp"
+    assert outbox_sender_kind(settings(outbox={"sender": "feed_sink"})) == "feed_sink"
+    assert outbox_sender_kind(settings(outbox={"feed_sink_url": "http://x"})) == "feed_sink"
+    chosen = settings(outbox={"sender": "dmp", "feed_sink_url": "http://x"})
+    assert outbox_sender_kind(chosen) == "dmp"
+
+
+def test_the_simulated_dmp_is_the_running_worlds_and_a_real_one_is_configured() -> None:
+    world = {"dmp_url": "http://127.0.0.1:40001/dmp"}
+    assert dmp_endpoint(settings(), world) == "http://127.0.0.1:40001/dmp/"
+    assert dmp_endpoint(settings(), {}) == "http://127.0.0.1:8471/dmp/"
+    real = settings(dmp={"kind": "http", "endpoint": "https://dmp.example/si-dmp"})
+    assert dmp_endpoint(real, world) == "https://dmp.example/si-dmp/"
+
+
+async def test_a_real_dmp_without_org_sign_names_what_is_missing() -> None:
+    with pytest.raises(ConfigError) as caught:
+        async with establishment_signer(settings(dmp={"kind": "http"})):
+            pass
+    assert "dmp.sign_token" in caught.value.message("en")
+    assert "dmp.sign_key" in caught.value.message("fr")
+    with pytest.raises(ConfigError, match="sign_pin_file"):
+        async with establishment_signer(settings(dmp={"kind": "http", "sign_token": "ORG"})):
+            pass
+
+
+def test_a_real_dmp_without_org_auth_cli_is_refused() -> None:
+    with pytest.raises(ConfigError, match="ORG_AUTH_CLI"):
+        build_dmp_http(settings(dmp={"kind": "http"}), FrozenClock())
+
+
+async def test_simulation_signs_with_the_worlds_test_pki(tmp_path: Path, test_pki: TestPki) -> None:
+    (tmp_path / "pki").symlink_to(test_pki.directory, target_is_directory=True)
+    async with establishment_signer(settings(), state_dir=tmp_path) as signer:
+        assert signer.certificate == test_pki.certificate(ESTABLISHMENT, "sign")
+
+
+async def test_org_sign_from_pem_files(test_pki: TestPki) -> None:
+    files = test_pki.files(ESTABLISHMENT, "sign")
+    cfg = settings(
+        dmp={"kind": "http", "sign_key": str(files.key), "sign_cert": str(files.certificate)}
+    )
+    async with establishment_signer(cfg) as signer:
+        assert isinstance(signer, KeySigner)
+        assert verify_signature(signer.certificate, b"item", signer.sign(b"item"))
+
+
+async def test_org_sign_from_the_establishments_pkcs11_token(
+    tmp_path: Path, softhsm: SoftHsm, test_pki: TestPki
+) -> None:
+    org = load_establishment()
+    pin_file = tmp_path / "org.pin"
+    pin_file.write_text(org.pin + "\n")
+    pin_file.chmod(0o600)
+    cfg = settings(
+        dmp={"kind": "http", "sign_token": org.token_label, "sign_pin_file": str(pin_file)}
+    )
+    async with establishment_signer(cfg) as signer:
+        signature = signer.sign(b"outbox item")
+    assert verify_signature(test_pki.certificate(ESTABLISHMENT, "sign"), b"outbox item", signature)
+    with pytest.raises(CardRemoved):  # the block's end logged out of the token
+        signer.sign(b"after")
