@@ -7,6 +7,8 @@ import base64
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from kiosk.cards.cps import CpsModule
@@ -20,6 +22,7 @@ from kiosk.dmp.xades import (
 )
 from kiosk.dmp.xds import Submission, build_submission, read_submission
 from kiosk.domain.visibility import Visibility
+from kiosk.errors import KioskError
 from kiosk.signing import KeySigner
 from kiosk.sim.pki import TestPki, professional
 from kiosk.soap.wssec import IssuedBy, SignatureRejected
@@ -34,6 +37,14 @@ cps_module = tokens.cps_module
 
 _XDS = f"{{{NS['xds']}}}"
 _RIM = f"{{{NS['rim']}}}"
+_DS = "http://www.w3.org/2000/09/xmldsig#"
+_HOSTILE = (
+    b'<!DOCTYPE r [<!ENTITY a "x">]><r>&a;</r>',
+    f'<r xmlns:ds="{_DS}"><ds:Signature><ds:KeyInfo><ds:X509Data>'
+    "<ds:X509Certificate>AAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+    "</ds:Signature></r>".encode(),
+    b"<SubmissionSetSignatureData/>",
+)
 
 
 def _body() -> etree._Element:
@@ -136,3 +147,34 @@ async def test_a_cps_signature_key_on_softhsm_signs_the_submission(
         await session.aclose()
     verified = verify_submission(_received(signed), _trust(test_pki))
     assert verified.certificate == test_pki.certificate("doctor", "sign")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400) | st.sampled_from(_HOSTILE))
+def test_any_forged_signature_document_ends_in_a_kiosk_error(raw: bytes) -> None:
+    body = _body()
+    etree.SubElement(
+        body, f"{_XDS}Document", id=signature_document_id(body)
+    ).text = base64.b64encode(raw).decode("ascii")
+    with pytest.raises(KioskError):
+        verify_submission(body, IssuedBy((), lambda: T0))
+
+
+@pytest.mark.parametrize("damage", ["value", "reference", "object"])
+def test_a_damaged_signature_by_a_trusted_certificate_is_refused(
+    damage: str, test_pki: TestPki
+) -> None:
+    signed = _received(sign_submission(_body(), test_pki.signer_for("establishment")))
+    holder = signed.find(f"{_XDS}Document[@id='{signature_document_id(signed)}']")
+    assert holder is not None
+    signature = etree.fromstring(base64.b64decode(holder.text or ""))
+    if damage == "value":
+        value = signature.find(f".//{{{_DS}}}SignatureValue")
+        value.text = base64.b64encode(b"\0" * 256).decode()  # type: ignore[union-attr]
+    else:
+        tag = "Reference" if damage == "reference" else "Object"
+        found = signature.find(f".//{{{_DS}}}{tag}")
+        found.getparent().remove(found)  # type: ignore[union-attr]
+    holder.text = base64.b64encode(etree.tostring(signature)).decode("ascii")
+    with pytest.raises(KioskError):
+        verify_submission(signed, _trust(test_pki))
