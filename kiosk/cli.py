@@ -35,6 +35,7 @@ _COMMANDS: dict[str, str] = {
     "nir": "kiosk.commands.nir:nir",
     "outbox": "kiosk.commands.outbox:outbox",
     "print": "kiosk.commands.printing:print_",
+    "records": "kiosk.commands.records:records",
     "scan": "kiosk.commands.scan:scan",
     "sim": "kiosk.commands.sim:sim",
     "sync": "kiosk.commands.outbox:sync",
