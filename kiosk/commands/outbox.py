@@ -24,7 +24,7 @@ from kiosk.audit.store import AuditLog
 from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
-from kiosk.errors import ConfigError, StorageError
+from kiosk.errors import ConfigError, StorageError, Unavailable
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import STATES, OutboxStore
 from kiosk.outbox.sync import SyncReport, issued_by
@@ -151,7 +151,7 @@ def _report_text(report: SyncReport) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def sync(obj: CliContext, once: bool, as_json: bool) -> None:
-    """Send the outbox to the service, at the configured rate."""
+    """Send the outbox to the service, at the configured rate (exit 3 if unreachable)."""
     from kiosk.observability import OutboxMetrics
     from kiosk.services.sync import SyncService, policy_from_settings
     from kiosk.wiring import outbox_sender, world_facts
@@ -189,6 +189,14 @@ def sync(obj: CliContext, once: bool, as_json: bool) -> None:
     report = asyncio.run(run())
     if report is not None:
         emit(as_json, asdict(report), _report_text(report))
+        if report.offline:
+            # Exit 3 (ARCHITECTURE.md §12) so a timer or a script sees the outage; the
+            # items stay pending with their keys and the next pass resends them.
+            raise Unavailable(
+                "Service injoignable : les éléments restent en attente, rien n'est perdu.",
+                "Service unreachable: the items stay pending, nothing is lost.",
+                detail=report.last_error or "",
+            )
 
 
 @click.group()

@@ -25,6 +25,7 @@ from kiosk.commands.outbox import outbox, sync
 from kiosk.dmp.sender import creation_item
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest, VitaleTraits
 from kiosk.domain.ins import Ins
+from kiosk.errors import Unavailable
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.services.enrolment import StoreOutbox
@@ -90,11 +91,17 @@ async def enqueue_creation(tmp_path: Path, pki: TestPki) -> str:
         await store.close()
 
 
-def invoke(command: object, context: CliContext, *args: str) -> dict[str, object]:
+def invoke(
+    command: object, context: CliContext, *args: str, fails: type[Exception] | None = None
+) -> dict[str, object]:
+    """Run a command with ``--json``; ``fails``: the error it must end with after its output."""
     result = CliRunner().invoke(command, [*args, "--json"], obj=context)  # type: ignore[arg-type]
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
+    if fails is not None:
+        assert isinstance(result.exception, fails), result.exception
+    elif result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
-    assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 0, result.output
     return json.loads(result.output)  # type: ignore[no-any-return]
 
 
@@ -111,7 +118,7 @@ def test_a_queued_creation_waits_for_the_dmp_then_reaches_it_once(
     context = make_context(tmp_path, pki, closed_port)
     key = asyncio.run(enqueue_creation(tmp_path, pki))
 
-    down = invoke(sync, context, "--once")
+    down = invoke(sync, context, "--once", fails=Unavailable)  # exit 3: the service is down
     assert down["sent"] == 0
     assert down["offline"] is True
     [row] = invoke(outbox, context, "list")  # type: ignore[misc]
