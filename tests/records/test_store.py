@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -278,3 +280,17 @@ def test_any_valid_traits_come_back_unchanged(
     back = asyncio.run(round_trip())
     assert back is not None
     assert back.identity.traits == traits
+
+
+async def test_a_file_from_newer_software_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    store = await RecordStore.open(path, InsEnvironment.TEST)
+    await store.save(record())
+    await store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(StorageError) as caught:
+        await RecordStore.open(path, InsEnvironment.TEST)
+    assert "update the software" in caught.value.message_en
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT count(*) FROM identity").fetchone() == (1,)
