@@ -1,7 +1,7 @@
 """``make bench``: run every ``tests/bench/bench_*.py`` and write its JSON to ``bench-results/``.
 
-Each module exposes ``run() -> dict``; the result is written as
-``bench-results/<name>.json`` with the machine's facts beside it. Select modules by
+Each module exposes ``run() -> dict`` and runs in a process of its own; the result is
+written as ``bench-results/<name>.json`` with the machine's facts beside it. Select modules by
 name with ``python -m tests.bench nir datamatrix``.
 """
 
@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,13 @@ def main(argv: list[str]) -> int:
     out.mkdir(exist_ok=True)
     names = sorted(p.stem.removeprefix("bench_") for p in here.glob("bench_*.py"))
     wanted = [n for n in names if not argv or n in argv]
+    if len(wanted) > 1:
+        # One process per bench: a PKCS#11 module is initialised once per process with the
+        # first SOFTHSM2_CONF it sees, and RSS figures must not carry other benches' memory.
+        return max(
+            subprocess.run([sys.executable, "-m", "tests.bench", name], check=False).returncode
+            for name in wanted
+        )
     failed = 0
     for name in wanted:
         module = importlib.import_module(f"tests.bench.bench_{name}")
