@@ -83,6 +83,7 @@ def show(obj: CliContext, nir: str, oid: str, db: Path | None, reveal: bool, as_
                 "status": o.status.value,
                 "sources": sorted(s.value for s in o.sources),
                 "applied": o.applied,
+                "reason": o.reason,
             }
             for o in stored.observations
         ],
@@ -101,5 +102,7 @@ def show(obj: CliContext, nir: str, oid: str, db: Path | None, reveal: bool, as_
     ]
     for o in data["observations"]:
         kept = "" if o["applied"] else " (lower: not applied)"
+        if o["reason"]:
+            kept = f" (downgraded: {o['reason']})"
         lines.append(f"observed {o['at']} {o['status']} [{', '.join(o['sources'])}]{kept}")
     emit(as_json, data, "\n".join(lines))

@@ -10,7 +10,9 @@ Status rule (decided here, README "Identity records"): a save whose RNIV status 
 *lower* than the current one (PROV < RECUP, VALI < QUAL) never replaces it. The current
 record stays; the lower observation is appended to the record's observation log with
 its sources, and :attr:`StoredRecord.latest` shows it beside :attr:`StoredRecord.current`.
-An equal or higher status replaces the current record. Every save is logged.
+An equal or higher status replaces the current record. Taking a status away (a
+doubtful attribute found later, RNIV) is the explicit :meth:`RecordStore.downgrade`,
+with its reason in the log. Every save is logged.
 
 The OID of every record saved or read is checked against the configured environment
 (``check_oid_allowed``): a test file never feeds a production kiosk, nor the reverse.
@@ -80,6 +82,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TRIGGER observation_no_update BEFORE UPDATE ON observation
             BEGIN SELECT RAISE(ABORT, 'observations are append-only'); END""",
     ),
+    # 2 — why an explicit downgrade replaced a higher status (doubtful attribute…).
+    ("ALTER TABLE observation ADD COLUMN reason TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -117,6 +121,8 @@ class Observation:
     status: IdentityStatus
     sources: frozenset[Source]
     applied: bool
+    reason: str | None = None
+    """Set when an explicit :meth:`RecordStore.downgrade` replaced a higher status."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -263,6 +269,23 @@ class RecordStore:
 
     async def save(self, record: IdentityRecord) -> None:
         """Keep ``record``; a lower status is logged but never replaces the current one."""
+        await self._keep(record, None)
+
+    async def downgrade(self, record: IdentityRecord, *, reason: str) -> None:
+        """Replace the current record by a lower one, on purpose, saying why.
+
+        RNIV: a doubtful or fictitious attribute found later takes the qualification
+        away; that is a decision, so it is a separate call with its reason logged.
+        """
+        if not reason.strip():
+            raise StorageError(
+                "Une rétrogradation d'identité doit être motivée.",
+                "An identity downgrade needs a reason.",
+                detail="downgrade_without_reason",
+            )
+        await self._keep(record, reason.strip())
+
+    async def _keep(self, record: IdentityRecord, reason: str | None) -> None:
         ins = record.identity.ins
         if ins is None:
             raise StorageError(
@@ -294,7 +317,11 @@ class RecordStore:
             found = conn.execute(
                 "SELECT status, created_at FROM identity WHERE matricule = ? AND oid = ?", key
             ).fetchone()
-            applied = found is None or _RANK[status] >= _RANK[IdentityStatus(found[0])]
+            applied = (
+                found is None
+                or reason is not None
+                or _RANK[status] >= _RANK[IdentityStatus(found[0])]
+            )
             if found is None:
                 conn.execute(_INSERT, row)
             elif applied:
@@ -307,9 +334,9 @@ class RecordStore:
                     (*row[2:10], row[11], row[12], *key),
                 )
             conn.execute(
-                "INSERT INTO observation (matricule, oid, at, status, sources, applied) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (*key, iso(record.checked_at), status.value, sources, int(applied)),
+                "INSERT INTO observation (matricule, oid, at, status, sources, applied, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*key, iso(record.checked_at), status.value, sources, int(applied), reason),
             )
 
         await self._write(write)
@@ -324,7 +351,7 @@ class RecordStore:
             if row is None:
                 return None
             log = conn.execute(
-                "SELECT at, status, sources, applied FROM observation "
+                "SELECT at, status, sources, applied, reason FROM observation "
                 "WHERE matricule = ? AND oid = ? ORDER BY seq",
                 key,
             ).fetchall()
@@ -338,8 +365,8 @@ class RecordStore:
             current=self._record(row),
             dmp=None if row[13] is None else KnownDmp(bool(row[13]), bool(row[14])),
             observations=tuple(
-                Observation(_when(at), IdentityStatus(st), _sources(src), bool(applied))
-                for at, st, src, applied in log
+                Observation(_when(at), IdentityStatus(st), _sources(src), bool(applied), why)
+                for at, st, src, applied, why in log
             ),
         )
 

@@ -294,3 +294,40 @@ async def test_a_file_from_newer_software_is_refused_untouched(tmp_path: Path) -
     assert "update the software" in caught.value.message_en
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT count(*) FROM identity").fetchone() == (1,)
+
+
+async def test_a_downgrade_is_explicit_applied_and_says_why(store: RecordStore) -> None:
+    await store.save(record())
+    doubtful = record(status=IdentityStatus.PROV, sources=RECOVERED, at=T0 + timedelta(days=1))
+    with pytest.raises(StorageError):
+        await store.downgrade(doubtful, reason="  ")
+    await store.downgrade(doubtful, reason="doubtful attribute: birth date contested")
+    stored = await store.get(PAUL_INS)
+    assert stored is not None
+    assert stored.current.identity.status is IdentityStatus.PROV
+    with pytest.raises(IdentityError):
+        stored.current.identity.ins_for_transmission()  # its INS no longer leaves the kiosk
+    assert stored.latest.applied
+    assert stored.latest.reason == "doubtful attribute: birth date contested"
+    assert [o.status for o in stored.observations] == [IdentityStatus.QUAL, IdentityStatus.PROV]
+
+
+async def test_a_file_at_the_first_schema_is_brought_forward_keeping_its_records(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "records.sqlite"
+    store = await RecordStore.open(path, InsEnvironment.TEST)
+    await store.save(record())
+    await store.close()
+    with closing(sqlite3.connect(path)) as conn:  # back to schema 1, as a first release left it
+        conn.execute("ALTER TABLE observation DROP COLUMN reason")
+        conn.execute("PRAGMA user_version = 1")
+    store = await RecordStore.open(path, InsEnvironment.TEST)
+    try:
+        await store.save(record(status=IdentityStatus.RECUP, sources=RECOVERED))
+        stored = await store.get(PAUL_INS)
+        assert stored is not None
+        assert stored.current.identity.status is IdentityStatus.QUAL
+        assert [o.reason for o in stored.observations] == [None, None]
+    finally:
+        await store.close()
