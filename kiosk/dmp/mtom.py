@@ -11,15 +11,12 @@ itself MTOM-packaged (its root part) or plain SOAP.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import copy
-import time
 import uuid
 from dataclasses import dataclass
 
-import httpx
 from lxml import etree
 
 from kiosk.dmp.errors import DmpRequestInvalid
@@ -115,21 +112,5 @@ class MtomSoapClient(SoapClient):
         content_type, body = package(
             serialize(envelope), action=action, parts=parts, boundary=boundary
         )
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                status, raw = await self._post(body, {"Content-Type": content_type})
-        except TimeoutError as exc:
-            raise self._unavailable(
-                "délai dépassé", "timed out", f"no answer in {self.timeout_s}s"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise self._unavailable("délai dépassé", "timed out", type(exc).__name__) from exc
-        except httpx.HTTPError as exc:
-            raise self._unavailable(
-                "connexion impossible", "cannot connect", f"{type(exc).__name__}: {exc}"[:200]
-            ) from exc
-        finally:
-            self.timings.http_s += time.perf_counter() - started
-            self.timings.calls += 1
+        status, raw = await self.exchange(body, {"Content-Type": content_type})
         return self._interpret(status, root_part(raw))

@@ -107,12 +107,20 @@ class SoapClient:
 
     async def call(self, envelope: etree._Element, *, action: str) -> Envelope:
         """Send ``envelope``; the parsed answer, or a KioskError (never a foreign exception)."""
-        body = serialize(envelope)
         headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
+        status, raw = await self.exchange(serialize(envelope), headers)
+        return self._interpret(status, raw)
+
+    async def exchange(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST ``body`` within the timeout and size limit; HTTP status and raw answer.
+
+        Every transport failure becomes :class:`Unavailable`; callers that frame the
+        body differently (MTOM) share these bounds and call ``_interpret`` themselves.
+        """
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout_s):
-                status, raw = await self._post(body, headers)
+                return await self._post(body, headers)
         except TimeoutError as exc:
             raise self._unavailable(
                 "délai dépassé", "timed out", f"no answer in {self.timeout_s}s"
@@ -126,7 +134,6 @@ class SoapClient:
         finally:
             self.timings.http_s += time.perf_counter() - started
             self.timings.calls += 1
-        return self._interpret(status, raw)
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         async with self.http.stream("POST", self.endpoint, content=body, headers=headers) as reply:
