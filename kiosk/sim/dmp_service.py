@@ -26,6 +26,7 @@ used through the standard library: a simulator's statements are microseconds lon
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from enum import StrEnum
@@ -103,6 +104,11 @@ class DmpFault(StrEnum):
     SOAP_FAULT = "soap_fault"
     LOST_RESPONSE = "lost_response"
     """Do the work, commit, then answer 502 as a proxy whose upstream vanished."""
+    LATENCY = "latency"
+    """Answer normally, ``latency_s`` late: past a client's timeout, the work is done anyway.
+
+    Connection resets are not played here (an ASGI app cannot reset its socket); tests play
+    them with a raw TCP server (tests/dmp/test_client_faults.py)."""
 
 
 class _Refused(Exception):
@@ -149,6 +155,8 @@ class DmpSimulator:
         self.queries = DocumentQueries(self._db)
         """TD3.1 search and TD3.2 retrieval, as the caller may see the documents."""
         self._faults: list[DmpFault] = []
+        self.latency_s = 5.0
+        """How late a ``LATENCY`` fault answers."""
         self.feeding = FeedingRate(max_feeding_per_s, self.clock)
         """The rate limit and its counters (``calls``, ``refusals``) for tests."""
         self.app = Starlette(
@@ -223,6 +231,8 @@ class DmpSimulator:
             return self._fault(info, 400)
         if fault is DmpFault.LOST_RESPONSE:
             return Response("<html><body>502 Bad Gateway</body></html>", 502)
+        if fault is DmpFault.LATENCY:
+            await asyncio.sleep(self.latency_s)
         return Response(answer, 200, media_type=_SOAP_TYPE)
 
     def _fault(self, fault: FaultInfo, status: int) -> Response:

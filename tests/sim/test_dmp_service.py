@@ -250,6 +250,20 @@ async def test_injected_faults_reach_the_client_as_errors(desk: Desk) -> None:
     assert desk.sim.dmp_count() == 0
 
 
+async def test_latency_past_the_timeout_is_unavailable_but_the_work_is_done(desk: Desk) -> None:
+    desk.sim.latency_s = 0.5
+    desk.sim.inject(DmpFault.LATENCY)
+    transport = httpx.ASGITransport(app=desk.sim.app)
+    async with httpx.AsyncClient(transport=transport) as http:
+        impatient = SoapClient(http, "http://dmp.test/", "DMP", timeout_s=0.1)
+        envelope, action = desk.envelope(CreationRequest(PATIENT, TRAITS, _consent()))
+        with pytest.raises(Unavailable):
+            await impatient.call(envelope, action=action)
+    assert desk.sim.dmp_exists(PATIENT.matricule.value)
+    answer = await desk.send(ExistenceQuery(PATIENT))  # the fault was played once only
+    assert answer is not None
+
+
 async def test_state_survives_a_restart(desk: Desk, pki: TestPki, tmp_path: Path) -> None:
     await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
     desk.sim.close()
