@@ -11,11 +11,11 @@ becomes a :class:`PrinterError` with a French and an English message; the job it
 is never dropped here (the session's :class:`~kiosk.printing.queue.PrintQueue` keeps
 it for a reprint).
 
-USB: python-escpos needs ``pyusb``, which the kiosk image does not ship; the kiosk's
-udev rule (``hw/udev/60-kiosk-printer.rules``) gives every printer of
-``hw/printers/*.toml`` the name ``/dev/kiosk-printer`` through the kernel's ``usblp``
-driver, and the device-file backend writes there. The USB backend works when pyusb is
-installed and says so clearly when it is not.
+USB: two ways, both configured from ``hw/printers/*.toml``. Directly through pyusb and
+libusb (``kind = "usb"``), which also reads the printer's status; or through the
+kernel's ``usblp`` driver, whose udev rule (``hw/udev/60-kiosk-printer.rules``) names
+the printer ``/dev/kiosk-printer`` for the device-file backend (writes only, no status).
+Without a usable libusb the USB backend says so and points to the device file.
 """
 
 from __future__ import annotations

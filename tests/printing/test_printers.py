@@ -186,12 +186,12 @@ async def test_a_missing_device_file_is_unreachable(
     assert caught.value.fault is PrinterFault.UNREACHABLE
 
 
-async def test_usb_without_pyusb_says_what_to_use(profile80: PrinterProfile) -> None:
-    printer = EscposPrinter.usb(0x04B8, 0x0E15)
+async def test_a_usb_printer_not_plugged_in_is_unreachable(profile80: PrinterProfile) -> None:
+    printer = EscposPrinter.usb(0x04B8, 0x0E15)  # no such device on a test machine
     with pytest.raises(PrintFailed) as caught:
         await printer.print(receipt_job(profile80))
-    assert caught.value.fault is PrinterFault.USB_UNSUPPORTED
-    assert "/dev/kiosk-printer" in caught.value.message("en")
+    assert caught.value.fault is PrinterFault.UNREACHABLE
+    assert "reprint" in caught.value.message("en")
 
 
 async def test_reprint_with_nothing_kept_is_not_found(sim: SimulatedPrinter) -> None:
