@@ -38,6 +38,7 @@ from kiosk.cards.pin import PinState, PinStatus, pin_error
 from kiosk.cards.professional import ProfessionalIdentity
 from kiosk.clock import Clock
 from kiosk.errors import CardRemoved, InvalidInput, PinIncorrect, PinLocked
+from kiosk.printing.queue import PrintQueue, QueuedJob
 from kiosk.signing import Signer
 
 __all__ = [
@@ -194,8 +195,11 @@ class AgentSession:
         *,
         inactivity_timeout_s: float = 300.0,
         establishment_label: str | None = None,
+        print_queue: PrintQueue | None = None,
     ) -> None:
         self._tokens = tokens
+        self.print_queue = print_queue
+        """This session's receipts: kept for a reprint, wiped when the session ends."""
         self._clock = clock
         self.inactivity_timeout_s = inactivity_timeout_s
         self.establishment_label = establishment_label
@@ -224,6 +228,17 @@ class AgentSession:
                 "No open session: log in with your card.",
             )
         return self._token.signer
+
+    async def reprint_last(self) -> QueuedJob:
+        """Print the session's last receipt again (paper jam, patient asks); logged in only."""
+        if self.print_queue is None:
+            raise NotAllowedNow(
+                "Pas d'imprimante dans cette session.", "No printer in this session."
+            )
+        if self.state is not SessionState.LOGGED_IN:
+            raise self._not_now()  # asks for the agent's card and PIN first
+        self.touch()
+        return await self.print_queue.reprint()
 
     def touch(self) -> None:
         """Record user activity (a key press, a card read) that defers the inactivity lock."""
@@ -337,6 +352,8 @@ class AgentSession:
         self.professional = None
         self.mode = None
         self.state = SessionState.ENDED
+        if self.print_queue is not None:
+            self.print_queue.wipe()  # the credentials leave memory with the session
         self._emit(SessionEnded(reason))
         if token is not None:
             await token.aclose()
