@@ -14,12 +14,22 @@ audit line commit together.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.errors import StorageError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "connect", "iso", "migrate", "storage_error"]
+__all__ = [
+    "MIGRATIONS",
+    "OUTBOX",
+    "SCHEMA_VERSION",
+    "StorageName",
+    "connect",
+    "iso",
+    "migrate",
+    "storage_error",
+]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1 — the outbox rows of ARCHITECTURE.md §6.
@@ -88,40 +98,54 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def storage_error(exc: sqlite3.Error, path: Path | str) -> StorageError:
+@dataclass(frozen=True)
+class StorageName:
+    """How messages name a durable file, so the operator knows which one is full."""
+
+    fr: str
+    en: str
+
+
+OUTBOX = StorageName("la file d'envoi", "the outbox")
+
+
+def storage_error(
+    exc: sqlite3.Error, path: Path | str, *, name: StorageName = OUTBOX
+) -> StorageError:
     """Translate an sqlite3 error into a StorageError that says what the operator can do."""
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(exc)
+    fr, en = f"{name.fr} ({path})", f"{name.en} ({path})"
     if primary == sqlite3.SQLITE_FULL or "full" in text:
         return StorageError(
-            f"Disque plein : la file d'envoi ({path}) ne peut rien enregistrer de plus. "
+            f"Disque plein : {fr} ne peut rien enregistrer de plus. "
             "Rien de ce qui était déjà enregistré n'est perdu ; libérez de la place.",
-            f"Disk full: the outbox ({path}) cannot store anything more. Nothing already "
+            f"Disk full: {en} cannot store anything more. Nothing already "
             "stored is lost; free some space.",
             detail=text,
         )
     if primary == sqlite3.SQLITE_IOERR:
         return StorageError(
-            f"Erreur d'entrée-sortie sur la file d'envoi ({path}) : vérifiez le support.",
-            f"I/O error on the outbox ({path}): check the storage device.",
+            f"Erreur d'entrée-sortie sur {fr} : vérifiez le support.",
+            f"I/O error on {en}: check the storage device.",
             detail=text,
         )
     if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         return StorageError(
-            f"La file d'envoi ({path}) est endommagée.",
-            f"The outbox database ({path}) is damaged.",
+            f"Fichier endommagé : {fr}.",
+            f"Damaged file: {en}.",
             detail=text,
         )
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return StorageError(
-            f"La file d'envoi ({path}) est occupée par un autre processus ; réessayez.",
-            f"The outbox ({path}) is busy in another process; try again.",
+            f"Occupé par un autre processus : {fr} ; réessayez.",
+            f"Busy in another process: {en}; try again.",
             detail=text,
         )
     return StorageError(
-        f"Erreur de la file d'envoi ({path}).",
-        f"Outbox storage error ({path}).",
+        f"Erreur de stockage : {fr}.",
+        f"Storage error: {en}.",
         detail=text,
     )
 

@@ -40,7 +40,7 @@ from kiosk.domain.ins import (
     check_oid_allowed,
 )
 from kiosk.errors import StorageError
-from kiosk.outbox.database import configure, iso
+from kiosk.outbox.database import StorageName, configure, iso, storage_error
 from kiosk.services.enrolment import KnownDmp
 from kiosk.services.identity import IdentityRecord, Source
 
@@ -157,24 +157,7 @@ def _sources_text(sources: frozenset[Source]) -> str:
     return ",".join(sorted(s.value for s in sources))
 
 
-def _storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
-    # database.storage_error speaks of the outbox ("file d'envoi"); the operator must be
-    # told which file is full, so the records file has its own wording.
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    if primary == sqlite3.SQLITE_FULL or "full" in str(exc):
-        return StorageError(
-            f"Disque plein : le registre des identités ({path}) ne peut rien enregistrer de "
-            "plus. Rien de ce qui était déjà enregistré n'est perdu ; libérez de la place.",
-            f"Disk full: the identity records ({path}) cannot store anything more. Nothing "
-            "already stored is lost; free some space.",
-            detail=str(exc),
-        )
-    return StorageError(
-        f"Erreur du registre des identités ({path}).",
-        f"Identity records storage error ({path}).",
-        detail=str(exc),
-    )
+_RECORDS = StorageName("le registre des identités", "the identity records")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -251,7 +234,7 @@ class RecordStore:
         try:
             return cast(T, await run(fn, self._db._conn))
         except sqlite3.Error as exc:
-            raise _storage_error(exc, self._path) from exc
+            raise storage_error(exc, self._path, name=_RECORDS) from exc
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def transaction(conn: sqlite3.Connection) -> T:
