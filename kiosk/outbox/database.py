@@ -1,4 +1,4 @@
-"""The outbox's SQLite file: connection settings, versioned migrations, error translation.
+"""Durable SQLite files: connection settings, the shared async connection, migrations, errors.
 
 Settings follow FIELD-NOTES.md "SQLite outbox": ``isolation_level=None`` with an
 explicit ``BEGIN IMMEDIATE … COMMIT``; WAL (persistent in the file) and
@@ -14,16 +14,23 @@ audit line commit together.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
 
 from kiosk.errors import StorageError
+
+T = TypeVar("T")
 
 __all__ = [
     "MIGRATIONS",
     "OUTBOX",
     "SCHEMA_VERSION",
+    "Database",
     "StorageName",
     "connect",
     "iso",
@@ -204,3 +211,79 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
         conn.execute("ROLLBACK")
         raise
     return found
+
+
+class Database:
+    """One aiosqlite connection to a durable file; every call is one hop to its thread.
+
+    Shared by the outbox and the identity records, so the private aiosqlite primitive
+    below is used in one place only.
+    """
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, name: StorageName) -> None:
+        self._db = db
+        self.path = path
+        self.name = name
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        name: StorageName,
+        prepare: Callable[[sqlite3.Connection], object],
+        busy_timeout_ms: int = 5000,
+        max_page_count: int | None = None,
+    ) -> Database:
+        """Open ``path`` with the durable settings, then run ``prepare`` (migrations)."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(
+                f"Impossible d'ouvrir {name.fr} ({path}).",
+                f"Cannot open {name.en} ({path}).",
+                detail=str(exc),
+            ) from exc
+        database = cls(db, path, name)
+
+        def setup(conn: sqlite3.Connection) -> None:
+            configure(conn, busy_timeout_ms=busy_timeout_ms, max_page_count=max_page_count)
+            prepare(conn)
+
+        try:
+            await database.call(setup)
+        except BaseException:
+            await db.close()
+            raise
+        return database
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the connection's thread; sqlite3 errors become StorageError."""
+        # aiosqlite has no public "run this function on the connection thread"; its
+        # queue primitive is what keeps a whole transaction to one hop (FIELD-NOTES.md).
+        run = cast(Callable[..., Any], self._db._execute)
+        try:
+            return cast(T, await run(fn, self._db._conn))
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path, name=self.name) from exc
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` inside ``BEGIN IMMEDIATE … COMMIT``; rolled back if it raises."""
+
+        def transaction(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+        return await self.call(transaction)
+
+    async def close(self) -> None:
+        """Close the connection (a WAL checkpoint happens on the last close)."""
+        await self._db.close()

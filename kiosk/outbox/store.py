@@ -19,21 +19,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
-import aiosqlite
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.audit import store as audit
 from kiosk.clock import Clock, uuid7
 from kiosk.domain.audit import AuditEvent, AuditKind
-from kiosk.errors import NotFound, StorageError
-from kiosk.outbox.database import configure, iso, migrate, storage_error
+from kiosk.errors import NotFound
+from kiosk.outbox.database import OUTBOX, Database, iso, migrate
 from kiosk.outbox.ports import DeviceKey, PayloadTampered
 from kiosk.signing import Signer
 
@@ -118,9 +117,8 @@ class OutboxStatus:
 class OutboxStore:
     """The outbox file, through one aiosqlite writer connection."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, key: DeviceKey, clock: Clock) -> None:
+    def __init__(self, db: Database, key: DeviceKey, clock: Clock) -> None:
         self._db = db
-        self._path = path
         self._key = key
         self._clock = clock
         self._ders: dict[x509.Certificate, bytes] = {}
@@ -136,60 +134,23 @@ class OutboxStore:
         max_page_count: int | None = None,
     ) -> OutboxStore:
         """Open (creating and migrating as needed) the outbox at ``path``."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
-        except (sqlite3.Error, OSError) as exc:
-            raise StorageError(
-                f"Impossible d'ouvrir la file d'envoi {path}.",
-                f"Cannot open the outbox {path}.",
-                detail=str(exc),
-            ) from exc
-        store = cls(db, path, key, clock)
-        try:
-
-            def prepare(conn: sqlite3.Connection) -> None:
-                configure(conn, busy_timeout_ms=busy_timeout_ms, max_page_count=max_page_count)
-                migrate(conn)
-
-            await store._call(prepare)
-        except BaseException:
-            await db.close()
-            raise
-        return store
+        db = await Database.open(
+            path,
+            name=OUTBOX,
+            prepare=migrate,
+            busy_timeout_ms=busy_timeout_ms,
+            max_page_count=max_page_count,
+        )
+        return cls(db, key, clock)
 
     @property
     def path(self) -> Path:
         """Where the file is."""
-        return self._path
+        return self._db.path
 
     async def close(self) -> None:
         """Close the connection (a WAL checkpoint happens on the last close)."""
         await self._db.close()
-
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        # aiosqlite has no public "run this function on the connection thread"; its
-        # queue primitive is what keeps a whole transaction to one hop (FIELD-NOTES.md).
-        conn = self._db._conn
-        run = cast(Callable[..., Any], self._db._execute)
-        try:
-            return cast(T, await run(fn, conn))
-        except sqlite3.Error as exc:
-            raise storage_error(exc, self._path) from exc
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def transaction(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return result
-
-        return await self._call(transaction)
 
     def _der(self, signer: Signer) -> bytes:
         # Serialising the certificate costs ~10 µs; a kiosk has a handful of signers.
@@ -275,11 +236,11 @@ class OutboxStore:
                 raise
             return Enqueued(uuid.UUID(row_id), idempotency_key, created=True)
 
-        return await self._call(job)
+        return await self._db.call(job)
 
     async def record(self, event: AuditEvent) -> None:
         """Append one audit event on its own (card, login, print…)."""
-        await self._write(lambda conn: audit.append(conn, event))
+        await self._db.write(lambda conn: audit.append(conn, event))
 
     # --- the worker ------------------------------------------------------------
 
@@ -302,7 +263,7 @@ class OutboxStore:
                 )
             return int(count)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def lease(
         self,
@@ -358,7 +319,7 @@ class OutboxStore:
                 key=lambda row: row.seq,
             )
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     def unseal(self, row: LeasedRow) -> bytes:
         """The plaintext of a leased row; :class:`PayloadTampered` if it does not open."""
@@ -397,7 +358,7 @@ class OutboxStore:
                 )
             return bool(changed)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def mark_retry(
         self, row: LeasedRow, owner: str, *, error: str, delay_s: float, answered: bool
@@ -428,7 +389,7 @@ class OutboxStore:
                 )
             return bool(changed)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def mark_dead(self, row: LeasedRow, owner: str, *, error: str, reason: str) -> bool:
         """Move to dead letters with the fault code; nothing more is sent for this row."""
@@ -453,7 +414,7 @@ class OutboxStore:
                 )
             return bool(changed)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     # --- the operator ----------------------------------------------------------
 
@@ -473,7 +434,7 @@ class OutboxStore:
                 age = max(0.0, (self._now() - datetime.fromisoformat(oldest)).total_seconds())
             return OutboxStatus(counts, age, nxt)
 
-        return await self._call(job)
+        return await self._db.call(job)
 
     async def rows(self, *, state: str | None = None, limit: int = 100) -> list[RowSummary]:
         """The oldest ``limit`` rows, optionally of one state; never a payload."""
@@ -487,7 +448,7 @@ class OutboxStore:
             )
             return [RowSummary(*row) for row in cursor]
 
-        return await self._call(job)
+        return await self._db.call(job)
 
     async def retry(self, row_id: str) -> None:
         """Put one dead (or waiting) row back in the queue now."""
@@ -514,7 +475,7 @@ class OutboxStore:
                 ),
             )
 
-        await self._write(job)
+        await self._db.write(job)
 
     async def retry_dead(self) -> int:
         """Put every dead row back in the queue; return how many."""
@@ -537,7 +498,7 @@ class OutboxStore:
                 )
             return int(count)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def purge_done(self) -> int:
         """Delete acknowledged rows (their audit lines stay); return how many."""
@@ -555,10 +516,10 @@ class OutboxStore:
                 )
             return int(count)
 
-        return await self._write(job)
+        return await self._db.write(job)
 
     async def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check`` answer (``ok`` when sound)."""
-        return await self._call(
+        return await self._db.call(
             lambda conn: str(conn.execute("PRAGMA integrity_check").fetchone()[0])
         )

@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from kiosk.domain.ins import (
     Identity,
@@ -40,7 +37,7 @@ from kiosk.domain.ins import (
     check_oid_allowed,
 )
 from kiosk.errors import StorageError
-from kiosk.outbox.database import StorageName, configure, iso, storage_error
+from kiosk.outbox.database import Database, StorageName, iso
 from kiosk.services.enrolment import KnownDmp
 from kiosk.services.identity import IdentityRecord, Source
 
@@ -186,9 +183,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
 class RecordStore:
     """Identity records in SQLite; an ``IdentityStore`` and a ``DmpRecords`` at once."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, environment: InsEnvironment) -> None:
+    def __init__(self, db: Database, environment: InsEnvironment) -> None:
         self._db = db
-        self._path = path
         self._environment = environment
 
     @classmethod
@@ -201,54 +197,18 @@ class RecordStore:
         max_page_count: int | None = None,
     ) -> RecordStore:
         """Open (creating and migrating as needed) the records file at ``path``."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
-        except (sqlite3.Error, OSError) as exc:
-            raise StorageError(
-                f"Impossible d'ouvrir le registre des identités {path}.",
-                f"Cannot open the identity records {path}.",
-                detail=str(exc),
-            ) from exc
-        store = cls(db, path, environment)
-        try:
-
-            def prepare(conn: sqlite3.Connection) -> None:
-                configure(conn, busy_timeout_ms=busy_timeout_ms, max_page_count=max_page_count)
-                _migrate(conn)
-
-            await store._call(prepare)
-        except BaseException:
-            await db.close()
-            raise
-        return store
+        db = await Database.open(
+            path,
+            name=_RECORDS,
+            prepare=_migrate,
+            busy_timeout_ms=busy_timeout_ms,
+            max_page_count=max_page_count,
+        )
+        return cls(db, environment)
 
     async def close(self) -> None:
         """Close the connection."""
         await self._db.close()
-
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        # As in outbox/store.py: aiosqlite's queue primitive keeps a whole transaction
-        # to one thread hop (FIELD-NOTES.md "SQLite outbox").
-        run = cast(Callable[..., Any], self._db._execute)
-        try:
-            return cast(T, await run(fn, self._db._conn))
-        except sqlite3.Error as exc:
-            raise storage_error(exc, self._path, name=_RECORDS) from exc
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def transaction(conn: sqlite3.Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return result
-
-        return await self._call(transaction)
 
     async def save(self, record: IdentityRecord) -> None:
         """Keep ``record``; a lower status is logged but never replaces the current one."""
@@ -322,7 +282,7 @@ class RecordStore:
                 (*key, iso(record.checked_at), status.value, sources, int(applied), reason),
             )
 
-        await self._write(write)
+        await self._db.write(write)
 
     async def get(self, ins: Ins) -> StoredRecord | None:
         """The stored record of ``ins``, or None."""
@@ -340,7 +300,7 @@ class RecordStore:
             ).fetchall()
             return row, log
 
-        found = await self._call(read)
+        found = await self._db.call(read)
         if found is None:
             return None
         row, log = found
@@ -355,9 +315,8 @@ class RecordStore:
 
     async def count(self) -> int:
         """How many patients have a local record."""
-        return int(
-            (await self._call(lambda c: c.execute("SELECT count(*) FROM identity").fetchone()))[0]
-        )
+        row = await self._db.call(lambda c: c.execute("SELECT count(*) FROM identity").fetchone())
+        return int(row[0])
 
     def _record(self, row: Any) -> IdentityRecord:
         check_oid_allowed(row[1], self._environment)
@@ -391,7 +350,7 @@ class RecordStore:
                 (int(fact.exists), int(fact.authorized), *key),
             ).rowcount
 
-        if await self._write(write) == 0:
+        if await self._db.write(write) == 0:
             raise RecordMissing(
                 "Aucune identité locale pour ce patient : vérifiez l'identité d'abord.",
                 "No local identity for this patient: check the identity first.",
