@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import cast
 
 import click
 
@@ -47,10 +46,6 @@ def _load(name: str) -> click.Command:
     command = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(command, click.Command):
         raise TypeError(f"{_COMMANDS[name]} is not a click command")
-    if name == "cards" and "login" not in getattr(command, "commands", {}):
-        from kiosk.commands.cps import login  # `kiosk cards login` lives with the PKCS#11 side
-
-        cast(click.Group, command).add_command(login)
     return command
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from kiosk.commands.context import CliContext, emit
+from kiosk.commands.cps import login as cps_login
 from kiosk.errors import NotFound
 
 __all__ = ["cards"]
@@ -194,3 +195,7 @@ def read(
     emit(
         as_json, {"reader": slot, "serial": data.serial, "beneficiaries": people}, "\n".join(lines)
     )
+
+
+# `kiosk cards login` lives with the PKCS#11 side.
+cards.add_command(cps_login)
