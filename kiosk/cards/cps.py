@@ -22,6 +22,16 @@ A PKCS#11 module is initialised once per process (``C_Initialize``) and python-p
 hands back the same object for the same path, so :class:`CpsModule` shares one
 library per path. The module is initialised without OS locking, so every call into
 it goes through one lock, from a worker thread (``asyncio.to_thread``).
+
+The same module path also serves a device token's AES-256 secret key
+(:class:`TokenSecretKey`, the outbox's production device key, ARCHITECTURE.md §6):
+``CKM_AES_GCM`` with ``CK_GCM_PARAMS`` (12-byte IV, AAD, 128-bit tag) as python-pkcs11
+≥ 0.8 passes them (:class:`pkcs11.mechanisms.GCMParams`). The tag travels after the
+ciphertext, as ``cryptography``'s AESGCM writes it, so both sides read each other's
+output. SoftHSM2 2.6 answers a wrong tag with ``CKR_GENERAL_ERROR`` (the specific
+``CKR_ENCRYPTED_DATA_INVALID`` came in a later release): a failed decryption is
+called :class:`SealedDataRejected` only after the key still opens its own check
+vector, so a failing token is never mistaken for altered data.
 """
 
 from __future__ import annotations
@@ -36,8 +46,9 @@ from typing import Any
 
 import pkcs11
 from cryptography import x509
-from pkcs11 import Attribute, Mechanism, ObjectClass
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11
+from pkcs11.mechanisms import GCMParams
 
 from kiosk.cards.pin import (
     MAX_PIN_TRIES,
@@ -49,7 +60,7 @@ from kiosk.cards.pin import (
 )
 from kiosk.cards.pinlock import SimulatedPinLock
 from kiosk.cards.professional import ProfessionalIdentity, professional_from
-from kiosk.errors import CardError, CardRemoved, InvalidInput
+from kiosk.errors import CardError, CardRemoved, InvalidInput, PinIncorrect
 from kiosk.signing import SignerIdentity
 
 __all__ = [
@@ -61,8 +72,11 @@ __all__ = [
     "PinStatus",
     "Pkcs11Signer",
     "ProfessionalIdentity",
+    "SealedDataRejected",
+    "SecretKeyNotFound",
     "TokenInfo",
     "TokenNotFound",
+    "TokenSecretKey",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,6 +91,18 @@ class TokenNotFound(CardError):
     """No PKCS#11 token belongs to this reader or card serial."""
 
     code = "CPS_TOKEN_NOT_FOUND"
+
+
+class SecretKeyNotFound(CardError):
+    """The token holds no usable AES-256 secret key under that label."""
+
+    code = "PKCS11_KEY_NOT_FOUND"
+
+
+class SealedDataRejected(CardError):
+    """AES-GCM refused the data: altered, truncated, or bound to other associated data."""
+
+    code = "PKCS11_GCM_REJECTED"
 
 
 @dataclass(frozen=True)
@@ -218,6 +244,163 @@ class CpsSession:
         await asyncio.to_thread(self.close)
 
 
+GCM_NONCE_BYTES = 12
+GCM_TAG_BYTES = 16
+_CHECK_NONCE = b"kiosk-check\x00"
+_CHECK_PLAINTEXT = bytes(16)
+_CHECK_AAD = b"kiosk device key check vector"
+_DATA_REFUSED = (p11.EncryptedDataInvalid, p11.EncryptedDataLenRange)
+"""What a token that follows the standard answers for a wrong GCM tag."""
+
+
+def _rejected(detail: str) -> SealedDataRejected:
+    return SealedDataRejected(
+        "Données chiffrées refusées par le jeton (altérées ou déplacées).",
+        "The token refused the sealed data (altered or moved).",
+        detail=detail,
+    )
+
+
+def _gcm(key: Any, nonce: bytes, data: bytes, aad: bytes, *, encrypt: bool) -> bytes:
+    if len(nonce) != GCM_NONCE_BYTES:
+        raise ValueError(f"AES-GCM nonce must be {GCM_NONCE_BYTES} bytes, got {len(nonce)}")
+    params = GCMParams(nonce, aad, GCM_TAG_BYTES * 8)
+    if encrypt:
+        return bytes(key.encrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params))
+    return bytes(key.decrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params))
+
+
+class TokenSecretKey:
+    """An AES-256 key that never leaves its token: AES-GCM on the token, thread-safe.
+
+    Calls come from aiosqlite's connection thread (sealing inside an enqueue) and from
+    the event loop's thread (opening a leased row); the library's lock orders them.
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        key: Any,
+        token_label: str,
+        key_label: str,
+        lock: threading.Lock,
+        check_value: bytes,
+    ) -> None:
+        self._session: Any = session
+        self._key: Any = key
+        self.token_label = token_label
+        self.key_label = key_label
+        self._lock = lock
+        self._check_value = check_value
+
+    @property
+    def check_value(self) -> bytes:
+        """This key's AES-GCM encryption of a fixed vector: tells keys apart, reveals nothing."""
+        return self._check_value
+
+    @property
+    def open(self) -> bool:
+        """False once closed."""
+        return self._session is not None
+
+    def _live(self) -> Any:
+        if self._key is None:
+            raise CardRemoved(
+                "La clé de l'appareil est fermée.",
+                "The device key is closed.",
+                detail=f"token {self.token_label!r}",
+            )
+        return self._key
+
+    def encrypt_gcm(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        """Ciphertext followed by its 16-byte tag, bound to ``aad``; one blocking token call."""
+        with self._lock:
+            key = self._live()
+            try:
+                return _gcm(key, nonce, plaintext, aad, encrypt=True)
+            except _GONE as exc:
+                raise _removed(exc) from exc
+            except p11.PKCS11Error as exc:
+                raise _card_error(exc) from exc
+
+    def decrypt_gcm(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+        """The plaintext of ciphertext + tag; :class:`SealedDataRejected` if it does not verify."""
+        if len(data) < GCM_TAG_BYTES:
+            raise _rejected("shorter than the tag")
+        with self._lock:
+            key = self._live()
+            try:
+                return _gcm(key, nonce, data, aad, encrypt=False)
+            except _DATA_REFUSED as exc:
+                raise _rejected(type(exc).__name__) from exc
+            except _GONE as exc:
+                raise _removed(exc) from exc
+            except (p11.GeneralError, p11.FunctionFailed) as exc:
+                # SoftHSM2 2.6: CKR_GENERAL_ERROR for a wrong tag. The data is to blame
+                # only if the key still opens its check vector right now.
+                if not self._opens_check(key):
+                    raise _card_error(exc) from exc
+                raise _rejected(type(exc).__name__) from exc
+            except p11.PKCS11Error as exc:
+                raise _card_error(exc) from exc
+
+    def _opens_check(self, key: Any) -> bool:
+        try:
+            opened = _gcm(key, _CHECK_NONCE, self._check_value, _CHECK_AAD, encrypt=False)
+        except p11.PKCS11Error:
+            return False
+        return opened == _CHECK_PLAINTEXT
+
+    def close(self) -> None:
+        """Log out and forget the key; harmless when the token is already gone."""
+        with self._lock:
+            session, self._session, self._key = self._session, None, None
+            if session is None:
+                return
+            with contextlib.suppress(p11.PKCS11Error):
+                session.close()  # C_Logout then C_CloseSession
+
+    async def aclose(self) -> None:
+        """:meth:`close` from a worker thread."""
+        await asyncio.to_thread(self.close)
+
+
+def _aes_key(session: Any, token_label: str, key_label: str) -> Any:
+    """The sensitive, non-extractable AES-256 key ``key_label`` of a logged-in session."""
+    try:
+        key = session.get_key(object_class=ObjectClass.SECRET_KEY, label=key_label)
+        kind, size = key[Attribute.KEY_TYPE], key[Attribute.VALUE_LEN]
+        sensitive, extractable = key[Attribute.SENSITIVE], key[Attribute.EXTRACTABLE]
+    except p11.NoSuchKey as exc:
+        raise SecretKeyNotFound(
+            f"Le jeton « {token_label} » ne contient pas la clé « {key_label} ».",
+            f"Token {token_label!r} holds no key {key_label!r}.",
+        ) from exc
+    except p11.MultipleObjectsReturned as exc:
+        raise SecretKeyNotFound(
+            f"Le jeton « {token_label} » contient plusieurs clés « {key_label} ».",
+            f"Token {token_label!r} holds several keys {key_label!r}.",
+        ) from exc
+    except _GONE as exc:
+        raise _removed(exc) from exc
+    except p11.PKCS11Error as exc:
+        raise _card_error(exc) from exc
+    if kind != KeyType.AES or size != 32:
+        raise SecretKeyNotFound(
+            f"La clé « {key_label} » du jeton « {token_label} » n'est pas une clé AES-256.",
+            f"Key {key_label!r} of token {token_label!r} is not an AES-256 key.",
+            detail=f"key type {int(kind)}, {size} bytes",
+        )
+    if extractable or not sensitive:
+        # A device key that can be read out of its token protects nothing (issue 8).
+        raise CardError(
+            f"La clé « {key_label} » peut sortir du jeton « {token_label} » : refusée.",
+            f"Key {key_label!r} can leave token {token_label!r}: refused.",
+            detail=f"sensitive={sensitive} extractable={extractable}",
+        )
+    return key
+
+
 class CpsModule:
     """The configured PKCS#11 module: find a card's token, read its PIN state, log in."""
 
@@ -232,12 +415,16 @@ class CpsModule:
         self.pin_lock = pin_lock
         self.max_tries = max_tries
         self._sessions: list[CpsSession] = []
+        self._keys: list[TokenSecretKey] = []
 
     async def close_all(self) -> None:
         """Log out of every session this adapter opened (shutdown, reader gone)."""
         sessions, self._sessions = self._sessions, []
+        keys, self._keys = self._keys, []
         for session in sessions:
             await session.aclose()
+        for key in keys:
+            await key.aclose()
 
     async def pin_status(
         self, *, reader: str | None = None, card_serial: str | None = None, label: str | None = None
@@ -259,6 +446,57 @@ class CpsModule:
     ) -> CpsSession:
         """Log in to the card in ``reader`` / with ``card_serial`` (or the token ``label``)."""
         return await asyncio.to_thread(self._login, pin, reader, card_serial, label)
+
+    async def open_secret_key(
+        self, pin: str, *, token_label: str, key_label: str
+    ) -> TokenSecretKey:
+        """Log in to the token ``token_label`` and hold its AES-256 key ``key_label``."""
+        return await asyncio.to_thread(self._open_secret_key, pin, token_label, key_label)
+
+    def _open_secret_key(self, pin: str, token_label: str, key_label: str) -> TokenSecretKey:
+        lib, lock = _library(self.module_path)
+        with lock:
+            try:
+                token = self._find(lib, None, None, token_label)
+            except TokenNotFound as exc:
+                raise TokenNotFound(
+                    f"Jeton de l'appareil « {token_label} » introuvable "
+                    f"(module {self.module_path}).",
+                    f"Device token {token_label!r} not found (module {self.module_path}).",
+                    detail=exc.detail,
+                ) from exc
+            status = pin_status(self._flags(token), self.max_tries)
+            if status.state is PinState.LOCKED:
+                raise pin_error(status)
+            try:
+                session = self._c_login(token, pin)
+            except PinIncorrect as exc:
+                raise PinIncorrect(
+                    f"Code du jeton de l'appareil « {token_label} » refusé.",
+                    f"The PIN of device token {token_label!r} was refused.",
+                    tries_left=exc.tries_left,
+                ) from exc
+            try:
+                key = _aes_key(session, token_label, key_label)
+                try:
+                    check = _gcm(key, _CHECK_NONCE, _CHECK_PLAINTEXT, _CHECK_AAD, encrypt=True)
+                except _GONE as exc:
+                    raise _removed(exc) from exc
+                except p11.PKCS11Error as exc:
+                    raise CardError(
+                        f"La clé « {key_label} » ne chiffre pas en AES-GCM sur ce jeton.",
+                        f"Key {key_label!r} cannot encrypt with AES-GCM on this token.",
+                        detail=type(exc).__name__,
+                    ) from exc
+            except BaseException:
+                with contextlib.suppress(p11.PKCS11Error):
+                    session.close()
+                raise
+        opened = TokenSecretKey(session, key, token_label, key_label, lock, check)
+        self._keys = [k for k in self._keys if k.open]
+        self._keys.append(opened)
+        log.info("device key %r of token %r opened", key_label, token_label)
+        return opened
 
     def _tokens(self) -> list[TokenInfo]:
         lib, lock = _library(self.module_path)
