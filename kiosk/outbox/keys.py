@@ -1,13 +1,20 @@
 """The device key that seals outbox payloads with AES-GCM.
 
 Simulation and development: :class:`FileDeviceKey`, 32 random bytes in a file
-created with mode 0600 (and refused if anyone else may read it). Production seam:
-any object with the :class:`~kiosk.outbox.ports.DeviceKey` shape — a PKCS#11 secret
-key (``CKM_AES_GCM`` in the establishment's token, through ``kiosk/cards/cps.py``,
-the only module allowed to import ``pkcs11``) or a TPM-sealed key unsealed at boot
-into kernel keyring memory. The sealed format (12-byte nonce, ciphertext, 16-byte
-tag) is what AES-GCM gives on either side, so rows stay readable when the adapter
-changes as long as the key material does.
+created with mode 0600 (and refused if anyone else may read it). Production:
+:class:`TokenDeviceKey`, a sensitive, non-extractable AES-256 key in a PKCS#11 token
+(``CKM_AES_GCM`` through ``kiosk/cards/cps.py``, the only module allowed to import
+``pkcs11``); a TPM-sealed key would be a third adapter of the same
+:class:`~kiosk.outbox.ports.DeviceKey` shape. The sealed format (12-byte nonce,
+ciphertext, 16-byte tag) is what AES-GCM gives on either side, so rows stay readable
+when the adapter changes as long as the key material does.
+
+The token key's ``key_id`` is a hash of its AES-GCM encryption of a fixed vector
+(``TokenSecretKey.check_value``), not of its label, CKA_ID or token serial: it names
+the key material, so a key regenerated under the same label gets a new id and two
+tokens holding the same imported key share one, and computing it proves at start-up
+that the key works for GCM. Only a hash of that output is shown; the key never
+leaves the token, and its GHASH key (AES of a zero block) is never asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,9 +31,22 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from kiosk.errors import StorageError
 from kiosk.outbox.ports import PayloadTampered
 
-__all__ = ["FileDeviceKey"]
+if TYPE_CHECKING:
+    from kiosk.cards.cps import TokenSecretKey
+
+__all__ = ["DEVICE_KEY_LABEL", "FileDeviceKey", "TokenDeviceKey"]
 
 _NONCE = 12
+_TAG = 16
+DEVICE_KEY_LABEL = "KIOSK_OUTBOX"
+"""CKA_LABEL of the outbox's AES-256 key in the device token."""
+
+
+def _tampered() -> PayloadTampered:
+    return PayloadTampered(
+        "Contenu chiffré altéré ou déplacé : il ne sera pas envoyé.",
+        "Sealed payload was altered or moved: it will not be sent.",
+    )
 
 
 class FileDeviceKey:
@@ -82,7 +103,47 @@ class FileDeviceKey:
         try:
             return self._aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
         except (InvalidTag, ValueError) as exc:
-            raise PayloadTampered(
-                "Contenu chiffré altéré ou déplacé : il ne sera pas envoyé.",
-                "Sealed payload was altered or moved: it will not be sent.",
-            ) from exc
+            raise _tampered() from exc
+
+
+class TokenDeviceKey:
+    """The outbox's AES-256-GCM key in a PKCS#11 token; rows sealed as :class:`FileDeviceKey`."""
+
+    def __init__(self, key: TokenSecretKey) -> None:
+        from kiosk.cards.cps import SealedDataRejected
+
+        self._key = key
+        self._rejected = SealedDataRejected
+        self._key_id = hashlib.sha256(b"kiosk-device-key-check" + key.check_value).hexdigest()[:16]
+
+    @classmethod
+    async def login(
+        cls, module: Path, pin: str, *, token_label: str, key_label: str = DEVICE_KEY_LABEL
+    ) -> TokenDeviceKey:
+        """Log in to ``token_label`` through the PKCS#11 ``module`` and hold ``key_label``."""
+        from kiosk.cards.cps import CpsModule
+
+        key = await CpsModule(module).open_secret_key(
+            pin, token_label=token_label, key_label=key_label
+        )
+        return cls(key)
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(_NONCE)
+        return nonce + self._key.encrypt_gcm(nonce, plaintext, aad)
+
+    def open(self, sealed: bytes, aad: bytes) -> bytes:
+        if len(sealed) < _NONCE + _TAG:
+            raise _tampered()
+        try:
+            return self._key.decrypt_gcm(sealed[:_NONCE], sealed[_NONCE:], aad)
+        except self._rejected as exc:
+            raise _tampered() from exc
+
+    async def aclose(self) -> None:
+        """Log out of the token; the key cannot seal or open afterwards."""
+        await self._key.aclose()

@@ -26,6 +26,15 @@ before any process loads the module. Each world or test session gets a private
 directory and ``softhsm2.conf``; clients select it with ``SOFTHSM2_CONF``
 (``SoftHsm.env``).
 
+One token, ``KIOSK DEVICE``, stands for the kiosk itself: it holds the outbox's
+AES-256 device key ``KIOSK_OUTBOX`` (issue 8), generated on the token sensitive and
+never extractable, and restricted to ``CKM_AES_GCM`` (``CKA_ALLOWED_MECHANISMS``): a
+GCM key that also did ECB would hand out its GHASH key, the encryption of a zero
+block. Its test PIN is written to ``SoftHsm.device_pin_file`` (0600) for
+``outbox.device_key_pin_file``. :func:`import_secret_key` puts known test bytes in a
+token, so tests can show that a file key and a token key with the same bytes read
+each other's rows.
+
 SoftHSM2 never locks a user PIN: the 3-try lock of a CPS card is added by the
 simulator-only ``SimulatedPinLock`` of ``kiosk/cards/pinlock.py``, whose state lives
 in ``SoftHsm.pin_tries_dir``.
@@ -36,8 +45,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +58,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.errors import Unavailable
+from kiosk.outbox.keys import DEVICE_KEY_LABEL
 from kiosk.sim.pki import ESTABLISHMENT, Professional, TestPki, Usage, ensure_test_pki
 
 if TYPE_CHECKING:
@@ -55,6 +67,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVITY_OBJECT",
     "AUTHENTICATION_KEY_ID",
+    "DEVICE",
+    "DEVICE_KEY_ID",
+    "DEVICE_LABEL",
     "INFO_OBJECT",
     "SIGNATURE_KEY_ID",
     "SOFTHSM2_MODULE",
@@ -62,6 +77,7 @@ __all__ = [
     "SoftHsm",
     "TokensComponent",
     "activity_payload",
+    "import_secret_key",
     "info_payload",
     "provision_tokens",
 ]
@@ -74,9 +90,17 @@ AUTHENTICATION_KEY_ID = bytes.fromhex("0120")
 """CKA_ID of the authentication pair: ends ``0x20`` (DOMAIN.md §5)."""
 INFO_OBJECT = "CPS_INFO_PS"
 ACTIVITY_OBJECT = "CPS_ACTIVITY_01_PS"
+DEVICE = "device"
+"""Owner name of the kiosk's own token (``SoftHsm.token(DEVICE)``)."""
+DEVICE_LABEL = "KIOSK DEVICE"
+"""Label of the token holding the outbox's device key."""
+DEVICE_KEY_ID = bytes.fromhex("4b01")
+"""CKA_ID of ``KIOSK_OUTBOX`` in that token."""
 
 # The security officer PIN of simulated tokens; nothing in the product logs in as SO.
 _SO_PIN = "00000000"
+# Test PIN of the simulated device token, a fixture value like the card PINs.
+_DEVICE_PIN = "kiosk-device-test"
 _TOOL_TIMEOUT_S = 60.0
 
 
@@ -112,6 +136,11 @@ class SoftHsm:
     def pin_tries_dir(self) -> Path:
         """State of the simulated 3-try PIN lock, shared by every process of this world."""
         return self.directory / "pin-tries"
+
+    @property
+    def device_pin_file(self) -> Path:
+        """The device token's test PIN (0600), for ``outbox.device_key_pin_file``."""
+        return self.directory / "device.pin"
 
     @property
     def env(self) -> dict[str, str]:
@@ -154,6 +183,7 @@ def provision_tokens(directory: Path, pki: TestPki, *, module: Path = SOFTHSM2_M
     tokens = (
         *(ProvisionedToken(p.id, p.token_label, p.card_serial, p.pin) for p in pki.professionals),
         ProvisionedToken(ESTABLISHMENT, pki.establishment.token_label, None, pki.establishment.pin),
+        ProvisionedToken(DEVICE, DEVICE_LABEL, None, _DEVICE_PIN),
     )
     hsm = SoftHsm(directory.resolve(), module, tokens)
     hsm.directory.mkdir(parents=True, exist_ok=True)
@@ -179,6 +209,10 @@ def provision_tokens(directory: Path, pki: TestPki, *, module: Path = SOFTHSM2_M
                 _provision_one(hsm, pki, token, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        hsm.device_pin_file.unlink(missing_ok=True)
+        fd = os.open(hsm.device_pin_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(_DEVICE_PIN + "\n")
         stamp.write_text(expected)
     return hsm
 
@@ -196,6 +230,22 @@ def _provision_one(hsm: SoftHsm, pki: TestPki, token: ProvisionedToken, work: Pa
         "--pin",
         token.pin,
     )
+    if token.owner == DEVICE:
+        _tool(
+            hsm,
+            token,
+            "--keygen",
+            "--key-type",
+            "AES:32",
+            "--label",
+            DEVICE_KEY_LABEL,
+            "--id",
+            DEVICE_KEY_ID.hex(),
+            "--sensitive",
+            "--allowed-mechanisms",
+            "AES-GCM",
+        )
+        return
     prefix = "ORG" if token.owner == ESTABLISHMENT else "CPS"
     pairs: tuple[tuple[Usage, bytes, str], ...] = (
         ("auth", AUTHENTICATION_KEY_ID, f"{prefix}_AUTH" + ("_CLI" if prefix == "ORG" else "")),
@@ -245,6 +295,37 @@ def _provision_one(hsm: SoftHsm, pki: TestPki, token: ProvisionedToken, work: Pa
         _tool(hsm, token, "--write-object", str(path), "--type", "data", "--label", name, *extra)
 
 
+def import_secret_key(hsm: SoftHsm, owner: str, label: str, secret: bytes) -> None:
+    """Put known AES-256 bytes in ``owner``'s token as key ``label`` (sensitive, GCM only).
+
+    Test and migration aid: a token key made from a file key's bytes opens that file
+    key's rows. SoftHSM2 sees objects added to an existing token without a restart.
+    """
+    if len(secret) != 32:
+        raise ValueError("an AES-256 key is 32 bytes")
+    token = hsm.token(owner)
+    with tempfile.TemporaryDirectory(dir=hsm.directory) as work:
+        path = Path(work) / "key.bin"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secret)
+        _tool(
+            hsm,
+            token,
+            "--write-object",
+            str(path),
+            "--type",
+            "secrkey",
+            "--key-type",
+            "AES:32",
+            "--label",
+            label,
+            "--sensitive",
+            "--allowed-mechanisms",
+            "AES-GCM",
+        )
+
+
 def _tool(hsm: SoftHsm, token: ProvisionedToken, *args: str) -> None:
     _run(
         hsm,
@@ -290,6 +371,8 @@ def _fingerprint(pki: TestPki, module: Path) -> str:
     for person in pki.professionals:
         digest.update(info_payload(person) + activity_payload(person) + person.pin.encode())
     digest.update(pki.establishment.pin.encode())
+    # The device token: its label, key and PIN; the key itself is random per provisioning.
+    digest.update(f"{DEVICE_LABEL}|{DEVICE_KEY_LABEL}|AES-GCM|{_DEVICE_PIN}".encode())
     return digest.hexdigest()
 
 
@@ -322,6 +405,7 @@ class TokensComponent:
             "pin_tries_dir": str(self.hsm.pin_tries_dir),
             "pki_dir": str(self.pki.directory),
             "labels": {t.owner: t.label for t in self.hsm.tokens},
+            "device_pin_file": str(self.hsm.device_pin_file),
         }
 
     def stop(self) -> None:
@@ -334,4 +418,8 @@ class TokensComponent:
         lines = [f"SOFTHSM2_CONF={self.hsm.conf_path}"]
         lines += [f"token {t.label!r} ({t.owner})" for t in self.hsm.tokens]
         lines.append("log in: kiosk cards login --reader READER")
+        lines.append(
+            f"outbox device key: device_key_token = {DEVICE_LABEL!r}, "
+            f"device_key_pin_file = {str(self.hsm.device_pin_file)!r}"
+        )
         return lines

@@ -48,7 +48,7 @@ def _labels(hsm: SoftHsm) -> list[str]:
 def test_one_token_per_card_and_one_for_the_establishment(softhsm: SoftHsm) -> None:
     labels = sorted(_labels(softhsm))
     expected = sorted([f"{p.card_kind} {p.card_serial}" for p in load_professionals()])
-    assert labels == sorted([*expected, "ORG 3750100000"])
+    assert labels == sorted([*expected, "ORG 3750100000", "KIOSK DEVICE"])
 
 
 def test_card_token_holds_both_pairs_with_the_cka_id_convention(softhsm: SoftHsm) -> None:
