@@ -135,6 +135,11 @@ class OutboxConfig(_Section):
     database: Path = Path("var/outbox.sqlite3")
     device_key: Path = Path("var/device.key")
     """AES-GCM key file (0600) in simulation; a token key in production."""
+    device_key_token: str = ""
+    """Label of the PKCS#11 token holding the AES-256 key ``KIOSK_OUTBOX`` (module
+    ``cards.pkcs11_module``); takes precedence over ``device_key``."""
+    device_key_pin_file: Path | None = None
+    """File (0600) holding that token's PIN, read once at start and never logged."""
     kiosk_share: float = Field(default=1.0, gt=0, le=1.0)
     """This kiosk's share of the site's rate when several kiosks run on one site."""
     max_attempts: int = Field(default=12, ge=1)

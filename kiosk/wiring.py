@@ -20,11 +20,16 @@ Decisions written down here:
 * ``ORG_SIGN`` in production: the PKCS#11 token (``dmp.sign_token`` + ``dmp.sign_pin_file``)
   through ``kiosk/cards/cps.py``, or PEM files (``dmp.sign_key`` + ``dmp.sign_cert``);
   neither configured is a :class:`~kiosk.errors.ConfigError` naming the keys.
+* The outbox's device key: the PKCS#11 token's AES-256 key ``KIOSK_OUTBOX``
+  (``outbox.device_key_token`` + ``outbox.device_key_pin_file``, module
+  ``cards.pkcs11_module``) when a token is named, else the 0600 file ``outbox.device_key``.
+  A PIN file anyone else may read is refused, for either token.
 """
 
 from __future__ import annotations
 
 import contextlib
+import stat
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,13 +43,14 @@ if TYPE_CHECKING:
     import httpx
 
     from kiosk.dmp.client import DmpClient
-    from kiosk.outbox.ports import OutboxSender
+    from kiosk.outbox.ports import DeviceKey, OutboxSender
 
 __all__ = [
     "build_dmp_client",
     "build_dmp_http",
     "dmp_endpoint",
     "establishment_signer",
+    "outbox_device_key",
     "outbox_sender",
     "outbox_sender_kind",
     "sim_state_dir",
@@ -132,24 +138,40 @@ async def establishment_signer(
         ) from exc
 
 
+def _token_pin(path: Path | None, *, setting: str, required_by: str, what: str) -> str:
+    """The PIN in the 0600 file named by ``setting``, required with ``required_by``."""
+    if path is None:
+        raise ConfigError(
+            f"{setting} (code du jeton {what}, fichier 0600) est requis avec {required_by}.",
+            f"{setting} (the {what} token's PIN, a 0600 file) is required with {required_by}.",
+            detail=setting,
+        )
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"{setting} : {path} est lisible par d'autres (droits {mode:o}) ; attendu 600.",
+                f"{setting}: {path} is readable by others (mode {mode:o}); expected 600.",
+                detail=setting,
+            )
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"Fichier de code illisible : {path} ({exc.strerror})",
+            f"Cannot read the PIN file: {path} ({exc.strerror})",
+            detail=setting,
+        ) from exc
+
+
 @contextlib.asynccontextmanager
 async def _token_signer(settings: Settings) -> AsyncIterator[Signer]:
     cfg = settings.dmp
-    if cfg.sign_pin_file is None:
-        raise ConfigError(
-            "dmp.sign_pin_file (code du jeton ORG_SIGN, fichier 0600) est requis avec "
-            "dmp.sign_token.",
-            "dmp.sign_pin_file (the ORG_SIGN token's PIN, a 0600 file) is required with "
-            "dmp.sign_token.",
-            detail="dmp signer",
-        )
-    try:
-        pin = cfg.sign_pin_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(
-            f"Fichier de code illisible : {cfg.sign_pin_file} ({exc.strerror})",
-            f"Cannot read the PIN file: {cfg.sign_pin_file} ({exc.strerror})",
-        ) from exc
+    pin = _token_pin(
+        cfg.sign_pin_file,
+        setting="dmp.sign_pin_file",
+        required_by="dmp.sign_token",
+        what="ORG_SIGN",
+    )
     from kiosk.cards.cps import CpsModule
 
     module = CpsModule(settings.cards.pkcs11_module)
@@ -159,6 +181,33 @@ async def _token_signer(settings: Settings) -> AsyncIterator[Signer]:
         yield session.signer
     finally:
         await session.aclose()
+
+
+@contextlib.asynccontextmanager
+async def outbox_device_key(settings: Settings) -> AsyncIterator[DeviceKey]:
+    """The outbox's device key for the block: the named token's key, else the 0600 file."""
+    cfg = settings.outbox
+    if not cfg.device_key_token:
+        from kiosk.outbox.keys import FileDeviceKey
+
+        yield FileDeviceKey.load_or_create(cfg.device_key)
+        return
+    pin = _token_pin(
+        cfg.device_key_pin_file,
+        setting="outbox.device_key_pin_file",
+        required_by="outbox.device_key_token",
+        what=cfg.device_key_token,
+    )
+    from kiosk.outbox.keys import TokenDeviceKey
+
+    key = await TokenDeviceKey.login(
+        settings.cards.pkcs11_module, pin, token_label=cfg.device_key_token
+    )
+    del pin
+    try:
+        yield key
+    finally:
+        await key.aclose()
 
 
 def build_dmp_client(

@@ -25,7 +25,6 @@ from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
 from kiosk.errors import ConfigError, StorageError, Unavailable
-from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import STATES, OutboxStore
 from kiosk.outbox.sync import SyncReport, issued_by
 
@@ -42,15 +41,17 @@ class AuditChainBroken(StorageError):
 
 @contextlib.asynccontextmanager
 async def _opened(settings: Settings) -> AsyncIterator[OutboxStore]:
+    from kiosk.wiring import outbox_device_key
+
     cfg = settings.outbox
-    key = FileDeviceKey.load_or_create(cfg.device_key)
-    store = await OutboxStore.open(
-        cfg.database, key, SystemClock(), busy_timeout_ms=cfg.busy_timeout_ms
-    )
-    try:
-        yield store
-    finally:
-        await store.close()
+    async with outbox_device_key(settings) as key:
+        store = await OutboxStore.open(
+            cfg.database, key, SystemClock(), busy_timeout_ms=cfg.busy_timeout_ms
+        )
+        try:
+            yield store
+        finally:
+            await store.close()
 
 
 def _with_store(obj: CliContext, fn: Callable[[OutboxStore], Awaitable[T]]) -> T:
