@@ -13,6 +13,7 @@ written to the audit table or its export (DOMAIN.md §2).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -70,7 +71,9 @@ class AuditKind(StrEnum):
     OUTBOX_REQUEUED = "outbox.requeued"
 
 
+@functools.lru_cache(maxsize=512)
 def _check_key(key: str) -> None:
+    # Cached: details keys come from a small fixed vocabulary, checked on every event.
     folded = re.sub(r"[^a-z]", "_", key.lower())
     if "pin" in folded.split("_") or any(word in folded for word in _FORBIDDEN):
         raise InvalidInput(

@@ -122,6 +122,9 @@ class OutboxStore:
         self._key = key
         self._clock = clock
         self._ders: dict[x509.Certificate, bytes] = {}
+        # Committed ``signers`` rows never change, so both directions can be remembered.
+        self._signer_refs: dict[bytes, int] = {}
+        self._signer_ders: dict[int, bytes] = {}
 
     @classmethod
     async def open(
@@ -164,6 +167,29 @@ class OutboxStore:
     def _now(self) -> datetime:
         return self._clock.now()
 
+    def _signer_ref(self, conn: sqlite3.Connection, der: bytes) -> tuple[int, bool]:
+        """The ``signers`` row of ``der`` (inside the write transaction); True if remembered."""
+        ref = self._signer_refs.get(der)
+        if ref is not None:
+            return ref, True
+        conn.execute(
+            "INSERT INTO signers (certificate) VALUES (?) ON CONFLICT (certificate) DO NOTHING",
+            (der,),
+        )
+        (ref,) = conn.execute("SELECT id FROM signers WHERE certificate = ?", (der,)).fetchone()
+        return int(ref), False
+
+    def _signer_der(self, conn: sqlite3.Connection, ref: int | None) -> bytes | None:
+        if ref is None:
+            return None
+        der = self._signer_ders.get(ref)
+        if der is None:
+            found = conn.execute("SELECT certificate FROM signers WHERE id = ?", (ref,)).fetchone()
+            if found is None:
+                return None
+            der = self._signer_ders[ref] = bytes(found[0])
+        return der
+
     # --- producers -------------------------------------------------------------
 
     async def enqueue(
@@ -189,13 +215,14 @@ class OutboxStore:
             # Sign and seal before taking the write lock: a card signature is slow.
             signature = signer.sign(signed_bytes(row_id, kind, idempotency_key, payload))
             sealed = self._key.seal(payload, aad_for(row_id, kind, idempotency_key))
-            cert = self._der(signer)
+            der = self._der(signer)
             conn.execute("BEGIN IMMEDIATE")
             try:
+                ref, remembered = self._signer_ref(conn, der)
                 inserted = conn.execute(
-                    "INSERT INTO outbox (id, idempotency_key, kind, state, created_at,"
-                    " next_attempt_at, key_id, payload, signature, signer_id, signer_cert, bulk)"
-                    " VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO outbox (id, idempotency_key, kind, created_at,"
+                    " next_attempt_at, key_id, payload, signature, signer_id, signer, bulk)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (idempotency_key) DO NOTHING",
                     (
                         row_id,
@@ -207,7 +234,7 @@ class OutboxStore:
                         sealed,
                         signature,
                         actor,
-                        cert,
+                        ref,
                         int(bulk),
                     ),
                 ).rowcount
@@ -234,6 +261,8 @@ class OutboxStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            if not remembered:
+                self._signer_refs[der] = ref
             return Enqueued(uuid.UUID(row_id), idempotency_key, created=True)
 
         return await self._db.call(job)
@@ -297,7 +326,7 @@ class OutboxStore:
                 " AND next_attempt_at <= ? AND (? OR (bulk = 0 AND kind NOT IN"
                 " (SELECT value FROM json_each(?)))) ORDER BY seq LIMIT ?)"
                 " RETURNING seq, id, idempotency_key, kind, attempts, faults, payload,"
-                " signature, signer_id, signer_cert",
+                " signature, signer_id, signer",
                 (owner, expires, stamp, stamp, int(include_bulk), kinds, limit),
             ).fetchall()
             return sorted(
@@ -312,7 +341,7 @@ class OutboxStore:
                         sealed=r[6],
                         signature=r[7],
                         signer_id=r[8],
-                        signer_cert=r[9],
+                        signer_cert=self._signer_der(conn, r[9]),
                     )
                     for r in rows
                 ),
@@ -334,10 +363,9 @@ class OutboxStore:
         def job(conn: sqlite3.Connection) -> bool:
             changed = conn.execute(
                 "UPDATE outbox SET state = 'done', acked_at = ?, remote_id = ?, payload = NULL,"
-                " signature = NULL, signer_cert = NULL, lease_owner = NULL,"
-                " lease_expires_at = NULL, last_error = NULL"
-                " WHERE id = ? AND state IN ('pending', 'in_flight')",
-                (iso(now), remote_id, str(row.id)),
+                " signature = NULL, lease_owner = NULL, lease_expires_at = NULL,"
+                " last_error = NULL WHERE seq = ? AND id = ? AND state IN ('pending', 'in_flight')",
+                (iso(now), remote_id, row.seq, str(row.id)),
             ).rowcount
             if changed:
                 audit.append(
@@ -370,8 +398,15 @@ class OutboxStore:
             changed = conn.execute(
                 "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
                 " last_error = ?, next_attempt_at = ?, faults = faults + ?"
-                " WHERE id = ? AND state = 'in_flight' AND lease_owner = ?",
-                (error, iso(now + timedelta(seconds=delay_s)), int(answered), str(row.id), owner),
+                " WHERE seq = ? AND id = ? AND state = 'in_flight' AND lease_owner = ?",
+                (
+                    error,
+                    iso(now + timedelta(seconds=delay_s)),
+                    int(answered),
+                    row.seq,
+                    str(row.id),
+                    owner,
+                ),
             ).rowcount
             if changed and answered:
                 audit.append(
@@ -398,8 +433,9 @@ class OutboxStore:
         def job(conn: sqlite3.Connection) -> bool:
             changed = conn.execute(
                 "UPDATE outbox SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL,"
-                " last_error = ? WHERE id = ? AND state = 'in_flight' AND lease_owner = ?",
-                (error, str(row.id), owner),
+                " last_error = ? WHERE seq = ? AND id = ? AND state = 'in_flight'"
+                " AND lease_owner = ?",
+                (error, row.seq, str(row.id), owner),
             ).rowcount
             if changed:
                 audit.append(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.clock import FrozenClock
 from kiosk.errors import StorageError
 from kiosk.outbox.database import MIGRATIONS, SCHEMA_VERSION, connect, migrate
 from kiosk.outbox.keys import FileDeviceKey
-from kiosk.outbox.store import OutboxStore
+from kiosk.outbox.store import OutboxStore, aad_for, signed_bytes
+from kiosk.signing import KeySigner, verify_signature
 
 
 def schema(db: Path) -> list[tuple[str, str]]:
@@ -60,3 +63,53 @@ def test_a_newer_schema_is_refused_not_damaged(tmp_path: Path) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StorageError, match="newer than this software"):
         migrate(connect(db))
+
+
+async def test_rows_of_version_3_keep_their_signers_through_the_lean_row(
+    tmp_path: Path, signer: KeySigner, other_signer: KeySigner
+) -> None:
+    """Version 4 moves certificates out of the rows: each row still verifies with its own."""
+    db = tmp_path / "v3.sqlite3"
+    key = FileDeviceKey.load_or_create(tmp_path / "k")
+    conn = connect(db)
+    migrate(conn, target=3)
+    signers = [signer, other_signer, signer]
+    for n, who in enumerate(signers):
+        row_id, idem = f"0190b2c4-0000-7000-8000-00000000000{n}", f"k-{n}"
+        payload = f"document {n}".encode()
+        conn.execute(
+            "INSERT INTO outbox (id, idempotency_key, kind, created_at, next_attempt_at,"
+            " key_id, payload, signature, signer_id, signer_cert) VALUES (?, ?, 'dmp.submit',"
+            " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', ?, ?, ?, ?, ?)",
+            (
+                row_id,
+                idem,
+                key.key_id,
+                key.seal(payload, aad_for(row_id, "dmp.submit", idem)),
+                who.sign(signed_bytes(row_id, "dmp.submit", idem, payload)),
+                who.identity.national_id,
+                who.certificate.public_bytes(Encoding.DER),
+            ),
+        )
+    conn.close()
+
+    clock = FrozenClock(datetime(2026, 1, 2, tzinfo=UTC))
+    store = await OutboxStore.open(db, key, clock)
+    try:
+        leased = await store.lease("w", lease_s=60, include_bulk=True, limit=10)
+        assert [row.idempotency_key for row in leased] == ["k-0", "k-1", "k-2"]
+        for row, who in zip(leased, signers, strict=True):
+            assert row.signer_cert == who.certificate.public_bytes(Encoding.DER)
+            assert row.signature is not None
+            assert verify_signature(
+                who.certificate,
+                signed_bytes(str(row.id), row.kind, row.idempotency_key, store.unseal(row)),
+                row.signature,
+            )
+        # The next enqueue by a known signer reuses its certificate row.
+        await store.enqueue(kind="dmp.submit", idempotency_key="k-3", payload=b"p", signer=signer)
+    finally:
+        await store.close()
+    with sqlite3.connect(db) as check:
+        assert check.execute("SELECT count(*) FROM signers").fetchone()[0] == 2
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -224,10 +224,11 @@ async def test_a_payload_re_signed_by_another_key_is_refused(
 
     forged = other_signer.sign(signed_bytes(str(done.id), "k", "a", b"p"))
     with sqlite3.connect(tmp_path / "outbox.sqlite3") as db:
-        db.execute(
-            "UPDATE outbox SET signature = ?, signer_cert = ?",
-            (forged, other_signer.certificate.public_bytes(Encoding.DER)),
-        )
+        forger = db.execute(
+            "INSERT INTO signers (certificate) VALUES (?) RETURNING id",
+            (other_signer.certificate.public_bytes(Encoding.DER),),
+        ).fetchone()[0]
+        db.execute("UPDATE outbox SET signature = ?, signer = ?", (forged, forger))
     sender = RecordingSender(clock)
     sync = SyncWorker(
         store,
