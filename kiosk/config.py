@@ -137,13 +137,16 @@ class OutboxConfig(_Section):
     """AES-GCM key file (0600) in simulation; a token key in production."""
     device_key_token: str = ""
     """Label of the PKCS#11 token holding the AES-256 key ``KIOSK_OUTBOX`` (module
-    ``cards.pkcs11_module``); takes precedence over ``device_key``."""
+    ``cards.pkcs11_module``); takes precedence over ``device_key``. A token of its own,
+    not ``dmp.sign_token``: PKCS#11 logs a process in to a token once."""
     device_key_pin_file: Path | None = None
     """File (0600) holding that token's PIN, read once at start and never logged."""
     kiosk_share: float = Field(default=1.0, gt=0, le=1.0)
     """This kiosk's share of the site's rate when several kiosks run on one site."""
     max_attempts: int = Field(default=12, ge=1)
     """Faults answered by the service before a row goes to dead letters (outages never count)."""
+    max_crashes: int = Field(default=5, ge=1)
+    """Workers that may die while sending one row before it goes to dead letters."""
     offhours_start: int = Field(default=20, ge=0, le=23)
     offhours_end: int = Field(default=6, ge=0, le=23)
     bulk_kinds: tuple[str, ...] = ()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kiosk.cards.cps import SecretKeyNotFound, TokenNotFound
 from kiosk.clock import FrozenClock
@@ -165,6 +167,44 @@ async def test_a_file_key_and_a_token_key_with_the_same_bytes_read_each_others_r
         await token.aclose()
 
 
+async def test_any_payload_sealed_by_either_key_opens_with_the_other(
+    softhsm: SoftHsm, known_label: str
+) -> None:
+    file_key = FileDeviceKey(KNOWN)
+    token = await TokenDeviceKey.login(
+        softhsm.module, device_pin(softhsm), token_label=DEVICE_LABEL, key_label=known_label
+    )
+
+    @settings(max_examples=60, deadline=None)
+    @given(payload=st.binary(max_size=3000), aad=st.binary(max_size=80))
+    def both_ways(payload: bytes, aad: bytes) -> None:
+        assert token.open(file_key.seal(payload, aad), aad) == payload
+        assert file_key.open(token.seal(payload, aad), aad) == payload
+
+    try:
+        await asyncio.to_thread(both_ways)
+    finally:
+        await token.aclose()
+
+
+def test_the_provisioned_key_was_generated_on_the_token_and_never_left_it(
+    softhsm: SoftHsm,
+) -> None:
+    token = softhsm.token(DEVICE)
+    argv = ["pkcs11-tool", "--module", str(softhsm.module), "--token-label", token.label]
+    listing = subprocess.run(
+        [*argv, "--login", "--pin", token.pin, "--list-objects", "--type", "secrkey"],
+        env=softhsm.env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    block = listing.split("label:      KIOSK_OUTBOX", 1)[1].split("Secret Key Object", 1)[0]
+    assert "AES length 32" in listing
+    assert "always sensitive, never extractable, local" in block
+
+
 async def test_the_key_id_names_the_key_material_not_the_label(
     softhsm: SoftHsm, known_label: str
 ) -> None:
@@ -313,3 +353,13 @@ async def test_a_token_that_cannot_be_opened_stops_the_command_before_any_write(
     assert isinstance(error, expected)
     assert not (tmp_path / "outbox.sqlite3").exists()
     assert not (tmp_path / "var").exists()
+
+
+async def test_a_second_login_in_the_same_process_is_refused_and_the_first_keeps_working(
+    token_key: TokenDeviceKey, softhsm: SoftHsm
+) -> None:
+    # PKCS#11 logs in once per process and token: a second holder (for instance the same
+    # token named for dmp.sign_token) is refused rather than sharing the first's login.
+    with pytest.raises(CardError, match="already open"):
+        await TokenDeviceKey.login(softhsm.module, device_pin(softhsm), token_label=DEVICE_LABEL)
+    assert token_key.open(token_key.seal(PAYLOAD, b"aad"), b"aad") == PAYLOAD
