@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,10 +38,12 @@ from kiosk.signing import Signer
 
 __all__ = [
     "STATES",
+    "WORKER_CRASH",
     "Enqueued",
     "LeasedRow",
     "OutboxStatus",
     "OutboxStore",
+    "Recovered",
     "RowSummary",
     "Statement",
     "aad_for",
@@ -53,6 +55,9 @@ Statement = tuple[str, Sequence[object]]
 """One SQL statement of the business change and its parameters."""
 
 STATES = ("pending", "in_flight", "done", "dead")
+
+WORKER_CRASH = "WORKER_CRASH"
+"""The dead-letter code of a row in flight each time a worker died (a poison row)."""
 
 
 def aad_for(row_id: str, kind: str, key: str) -> bytes:
@@ -72,6 +77,14 @@ class Enqueued:
     id: uuid.UUID
     idempotency_key: str
     created: bool
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What a worker found in flight after another one died."""
+
+    requeued: int
+    dead: int
 
 
 @dataclass(frozen=True)
@@ -273,26 +286,81 @@ class OutboxStore:
 
     # --- the worker ------------------------------------------------------------
 
-    async def recover(self) -> int:
-        """Return every in-flight row to pending: called by a worker that holds the lock."""
+    async def recover(
+        self, *, max_crashes: int | None = None, delay_s: Callable[[int], float] | None = None
+    ) -> Recovered:
+        """Take back every in-flight row: called by a worker that holds the lock.
 
-        def job(conn: sqlite3.Connection) -> int:
-            count = conn.execute(
-                "UPDATE outbox SET state = 'pending', lease_owner = NULL,"
-                " lease_expires_at = NULL WHERE state = 'in_flight'"
-            ).rowcount
-            if count:
+        A row in flight when a worker died counts one crash. It is due again after
+        ``delay_s(crashes)``, so the rows behind it go first; at ``max_crashes`` it goes
+        to dead letters (:data:`WORKER_CRASH`) instead of stopping every worker after
+        it. An operator can still retry it.
+        """
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> Recovered:
+            return self._requeue_orphans(
+                conn, now, "state = 'in_flight'", (), max_crashes, delay_s, "worker restart"
+            )
+
+        return await self._db.write(job)
+
+    def _requeue_orphans(
+        self,
+        conn: sqlite3.Connection,
+        now: datetime,
+        where: str,
+        params: Sequence[object],
+        max_crashes: int | None,
+        delay_s: Callable[[int], float] | None,
+        reason: str,
+    ) -> Recovered:
+        orphans = conn.execute(
+            f"SELECT seq, id, kind, crashes + 1, signer_id FROM outbox WHERE {where}",  # noqa: S608 - fixed clauses
+            tuple(params),
+        ).fetchall()
+        requeued, dead = 0, 0
+        for seq, row_id, kind, crashes, signer_id in orphans:
+            if max_crashes is not None and crashes >= max_crashes:
+                dead += 1
+                conn.execute(
+                    "UPDATE outbox SET state = 'dead', crashes = ?, last_error = ?,"
+                    " lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?",
+                    (crashes, WORKER_CRASH, seq),
+                )
                 audit.append(
                     conn,
                     AuditEvent(
-                        at=self._now(),
-                        kind=AuditKind.OUTBOX_REQUEUED,
-                        details={"count": str(count), "reason": "worker restart"},
+                        at=now,
+                        kind=AuditKind.OUTBOX_DEAD,
+                        actor=signer_id,
+                        subject=row_id,
+                        details={
+                            "code": WORKER_CRASH,
+                            "crashes": str(crashes),
+                            "kind": kind,
+                            "reason": "a worker stopped each time it sent this item",
+                        },
                     ),
                 )
-            return int(count)
-
-        return await self._db.write(job)
+                continue
+            requeued += 1
+            delay = delay_s(crashes) if delay_s is not None else 0.0
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', crashes = ?, next_attempt_at = ?,"
+                " lease_owner = NULL, lease_expires_at = NULL WHERE seq = ?",
+                (crashes, iso(now + timedelta(seconds=delay)), seq),
+            )
+        if requeued:
+            audit.append(
+                conn,
+                AuditEvent(
+                    at=now,
+                    kind=AuditKind.OUTBOX_REQUEUED,
+                    details={"count": str(requeued), "reason": reason},
+                ),
+            )
+        return Recovered(requeued=requeued, dead=dead)
 
     async def lease(
         self,
@@ -302,11 +370,14 @@ class OutboxStore:
         include_bulk: bool,
         bulk_kinds: Sequence[str] = (),
         limit: int = 1,
+        max_crashes: int | None = None,
+        delay_s: Callable[[int], float] | None = None,
     ) -> list[LeasedRow]:
         """Take the oldest due pending rows; expired leases first return to pending.
 
         Outside the off-hours window (``include_bulk=False``) rows enqueued as bulk and
-        rows of ``bulk_kinds`` are left waiting.
+        rows of ``bulk_kinds`` are left waiting. An expired lease is a lost worker: its
+        row is taken back as :meth:`recover` does.
         """
         kinds = json.dumps(list(bulk_kinds))
         now = self._now()
@@ -314,11 +385,19 @@ class OutboxStore:
         expires = iso(now + timedelta(seconds=lease_s))
 
         def job(conn: sqlite3.Connection) -> list[LeasedRow]:
-            conn.execute(
-                "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL"
-                " WHERE state = 'in_flight' AND lease_expires_at < ?",
+            if conn.execute(
+                "SELECT 1 FROM outbox WHERE state = 'in_flight' AND lease_expires_at < ? LIMIT 1",
                 (stamp,),
-            )
+            ).fetchone():
+                self._requeue_orphans(
+                    conn,
+                    now,
+                    "state = 'in_flight' AND lease_expires_at < ?",
+                    (stamp,),
+                    max_crashes,
+                    delay_s,
+                    "lease expired",
+                )
             rows = conn.execute(
                 "UPDATE outbox SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?,"
                 " attempted_at = ?, attempts = attempts + 1"
@@ -492,7 +571,7 @@ class OutboxStore:
 
         def job(conn: sqlite3.Connection) -> None:
             changed = conn.execute(
-                "UPDATE outbox SET state = 'pending', faults = 0, next_attempt_at = ?"
+                "UPDATE outbox SET state = 'pending', faults = 0, crashes = 0, next_attempt_at = ?"
                 " WHERE id = ? AND state IN ('dead', 'pending') AND payload IS NOT NULL",
                 (now, row_id),
             ).rowcount
@@ -519,7 +598,7 @@ class OutboxStore:
 
         def job(conn: sqlite3.Connection) -> int:
             count = conn.execute(
-                "UPDATE outbox SET state = 'pending', faults = 0, next_attempt_at = ?"
+                "UPDATE outbox SET state = 'pending', faults = 0, crashes = 0, next_attempt_at = ?"
                 " WHERE state = 'dead' AND payload IS NOT NULL",
                 (now,),
             ).rowcount

@@ -20,6 +20,9 @@ Rules (ARCHITECTURE.md §6, issue 8, DOMAIN.md §1 load etiquette):
 * Integrity. Before sending, the payload must open under the device key and its
   detached signature must verify against the stored certificate; otherwise the row
   goes to dead letters as "signature invalid" and is never sent.
+* Poison rows. A row in flight when a worker died counts a crash and waits a backoff
+  before its next try, so the rows behind it are not held up; after ``max_crashes`` it
+  goes to dead letters as ``WORKER_CRASH`` rather than killing every worker after it.
 * Bulk kinds wait for the off-hours window (site local time).
 """
 
@@ -50,7 +53,13 @@ from kiosk.outbox.ports import (
     PermanentSendError,
     TransientSendError,
 )
-from kiosk.outbox.store import LeasedRow, OutboxStatus, OutboxStore, signed_bytes
+from kiosk.outbox.store import (
+    WORKER_CRASH,
+    LeasedRow,
+    OutboxStatus,
+    OutboxStore,
+    signed_bytes,
+)
 from kiosk.signing import verify_signature
 
 __all__ = [
@@ -80,6 +89,10 @@ class SyncPolicy:
     """Sends per second for this kiosk: site rate (≤ 5) × this kiosk's share."""
     max_faults: int = 12
     """Answered transient faults before a row goes to dead letters."""
+    max_crashes: int | None = 5
+    """Workers that may die while sending the same row before it goes to dead letters
+    (``WORKER_CRASH``); each such row waits a backoff first, so the rows behind it go on.
+    ``None``: never set aside."""
     backoff_base_s: float = 2.0
     backoff_cap_s: float = 900.0
     offline_cap_s: float = 60.0
@@ -214,10 +227,14 @@ class SyncWorker:
         lock = WorkerLock(self._store.path)
         lock.acquire()
         self._lock = lock
-        requeued = await self._store.recover()
-        if requeued:
-            log.warning("outbox.requeued", extra={"count": requeued})
-        return requeued
+        found = await self._store.recover(
+            max_crashes=self.policy.max_crashes, delay_s=self._crash_delay
+        )
+        if found.requeued:
+            log.warning("outbox.requeued", extra={"count": found.requeued})
+        if found.dead:
+            log.error("outbox.dead", extra={"count": found.dead, "code": WORKER_CRASH})
+        return found.requeued
 
     def release(self) -> None:
         """Give up the worker lock."""
@@ -241,6 +258,9 @@ class SyncWorker:
         """Full jitter: uniform over [0, min(cap, base·2^(failures-1))]."""
         ceiling = min(cap, self.policy.backoff_base_s * 2 ** max(0, failures - 1))
         return self._rng.uniform(0.0, ceiling)
+
+    def _crash_delay(self, crashes: int) -> float:
+        return self.backoff(crashes, self.policy.backoff_cap_s)
 
     def offline_delay(self) -> float:
         """How long to wait before probing an unreachable service again."""
@@ -292,6 +312,8 @@ class SyncWorker:
             include_bulk=self.in_offhours(),
             bulk_kinds=tuple(self.policy.bulk_kinds),
             limit=1,
+            max_crashes=self.policy.max_crashes,
+            delay_s=self._crash_delay,
         )
         if not rows:
             return Step.IDLE

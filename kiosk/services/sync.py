@@ -33,6 +33,7 @@ def policy_from_settings(settings: Settings) -> SyncPolicy:
     return SyncPolicy(
         rate_per_s=settings.dmp.max_tx_per_second * cfg.kiosk_share,
         max_faults=cfg.max_attempts,
+        max_crashes=cfg.max_crashes,
         backoff_base_s=cfg.backoff_base_s,
         backoff_cap_s=cfg.backoff_cap_s,
         offline_cap_s=cfg.offline_cap_s,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from kiosk.clock import SystemClock
 from kiosk.outbox.keys import FileDeviceKey
-from kiosk.outbox.store import OutboxStore
+from kiosk.outbox.store import WORKER_CRASH, OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner
 from kiosk.sim.feed_client import FeedSinkControl, FeedSinkSender
@@ -174,11 +175,17 @@ async def test_sync_worker_survives_sigkill_mid_send(
                 store,
                 FeedSinkSender(http, sink.url, establishment="3750100000", software="kiosk"),
                 clock=SystemClock(),
-                policy=SyncPolicy(rate_per_s=500),
+                policy=SyncPolicy(rate_per_s=500, backoff_base_s=0.01, backoff_cap_s=0.1),
             )
             await worker.claim()
-            while (await worker.run_once()).offline:
-                pass
+            # A row hit by max_crashes kills in a row is set aside as a poison row: the
+            # operator's retry sends it, still exactly once.
+            set_aside = await store.rows(state="dead")
+            await store.retry_dead()
+            deadline = time.monotonic() + 60
+            while (await store.status()).counts["pending"] and time.monotonic() < deadline:
+                await worker.run_once()
+                await asyncio.sleep(0.02)  # rows waiting out a crash backoff
             worker.release()
             status = await store.status()
             await store.close()
@@ -189,6 +196,7 @@ async def test_sync_worker_survives_sigkill_mid_send(
             await control.clear()
             await control.set_rate(5.0)
     assert mid_send >= CYCLES // 2, "too few kills landed while a row was in flight"
+    assert {row.last_error for row in set_aside} <= {WORKER_CRASH}
     assert status.counts == {"pending": 0, "in_flight": 0, "done": len(keys), "dead": 0}
     assert sorted(item["key"] for item in items) == keys  # every item, stored exactly once
     assert stats["accepted"] - before["accepted"] == len(keys)

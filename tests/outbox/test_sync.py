@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from kiosk.audit.store import AuditLog
 from kiosk.clock import FrozenClock
 from kiosk.errors import Unavailable
-from kiosk.outbox.ports import PermanentSendError, TransientSendError
-from kiosk.outbox.store import OutboxStore, signed_bytes
+from kiosk.outbox.ports import Ack, OutboxItem, PermanentSendError, TransientSendError
+from kiosk.outbox.store import WORKER_CRASH, OutboxStore, signed_bytes
 from kiosk.outbox.sync import SIGNATURE_INVALID, Step, SyncPolicy, SyncWorker, issued_by
 from kiosk.signing import KeySigner
 from tests.outbox.fakes import RecordingSender, VirtualTime
@@ -273,3 +273,65 @@ async def test_one_worker_per_outbox_and_orphans_return_at_once(
         await worker(store, RecordingSender(clock), clock).claim()
     first.release()
     assert (await store.status()).counts["pending"] == 2
+
+
+class WorkerDied(BaseException):
+    """Stands for the process dying mid-send (nothing in the worker may catch it)."""
+
+
+class PoisonSender(RecordingSender):
+    """Dies, as a segfaulting parser would, every time it is handed the poison row."""
+
+    async def send(self, item: OutboxItem) -> Ack:
+        if item.idempotency_key == "poison":
+            raise WorkerDied
+        return await super().send(item)
+
+
+async def test_a_row_that_kills_every_worker_is_set_aside_and_the_rest_flows(
+    store: OutboxStore, signer: KeySigner, clock: FrozenClock, tmp_path: Path
+) -> None:
+    await store.enqueue(kind="dmp.submit", idempotency_key="poison", payload=b"x", signer=signer)
+    clock.advance(0.001)
+    keys = await fill(store, signer, 3, clock)
+    sender = PoisonSender(clock)
+    lives, deaths = 0, 0
+    while True:  # each loop is one worker process, restarted after it dies
+        lives += 1
+        assert lives <= 20, "the poison row is never set aside"
+        current = worker(store, sender, clock, max_crashes=3, backoff_base_s=2.0)
+        await current.claim()
+        try:
+            await current.run_once()
+        except WorkerDied:
+            deaths += 1
+            current.release()
+            clock.advance(5.0)  # the service manager restarts the worker
+            continue
+        current.release()
+        if (await store.status()).counts["pending"] == 0:
+            break
+        clock.advance(60.0)
+
+    # The rows behind the poison row went out after its first crash, not after its last.
+    assert [k for k, _ in sender.sends[:3]] == keys
+    assert deaths == 3  # max_crashes: the worker after the third death sets it aside
+    dead = await store.rows(state="dead")
+    assert [(r.idempotency_key, r.last_error) for r in dead] == [("poison", WORKER_CRASH)]
+    report = await AuditLog(tmp_path / "outbox.sqlite3").verify()
+    assert report.ok
+
+    # The operator retries it: it is tried again with a clean count.
+    await store.retry(dead[0].id)
+    assert (await store.status()).counts == {"pending": 1, "in_flight": 0, "done": 3, "dead": 0}
+
+
+async def test_an_expired_lease_counts_as_a_crash_of_its_row(
+    store: OutboxStore, signer: KeySigner, clock: FrozenClock
+) -> None:
+    await fill(store, signer, 1, clock)
+    for _ in range(2):
+        assert await store.lease("lost", lease_s=10, include_bulk=True, max_crashes=2)
+        clock.advance(11)
+    assert await store.lease("w", lease_s=10, include_bulk=True, max_crashes=2) == []
+    assert [r.last_error for r in await store.rows(state="dead")] == [WORKER_CRASH]

@@ -57,7 +57,14 @@ async def sync_forever(
     store = await OutboxStore.open(db, key, SystemClock())
     async with httpx.AsyncClient(timeout=5.0, verify=tls) as http:
         sender = FeedSinkSender(http, url, establishment="3750100000", software="kiosk")
-        policy = SyncPolicy(rate_per_s=rate, offline_cap_s=0.05, idle_poll_s=0.05)
+        # A row in flight at a kill waits a crash backoff: keep it short under a kill storm.
+        policy = SyncPolicy(
+            rate_per_s=rate,
+            offline_cap_s=0.05,
+            idle_poll_s=0.05,
+            backoff_base_s=0.01,
+            backoff_cap_s=0.1,
+        )
         worker = SyncWorker(store, sender, clock=SystemClock(), policy=policy)
         await worker.claim()
         os.write(ready, b"r")
