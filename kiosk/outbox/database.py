@@ -239,23 +239,35 @@ def configure(
         conn.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
 
 
-def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
-    """Bring the file to ``target`` (default: latest); return the version found before."""
+def migrate(
+    conn: sqlite3.Connection,
+    *,
+    target: int | None = None,
+    migrations: tuple[tuple[str, ...], ...] = MIGRATIONS,
+    name: StorageName = OUTBOX,
+) -> int:
+    """Bring the file to ``target`` (default: latest); return the version found before.
+
+    ``migrations`` and ``name`` serve another durable file with its own list (the
+    identity records); the outbox's are the defaults.
+    """
+    latest = len(migrations)
+    target = latest if target is None else target
     current = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if current == target:
         return current  # the common case: no write transaction, no fsync
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if found > SCHEMA_VERSION:
+        if found > latest:
             raise StorageError(
-                f"La file d'envoi est au schéma {found}, plus récent que ce logiciel "
-                f"({SCHEMA_VERSION}) : mettez le logiciel à jour.",
-                f"The outbox is at schema {found}, newer than this software "
-                f"({SCHEMA_VERSION}): update the software.",
+                f"{name.fr.capitalize()} est au schéma {found}, plus récent que ce logiciel "
+                f"({latest}) : mettez le logiciel à jour.",
+                f"{name.en.capitalize()}: schema {found} is newer than this software "
+                f"({latest}): update the software.",
             )
         for version in range(found + 1, target + 1):
-            for statement in MIGRATIONS[version - 1]:
+            for statement in migrations[version - 1]:
                 conn.execute(statement)
         if target > found:
             conn.execute(f"PRAGMA user_version = {int(target)}")

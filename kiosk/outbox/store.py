@@ -435,101 +435,82 @@ class OutboxStore:
             raise PayloadTampered("Contenu absent.", "Payload missing.")
         return self._key.open(row.sealed, aad_for(str(row.id), row.kind, row.idempotency_key))
 
+    async def _change(
+        self,
+        sql: str,
+        params: Sequence[object],
+        event: Callable[[int], AuditEvent | None],
+    ) -> int:
+        """One UPDATE or DELETE and, when it changed rows, its audit line: one transaction."""
+
+        def job(conn: sqlite3.Connection) -> int:
+            count = int(conn.execute(sql, tuple(params)).rowcount)
+            line = event(count) if count else None
+            if line is not None:
+                audit.append(conn, line)
+            return count
+
+        return await self._db.write(job)
+
     async def mark_done(self, row: LeasedRow, *, remote_id: str, duplicate: bool) -> bool:
         """Record the acknowledgement and purge the personal payload, keeping an audit line."""
         now = self._now()
-
-        def job(conn: sqlite3.Connection) -> bool:
-            changed = conn.execute(
+        details = {
+            "attempts": str(row.attempts),
+            "duplicate": "yes" if duplicate else "no",
+            "kind": row.kind,
+            "payload": "purged",
+            "remote_id": remote_id,
+        }
+        return bool(
+            await self._change(
                 "UPDATE outbox SET state = 'done', acked_at = ?, remote_id = ?, payload = NULL,"
                 " signature = NULL, lease_owner = NULL, lease_expires_at = NULL,"
                 " last_error = NULL WHERE seq = ? AND id = ? AND state IN ('pending', 'in_flight')",
                 (iso(now), remote_id, row.seq, str(row.id)),
-            ).rowcount
-            if changed:
-                audit.append(
-                    conn,
-                    AuditEvent(
-                        at=now,
-                        kind=AuditKind.OUTBOX_ACKED,
-                        actor=row.signer_id,
-                        subject=str(row.id),
-                        details={
-                            "attempts": str(row.attempts),
-                            "duplicate": "yes" if duplicate else "no",
-                            "kind": row.kind,
-                            "payload": "purged",
-                            "remote_id": remote_id,
-                        },
-                    ),
-                )
-            return bool(changed)
-
-        return await self._db.write(job)
+                lambda _: AuditEvent(
+                    now, AuditKind.OUTBOX_ACKED, row.signer_id, str(row.id), details
+                ),
+            )
+        )
 
     async def mark_retry(
         self, row: LeasedRow, owner: str, *, error: str, delay_s: float, answered: bool
     ) -> bool:
         """Back to pending after ``delay_s``; an answered fault counts against the row."""
         now = self._now()
-
-        def job(conn: sqlite3.Connection) -> bool:
-            changed = conn.execute(
+        due = iso(now + timedelta(seconds=delay_s))
+        details = {"attempts": str(row.attempts), "code": error, "delay_s": f"{delay_s:.3f}"}
+        return bool(
+            await self._change(
                 "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
                 " last_error = ?, next_attempt_at = ?, faults = faults + ?"
                 " WHERE seq = ? AND id = ? AND state = 'in_flight' AND lease_owner = ?",
-                (
-                    error,
-                    iso(now + timedelta(seconds=delay_s)),
-                    int(answered),
-                    row.seq,
-                    str(row.id),
-                    owner,
+                (error, due, int(answered), row.seq, str(row.id), owner),
+                # An outage is not the row's doing: only answered faults are audited.
+                lambda _: (
+                    AuditEvent(now, AuditKind.OUTBOX_RETRY, "", str(row.id), details)
+                    if answered
+                    else None
                 ),
-            ).rowcount
-            if changed and answered:
-                audit.append(
-                    conn,
-                    AuditEvent(
-                        at=now,
-                        kind=AuditKind.OUTBOX_RETRY,
-                        subject=str(row.id),
-                        details={
-                            "attempts": str(row.attempts),
-                            "code": error,
-                            "delay_s": f"{delay_s:.3f}",
-                        },
-                    ),
-                )
-            return bool(changed)
-
-        return await self._db.write(job)
+            )
+        )
 
     async def mark_dead(self, row: LeasedRow, owner: str, *, error: str, reason: str) -> bool:
         """Move to dead letters with the fault code; nothing more is sent for this row."""
         now = self._now()
-
-        def job(conn: sqlite3.Connection) -> bool:
-            changed = conn.execute(
+        details = {"code": error, "kind": row.kind, "reason": reason}
+        return bool(
+            await self._change(
                 "UPDATE outbox SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL,"
                 " last_error = ? WHERE seq = ? AND id = ? AND state = 'in_flight'"
                 " AND lease_owner = ?",
                 (error, row.seq, str(row.id), owner),
-            ).rowcount
-            if changed:
-                audit.append(
-                    conn,
-                    AuditEvent(
-                        at=now,
-                        kind=AuditKind.OUTBOX_DEAD,
-                        actor=row.signer_id,
-                        subject=str(row.id),
-                        details={"code": error, "kind": row.kind, "reason": reason},
-                    ),
-                )
-            return bool(changed)
-
-        return await self._db.write(job)
+                lambda _: AuditEvent(
+                    now, AuditKind.OUTBOX_DEAD, row.signer_id, str(row.id), details
+                ),
+            )
+        )
 
     # --- the operator ----------------------------------------------------------
 
@@ -565,73 +546,46 @@ class OutboxStore:
 
         return await self._db.call(job)
 
+    def _requeued(self, reason: str, subject: str = "") -> Callable[[int], AuditEvent]:
+        return lambda count: AuditEvent(
+            self._now(),
+            AuditKind.OUTBOX_REQUEUED,
+            subject=subject,
+            details={"count": str(count), "reason": reason},
+        )
+
     async def retry(self, row_id: str) -> None:
         """Put one dead (or waiting) row back in the queue now."""
-        now = iso(self._now())
-
-        def job(conn: sqlite3.Connection) -> None:
-            changed = conn.execute(
-                "UPDATE outbox SET state = 'pending', faults = 0, crashes = 0, next_attempt_at = ?"
-                " WHERE id = ? AND state IN ('dead', 'pending') AND payload IS NOT NULL",
-                (now, row_id),
-            ).rowcount
-            if not changed:
-                raise NotFound(
-                    f"Aucun élément à relancer avec l'identifiant {row_id}.",
-                    f"No item to retry with id {row_id}.",
-                )
-            audit.append(
-                conn,
-                AuditEvent(
-                    at=self._now(),
-                    kind=AuditKind.OUTBOX_REQUEUED,
-                    subject=row_id,
-                    details={"reason": "operator retry"},
-                ),
+        # Found by id without an index (migration 4): an operator's rare command.
+        if not await self._change(
+            "UPDATE outbox SET state = 'pending', faults = 0, crashes = 0, next_attempt_at = ?"
+            " WHERE id = ? AND state IN ('dead', 'pending') AND payload IS NOT NULL",
+            (iso(self._now()), row_id),
+            self._requeued("operator retry", subject=row_id),
+        ):
+            raise NotFound(
+                f"Aucun élément à relancer avec l'identifiant {row_id}.",
+                f"No item to retry with id {row_id}.",
             )
-
-        await self._db.write(job)
 
     async def retry_dead(self) -> int:
         """Put every dead row back in the queue; return how many."""
-        now = iso(self._now())
-
-        def job(conn: sqlite3.Connection) -> int:
-            count = conn.execute(
-                "UPDATE outbox SET state = 'pending', faults = 0, crashes = 0, next_attempt_at = ?"
-                " WHERE state = 'dead' AND payload IS NOT NULL",
-                (now,),
-            ).rowcount
-            if count:
-                audit.append(
-                    conn,
-                    AuditEvent(
-                        at=self._now(),
-                        kind=AuditKind.OUTBOX_REQUEUED,
-                        details={"count": str(count), "reason": "operator retry of dead letters"},
-                    ),
-                )
-            return int(count)
-
-        return await self._db.write(job)
+        return await self._change(
+            "UPDATE outbox SET state = 'pending', faults = 0, crashes = 0, next_attempt_at = ?"
+            " WHERE state = 'dead' AND payload IS NOT NULL",
+            (iso(self._now()),),
+            self._requeued("operator retry of dead letters"),
+        )
 
     async def purge_done(self) -> int:
         """Delete acknowledged rows (their audit lines stay); return how many."""
-
-        def job(conn: sqlite3.Connection) -> int:
-            count = conn.execute("DELETE FROM outbox WHERE state = 'done'").rowcount
-            if count:
-                audit.append(
-                    conn,
-                    AuditEvent(
-                        at=self._now(),
-                        kind=AuditKind.OUTBOX_PURGED,
-                        details={"count": str(count)},
-                    ),
-                )
-            return int(count)
-
-        return await self._db.write(job)
+        return await self._change(
+            "DELETE FROM outbox WHERE state = 'done'",
+            (),
+            lambda count: AuditEvent(
+                self._now(), AuditKind.OUTBOX_PURGED, details={"count": str(count)}
+            ),
+        )
 
     async def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check`` answer (``ok`` when sound)."""

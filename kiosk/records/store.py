@@ -37,7 +37,7 @@ from kiosk.domain.ins import (
     check_oid_allowed,
 )
 from kiosk.errors import StorageError
-from kiosk.outbox.database import Database, StorageName, iso
+from kiosk.outbox.database import Database, StorageName, iso, migrate
 from kiosk.services.enrolment import KnownDmp
 from kiosk.services.identity import IdentityRecord, Source
 
@@ -158,26 +158,7 @@ _RECORDS = StorageName("le registre des identités", "the identity records")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    if int(conn.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if found > SCHEMA_VERSION:
-            raise StorageError(
-                f"Le registre des identités est au schéma {found}, plus récent que ce "
-                f"logiciel ({SCHEMA_VERSION}) : mettez le logiciel à jour.",
-                f"The identity records are at schema {found}, newer than this software "
-                f"({SCHEMA_VERSION}): update the software.",
-            )
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[version - 1]:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    migrate(conn, migrations=MIGRATIONS, name=_RECORDS)
 
 
 class RecordStore:
