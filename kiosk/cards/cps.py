@@ -25,13 +25,14 @@ it goes through one lock, from a worker thread (``asyncio.to_thread``).
 
 The same module path also serves a device token's AES-256 secret key
 (:class:`TokenSecretKey`, the outbox's production device key, ARCHITECTURE.md §6):
-``CKM_AES_GCM`` with ``CK_GCM_PARAMS`` (12-byte IV, AAD, 128-bit tag) as python-pkcs11
-≥ 0.8 passes them (:class:`pkcs11.mechanisms.GCMParams`). The tag travels after the
-ciphertext, as ``cryptography``'s AESGCM writes it, so both sides read each other's
-output. SoftHSM2 2.6 answers a wrong tag with ``CKR_GENERAL_ERROR`` (the specific
-``CKR_ENCRYPTED_DATA_INVALID`` came in a later release): a failed decryption is
-called :class:`SealedDataRejected` only after the key still opens its own check
-vector, so a failing token is never mistaken for altered data.
+``CKM_AES_GCM`` with ``CK_GCM_PARAMS`` (12-byte IV, AAD, 128-bit tag) as the locked
+python-pkcs11 0.10 passes them (:class:`pkcs11.mechanisms.GCMParams`, ``ulIvBits``
+set). The tag travels after the ciphertext, as ``cryptography``'s AESGCM writes it,
+so both sides read each other's output. SoftHSM2 2.6 answers a wrong tag with
+``CKR_GENERAL_ERROR`` (the specific ``CKR_ENCRYPTED_DATA_INVALID`` came in a later
+release): a failed decryption is called :class:`SealedDataRejected` only after the
+key still opens its own check vector, so a failing token is never mistaken for
+altered data.
 """
 
 from __future__ import annotations
@@ -246,6 +247,8 @@ class CpsSession:
 
 GCM_NONCE_BYTES = 12
 GCM_TAG_BYTES = 16
+# The check vector reuses one nonce, but only ever for the same block and AAD (the same
+# output each time); a random seal nonce meets it with probability 2^-96.
 _CHECK_NONCE = b"kiosk-check\x00"
 _CHECK_PLAINTEXT = bytes(16)
 _CHECK_AAD = b"kiosk device key check vector"
