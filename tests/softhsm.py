@@ -1,7 +1,8 @@
 """Fixtures for tests that need the test PKI and real SoftHSM2 tokens.
 
 Test modules bind them by name (``softhsm = tokens.softhsm``) so that each area
-chooses what it uses without a shared conftest.
+chooses what it uses without a shared conftest; a folder whose modules all use them
+binds them once in its own conftest (``tests/dmp/conftest.py``).
 
 SoftHSM2 reads ``SOFTHSM2_CONF`` once, when the module is initialised in a
 process, and sees only the tokens that exist then: the session fixture provisions
@@ -9,7 +10,7 @@ every token of the fixture file first, then exports the variable. Each xdist
 worker has its own PKI and token directory. The simulated PIN lock keeps its
 counters per test, so a test that locks a card leaves the others unaffected.
 
-Each test module that binds a session fixture gets its own instance of it, so the
+Each test module or conftest that binds a session fixture gets its own instance, so the
 directories have fixed names under the worker's base temporary directory: the
 second instance finds the stamps of the first and reuses its files (and the one
 token directory the process's PKCS#11 module was initialised with).

@@ -32,7 +32,7 @@ from kiosk.sim.pki import ensure_test_pki
 from kiosk.soap.envelope import serialize
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy
-from tests.dmp.conftest import cda_document
+from tests.dmp.samples import cda_document
 from tests.sim.test_dmp_mtom import CONTENT_TYPE, _multipart
 from tests.sim.test_dmp_queries import _find_request, _retrieve_request
 from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _submission

@@ -50,7 +50,7 @@ def _body() -> Any:
     from kiosk.dmp.vocabulary import OID, CodedValue
     from kiosk.dmp.xds import Submission, build_submission
     from kiosk.domain.visibility import Visibility
-    from tests.dmp.conftest import PDF, cda_document
+    from tests.dmp.samples import PDF, cda_document
 
     pdf = PDF + os.urandom(200 * 1024)
     cda = cda_document(pdf=pdf)

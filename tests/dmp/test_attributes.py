@@ -18,7 +18,8 @@ from kiosk.dmp.attributes import (
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
 from kiosk.domain.visibility import Visibility
 
-from .conftest import PATIENT, assert_golden
+from .golden import assert_golden
+from .samples import PATIENT
 
 UPDATE = uuid.UUID("0190a1b2-0000-7000-8000-0000000000c1")
 ENTRY = "urn:uuid:0190a1b2-0000-7000-8000-0000000000e1"

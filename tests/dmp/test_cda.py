@@ -13,7 +13,8 @@ from kiosk.dmp.cda import build_cda, read_cda, validate_cda
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
 from kiosk.dmp.vocabulary import INS_TEST_OID, NS
 
-from .conftest import PATIENT, PDF, assert_golden, cda_document
+from .golden import assert_golden
+from .samples import PATIENT, PDF, cda_document
 
 V3 = {"v3": NS["hl7"]}
 

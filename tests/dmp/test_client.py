@@ -2,109 +2,34 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
-
-import httpx
 import pytest
 
 from kiosk.cards.cps import CpsModule
-from kiosk.clock import FrozenClock
-from kiosk.dmp.client import Access, DmpAlreadyExists, DmpClient, DmpMissing, DmpSettings
+from kiosk.dmp.client import Access, DmpAlreadyExists, DmpMissing
 from kiosk.dmp.errors import DmpRequestInvalid
 from kiosk.dmp.transactions import (
     AuthorizationStatus,
     ConsentStatement,
     CreationRequest,
-    VitaleTraits,
     WebAccountRequest,
 )
-from kiosk.dmp.vihf import Actor, AuthMode, PurposeOfUse
-from kiosk.dmp.vocabulary import OID, CodedValue
-from kiosk.domain.ins import Ins
+from kiosk.dmp.vihf import PurposeOfUse
 from kiosk.errors import AccessDenied
-from kiosk.signing import KeySigner, Signer
+from kiosk.signing import KeySigner
 from kiosk.sim.dmp_service import DmpSimulator
-from kiosk.sim.pki import TestPki, professional
-from kiosk.soap.wssec import IssuedBy
-from tests import softhsm as tokens
+from kiosk.sim.pki import TestPki
 
-from .conftest import AGENT, CORSICAN, EMERGENCY, PATIENT, SOFTWARE, T0
-
-test_pki = tokens.test_pki
-softhsm = tokens.softhsm
-pin_lock = tokens.pin_lock
-cps_module = tokens.cps_module
-
-SENDER_OID = "1.2.250.1.999.1.4"  # fictitious OID arc of the demo installation
-TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
-DOCTOR_CARD = professional("doctor")
-DOCTOR_ACTOR = Actor(
-    issuer="",
-    national_id=DOCTOR_CARD.national_id,
-    display_name=DOCTOR_CARD.display_name,
-    structure_id=DOCTOR_CARD.structure_id,
-    sector="SA01",
-    profession=CodedValue("10", OID["g15_profession"], "Médecin"),
-    specialty=CodedValue("SM26", OID["r01_specialty"]),
-    mode=AuthMode.DIRECT,
+from .samples import (
+    CORSICAN,
+    DOCTOR_ACTOR,
+    DOCTOR_CARD,
+    EMERGENCY,
+    PATIENT,
+    T0,
+    VITALE_TRAITS,
+    creation,
 )
-
-ClientFactory = Callable[..., DmpClient]
-
-
-def creation(patient: Ins = PATIENT) -> CreationRequest:
-    """A creation with consent: informed, creation, establishment access, emergency default."""
-    consent = ConsentStatement(T0, creation=True, establishment_access=True)
-    return CreationRequest(patient, TRAITS, consent)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(T0)
-
-
-@pytest.fixture
-def sim(test_pki: TestPki, tmp_path: Path, clock: FrozenClock) -> Iterator[DmpSimulator]:
-    simulator = DmpSimulator(
-        IssuedBy((test_pki.ca_certificate,), clock.now), tmp_path / "dmp.sqlite3", clock=clock
-    )
-    yield simulator
-    simulator.close()
-
-
-@pytest.fixture
-async def http(sim: DmpSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=sim.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as client:
-        yield client
-
-
-@pytest.fixture
-def make_client(http: httpx.AsyncClient, test_pki: TestPki, clock: FrozenClock) -> ClientFactory:
-    """A client in indirect mode (establishment ORG_SIGN) unless told otherwise."""
-
-    def make(
-        signer: Signer | None = None,
-        actor: Actor = AGENT,
-        *,
-        transport: httpx.AsyncClient | None = None,
-        **settings: object,
-    ) -> DmpClient:
-        return DmpClient(
-            transport or http,
-            signer or test_pki.signer_for("establishment"),
-            actor=actor,
-            software=SOFTWARE,
-            clock=clock,
-            settings=dataclasses.replace(
-                DmpSettings("http://dmp.test/", SENDER_OID),
-                **settings,  # type: ignore[arg-type]
-            ),
-        )
-
-    return make
+from .simulated import ClientFactory
 
 
 async def test_unknown_patient_has_no_dmp_and_no_authorization(make_client: ClientFactory) -> None:
@@ -144,7 +69,7 @@ async def test_authorization_recorded_for_the_establishment(
 ) -> None:
     client = make_client()
     consent = ConsentStatement(T0, creation=True, establishment_access=False)
-    await client.create(CreationRequest(PATIENT, TRAITS, consent), request_id="c")
+    await client.create(CreationRequest(PATIENT, VITALE_TRAITS, consent), request_id="c")
     assert (await client.existence(PATIENT)).authorization is AuthorizationStatus.NONE
     await client.authorize(PATIENT)
     assert (await client.existence(PATIENT)).authorization is AuthorizationStatus.VALID

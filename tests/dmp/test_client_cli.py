@@ -22,8 +22,7 @@ from kiosk.errors import KioskError
 from kiosk.sim.pki import ESTABLISHMENT, TestPki, ensure_test_pki
 from kiosk.sim.server import SimServices, bind, build_services
 
-from .conftest import AGENT, PATIENT, SOFTWARE
-from .test_client import TRAITS
+from .samples import AGENT, PATIENT, SOFTWARE, VITALE_TRAITS
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +76,7 @@ def test_status_of_an_unknown_patient_then_of_a_created_dmp(
     }
     assert PATIENT.matricule.value not in out  # masked
     consent = ConsentStatement(SystemClock().now(), creation=True, establishment_access=True)
-    _create(config, CreationRequest(PATIENT, TRAITS, consent))
+    _create(config, CreationRequest(PATIENT, VITALE_TRAITS, consent))
     code, out = _kiosk(config, "dmp", "status", PATIENT.matricule.value)
     assert code == 0
     assert "DMP exists" in out

@@ -16,23 +16,8 @@ from kiosk.errors import KioskError
 from kiosk.sim.dmp_service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 
-from .conftest import PATIENT, cda_document
-from .test_client import (
-    DOCTOR_ACTOR,
-    ClientFactory,
-    clock,
-    cps_module,
-    creation,
-    http,
-    make_client,
-    pin_lock,
-    sim,
-    softhsm,
-    test_pki,
-)
-from .test_sender import _submission
-
-__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+from .samples import DOCTOR_ACTOR, PATIENT, cda_document, creation, sample_submission
+from .simulated import ClientFactory
 
 
 @pytest.fixture
@@ -44,7 +29,7 @@ async def doctor(make_client: ClientFactory, test_pki: TestPki) -> DmpClient:
 async def test_document_is_stored_once_even_when_its_answer_is_lost(
     doctor: DmpClient, sim: DmpSimulator
 ) -> None:
-    submission = _submission()
+    submission = sample_submission()
     sim.inject(DmpFault.LOST_RESPONSE)
     with pytest.raises(KioskError):
         await doctor.submit(submission)
@@ -56,11 +41,11 @@ async def test_document_is_stored_once_even_when_its_answer_is_lost(
 async def test_inline_and_mtom_submissions_are_both_accepted(
     doctor: DmpClient, make_client: ClientFactory, test_pki: TestPki, sim: DmpSimulator
 ) -> None:
-    await doctor.submit(_submission())
+    await doctor.submit(sample_submission())
     inline = make_client(test_pki.signer_for("doctor"), DOCTOR_ACTOR, mtom=False)
     cda = cda_document(document_extension="0190a1b2-0000-7000-8000-000000000002")
     other = dataclasses.replace(
-        _submission(),
+        sample_submission(),
         cda=cda,
         document=etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8"),
         entry_uuid=uuid.UUID("0190a1b2-0000-7000-8000-0000000000e2"),
@@ -72,7 +57,7 @@ async def test_inline_and_mtom_submissions_are_both_accepted(
 
 
 async def test_visibility_update_of_a_stored_document(doctor: DmpClient, sim: DmpSimulator) -> None:
-    submission = _submission()
+    submission = sample_submission()
     await doctor.submit(submission)
     update = AttributeUpdate(
         submission.submission_uuid,

@@ -17,23 +17,9 @@ from kiosk.errors import KioskError, SoapFault, Unavailable
 from kiosk.sim.dmp_service import DmpFault, DmpSimulator
 from kiosk.soap.envelope import FaultInfo, build_envelope, build_fault, serialize
 
-from .conftest import PATIENT
-from .test_client import (
-    ClientFactory,
-    clock,
-    cps_module,
-    creation,
-    http,
-    make_client,
-    pin_lock,
-    sim,
-    softhsm,
-    test_pki,
-)
-from .test_client_golden import UPDATE
-from .test_sender import _Registry, _submission
-
-__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+from .registry import Registry
+from .samples import PATIENT, UPDATE, creation, sample_submission
+from .simulated import ClientFactory
 
 Call = Callable[[DmpClient], Awaitable[object]]
 
@@ -212,8 +198,8 @@ async def test_nobody_listening_is_unavailable(make_client: ClientFactory) -> No
             await client.existence(PATIENT)
 
 
-class _FaultyRegistry(_Registry):
-    """The test registry of test_sender, playing one fault before answering."""
+class _FaultyRegistry(Registry):
+    """The test registry, playing one fault before answering."""
 
     def __init__(self, fault: str) -> None:
         super().__init__()
@@ -242,7 +228,7 @@ class _FaultyRegistry(_Registry):
 
 
 REGISTRY_CALLS: dict[str, Call] = {
-    "TD2.1": lambda c: c.submit(_submission()),
+    "TD2.1": lambda c: c.submit(sample_submission()),
     "TD3.3": lambda c: c.update_attributes(UPDATE),
 }
 

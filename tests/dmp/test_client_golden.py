@@ -17,32 +17,17 @@ import httpx
 import pytest
 from lxml import etree
 
-from kiosk.dmp.attributes import AttributeChange, AttributeUpdate
 from kiosk.dmp.client import DmpClient
 from kiosk.dmp.hl7v3 import V3
 from kiosk.dmp.mtom import root_part
 from kiosk.dmp.transactions import WebAccountRequest
 from kiosk.dmp.xds import build_registry_response
-from kiosk.domain.visibility import Visibility
 from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.soap.envelope import NS, build_envelope, parse_envelope, serialize
 
-from .conftest import PATIENT, assert_golden
-from .test_client import (
-    ClientFactory,
-    clock,
-    cps_module,
-    creation,
-    http,
-    make_client,
-    pin_lock,
-    sim,
-    softhsm,
-    test_pki,
-)
-from .test_sender import _submission
-
-__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+from .golden import assert_golden
+from .samples import PATIENT, UPDATE, creation, sample_submission
+from .simulated import ClientFactory
 
 
 class _Recorder:
@@ -106,14 +91,6 @@ def _normalised(raw: bytes, *, random_message_id: bool) -> etree._Element:
 
 
 Call = Callable[[DmpClient], Awaitable[object]]
-UPDATE = AttributeUpdate(
-    uuid.UUID("0190a1b2-0000-7000-8000-0000000000c1"),
-    PATIENT,
-    "urn:uuid:0190a1b2-0000-7000-8000-0000000000e1",
-    "1.2.250.1.999.1.1^0190a1b2-0000-7000-8000-000000000001",
-    AttributeChange.VISIBILITY,
-    visibility=Visibility(professionals=False),
-)
 CASES: dict[str, tuple[Call, bool]] = {
     "td0_2_existence": (lambda c: c.existence(PATIENT), True),
     "td0_3_authorization": (lambda c: c.authorize(PATIENT, request_id="auth-1"), False),
@@ -124,7 +101,7 @@ CASES: dict[str, tuple[Call, bool]] = {
         ),
         False,
     ),
-    "td2_1_submission": (lambda c: c.submit(_submission()), False),
+    "td2_1_submission": (lambda c: c.submit(sample_submission()), False),
     "td3_3_visibility": (lambda c: c.update_attributes(UPDATE), False),
 }
 

@@ -22,22 +22,8 @@ from kiosk.sim.pki import TestPki
 from kiosk.soap.envelope import NS, InvalidXml
 from kiosk.soap.wssec import IssuedBy
 
-from .conftest import AGENT, CORSICAN, PATIENT, SOFTWARE, T0
-from .test_client import (
-    SENDER_OID,
-    ClientFactory,
-    clock,
-    cps_module,
-    creation,
-    http,
-    make_client,
-    pin_lock,
-    sim,
-    softhsm,
-    test_pki,
-)
-
-__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+from .samples import AGENT, CORSICAN, PATIENT, SENDER_OID, SOFTWARE, T0, creation
+from .simulated import ClientFactory
 
 _SOAP = "application/soap+xml; charset=utf-8"
 _ENTITY = b"""<?xml version="1.0"?>

@@ -17,7 +17,7 @@ from kiosk.dmp.vocabulary import NS
 from kiosk.dmp.xds import build_submission
 from kiosk.soap.envelope import InvalidXml
 
-from .test_sender import _submission
+from .samples import sample_submission
 
 
 def _parts(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
@@ -31,7 +31,7 @@ def _parts(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
 
 
 def test_document_moves_to_a_binary_part_referenced_by_xop_include() -> None:
-    submission = _submission()
+    submission = sample_submission()
     body, parts = optimise(build_submission(submission))
     include = body.find(f".//{{{NS['xds']}}}Document/{{{NS['xop']}}}Include")
     assert include is not None
@@ -42,7 +42,7 @@ def test_document_moves_to_a_binary_part_referenced_by_xop_include() -> None:
 
 
 def test_package_is_readable_by_a_standard_mime_parser() -> None:
-    submission = _submission()
+    submission = sample_submission()
     body, parts = optimise(build_submission(submission))
     envelope = etree.tostring(body)
     content_type, payload = package(
@@ -75,7 +75,7 @@ def test_broken_multipart_answer_is_refused() -> None:
 
 
 def test_corrupt_inline_document_is_refused_before_sending() -> None:
-    body = build_submission(_submission())
+    body = build_submission(sample_submission())
     document = body.find(f"{{{NS['xds']}}}Document")
     assert document is not None
     document.text = "not base64 !"

@@ -29,23 +29,7 @@ from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import TestPki
 from kiosk.sim.server import bind
 
-from .conftest import AGENT, PATIENT, SOFTWARE, T0
-from .test_client import (
-    DOCTOR_ACTOR,
-    DOCTOR_CARD,
-    SENDER_OID,
-    clock,
-    cps_module,
-    creation,
-    http,
-    make_client,
-    pin_lock,
-    sim,
-    softhsm,
-    test_pki,
-)
-
-__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+from .samples import AGENT, DOCTOR_ACTOR, DOCTOR_CARD, PATIENT, SENDER_OID, SOFTWARE, T0, creation
 
 
 @pytest.fixture

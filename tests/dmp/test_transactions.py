@@ -34,7 +34,8 @@ from kiosk.dmp.transactions import (
 )
 from kiosk.domain.consent import Consent, ConsentRecord, InformationGiven
 
-from .conftest import CORSICAN, PATIENT, T0, assert_golden
+from .golden import assert_golden
+from .samples import CORSICAN, PATIENT, T0
 
 HEADER = MessageHeader("0190a1b2-0000-7000-8000-0000000000a1", T0, "1.2.250.1.999.1.4", "kiosk")
 REPLY = MessageHeader("dmp-reply-1", T0, "1.2.250.1.213.4.1.1.1", "DMP", "1.2.250.1.999.1.4")

@@ -22,7 +22,8 @@ from kiosk.dmp.vihf import (
 )
 from kiosk.dmp.vocabulary import ATTR, INS_TEST_OID, NS
 
-from .conftest import AGENT, DOCTOR, EMERGENCY, PATIENT, SOFTWARE, T0, assert_golden
+from .golden import assert_golden
+from .samples import AGENT, DOCTOR, EMERGENCY, PATIENT, SOFTWARE, T0
 
 
 def _request(**changes: object) -> VihfRequest:

@@ -14,7 +14,7 @@ from kiosk.dmp.vocabulary import ATTR, NS
 from kiosk.sim.pki import TestPki, ensure_test_pki
 from kiosk.soap.wssec import IssuedBy, SignatureRejected, sign_enveloped, verify_enveloped
 
-from .conftest import DOCTOR, PATIENT, SOFTWARE, T0
+from .samples import DOCTOR, PATIENT, SOFTWARE, T0
 
 
 @pytest.fixture(scope="module")

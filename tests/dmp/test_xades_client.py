@@ -11,23 +11,8 @@ from kiosk.signing import KeySigner, SignerIdentity
 from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.sim.pki import TestPki
 
-from .conftest import PATIENT
-from .test_client import (
-    DOCTOR_ACTOR,
-    ClientFactory,
-    clock,
-    cps_module,
-    creation,
-    http,
-    make_client,
-    pin_lock,
-    sim,
-    softhsm,
-    test_pki,
-)
-from .test_sender import _submission
-
-__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+from .samples import DOCTOR_ACTOR, PATIENT, creation, sample_submission
+from .simulated import ClientFactory
 
 
 class CountingSigner:
@@ -69,7 +54,7 @@ async def test_a_submission_is_signed_by_the_session_and_stored(
 ) -> None:
     await make_client().create(creation(), request_id="setup")
     port = CountingSigner(test_pki.signer_for("doctor"))
-    await make_client(port, DOCTOR_ACTOR, mtom=mtom).submit(_submission())
+    await make_client(port, DOCTOR_ACTOR, mtom=mtom).submit(sample_submission())
     assert len(port.signed) == 2  # the VIHF, then the submission set's XAdES
     assert len(_xades(port)) == 1
     assert len(sim.show(PATIENT.matricule.value)["documents"]) == 1  # type: ignore[arg-type]
@@ -79,7 +64,7 @@ async def test_an_unsigned_outbox_body_is_signed_when_sent(
     counted: tuple[DmpClient, CountingSigner], sim: DmpSimulator
 ) -> None:
     client, port = counted
-    submission = _submission()
+    submission = sample_submission()
     body = build_submission(submission)  # as the outbox keeps it: no signature
     await client.send_registry("TD2.1", body, PATIENT, str(submission.entry_uuid))
     assert len(_xades(port)) == 1

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from kiosk.cards.cps import CpsModule
-from kiosk.dmp.cda import build_cda
 from kiosk.dmp.vocabulary import NS, OID, CodedValue
 from kiosk.dmp.xades import (
     SignatureMismatch,
@@ -20,20 +19,14 @@ from kiosk.dmp.xades import (
     signature_document_id,
     verify_submission,
 )
-from kiosk.dmp.xds import Submission, build_submission, read_submission
+from kiosk.dmp.xds import build_submission, read_submission
 from kiosk.domain.visibility import Visibility
 from kiosk.errors import KioskError
 from kiosk.signing import KeySigner
 from kiosk.sim.pki import TestPki, professional
 from kiosk.soap.wssec import IssuedBy, SignatureRejected
-from tests import softhsm as tokens
 
-from .conftest import T0, cda_document
-
-test_pki = tokens.test_pki
-softhsm = tokens.softhsm
-pin_lock = tokens.pin_lock
-cps_module = tokens.cps_module
+from .samples import T0, sample_submission
 
 _XDS = f"{{{NS['xds']}}}"
 _RIM = f"{{{NS['rim']}}}"
@@ -48,20 +41,13 @@ _HOSTILE = (
 
 
 def _body() -> etree._Element:
-    cda = cda_document()
     return build_submission(
-        Submission(
-            cda=cda,
-            document=etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8"),
-            entry_uuid=uuid.UUID("0190a1b2-0000-7000-8000-0000000000e1"),
+        sample_submission(
             submission_uuid=uuid.UUID("0190a1b2-0000-7000-8000-0000000000f1"),
-            submission_unique_id="1.2.250.1.999.1.2.1",
-            source_id="1.2.250.1.999.1.3",
             visibility=Visibility(),
             class_code=CodedValue("10", OID["xds_class"]),
             practice=CodedValue("ETABLISSEMENT", OID["xds_practice"]),
             content_type=CodedValue("04", OID["xds_content_type"]),
-            submitted=T0,
         )
     )
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
-import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -12,11 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from kiosk.dmp.cda import build_cda
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
-from kiosk.dmp.vocabulary import NS, OID, XDS, CodedValue
+from kiosk.dmp.vocabulary import NS, OID, XDS
 from kiosk.dmp.xds import (
-    Submission,
     build_registry_response,
     build_submission,
     read_registry_response,
@@ -24,42 +20,24 @@ from kiosk.dmp.xds import (
 )
 from kiosk.domain.visibility import Visibility
 
-from .conftest import CORSICAN, T0, assert_golden, cda_document
+from .golden import assert_golden
+from .samples import CORSICAN, sample_submission
 
 RIM = f"{{{NS['rim']}}}"
 
 
-def _submission(**changes: object) -> Submission:
-    cda = cda_document()
-    document = etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8")
-    base = Submission(
-        cda=cda,
-        document=document,
-        entry_uuid=uuid.UUID("0190a1b2-0000-7000-8000-0000000000e1"),
-        submission_uuid=uuid.UUID("0190a1b2-0000-7000-8000-000000000051"),
-        submission_unique_id="1.2.250.1.999.1.2.1",
-        source_id="1.2.250.1.999.1.3",
-        visibility=Visibility(patient=False),
-        class_code=CodedValue("10", OID["xds_class"], "Compte rendu"),
-        practice=CodedValue("ETABLISSEMENT", OID["xds_practice"], "Établissement de santé"),
-        content_type=CodedValue("04", OID["xds_content_type"], "Hospitalisation"),
-        submitted=T0,
-    )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
-
-
 def test_submission_matches_golden_file() -> None:
-    assert_golden("xds_provide_and_register.xml", build_submission(_submission()))
+    assert_golden("xds_provide_and_register.xml", build_submission(sample_submission()))
 
 
 def test_same_business_action_gives_the_same_message() -> None:
-    first = etree.tostring(build_submission(_submission()), method="c14n")
-    again = etree.tostring(build_submission(_submission()), method="c14n")
+    first = etree.tostring(build_submission(sample_submission()), method="c14n")
+    again = etree.tostring(build_submission(sample_submission()), method="c14n")
     assert first == again
 
 
 def test_reader_returns_keys_visibility_and_document() -> None:
-    request = _submission()
+    request = sample_submission()
     summary = read_submission(etree.fromstring(etree.tostring(build_submission(request))))
     assert summary.problems == ()
     assert summary.unique_id == "1.2.250.1.999.1.2.1"
@@ -78,7 +56,7 @@ def test_reader_returns_keys_visibility_and_document() -> None:
 
 
 def test_mtom_submission_refers_to_the_mime_part() -> None:
-    element = build_submission(_submission(content_id="doc1@kiosk"))
+    element = build_submission(sample_submission(content_id="doc1@kiosk"))
     include = element.find(f"{{{NS['xds']}}}Document/{{{NS['xop']}}}Include")
     assert include is not None
     assert include.get("href") == "cid:doc1@kiosk"
@@ -93,11 +71,11 @@ def test_visibility_without_normal_code_is_refused() -> None:
             return [("MASQUE_PS", OID["dmp_confidentiality"])]
 
     with pytest.raises(DmpRequestInvalid):
-        build_submission(_submission(visibility=Broken()))
+        build_submission(sample_submission(visibility=Broken()))
 
 
 def test_entry_for_another_patient_is_reported() -> None:
-    element = build_submission(_submission())
+    element = build_submission(sample_submission())
     scheme = XDS["ss_patient_id"]
     node = element.find(f".//{RIM}ExternalIdentifier[@identificationScheme='{scheme}']")
     assert node is not None
@@ -106,7 +84,7 @@ def test_entry_for_another_patient_is_reported() -> None:
 
 
 def test_altered_document_is_reported() -> None:
-    element = copy.deepcopy(build_submission(_submission()))
+    element = copy.deepcopy(build_submission(sample_submission()))
     body = element.find(f"{{{NS['xds']}}}Document")
     assert body is not None
     body.text = "JVBERi0x"  # another content under the same metadata
@@ -137,5 +115,5 @@ def test_registry_response_round_trip(errors: list[tuple[str, str]]) -> None:
 @given(seen=st.tuples(st.booleans(), st.booleans(), st.booleans()))
 def test_every_visibility_combination_round_trips(seen: tuple[bool, bool, bool]) -> None:
     visibility = Visibility(*seen)
-    (entry,) = read_submission(build_submission(_submission(visibility=visibility))).entries
+    (entry,) = read_submission(build_submission(sample_submission(visibility=visibility))).entries
     assert Visibility.from_codes(entry.confidentiality) == visibility

@@ -20,24 +20,15 @@ from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.services.enrolment import EnrolmentFlow, MemoryDmpRecords, Stage, StoreOutbox
 from kiosk.sim.dmp_service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
-from tests.dmp.test_client import (
-    TRAITS,
-    ClientFactory,
-    clock,
-    cps_module,
-    http,
-    make_client,
-    pin_lock,
-    sim,
-    softhsm,
-    test_pki,
-)
+from tests.dmp.samples import VITALE_TRAITS
+from tests.dmp.simulated import ClientFactory, clock, http, make_client, sim
 from tests.outbox.fakes import VirtualTime
+from tests.softhsm import test_pki
 
 from .test_enrolment import PATIENT, T0, VITALE
 from .test_enrolment import TRAITS as STRICT
 
-__all__ = ["clock", "cps_module", "http", "make_client", "pin_lock", "sim", "softhsm", "test_pki"]
+__all__ = ["clock", "http", "make_client", "sim", "test_pki"]
 
 QUALIFIED = Identity(PATIENT, STRICT, IdentityStatus.QUAL)
 
@@ -157,7 +148,9 @@ async def test_existing_dmp_without_authorization_gets_it(
     desk: Desk, sim: DmpSimulator, make_client: ClientFactory
 ) -> None:
     consent = ConsentStatement(T0, creation=True, establishment_access=False)
-    await make_client().create(CreationRequest(PATIENT, TRAITS, consent), request_id="earlier")
+    await make_client().create(
+        CreationRequest(PATIENT, VITALE_TRAITS, consent), request_id="earlier"
+    )
     admission = desk.flow()
     assert await admission.start(QUALIFIED, VITALE) is Stage.NEEDS_AUTHORIZATION
     assert await admission.authorize(agreed=True) is Stage.AUTHORIZED

@@ -51,7 +51,7 @@ from kiosk.soap.envelope import NS as SOAP_NS
 from kiosk.soap.envelope import Envelope, build_envelope
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy, security_header, sign_enveloped
-from tests.dmp.conftest import cda_document
+from tests.dmp.samples import cda_document
 
 PATIENT = Ins.of("277076322082910", INS_TEST_OID)
 TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
