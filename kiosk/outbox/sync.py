@@ -319,7 +319,8 @@ class SyncWorker:
             return Step.IDLE
         row = rows[0]
         try:
-            item = self._open(row)
+            # Off the event loop: a hardware token may take milliseconds to open a payload.
+            item = await asyncio.to_thread(self._open, row)
         except PayloadTampered:
             await self._store.mark_dead(
                 row, self._owner, error=SIGNATURE_INVALID, reason="signature invalid"
