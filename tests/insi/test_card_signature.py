@@ -12,8 +12,7 @@ from kiosk.insi.results import InsiTraits
 from kiosk.sim.insi_service import InsiSimulator
 from kiosk.sim.pki import professional
 from tests import softhsm as tokens
-
-from .conftest import make_client
+from tests.insi_sim import make_client
 
 test_pki = tokens.test_pki
 softhsm = tokens.softhsm

@@ -20,8 +20,7 @@ from kiosk.sim.insi_service import InsiSimulator, SimFault
 from kiosk.sim.pki import TestPki
 from kiosk.sim.server import bind, build_services
 from kiosk.soap.envelope import InvalidXml
-
-from .conftest import make_client
+from tests.insi_sim import make_client
 
 TEST_OID = "1.2.250.1.213.1.4.10"
 

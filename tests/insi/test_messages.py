@@ -13,7 +13,6 @@ from lxml import etree
 
 from kiosk.errors import InvalidInput
 from kiosk.insi.messages import (
-    LpsIdentity,
     assertion,
     bam_context,
     lps_context,
@@ -26,10 +25,10 @@ from kiosk.insi.protocol import INSI, ResultCode
 from kiosk.insi.results import InsiIns, InsiTraits
 from kiosk.signing import SignerIdentity
 from kiosk.soap.envelope import InvalidXml, parse_xml
+from tests.insi_sim import LPS
 
 VECTORS = Path(__file__).parents[1] / "vectors" / "insi"
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
-LPS = LpsIdentity("TEST-CNDA-0000", "kiosk", "0.1.0", "KIOSK-TEST-0001")
 TRAITS = InsiTraits.create(
     family_name="Martin-Test",
     given_names="Paul Henri",

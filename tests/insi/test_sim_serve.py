@@ -12,8 +12,7 @@ from kiosk.insi.results import InsiTraits
 from kiosk.sim.environment import SimWorld
 from kiosk.sim.pki import TestPki
 from kiosk.sim.server import ServicesComponent
-
-from .conftest import make_client
+from tests.insi_sim import make_client
 
 
 async def test_the_services_component_serves_insi_and_publishes_its_url(

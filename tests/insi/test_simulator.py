@@ -18,8 +18,7 @@ from kiosk.insi.results import InsiTraits
 from kiosk.sim.insi_service import InsiSimulator, SimFault
 from kiosk.sim.pki import TestPki
 from kiosk.soap.envelope import NS, InvalidXml
-
-from .conftest import make_client
+from tests.insi_sim import make_client
 
 TRAITS = InsiTraits.create(
     family_name="MARTIN-TEST", given_names="PAUL", sex="M", birth_date="1980-05-23"

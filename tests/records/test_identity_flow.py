@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kiosk.clock import FrozenClock
@@ -13,13 +12,13 @@ from kiosk.domain.ins import IdentityStatus, InsEnvironment
 from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import Unavailable
 from kiosk.insi.client import InsiClient
-from kiosk.insi.messages import LpsIdentity
 from kiosk.records import RecordStore
-from kiosk.services.identity import IdentityFlow, Source
+from kiosk.services.identity import IdentityFlow, IdentityRecord, Source
 from kiosk.sim.insi_service import InsiSimulator, SimFault
-from kiosk.sim.pki import TestPki, ensure_test_pki
-from kiosk.soap.transport import SoapClient
-from kiosk.soap.wssec import IssuedBy
+from tests.insi_sim import clock, http, insi, sim
+from tests.pki import pki
+
+__all__ = ["clock", "http", "insi", "pki", "sim"]
 
 # The beneficiary of kiosk/sim/data/cards/adult.toml.
 PAUL = Beneficiary("MARTIN-TEST", "PAUL", "19800523", "180057505612342", 1, "00")
@@ -30,51 +29,39 @@ async def read_adult() -> VitaleCardData:
     return ADULT
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return ensure_test_pki(tmp_path_factory.getbasetemp() / "worker-pki")
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[RecordStore]:
+    """The persistent store in this test's directory, closed afterwards (closing is idempotent)."""
+    store = await RecordStore.open(tmp_path / "records.sqlite", InsEnvironment.TEST)
+    yield store
+    await store.close()
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
+def flow(store: RecordStore, insi: InsiClient, clock: FrozenClock) -> IdentityFlow:
+    """The desk's identity flow on PAUL's card, storing into ``store``."""
+    return IdentityFlow(
+        read_card=read_adult, insi=insi, store=store, clock=clock, environment=InsEnvironment.TEST
+    )
 
 
-@pytest.fixture
-def sim(pki: TestPki, clock: FrozenClock) -> InsiSimulator:
-    return InsiSimulator(IssuedBy((pki.ca_certificate,), clock.now), clock=clock, delay_s=5.0)
-
-
-@pytest.fixture
-async def insi(sim: InsiSimulator, pki: TestPki, clock: FrozenClock) -> AsyncIterator[InsiClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app)) as http:
-        soap = SoapClient(http, "http://sim/", "INSi", timeout_s=1.0)
-        lps = LpsIdentity("TEST-CNDA-0000", "kiosk", "0.1.0", "KIOSK-TEST-0001")
-        yield InsiClient(soap, pki.signer_for("agent"), lps, structure_id="3750100000", clock=clock)
+async def admit(flow: IdentityFlow, *, document: bool, ipp: str | None = None) -> IdentityRecord:
+    """Read the card, choose PAUL, ask INSi, check his document when shown, then store."""
+    await flow.read_card()
+    flow.choose(0)
+    await flow.query_insi()
+    if document:
+        flow.confirm_document()
+    return await flow.store(ipp=ipp)
 
 
 async def test_a_qualified_identity_is_still_there_after_a_restart(
-    tmp_path: Path, insi: InsiClient, clock: FrozenClock
+    tmp_path: Path, store: RecordStore, flow: IdentityFlow
 ) -> None:
-    path = tmp_path / "records.sqlite"
-    store = await RecordStore.open(path, InsEnvironment.TEST)
-    try:
-        flow = IdentityFlow(
-            read_card=read_adult,
-            insi=insi,
-            store=store,
-            clock=clock,
-            environment=InsEnvironment.TEST,
-        )
-        await flow.read_card()
-        flow.choose(0)
-        await flow.query_insi()
-        flow.confirm_document()
-        record = await flow.store(ipp="IPP-000123")
-    finally:
-        await store.close()
+    record = await admit(flow, document=True, ipp="IPP-000123")
+    await store.close()
 
-    reopened = await RecordStore.open(path, InsEnvironment.TEST)
+    reopened = await RecordStore.open(tmp_path / "records.sqlite", InsEnvironment.TEST)
     try:
         assert record.identity.ins is not None
         stored = await reopened.get(record.identity.ins)
@@ -88,57 +75,28 @@ async def test_a_qualified_identity_is_still_there_after_a_restart(
 
 
 async def test_a_later_admission_without_a_document_keeps_the_qualified_record(
-    tmp_path: Path, insi: InsiClient, clock: FrozenClock
+    store: RecordStore, flow: IdentityFlow, clock: FrozenClock
 ) -> None:
-    store = await RecordStore.open(tmp_path / "records.sqlite", InsEnvironment.TEST)
-    try:
-        flow = IdentityFlow(
-            read_card=read_adult,
-            insi=insi,
-            store=store,
-            clock=clock,
-            environment=InsEnvironment.TEST,
-        )
-        await flow.read_card()
-        flow.choose(0)
-        await flow.query_insi()
-        flow.confirm_document()
-        first = await flow.store(ipp="IPP-000123")
+    first = await admit(flow, document=True, ipp="IPP-000123")
 
-        clock.advance(3600 * 24 * 30)
-        await flow.read_card()
-        flow.choose(0)
-        await flow.query_insi()
-        second = await flow.store()
-        assert second.identity.status is IdentityStatus.RECUP
+    clock.advance(3600 * 24 * 30)
+    second = await admit(flow, document=False)
+    assert second.identity.status is IdentityStatus.RECUP
 
-        assert first.identity.ins is not None
-        stored = await store.get(first.identity.ins)
-        assert stored is not None
-        assert stored.current == first
-        assert stored.latest.status is IdentityStatus.RECUP
-        assert stored.latest.sources == {Source.VITALE, Source.INSI}
-    finally:
-        await store.close()
+    assert first.identity.ins is not None
+    stored = await store.get(first.identity.ins)
+    assert stored is not None
+    assert stored.current == first
+    assert stored.latest.status is IdentityStatus.RECUP
+    assert stored.latest.sources == {Source.VITALE, Source.INSI}
 
 
 async def test_service_down_stores_nothing(
-    tmp_path: Path, sim: InsiSimulator, insi: InsiClient, clock: FrozenClock
+    store: RecordStore, flow: IdentityFlow, sim: InsiSimulator
 ) -> None:
-    store = await RecordStore.open(tmp_path / "records.sqlite", InsEnvironment.TEST)
-    try:
-        flow = IdentityFlow(
-            read_card=read_adult,
-            insi=insi,
-            store=store,
-            clock=clock,
-            environment=InsEnvironment.TEST,
-        )
-        await flow.read_card()
-        flow.choose(0)
-        sim.inject(SimFault.HTTP_500)
-        with pytest.raises(Unavailable):
-            await flow.query_insi()
-        assert await store.count() == 0
-    finally:
-        await store.close()
+    await flow.read_card()
+    flow.choose(0)
+    sim.inject(SimFault.HTTP_500)
+    with pytest.raises(Unavailable):
+        await flow.query_insi()
+    assert await store.count() == 0

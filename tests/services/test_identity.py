@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
-import httpx
 import pytest
 
 from kiosk.clock import FrozenClock
@@ -22,7 +21,6 @@ from kiosk.domain.ins import (
 from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import IdentityError, Unavailable
 from kiosk.insi.client import InsiClient
-from kiosk.insi.messages import LpsIdentity
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiTraits
 from kiosk.services.identity import (
@@ -36,9 +34,10 @@ from kiosk.services.identity import (
     VitaleTooOld,
 )
 from kiosk.sim.insi_service import InsiSimulator, SimFault
-from kiosk.sim.pki import TestPki, ensure_test_pki
-from kiosk.soap.transport import SoapClient
-from kiosk.soap.wssec import IssuedBy
+from tests.insi_sim import clock, http, insi, sim
+from tests.pki import pki
+
+__all__ = ["clock", "http", "insi", "pki", "sim"]
 
 # The beneficiaries of kiosk/sim/data/cards/adult.toml and family.toml.
 PAUL = Beneficiary("MARTIN-TEST", "PAUL", "19800523", "180057505612342", 1, "00")
@@ -64,52 +63,30 @@ class Slot:
         return self.card
 
 
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    # One PKI per test process (this worker's own temporary root), generated once and
-    # reused by the soap, insi and identity tests: key generation is the slow part.
-    return ensure_test_pki(tmp_path_factory.getbasetemp() / "worker-pki")
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def sim(pki: TestPki, clock: FrozenClock) -> InsiSimulator:
-    return InsiSimulator(IssuedBy((pki.ca_certificate,), clock.now), clock=clock, delay_s=5.0)
-
-
-@pytest.fixture
-async def insi(sim: InsiSimulator, pki: TestPki, clock: FrozenClock) -> AsyncIterator[InsiClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app)) as http:
-        soap = SoapClient(http, "http://sim/", "INSi", timeout_s=1.0)
-        lps = LpsIdentity("TEST-CNDA-0000", "kiosk", "0.1.0", "KIOSK-TEST-0001")
-        yield InsiClient(soap, pki.signer_for("agent"), lps, structure_id="3750100000", clock=clock)
-
-
 @pytest.fixture
 def store() -> MemoryIdentityStore:
     return MemoryIdentityStore()
 
 
-def flow_for(
-    slot: Slot,
-    insi: InsiClient,
-    store: MemoryIdentityStore,
-    clock: FrozenClock,
-    environment: InsEnvironment = InsEnvironment.TEST,
-) -> IdentityFlow:
-    return IdentityFlow(
-        read_card=slot.read, insi=insi, store=store, clock=clock, environment=environment
-    )
+FlowFor = Callable[..., IdentityFlow]
+
+
+@pytest.fixture
+def flow_for(insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock) -> FlowFor:
+    """``flow_for(slot, environment=TEST)``: the desk's flow reading the card in ``slot``."""
+
+    def make(slot: Slot, environment: InsEnvironment = InsEnvironment.TEST) -> IdentityFlow:
+        return IdentityFlow(
+            read_card=slot.read, insi=insi, store=store, clock=clock, environment=environment
+        )
+
+    return make
 
 
 async def test_vitale_then_insi_then_document_gives_a_qualified_identity(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    flow = flow_for(Slot(ADULT), insi, store, clock)
+    flow = flow_for(Slot(ADULT))
     await flow.read_card()
     flow.choose(0)
     check = await flow.query_insi()
@@ -128,9 +105,9 @@ async def test_vitale_then_insi_then_document_gives_a_qualified_identity(
 
 
 async def test_without_a_document_the_identity_is_only_recovered_and_its_ins_stays_home(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    flow = flow_for(Slot(ADULT), insi, store, clock)
+    flow = flow_for(Slot(ADULT))
     await flow.read_card()
     flow.choose(0)
     await flow.query_insi()
@@ -143,9 +120,9 @@ async def test_without_a_document_the_identity_is_only_recovered_and_its_ins_sta
 
 
 async def test_doubtful_identity_is_never_qualified(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    flow = flow_for(Slot(ADULT), insi, store, clock)
+    flow = flow_for(Slot(ADULT))
     await flow.read_card()
     flow.choose(0)
     await flow.query_insi()
@@ -154,9 +131,9 @@ async def test_doubtful_identity_is_never_qualified(
 
 
 async def test_steps_out_of_order_are_refused_and_nothing_is_stored(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock, sim: InsiSimulator
+    flow_for: FlowFor, store: MemoryIdentityStore, sim: InsiSimulator
 ) -> None:
-    flow = flow_for(Slot(ADULT), insi, store, clock)
+    flow = flow_for(Slot(ADULT))
     with pytest.raises(FlowOrder):
         flow.choose(0)
     with pytest.raises(FlowOrder):
@@ -175,9 +152,9 @@ async def test_steps_out_of_order_are_refused_and_nothing_is_stored(
 
 @pytest.mark.parametrize(("minutes", "stale"), [(19.9, False), (20.1, True)])
 async def test_vitale_data_older_than_20_minutes_forces_a_new_read(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock, minutes: float, stale: bool
+    flow_for: FlowFor, clock: FrozenClock, minutes: float, stale: bool
 ) -> None:
-    flow = flow_for(Slot(ADULT), insi, store, clock)
+    flow = flow_for(Slot(ADULT))
     await flow.read_card()
     flow.choose(0)
     clock.advance(minutes * 60)
@@ -201,14 +178,10 @@ async def test_vitale_data_older_than_20_minutes_forces_a_new_read(
     ids=["other-serial", "other-beneficiary"],
 )
 async def test_a_card_swapped_after_the_choice_restarts_the_flow(
-    insi: InsiClient,
-    store: MemoryIdentityStore,
-    clock: FrozenClock,
-    sim: InsiSimulator,
-    swapped: VitaleCardData,
+    flow_for: FlowFor, sim: InsiSimulator, swapped: VitaleCardData
 ) -> None:
     slot = Slot(ADULT)
-    flow = flow_for(slot, insi, store, clock)
+    flow = flow_for(slot)
     await flow.read_card()
     flow.choose(0)
     slot.card = swapped
@@ -219,10 +192,10 @@ async def test_a_card_swapped_after_the_choice_restarts_the_flow(
 
 
 async def test_a_card_swapped_before_storing_stores_nothing(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
     slot = Slot(FAMILY)
-    flow = flow_for(slot, insi, store, clock)
+    flow = flow_for(slot)
     await flow.read_card()
     flow.choose(1)
     await flow.query_insi()
@@ -233,9 +206,9 @@ async def test_a_card_swapped_before_storing_stores_nothing(
 
 
 async def test_a_test_identity_is_refused_by_a_production_configuration(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    flow = flow_for(Slot(ADULT), insi, store, clock, InsEnvironment.PRODUCTION)
+    flow = flow_for(Slot(ADULT), InsEnvironment.PRODUCTION)
     await flow.read_card()
     flow.choose(0)
     with pytest.raises(IdentityError, match="production"):
@@ -245,10 +218,8 @@ async def test_a_test_identity_is_refused_by_a_production_configuration(
     assert store.records == {}
 
 
-async def test_twins_on_one_card_are_told_apart_by_their_rank(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
-) -> None:
-    flow = flow_for(Slot(FAMILY), insi, store, clock)
+async def test_twins_on_one_card_are_told_apart_by_their_rank(flow_for: FlowFor) -> None:
+    flow = flow_for(Slot(FAMILY))
     await flow.read_card()
     names = []
     for index in (1, 2):
@@ -260,9 +231,9 @@ async def test_twins_on_one_card_are_told_apart_by_their_rank(
 
 
 async def test_several_identities_must_be_refined_never_picked(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    flow = flow_for(Slot(GARNIER), insi, store, clock)
+    flow = flow_for(Slot(GARNIER))
     await flow.read_card()
     flow.choose(0)
     vague = InsiTraits.create(
@@ -281,9 +252,9 @@ async def test_several_identities_must_be_refined_never_picked(
 
 
 async def test_a_card_that_differs_on_one_trait_says_which_and_blocks_until_a_document(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    flow = flow_for(Slot(FAMILY), insi, store, clock)
+    flow = flow_for(Slot(FAMILY))
     await flow.read_card()
     flow.choose(0)
     check = await flow.query_insi()
@@ -297,9 +268,9 @@ async def test_a_card_that_differs_on_one_trait_says_which_and_blocks_until_a_do
 
 
 async def test_a_data_matrix_of_another_person_is_refused_with_the_differing_traits(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock
+    flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    flow = flow_for(Slot(FAMILY), insi, store, clock)
+    flow = flow_for(Slot(FAMILY))
     await flow.read_card()
     flow.choose(2)  # LOUIS
     await flow.query_insi()
@@ -321,9 +292,9 @@ async def test_a_data_matrix_of_another_person_is_refused_with_the_differing_tra
 
 
 async def test_service_down_stores_nothing_and_the_agent_can_retry(
-    insi: InsiClient, store: MemoryIdentityStore, clock: FrozenClock, sim: InsiSimulator
+    flow_for: FlowFor, store: MemoryIdentityStore, sim: InsiSimulator
 ) -> None:
-    flow = flow_for(Slot(ADULT), insi, store, clock)
+    flow = flow_for(Slot(ADULT))
     await flow.read_card()
     flow.choose(0)
     sim.inject(SimFault.HTTP_500)
