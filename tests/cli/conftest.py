@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-KIOSK = Path(sys.executable).parent / "kiosk"
+from tests.command_line import run_script
 
 RunKiosk = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -22,16 +20,6 @@ def kiosk(tmp_path: Path) -> RunKiosk:
     def run(
         *args: str, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-        return subprocess.run(
-            [str(KIOSK), *args],
-            capture_output=True,
-            text=True,
-            input=input,
-            cwd=tmp_path,
-            env=env,
-            timeout=timeout,
-            check=False,
-        )
+        return run_script(tmp_path, *args, input=input, timeout=timeout)
 
     return run

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +18,11 @@ from kiosk.errors import KioskError, PinIncorrect, PinLocked
 from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import load_establishment, professional
 from tests import softhsm as tokens
+from tests.command_line import KIOSK
 
 test_pki = tokens.test_pki
 softhsm = tokens.softhsm
 
-KIOSK = Path(sys.executable).parent / "kiosk"
 AGENT = professional("agent")
 DOCTOR = professional("doctor")
 

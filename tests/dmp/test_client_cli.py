@@ -4,67 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from click.testing import CliRunner
 
-from kiosk.cli import root
 from kiosk.clock import SystemClock
 from kiosk.config import load_settings
 from kiosk.dmp.client import DmpClient, DmpSettings
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest
-from kiosk.errors import KioskError
 from kiosk.sim.pki import ESTABLISHMENT, TestPki, ensure_test_pki
-from kiosk.sim.server import SimServices, bind, build_services
+from kiosk.sim.server import SimServices
+from tests.command_line import invoke, served_config
 
 from .samples import AGENT, PATIENT, SOFTWARE, VITALE_TRAITS
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return ensure_test_pki(Path(tmp_path_factory.mktemp("pki")))
-
-
-@pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, pki: TestPki
+    tmp_path_factory: pytest.TempPathFactory, test_pki: TestPki
 ) -> Iterator[tuple[Path, SimServices]]:
     base = Path(tmp_path_factory.mktemp("cli"))
-    (base / "sim").mkdir()
-    (base / "sim" / "pki").symlink_to(pki.directory, target_is_directory=True)
-    services = build_services(pki.directory, dmp_database=base / "dmp.sqlite3")
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(services.app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/dmp"
-        config = base / "kiosk.toml"
-        config.write_text(f'[dmp]\nendpoint = "{url}"\n[paths]\ndata_dir = "{base}"\n')
-        yield config, services
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
-def _kiosk(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(root, ["--config", str(config), "--lang", "en", *args])
-    if isinstance(result.exception, KioskError):  # kiosk.cli.main maps these to exit codes
-        return result.exception.exit_code, result.exception.message("en")
-    return result.exit_code, result.output
+    database = base / "dmp.sqlite3"
+    with served_config(base, test_pki.directory, "dmp", "/dmp", dmp_database=database) as served:
+        yield served
 
 
 def test_status_of_an_unknown_patient_then_of_a_created_dmp(
     served: tuple[Path, SimServices],
 ) -> None:
     config, _ = served
-    code, out = _kiosk(config, "dmp", "status", PATIENT.matricule.value, "--json")
+    code, out = invoke(config, "dmp", "status", PATIENT.matricule.value, "--json")
     assert code == 0
     answer = json.loads(out)
     assert answer == {
@@ -77,7 +48,7 @@ def test_status_of_an_unknown_patient_then_of_a_created_dmp(
     assert PATIENT.matricule.value not in out  # masked
     consent = ConsentStatement(SystemClock().now(), creation=True, establishment_access=True)
     _create(config, CreationRequest(PATIENT, VITALE_TRAITS, consent))
-    code, out = _kiosk(config, "dmp", "status", PATIENT.matricule.value)
+    code, out = invoke(config, "dmp", "status", PATIENT.matricule.value)
     assert code == 0
     assert "DMP exists" in out
     assert "VALIDE" in out
@@ -104,18 +75,18 @@ def _create(config: Path, request: CreationRequest) -> None:
 
 
 def test_invalid_nir_exits_1(served: tuple[Path, SimServices]) -> None:
-    code, _ = _kiosk(served[0], "dmp", "status", "277076322082911")
+    code, _ = invoke(served[0], "dmp", "status", "277076322082911")
     assert code == 1
 
 
-def test_unreachable_dmp_exits_3(tmp_path: Path, pki: TestPki) -> None:
+def test_unreachable_dmp_exits_3(tmp_path: Path, test_pki: TestPki) -> None:
     (tmp_path / "sim").mkdir()
-    (tmp_path / "sim" / "pki").symlink_to(pki.directory, target_is_directory=True)
+    (tmp_path / "sim" / "pki").symlink_to(test_pki.directory, target_is_directory=True)
     config = tmp_path / "kiosk.toml"
     config.write_text(
         f'[dmp]\nendpoint = "http://127.0.0.1:9/dmp"\ntimeout_s = 2\n'
         f'[paths]\ndata_dir = "{tmp_path}"\n'
     )
-    code, message = _kiosk(config, "dmp", "status", PATIENT.matricule.value)
+    code, message = invoke(config, "dmp", "status", PATIENT.matricule.value)
     assert code == 3
     assert "DMP" in message

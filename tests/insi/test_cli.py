@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from click.testing import CliRunner
 
-from kiosk.cli import root
-from kiosk.errors import KioskError
 from kiosk.sim.pki import TestPki
-from kiosk.sim.server import bind, build_services
+from tests.command_line import invoke, served_config
 
 
 @pytest.fixture(scope="module")
@@ -26,36 +20,15 @@ def served(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[P
     ``kiosk sim serve`` as a child process); the CLI runs its own event loop.
     """
     base = Path(tmp_path_factory.mktemp("cli"))
-    (base / "sim").mkdir()
-    (base / "sim" / "pki").symlink_to(pki.directory, target_is_directory=True)
-    services = build_services(pki.directory)
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(services.app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/insi/"
-        config = base / "kiosk.toml"
-        config.write_text(f'[insi]\nendpoint = "{url}"\n[paths]\ndata_dir = "{base}"\n')
+    with served_config(base, pki.directory, "insi", "/insi/") as (config, _):
         yield config
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
-
-
-def _kiosk(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(root, ["--config", str(config), "--lang", "en", *args])
-    if isinstance(result.exception, KioskError):  # kiosk.cli.main maps these to exit codes
-        return result.exception.exit_code, result.exception.message("en")
-    return result.exit_code, result.output
 
 
 TRAITS = ["--family", "Roche-Test", "--given", "Paul", "--sex", "M", "--birth-date", "1965-11-30"]
 
 
 def test_search_prints_the_identity_with_a_masked_ins(served: Path) -> None:
-    code, out = _kiosk(served, "insi", "search", *TRAITS)
+    code, out = invoke(served, "insi", "search", *TRAITS)
     assert code == 0
     assert "1 ** ** ** *** *** 33" in out
     assert "165119913401233" not in out
@@ -63,26 +36,26 @@ def test_search_prints_the_identity_with_a_masked_ins(served: Path) -> None:
 
 
 def test_search_json_then_verify_with_the_returned_ins(served: Path) -> None:
-    code, out = _kiosk(served, "insi", "search", *TRAITS, "--json")
+    code, out = invoke(served, "insi", "search", *TRAITS, "--json")
     assert code == 0
     found = json.loads(out)["identity"]
     assert found["history"] == [{"ins": "765119913401224", "oid": "1.2.250.1.213.1.4.10"}]
-    code, out = _kiosk(served, "insi", "verify", "--ins", found["ins"], *TRAITS, "--json")
+    code, out = invoke(served, "insi", "verify", "--ins", found["ins"], *TRAITS, "--json")
     assert code == 0
     assert json.loads(out)["code"] == "00"
-    code, out = _kiosk(served, "insi", "verify", "--ins", "765119913401224", *TRAITS)
+    code, out = invoke(served, "insi", "verify", "--ins", "765119913401224", *TRAITS)
     assert code == 2
 
 
 def test_several_identities_exit_2_and_ask_to_refine(served: Path) -> None:
     args = ["--family", "GARNIER-TEST", "--given", "MARIE", "--sex", "F"]
-    code, out = _kiosk(served, "insi", "search", *args, "--birth-date", "1990-01-01")
+    code, out = invoke(served, "insi", "search", *args, "--birth-date", "1990-01-01")
     assert code == 2
     assert "refine" in out
 
 
 def test_bad_input_is_refused_before_any_call(served: Path) -> None:
-    code, message = _kiosk(served, "insi", "search", *TRAITS[:-1], "1965-13-30")
+    code, message = invoke(served, "insi", "search", *TRAITS[:-1], "1965-13-30")
     assert code == 1
     assert "birth date" in message
 
@@ -95,17 +68,17 @@ def test_a_service_that_is_down_exits_3(tmp_path: Path, pki: TestPki) -> None:
         f'[insi]\nendpoint = "http://127.0.0.1:9/insi"\ntimeout_s = 2\n'
         f'[paths]\ndata_dir = "{tmp_path}"\n'
     )
-    code, message = _kiosk(config, "insi", "search", *TRAITS)
+    code, message = invoke(config, "insi", "search", *TRAITS)
     assert code == 3
     assert "unavailable" in message
 
 
 def test_a_fault_injected_from_the_cli_reaches_the_next_search(served: Path) -> None:
-    code, out = _kiosk(served, "sim", "insi-fault", "http500", "--json")
+    code, out = invoke(served, "sim", "insi-fault", "http500", "--json")
     assert code == 0
     assert json.loads(out) == {"queued": ["http500"]}
-    code, message = _kiosk(served, "insi", "search", *TRAITS)
+    code, message = invoke(served, "insi", "search", *TRAITS)
     assert code == 3
     assert "HTTP error 503" in message
-    code, _ = _kiosk(served, "insi", "search", *TRAITS)
+    code, _ = invoke(served, "insi", "search", *TRAITS)
     assert code == 0

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image
 
-from kiosk.cli import main
+from tests.command_line import run_main, run_script
 from tests.printing.conftest import LABEL_PAYLOAD, PORTAL
-
-KIOSK = Path(sys.executable).parent / "kiosk"
-
-
-def _kiosk(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    return subprocess.run(
-        [str(KIOSK), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
-        check=False,
-    )  # fmt: skip
-
-
-def _in_process(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cwd: Path, *args: str
-) -> tuple[int, str, str]:
-    """``kiosk.cli.main`` in this process (same code path as the console script, no start-up)."""
-    monkeypatch.chdir(cwd)
-    monkeypatch.setenv("KIOSK_LANG", "fr")  # restored after the test; the CLI sets it
-    for name in ("KIOSK_CONFIG",):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(exited.value.code or 0), out.out, out.err
 
 
 def _symbols(path: Path) -> list[bytes]:
@@ -48,7 +21,7 @@ def _symbols(path: Path) -> list[bytes]:
 
 def test_sample_receipt_prints_on_the_simulator_and_its_qr_reads_back(tmp_path: Path) -> None:
     out = tmp_path / "receipt.png"
-    done = _kiosk(tmp_path, "print", "receipt", "--sample", "--json", "-o", str(out))
+    done = run_script(tmp_path, "print", "receipt", "--sample", "--json", "-o", str(out))
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["printed"] is True
@@ -64,7 +37,7 @@ def test_sample_label_on_58mm_carries_the_exact_ins_payload(
 ) -> None:
     out = tmp_path / "label.png"
     args = ("print", "label", "--sample", "--profile", "label-58mm", "-o", str(out))
-    code, _, err = _in_process(capsys, monkeypatch, tmp_path, *args)
+    code, _, err = run_main(capsys, monkeypatch, tmp_path, *args)
     assert code == 0, err
     with Image.open(out) as image:
         assert image.width == 384
@@ -75,7 +48,7 @@ def test_test_page_names_the_printer(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = ("--lang", "en", "print", "test", "--profile", "generic-58mm")
-    code, out, err = _in_process(capsys, monkeypatch, tmp_path, *args)
+    code, out, err = run_main(capsys, monkeypatch, tmp_path, *args)
     assert code == 0, err
     assert "Printed on tcp://127.0.0.1:" in out
 
@@ -96,7 +69,7 @@ def test_refusals_are_one_clear_line_with_the_right_exit_code(
     code: int,
     words: str,
 ) -> None:
-    exit_code, _, err = _in_process(capsys, monkeypatch, tmp_path, *args)
+    exit_code, _, err = run_main(capsys, monkeypatch, tmp_path, *args)
     assert exit_code == code
     assert words in err
     assert len(err.strip().splitlines()) == 1
@@ -107,9 +80,7 @@ def test_an_unreachable_network_printer_exits_3(
 ) -> None:
     config = tmp_path / "site.toml"
     config.write_text('[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = 1\n')
-    code, _, err = _in_process(
-        capsys, monkeypatch, tmp_path, "--config", str(config), "print", "test"
-    )
+    code, _, err = run_main(capsys, monkeypatch, tmp_path, "--config", str(config), "print", "test")
     assert code == 3
     assert "injoignable" in err
 
@@ -117,7 +88,7 @@ def test_an_unreachable_network_printer_exits_3(
 def test_driving_the_simulated_printer_without_a_world_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = _in_process(capsys, monkeypatch, tmp_path, "sim", "printer", "paper-out")
+    code, _, err = run_main(capsys, monkeypatch, tmp_path, "sim", "printer", "paper-out")
     assert code == 2
     assert "kiosk demo" in err
 
@@ -125,6 +96,6 @@ def test_driving_the_simulated_printer_without_a_world_says_so(
 def test_status_of_the_simulated_printer_reads_as_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, err = _in_process(capsys, monkeypatch, tmp_path, "--lang", "en", "print", "status")
+    code, out, err = run_main(capsys, monkeypatch, tmp_path, "--lang", "en", "print", "status")
     assert code == 0, err
     assert "online, paper ok, cover closed" in out

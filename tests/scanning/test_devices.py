@@ -21,14 +21,9 @@ from kiosk.errors import ConfigError
 from kiosk.scanning.devices import HidScanner, SimulatedScanner
 from kiosk.scanning.framing import WedgeDecoder, key_event, wedge_events
 from kiosk.scanning.ports import ScanEvent, ScannerState, ScanPayload, ScanRejected, ScanStatus
+from tests.scanning.payloads import GS, PAYLOAD
 
-GS = "\x1d"
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "scanner"
-# Fictitious person under the INS test OID, NIR vector 277076322082910 (DOMAIN.md §7).
-PAYLOAD = (
-    "IS01" + "0" * 22 + "S1277076322082910" + "S21.2.250.1.213.1.4.10"
-    + "S3MARIE ANNE" + GS + "S4ESSAI" + GS + "S5F" + "S607-07-1977" + "S763220"
-)  # fmt: skip
 
 
 def _decode(events: list[tuple[int, int]], keymap: str, **kw: object) -> list[ScanEvent]:

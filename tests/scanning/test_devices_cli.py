@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from tests.printing.test_print_cli import _in_process
-from tests.scanning.test_devices import PAYLOAD
+from tests.command_line import run_main, run_script
+from tests.scanning.payloads import PAYLOAD
 
-KIOSK = Path(sys.executable).parent / "kiosk"
 HW = Path(__file__).resolve().parents[2] / "hw"
 
 
-def _kiosk(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
-    return subprocess.run(
-        [str(KIOSK), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120,
-        check=False,
-    )  # fmt: skip
-
-
 def test_scan_prints_the_cut_read_as_rejected_then_the_whole_payload(tmp_path: Path) -> None:
-    done = _kiosk(tmp_path, "scan", "--sample", "--count", "1", "--json")
+    done = run_script(tmp_path, "scan", "--sample", "--count", "1", "--json")
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert [e["event"] for e in events] == ["status", "rejected", "read"]
@@ -41,7 +29,7 @@ def test_scan_text_output_shows_gs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = ("--lang", "en", "scan", "--sample", "--count", "1")
-    code, out, err = _in_process(capsys, monkeypatch, tmp_path, *args)
+    code, out, err = run_main(capsys, monkeypatch, tmp_path, *args)
     assert code == 0, err
     assert "cut short" in out
     assert "S21.2.250.1.213.1.4.10S3MARIE ANNE<GS>S4ESSAI<GS>S5F" in out
@@ -50,7 +38,7 @@ def test_scan_text_output_shows_gs(
 def test_scan_with_nothing_read_before_the_timeout_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = _in_process(capsys, monkeypatch, tmp_path, "scan", "--timeout", "0.5")
+    code, _, err = run_main(capsys, monkeypatch, tmp_path, "scan", "--timeout", "0.5")
     assert code == 2
     assert "Aucune lecture" in err
 
@@ -61,7 +49,7 @@ def test_sample_needs_the_simulated_scanner(
     config = tmp_path / "site.toml"
     config.write_text('[scanner]\nkind = "serial"\ndevice = "/nonexistent/tty"\n')
     args = ("--config", str(config), "scan", "--sample", "--timeout", "1")
-    code, _, err = _in_process(capsys, monkeypatch, tmp_path, *args)
+    code, _, err = run_main(capsys, monkeypatch, tmp_path, *args)
     assert code == 1
     assert "--sample" in err
 

@@ -13,7 +13,7 @@ import pytest
 from kiosk.scanning.devices import SerialScanner
 from kiosk.scanning.framing import SerialFramer
 from kiosk.scanning.ports import ScanEvent, ScannerState, ScanPayload, ScanRejected, ScanStatus
-from tests.scanning.test_devices import PAYLOAD
+from tests.scanning.payloads import PAYLOAD
 
 
 class _Cable:
