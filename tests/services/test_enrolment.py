@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.clock import FrozenClock
-from kiosk.dmp.hl7v3 import Acknowledgement
 from kiosk.dmp.transactions import (
     AuthorizationStatus,
-    ExistenceResponse,
-    VitaleTraits,
-    WebAccountRequest,
-    WebCredentials,
 )
-from kiosk.domain.ins import Identity, IdentityStatus, Ins, StrictTraits
+from kiosk.domain.ins import IdentityStatus
 from kiosk.errors import InvalidInput, KioskError
 from kiosk.services.enrolment import (
     TERMINAL,
@@ -34,12 +27,9 @@ from kiosk.services.enrolment import (
     Stage,
     advance,
 )
+from tests.dmp.samples import PATIENT, T0, VITALE_TRAITS
 
-PATIENT = Ins.of("277076322082910", "1.2.250.1.213.1.4.10")
-TRAITS = StrictTraits.create("Testeur", "Alice Marie", date(1977, 7, 6), "F", "63220")
-VITALE = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
-T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
-
+from .memory_ports import Ports, identity
 
 # -- the pure table ---------------------------------------------------------------
 
@@ -106,35 +96,6 @@ def test_any_event_sequence_reaches_creation_only_through_qualification(
 # -- the driver, with in-memory ports -------------------------------------------------
 
 
-@dataclass
-class Ports:
-    """In-memory ports recording every call; the DMP answers from a script."""
-
-    exists: bool = False
-    authorization: AuthorizationStatus = AuthorizationStatus.NONE
-    delivery: deque[Delivery] = field(default_factory=deque)
-    calls: list[str] = field(default_factory=list)
-    queued: list[str] = field(default_factory=list)
-    printed: list[WebCredentials] = field(default_factory=list)
-
-    async def existence(self, patient: Ins) -> ExistenceResponse:
-        self.calls.append("TD0.2")
-        return ExistenceResponse(Acknowledgement(True), self.exists, self.authorization)
-
-    async def open_web_account(self, request: WebAccountRequest) -> WebCredentials:
-        self.calls.append("TD1.5")
-        return WebCredentials("DMP000000001", "temp-Pass-01")
-
-    async def enqueue(self, kind: str, key: str, payload: bytes) -> None:
-        self.queued.append(kind)
-
-    async def deliver(self, key: str) -> tuple[Delivery, str]:
-        return (self.delivery.popleft() if self.delivery else Delivery.DONE), "DMP_EXISTANT"
-
-    async def print_credentials(self, credentials: WebCredentials) -> None:
-        self.printed.append(credentials)
-
-
 def flow(ports: Ports, records: MemoryDmpRecords | None = None) -> EnrolmentFlow:
     return EnrolmentFlow(
         dmp=ports,
@@ -147,14 +108,10 @@ def flow(ports: Ports, records: MemoryDmpRecords | None = None) -> EnrolmentFlow
     )
 
 
-def identity(status: IdentityStatus) -> Identity:
-    return Identity(PATIENT if status is not IdentityStatus.VALI else None, TRAITS, status)
-
-
 async def test_new_patient_is_informed_consents_and_gets_a_dmp() -> None:
     ports = Ports()
     admission = flow(ports)
-    assert await admission.start(identity(IdentityStatus.QUAL), VITALE) is Stage.NO_DMP
+    assert await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS) is Stage.NO_DMP
     assert admission.give_information(brochure=True) is Stage.INFORMED
     assert await admission.consent(creation=True, establishment_access=True) is Stage.CREATED
     assert ports.queued == ["dmp.create"]
@@ -172,7 +129,7 @@ async def test_unqualified_identity_goes_to_the_desk_without_any_dmp_call(
 ) -> None:
     ports = Ports()
     admission = flow(ports)
-    assert await admission.start(identity(status), VITALE) is Stage.UNQUALIFIED
+    assert await admission.start(identity(status), VITALE_TRAITS) is Stage.UNQUALIFIED
     with pytest.raises(InvalidTransition):
         admission.give_information(brochure=True)
     assert ports.calls == []
@@ -183,14 +140,14 @@ async def test_known_dmp_and_authorization_skip_the_existence_test() -> None:
     ports = Ports()
     records = MemoryDmpRecords({PATIENT: KnownDmp(exists=True, authorized=True)})
     admission = flow(ports, records)
-    assert await admission.start(identity(IdentityStatus.QUAL), VITALE) is Stage.AUTHORIZED
+    assert await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS) is Stage.AUTHORIZED
     assert ports.calls == []
 
 
 async def test_existing_dmp_without_authorization_asks_the_patient() -> None:
     ports = Ports(exists=True)
     admission = flow(ports)
-    assert await admission.start(identity(IdentityStatus.QUAL), VITALE) is (
+    assert await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS) is (
         Stage.NEEDS_AUTHORIZATION
     )
     assert await admission.authorize(agreed=True) is Stage.AUTHORIZED
@@ -200,7 +157,7 @@ async def test_existing_dmp_without_authorization_asks_the_patient() -> None:
 async def test_forbidden_access_ends_without_writes() -> None:
     ports = Ports(exists=True, authorization=AuthorizationStatus.FORBIDDEN)
     admission = flow(ports)
-    assert await admission.start(identity(IdentityStatus.QUAL), VITALE) is Stage.FORBIDDEN
+    assert await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS) is Stage.FORBIDDEN
     with pytest.raises(InvalidTransition):
         await admission.authorize(agreed=True)
     assert ports.queued == []
@@ -209,12 +166,12 @@ async def test_forbidden_access_ends_without_writes() -> None:
 async def test_offline_creation_is_deferred_and_failed_one_says_why() -> None:
     ports = Ports(delivery=deque([Delivery.PENDING]))
     admission = flow(ports)
-    await admission.start(identity(IdentityStatus.QUAL), VITALE)
+    await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
     admission.give_information(brochure=False)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.DEFERRED
     failing = Ports(delivery=deque([Delivery.DEAD]))
     other = flow(failing)
-    await other.start(identity(IdentityStatus.QUAL), VITALE)
+    await other.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
     other.give_information(brochure=True)
     assert await other.consent(creation=True, establishment_access=True) is (Stage.CREATION_FAILED)
     assert other.last_error == "DMP_EXISTANT"
@@ -223,7 +180,7 @@ async def test_offline_creation_is_deferred_and_failed_one_says_why() -> None:
 async def test_refused_consent_writes_nothing() -> None:
     ports = Ports()
     admission = flow(ports)
-    await admission.start(identity(IdentityStatus.QUAL), VITALE)
+    await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
     admission.give_information(brochure=True)
     assert await admission.consent(creation=False, establishment_access=False) is (
         Stage.CONSENT_REFUSED
@@ -234,7 +191,7 @@ async def test_refused_consent_writes_nothing() -> None:
 async def test_consent_before_information_is_refused() -> None:
     ports = Ports()
     admission = flow(ports)
-    await admission.start(identity(IdentityStatus.QUAL), VITALE)
+    await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
     with pytest.raises(InvalidInput):
         await admission.consent(creation=True, establishment_access=True)
     assert ports.queued == []
@@ -243,7 +200,7 @@ async def test_consent_before_information_is_refused() -> None:
 async def test_credentials_leave_memory_on_wipe() -> None:
     ports = Ports(exists=True, authorization=AuthorizationStatus.VALID)
     admission = flow(ports)
-    await admission.start(identity(IdentityStatus.QUAL), VITALE)
+    await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
     await admission.open_web_account(email="alice@exemple.fr")
     admission.wipe()
     with pytest.raises(InvalidTransition):
@@ -259,7 +216,7 @@ async def _drive(admission: EnrolmentFlow, status: IdentityStatus, actions: list
     for action in actions:
         try:
             if action == "start":
-                await admission.start(identity(status), VITALE)
+                await admission.start(identity(status), VITALE_TRAITS)
             elif action == "info":
                 admission.give_information(brochure=True)
             elif action == "consent":

@@ -20,17 +20,14 @@ from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.services.enrolment import EnrolmentFlow, MemoryDmpRecords, Stage, StoreOutbox
 from kiosk.sim.dmp_service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
-from tests.dmp.samples import VITALE_TRAITS
+from tests.dmp.samples import PATIENT, T0, TRAITS, VITALE_TRAITS
 from tests.dmp.simulated import ClientFactory, clock, http, make_client, sim
 from tests.outbox.fakes import VirtualTime
 from tests.softhsm import test_pki
 
-from .test_enrolment import PATIENT, T0, VITALE
-from .test_enrolment import TRAITS as STRICT
-
 __all__ = ["clock", "http", "make_client", "sim", "test_pki"]
 
-QUALIFIED = Identity(PATIENT, STRICT, IdentityStatus.QUAL)
+QUALIFIED = Identity(PATIENT, TRAITS, IdentityStatus.QUAL)
 
 
 @dataclass
@@ -86,7 +83,7 @@ async def test_admission_creates_one_dmp_opens_the_account_and_prints_on_request
     desk: Desk, sim: DmpSimulator
 ) -> None:
     admission = desk.flow()
-    assert await admission.start(QUALIFIED, VITALE) is Stage.NO_DMP
+    assert await admission.start(QUALIFIED, VITALE_TRAITS) is Stage.NO_DMP
     admission.give_information(brochure=True)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.CREATED
     assert sim.dmp_count() == 1
@@ -107,12 +104,12 @@ async def test_admission_creates_one_dmp_opens_the_account_and_prints_on_request
 
 async def test_next_admission_skips_the_existence_test(desk: Desk, sim: DmpSimulator) -> None:
     first = desk.flow()
-    await first.start(QUALIFIED, VITALE)
+    await first.start(QUALIFIED, VITALE_TRAITS)
     first.give_information(brochure=True)
     await first.consent(creation=True, establishment_access=True)
     calls = len(sim.traces(PATIENT.matricule.value))
     second = desk.flow()
-    assert await second.start(QUALIFIED, VITALE) is Stage.AUTHORIZED
+    assert await second.start(QUALIFIED, VITALE_TRAITS) is Stage.AUTHORIZED
     assert len(sim.traces(PATIENT.matricule.value)) == calls
 
 
@@ -120,7 +117,7 @@ async def test_offline_creation_is_deferred_then_delivered_once(
     desk: Desk, sim: DmpSimulator
 ) -> None:
     admission = desk.flow()
-    await admission.start(QUALIFIED, VITALE)
+    await admission.start(QUALIFIED, VITALE_TRAITS)
     admission.give_information(brochure=True)
     sim.inject(DmpFault.HTTP_503)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.DEFERRED
@@ -133,7 +130,7 @@ async def test_lost_answer_during_the_admission_still_makes_one_dmp(
     desk: Desk, sim: DmpSimulator
 ) -> None:
     admission = desk.flow()
-    await admission.start(QUALIFIED, VITALE)
+    await admission.start(QUALIFIED, VITALE_TRAITS)
     admission.give_information(brochure=True)
     sim.inject(DmpFault.LOST_RESPONSE)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.DEFERRED
@@ -152,7 +149,7 @@ async def test_existing_dmp_without_authorization_gets_it(
         CreationRequest(PATIENT, VITALE_TRAITS, consent), request_id="earlier"
     )
     admission = desk.flow()
-    assert await admission.start(QUALIFIED, VITALE) is Stage.NEEDS_AUTHORIZATION
+    assert await admission.start(QUALIFIED, VITALE_TRAITS) is Stage.NEEDS_AUTHORIZATION
     assert await admission.authorize(agreed=True) is Stage.AUTHORIZED
     assert sim.show(PATIENT.matricule.value)["authorizations"] == {"3750100000": "VALIDE"}
 
@@ -163,7 +160,7 @@ async def test_existence_test_failure_leaves_the_admission_where_it_was(
     admission = desk.flow()
     sim.inject(DmpFault.HTTP_503)
     with pytest.raises(Unavailable):
-        await admission.start(QUALIFIED, VITALE)
+        await admission.start(QUALIFIED, VITALE_TRAITS)
     assert admission.stage is Stage.QUALIFIED
     assert desk.records.facts == {}
-    assert await admission.start(QUALIFIED, VITALE) is Stage.NO_DMP  # asked again
+    assert await admission.start(QUALIFIED, VITALE_TRAITS) is Stage.NO_DMP  # asked again

@@ -17,8 +17,9 @@ from kiosk.printing.queue import PrintQueue
 from kiosk.services.credentials import ReceiptPrinter
 from kiosk.services.enrolment import EnrolmentFlow, MemoryDmpRecords, Stage
 from kiosk.sim.printer import SimulatedPrinter
+from tests.dmp.samples import T0, VITALE_TRAITS
 
-from .test_enrolment import T0, VITALE, Ports, identity
+from .memory_ports import Ports, identity
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ async def _admitted(sim: SimulatedPrinter) -> tuple[EnrolmentFlow, PrintQueue]:
         structure_id="3750100000",
         recorded_by="3750100000/0000042",
     )
-    await admission.start(identity(IdentityStatus.QUAL), VITALE)
+    await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
     assert await admission.open_web_account(mobile="0612345678") is Stage.WEB_ACCOUNT_OPEN
     return admission, queue
 
