@@ -33,9 +33,8 @@ from kiosk.soap.envelope import serialize
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy
 from tests.dmp.samples import cda_document
-from tests.sim.test_dmp_mtom import CONTENT_TYPE, _multipart
-from tests.sim.test_dmp_queries import _find_request, _retrieve_request
-from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _submission
+from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, sample_submission
+from tests.sim.dmp_requests import CONTENT_TYPE, find_request, multipart, retrieve_request
 
 RUNS = 60
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 800 + b"\n%%EOF\n"  # ~200 KB
@@ -68,7 +67,7 @@ def _document(n: int, prefix: str) -> Submission:
     cda = cda_document(document_extension=f"{prefix}-{n}", pdf=PDF)
     document = etree.tostring(build_cda(cda), xml_declaration=True, encoding="UTF-8")
     return dataclasses.replace(
-        _submission(f"{prefix}-{n}", doc=f"{prefix}-{n}"), cda=cda, document=document
+        sample_submission(f"{prefix}-{n}", doc=f"{prefix}-{n}"), cda=cda, document=document
     )
 
 
@@ -110,17 +109,17 @@ async def _run(directory: Path) -> dict[str, object]:
                 )
                 payload, parts = optimise(signed)
                 envelope = desk.wrap(payload, XDS["action"], PATIENT)
-                mtom.append((_multipart(serialize(envelope), parts), CONTENT_TYPE))
+                mtom.append((multipart(serialize(envelope), parts), CONTENT_TYPE))
             results["TD2.1_mtom_200KB"] = await _timed(http, mtom, XDS["action"])
 
             action = "urn:ihe:iti:2007:RegistryStoredQuery"
-            find = [(serialize(desk.wrap(_find_request(), action, PATIENT)), "") for _ in range(20)]
+            find = [(serialize(desk.wrap(find_request(), action, PATIENT)), "") for _ in range(20)]
             results["TD3.1_find_120_documents"] = await _timed(http, find, action)
 
             action = "urn:ihe:iti:2007:RetrieveDocumentSet"
             unique = _document(0, "in").document_unique_id
             fetch = [
-                (serialize(desk.wrap(_retrieve_request(unique), action, PATIENT)), "")
+                (serialize(desk.wrap(retrieve_request(unique), action, PATIENT)), "")
                 for _ in range(RUNS)
             ]
             results["TD3.2_retrieve_200KB"] = await _timed(http, fetch, action)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from kiosk.clock import FrozenClock
 from kiosk.dmp.transactions import (
@@ -32,14 +29,9 @@ from kiosk.errors import SoapFault
 from kiosk.signing import Signer
 from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.sim.pki import TestPki
-from kiosk.sim.server import bind
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy
-from tests.sim import test_dmp_service as service
-from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _submission, _submit
-
-pki = service.pki  # the shared fixtures: the test PKI and a desk talking to a fresh simulator
-desk = service.desk
+from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, sample_submission, served, submit
 
 EMERGENCY = EmergencyAccess(
     "Patient inconscient aux urgences", "Testeur", "ALICE", date(1977, 7, 6)
@@ -100,7 +92,7 @@ async def test_admission_staff_create_and_feed_with_a_cpe_or_the_establishment(
     agent, establishment = desk.pki.signer_for("agent"), desk.pki.signer_for("establishment")
     assert await _code(desk, CreationRequest(PATIENT, TRAITS, _consent()), signer=agent) == "AA"
     envelope = desk.wrap(
-        build_submission(_submission()), XDS["action"], PATIENT, signer=establishment
+        build_submission(sample_submission()), XDS["action"], PATIENT, signer=establishment
     )
     answer = await desk.soap.call(envelope, action=XDS["action"])
     assert read_registry_response(answer.payload) == (True, ())
@@ -151,7 +143,7 @@ async def test_closure_then_reactivation(site_desk: Desk) -> None:
     assert await _code(desk, CreationRequest(PATIENT, TRAITS, _consent())) == "DMP_EXISTANT"
     web = WebAccountRequest(PATIENT, email="alice@example.org")
     assert await _code(desk, web) == "DMP_FERME"
-    ok, errors = await _submit(desk, _submission())
+    ok, errors = await submit(desk, sample_submission())
     assert (ok, errors[0][1]) == (False, "the DMP is closed")
     assert await _code(desk, ClosureRequest(PATIENT, "encore")) == "DMP_FERME"
 
@@ -227,19 +219,6 @@ async def test_break_the_glass_for_someone_else_is_refused(desk: Desk) -> None:
 # -- over a real socket ------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def served(sim: DmpSimulator) -> AsyncIterator[str]:
-    sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(sim.app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
 async def test_rules_hold_over_a_real_socket(desk: Desk) -> None:
     async with served(desk.sim) as url, httpx.AsyncClient() as http:
         desk.soap = SoapClient(http, url, "DMP", timeout_s=60)
@@ -250,10 +229,12 @@ async def test_rules_hold_over_a_real_socket(desk: Desk) -> None:
             await desk.send(
                 ExistenceQuery(PATIENT), purpose=PurposeOfUse.BREAK_GLASS, emergency=EMERGENCY
             )
-        assert (await _submit(desk, _submission()))[0]
+        assert (await submit(desk, sample_submission()))[0]
     assert desk.sim.dmp_count() == 1
 
 
 async def _submit_as(desk: Desk, purpose: PurposeOfUse) -> None:
-    envelope = desk.wrap(build_submission(_submission()), XDS["action"], PATIENT, purpose=purpose)
+    envelope = desk.wrap(
+        build_submission(sample_submission()), XDS["action"], PATIENT, purpose=purpose
+    )
     await desk.soap.call(envelope, action=XDS["action"])

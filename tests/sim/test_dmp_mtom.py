@@ -16,36 +16,15 @@ from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import build_submission, read_registry_response
 from kiosk.sim.dmp_mtom import MtomInvalid, split_related
 from kiosk.soap.envelope import parse_envelope, serialize
-from tests.sim import test_dmp_service as service
-from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _submission
-
-pki = service.pki  # the shared fixtures: the test PKI and a desk talking to a fresh simulator
-desk = service.desk
-BOUNDARY = "MIMEBoundary_kiosk_0001"
-CONTENT_TYPE = (
-    f'multipart/related; boundary="{BOUNDARY}"; type="application/xop+xml";'
-    ' start="<root.message@kiosk>"; start-info="application/soap+xml"'
-)
-
-
-def _part(cid: str, content_type: str, content: bytes) -> bytes:
-    head = f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: binary\r\n"
-    return f"--{BOUNDARY}\r\n{head}Content-ID: <{cid}>\r\n\r\n".encode() + content + b"\r\n"
-
-
-def _multipart(envelope: bytes, parts: dict[str, bytes]) -> bytes:
-    root = _part(
-        "root.message@kiosk",
-        'application/xop+xml; charset=UTF-8; type="application/soap+xml"',
-        envelope,
-    )
-    others = b"".join(_part(cid, "text/xml", content) for cid, content in parts.items())
-    return root + others + f"--{BOUNDARY}--\r\n".encode()
+from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, sample_submission
+from tests.sim.dmp_requests import CONTENT_TYPE, multipart
 
 
 def _signed_parts(desk: Desk) -> tuple[etree._Element, dict[str, bytes]]:
     """The client's TD2.1 as sent: the inline body signed (XAdES), then its documents as parts."""
-    return optimise(sign_submission(build_submission(_submission()), desk.pki.signer_for("doctor")))
+    return optimise(
+        sign_submission(build_submission(sample_submission()), desk.pki.signer_for("doctor"))
+    )
 
 
 async def _post(desk: Desk, body: bytes) -> tuple[int, bytes]:
@@ -64,11 +43,11 @@ async def test_document_as_an_xop_part_is_stored(desk: Desk) -> None:
     await _created(desk)
     body, parts = _signed_parts(desk)
     envelope = desk.wrap(body, XDS["action"], PATIENT)
-    status, content = await _post(desk, _multipart(serialize(envelope), parts))
+    status, content = await _post(desk, multipart(serialize(envelope), parts))
     assert status == 200, content[:300]
     assert read_registry_response(parse_envelope(content).payload) == (True, ())
     (stored,) = desk.sim.documents.documents_for(PATIENT.matricule.value)
-    assert stored.unique_id == _submission().document_unique_id
+    assert stored.unique_id == sample_submission().document_unique_id
 
 
 async def test_a_part_changed_in_transit_is_refused(desk: Desk) -> None:
@@ -76,7 +55,7 @@ async def test_a_part_changed_in_transit_is_refused(desk: Desk) -> None:
     body, parts = _signed_parts(desk)
     envelope = desk.wrap(body, XDS["action"], PATIENT)
     tampered = {cid: data.replace(b"Lettre", b"Lettra") for cid, data in parts.items()}
-    status, content = await _post(desk, _multipart(serialize(envelope), tampered))
+    status, content = await _post(desk, multipart(serialize(envelope), tampered))
     ok, errors = read_registry_response(parse_envelope(content).payload)
     assert (status, ok, errors[0][0]) == (200, False, "XDSRepositoryMetadataError")
     assert desk.sim.documents.documents_for(PATIENT.matricule.value) == []
@@ -84,9 +63,9 @@ async def test_a_part_changed_in_transit_is_refused(desk: Desk) -> None:
 
 async def test_an_include_naming_no_part_is_a_fault(desk: Desk) -> None:
     await _created(desk)
-    submission = dataclasses.replace(_submission(), content_id="missing@kiosk")
+    submission = dataclasses.replace(sample_submission(), content_id="missing@kiosk")
     envelope = desk.wrap(build_submission(submission), XDS["action"], PATIENT)
-    status, content = await _post(desk, _multipart(serialize(envelope), {}))
+    status, content = await _post(desk, multipart(serialize(envelope), {}))
     assert status == 400
     assert b"MessageInvalide" in content
     assert b"MTOM" in content
@@ -95,7 +74,7 @@ async def test_an_include_naming_no_part_is_a_fault(desk: Desk) -> None:
 
 @given(st.binary(max_size=300))
 def test_split_keeps_every_byte_of_a_part(content: bytes) -> None:
-    body = _multipart(b"<e/>", {"doc@kiosk": content})
+    body = multipart(b"<e/>", {"doc@kiosk": content})
     root, parts = split_related(CONTENT_TYPE, body)
     assert (root, parts) == (b"<e/>", {"doc@kiosk": content})
 
@@ -104,7 +83,7 @@ def test_split_keeps_every_byte_of_a_part(content: bytes) -> None:
 def test_a_truncated_body_is_refused_with_the_services_error(
     content: bytes, data: st.DataObject
 ) -> None:
-    body = _multipart(b"<e/>", {"doc@kiosk": content})
+    body = multipart(b"<e/>", {"doc@kiosk": content})
     cut = data.draw(st.integers(min_value=0, max_value=len(body) - 3))
     with pytest.raises(MtomInvalid):
         split_related(CONTENT_TYPE, body[:cut])

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from lxml import etree
 
+from kiosk.clock import uuid7
 from kiosk.dmp.attributes import AttributeChange, AttributeUpdate, build_attribute_update
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest
 from kiosk.dmp.vihf import EmergencyAccess, PurposeOfUse
@@ -16,38 +17,15 @@ from kiosk.dmp.xds import read_registry_response
 from kiosk.domain.visibility import Visibility
 from kiosk.errors import SoapFault
 from kiosk.signing import Signer
-from kiosk.sim.dmp_queries import FIND_DOCUMENTS, QUERY_NS, QUERY_TRANSACTIONS
-from tests.sim import test_dmp_service as service
-from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _submission, _submit
+from kiosk.sim.dmp_queries import QUERY_TRANSACTIONS
+from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, sample_submission, submit
+from tests.sim.dmp_requests import find_request, retrieve_request
 
-pki = service.pki  # the shared fixtures: the test PKI and a desk talking to a fresh simulator
-desk = service.desk
 EMERGENCY = EmergencyAccess(
     "Patient inconscient aux urgences", "TESTEUR", "ALICE", date(1977, 7, 6)
 )
 _RIM = f"{{{NS['rim']}}}"
 _XDS = f"{{{NS['xds']}}}"
-_FIND, _RETRIEVE = (f"{{{QUERY_NS}}}AdhocQueryRequest", f"{_XDS}RetrieveDocumentSetRequest")
-
-
-def _find_request() -> etree._Element:
-    root = etree.Element(_FIND, nsmap={"query": QUERY_NS, "rim": NS["rim"]})
-    etree.SubElement(root, f"{{{QUERY_NS}}}ResponseOption", returnType="LeafClass")
-    query = etree.SubElement(root, f"{_RIM}AdhocQuery", id=FIND_DOCUMENTS)
-    slot = etree.SubElement(query, f"{_RIM}Slot", name="$XDSDocumentEntryPatientId")
-    etree.SubElement(
-        etree.SubElement(slot, f"{_RIM}ValueList"), f"{_RIM}Value"
-    ).text = f"'{PATIENT.hl7_cx()}'"
-    return root
-
-
-def _retrieve_request(*unique_ids: str) -> etree._Element:
-    root = etree.Element(_RETRIEVE, nsmap={"xds": NS["xds"]})
-    for unique_id in unique_ids:
-        request = etree.SubElement(root, f"{_XDS}DocumentRequest")
-        etree.SubElement(request, f"{_XDS}RepositoryUniqueId").text = "1.2.250.1.213.1.1.9"
-        etree.SubElement(request, f"{_XDS}DocumentUniqueId").text = unique_id
-    return root
 
 
 async def _call(
@@ -73,11 +51,11 @@ async def _stored(desk: Desk, *, establishment_access: bool = True) -> tuple[str
         desk.clock.now(), creation=True, establishment_access=establishment_access
     )
     await desk.send(CreationRequest(PATIENT, TRAITS, consent), signer=desk.pki.signer_for("agent"))
-    first, hidden = _submission("q1", doc="q1"), _submission("q2", doc="q2")
-    assert (await _submit(desk, first))[0]
-    assert (await _submit(desk, hidden))[0]
+    first, hidden = sample_submission("q1", doc="q1"), sample_submission("q2", doc="q2")
+    assert (await submit(desk, first))[0]
+    assert (await submit(desk, hidden))[0]
     update = AttributeUpdate(
-        service.uuid7(desk.clock),
+        uuid7(desk.clock),
         PATIENT,
         f"urn:uuid:{hidden.entry_uuid}",
         hidden.document_unique_id,
@@ -92,11 +70,11 @@ async def _stored(desk: Desk, *, establishment_access: bool = True) -> tuple[str
 
 async def test_the_author_finds_and_retrieves_what_was_stored(desk: Desk) -> None:
     first, hidden = await _stored(desk)
-    assert _found(await _call(desk, _find_request())) == [first, hidden]
-    answer = await _call(desk, _retrieve_request(first))
+    assert _found(await _call(desk, find_request())) == [first, hidden]
+    answer = await _call(desk, retrieve_request(first))
     assert read_registry_response(answer[0]) == (True, ())
     document = base64.b64decode(answer.findtext(f"{_XDS}DocumentResponse/{_XDS}Document") or "")
-    assert document == _submission("q1", doc="q1").document  # byte for byte as submitted
+    assert document == sample_submission("q1", doc="q1").document  # byte for byte as submitted
     transactions = [t.transaction for t in desk.sim.traces(PATIENT.matricule.value)][-2:]
     assert transactions == ["TD3.1", "TD3.2"]
 
@@ -104,8 +82,8 @@ async def test_the_author_finds_and_retrieves_what_was_stored(desk: Desk) -> Non
 async def test_a_document_hidden_from_professionals_is_for_its_author_only(desk: Desk) -> None:
     first, hidden = await _stored(desk)
     nurse = desk.pki.signer_for("nurse")
-    assert _found(await _call(desk, _find_request(), signer=nurse)) == [first]
-    answer = await _call(desk, _retrieve_request(hidden), signer=nurse)
+    assert _found(await _call(desk, find_request(), signer=nurse)) == [first]
+    answer = await _call(desk, retrieve_request(hidden), signer=nurse)
     assert read_registry_response(answer[0])[1][0][0] == "XDSDocumentUniqueIdError"
 
 
@@ -113,15 +91,15 @@ async def test_admission_staff_never_consult(desk: Desk) -> None:
     await _stored(desk)
     for owner in ("agent", "establishment"):
         with pytest.raises(SoapFault, match=r"TD3\.1"):
-            await _call(desk, _find_request(), signer=desk.pki.signer_for(owner))
+            await _call(desk, find_request(), signer=desk.pki.signer_for(owner))
 
 
 async def test_without_authorization_only_an_emergency_mode_consults(desk: Desk) -> None:
     first, _hidden = await _stored(desk, establishment_access=False)
     with pytest.raises(SoapFault, match="not authorized"):
-        await _call(desk, _find_request())
+        await _call(desk, find_request())
     answer = await _call(
-        desk, _find_request(), purpose=PurposeOfUse.BREAK_GLASS, emergency=EMERGENCY
+        desk, find_request(), purpose=PurposeOfUse.BREAK_GLASS, emergency=EMERGENCY
     )
     assert first in _found(answer)
     last = desk.sim.traces(PATIENT.matricule.value)[-1]

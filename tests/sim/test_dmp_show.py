@@ -14,12 +14,8 @@ from kiosk.cli import root
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest, ExistenceQuery
 from kiosk.dmp.vihf import EmergencyAccess, PurposeOfUse
 from kiosk.errors import KioskError
-from tests.sim import test_dmp_access as access
-from tests.sim import test_dmp_service as service
-from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _submission, _submit
+from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, sample_submission, served, submit
 
-pki = service.pki  # the shared fixtures: the test PKI and a desk talking to a fresh simulator
-desk = service.desk
 EMERGENCY = EmergencyAccess(
     "Patient inconscient aux urgences", "TESTEUR", "ALICE", date(1977, 7, 6)
 )
@@ -38,13 +34,13 @@ async def _fill(desk: Desk) -> None:
         desk.clock.now(), creation=True, establishment_access=True, regulation_centre_access=False
     )
     await desk.send(CreationRequest(PATIENT, TRAITS, consent))
-    assert (await _submit(desk, _submission()))[0]
+    assert (await submit(desk, sample_submission()))[0]
     await desk.send(ExistenceQuery(PATIENT), purpose=PurposeOfUse.BREAK_GLASS, emergency=EMERGENCY)
 
 
 async def test_show_gives_consent_documents_and_traces_with_the_nir_masked(desk: Desk) -> None:
     await _fill(desk)
-    async with access.served(desk.sim) as url:
+    async with served(desk.sim) as url:
         code, out = await _kiosk("sim", "dmp", "show", "277076322082910", "--url", url, "--json")
     assert code == 0, out
     state = json.loads(out)
@@ -61,7 +57,7 @@ async def test_show_finds_the_running_world_and_reveals_the_nir_on_request(
     desk: Desk, tmp_path: Path
 ) -> None:
     await _fill(desk)
-    async with access.served(desk.sim) as url:
+    async with served(desk.sim) as url:
         world = {"pid": os.getpid(), "facts": {"dmp_url": url.rstrip("/")}}
         (tmp_path / "world.json").write_text(json.dumps(world))
         args = ("sim", "dmp", "show", "277076322082910", "--state-dir", str(tmp_path), "--show")
@@ -73,7 +69,7 @@ async def test_show_finds_the_running_world_and_reveals_the_nir_on_request(
 
 
 async def test_unknown_patient_invalid_nir_and_no_world(desk: Desk, tmp_path: Path) -> None:
-    async with access.served(desk.sim) as url:
+    async with served(desk.sim) as url:
         assert (await _kiosk("sim", "dmp", "show", "253072B07300470", "--url", url))[0] == 2
         code, message = await _kiosk("sim", "dmp", "show", "253072B07300471", "--url", url)
         assert code == 1, message

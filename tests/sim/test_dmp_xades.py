@@ -16,15 +16,11 @@ from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import build_submission, read_registry_response
 from kiosk.signing import KeySigner, Signer, SignerIdentity
 from kiosk.sim.dmp_xades import SIGNATURE_ERROR
-from tests.sim import test_dmp_service as service
-from tests.sim.test_dmp_service import PATIENT, TRAITS, Desk, _consent, _submission
-
-pki = service.pki  # the shared fixtures: the test PKI and a desk talking to a fresh simulator
-desk = service.desk
+from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, full_consent, sample_submission
 
 
 async def _send(desk: Desk, body: etree._Element) -> tuple[bool, tuple[tuple[str, str], ...]]:
-    await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
+    await desk.send(CreationRequest(PATIENT, TRAITS, full_consent()))
     envelope = desk.wrap(body, XDS["action"], PATIENT, xades=False)
     answer = await desk.soap.call(envelope, action=XDS["action"])
     return read_registry_response(answer.payload)
@@ -54,20 +50,20 @@ def _foreign_signer() -> Signer:
 
 
 async def test_a_signed_submission_is_stored(desk: Desk) -> None:
-    body = sign_submission(build_submission(_submission()), desk.pki.signer_for("doctor"))
+    body = sign_submission(build_submission(sample_submission()), desk.pki.signer_for("doctor"))
     assert await _send(desk, body) == (True, ())
     assert _stored(desk) == 1
 
 
 async def test_an_unsigned_submission_is_refused(desk: Desk) -> None:
-    ok, errors = await _send(desk, build_submission(_submission()))
+    ok, errors = await _send(desk, build_submission(sample_submission()))
     assert (ok, errors[0][0]) == (False, SIGNATURE_ERROR)
     assert "XAdES" in errors[0][1]
     assert _stored(desk) == 0
 
 
 async def test_a_submission_changed_after_signing_is_refused(desk: Desk) -> None:
-    body = sign_submission(build_submission(_submission()), desk.pki.signer_for("doctor"))
+    body = sign_submission(build_submission(sample_submission()), desk.pki.signer_for("doctor"))
     stamp = body.find(f".//{{{NS['rim']}}}Slot[@name='submissionTime']//{{{NS['rim']}}}Value")
     assert stamp is not None
     stamp.text = "20300101000000"  # still consistent metadata, but not what was signed
@@ -79,14 +75,14 @@ async def test_a_submission_changed_after_signing_is_refused(desk: Desk) -> None
 async def test_a_signature_with_the_authentication_key_is_refused(desk: Desk) -> None:
     files = desk.pki.files("doctor", "auth")
     auth = KeySigner.from_pem_files(files.key, files.certificate, desk.pki.identity("doctor"))
-    ok, errors = await _send(desk, sign_submission(build_submission(_submission()), auth))
+    ok, errors = await _send(desk, sign_submission(build_submission(sample_submission()), auth))
     assert (ok, errors[0][0]) == (False, SIGNATURE_ERROR)
     assert "authentication key" in errors[0][1]
     assert _stored(desk) == 0
 
 
 async def test_a_signature_from_another_authority_is_refused(desk: Desk) -> None:
-    body = sign_submission(build_submission(_submission()), _foreign_signer())
+    body = sign_submission(build_submission(sample_submission()), _foreign_signer())
     ok, errors = await _send(desk, body)
     assert (ok, errors[0][0]) == (False, SIGNATURE_ERROR)
     assert "unknown authority" in errors[0][1]
@@ -94,7 +90,7 @@ async def test_a_signature_from_another_authority_is_refused(desk: Desk) -> None
 
 
 async def test_a_garbled_signature_document_is_refused(desk: Desk) -> None:
-    body = sign_submission(build_submission(_submission()), desk.pki.signer_for("doctor"))
+    body = sign_submission(build_submission(sample_submission()), desk.pki.signer_for("doctor"))
     documents = body.findall(f"{{{NS['xds']}}}Document")
     documents[-1].text = base64.b64encode(b"<not-a-signature/>").decode("ascii")
     ok, errors = await _send(desk, body)
