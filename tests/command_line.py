@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +23,15 @@ from kiosk.cli import main, root
 from kiosk.errors import KioskError
 from kiosk.sim.server import SimServices, bind, build_services
 
-__all__ = ["KIOSK", "invoke", "run_main", "run_script", "served_config"]
+__all__ = [
+    "KIOSK",
+    "RunMain",
+    "invoke",
+    "kiosk_main",
+    "run_script",
+    "served_config",
+    "unreachable_config",
+]
 
 KIOSK = Path(sys.executable).parent / "kiosk"
 
@@ -49,18 +57,28 @@ def run_script(
     )
 
 
-def run_main(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, cwd: Path, *args: str
-) -> tuple[int, str, str]:
-    """``kiosk.cli.main`` in this process (same code path as the console script, no start-up)."""
-    monkeypatch.chdir(cwd)
-    monkeypatch.setenv("KIOSK_LANG", "fr")  # restored after the test; the CLI sets it
-    for name in ("KIOSK_CONFIG",):
-        monkeypatch.delenv(name, raising=False)
-    with pytest.raises(SystemExit) as exited:
-        main(list(args))
-    out = capsys.readouterr()
-    return int(exited.value.code or 0), out.out, out.err
+RunMain = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def kiosk_main(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> RunMain:
+    """``kiosk_main(*args)`` → (exit code, stdout, stderr) of ``kiosk.cli.main`` in this process.
+
+    Same code path as the console script without its start-up, run from ``tmp_path``.
+    """
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("KIOSK_LANG", "fr")  # restored after the test; the CLI sets it
+        monkeypatch.delenv("KIOSK_CONFIG", raising=False)
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        out = capsys.readouterr()
+        return int(exited.value.code or 0), out.out, out.err
+
+    return run
 
 
 def invoke(config: Path, *args: str) -> tuple[int, str]:
@@ -81,8 +99,7 @@ def served_config(
     ``sim/pki``, where the CLI looks for its keys) and listen on an ephemeral port in a
     thread of this process; the CLI runs its own event loop.
     """
-    (base / "sim").mkdir()
-    (base / "sim" / "pki").symlink_to(pki_dir, target_is_directory=True)
+    _link_pki(base, pki_dir)
     services = build_services(pki_dir, dmp_database=dmp_database)
     sock = bind("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(services.app, log_level="warning", lifespan="off"))
@@ -97,3 +114,20 @@ def served_config(
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+def unreachable_config(base: Path, pki_dir: Path, service: str, path: str) -> Path:
+    """A config file in ``base`` whose ``[service]`` endpoint has nobody listening (port 9)."""
+    _link_pki(base, pki_dir)
+    config = base / "kiosk.toml"
+    config.write_text(
+        f'[{service}]\nendpoint = "http://127.0.0.1:9{path}"\ntimeout_s = 2\n'
+        f'[paths]\ndata_dir = "{base}"\n'
+    )
+    return config
+
+
+def _link_pki(base: Path, pki_dir: Path) -> None:
+    """The test PKI as the data directory's ``sim/pki``, where the CLI looks for its keys."""
+    (base / "sim").mkdir()
+    (base / "sim" / "pki").symlink_to(pki_dir, target_is_directory=True)

@@ -1,4 +1,4 @@
-"""A minimal XDS registry served in-process: stores uniqueIds and refuses a second one."""
+"""A minimal XDS registry served in-process, and the ASGI plumbing of such test services."""
 
 from __future__ import annotations
 
@@ -9,7 +9,25 @@ from kiosk.dmp.mtom import root_part
 from kiosk.dmp.xds import build_registry_response, read_submission
 from kiosk.soap.envelope import build_envelope, parse_envelope, serialize
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "read_body", "send_soap"]
+
+_SOAP = [(b"content-type", b"application/soap+xml; charset=utf-8")]
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole request body of an ASGI call, however many messages it came in."""
+    raw = b""
+    while True:
+        message = await receive()
+        raw += message.get("body", b"")
+        if not message.get("more_body"):
+            return raw
+
+
+async def send_soap(send: Any, body: bytes, status: int = 200) -> None:
+    """Answer an ASGI call with ``body`` as SOAP 1.2."""
+    await send({"type": "http.response.start", "status": status, "headers": _SOAP})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Registry:
@@ -20,13 +38,7 @@ class Registry:
         self.lose_next = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        envelope = parse_envelope(root_part(raw), max_bytes=16 << 20)
+        envelope = parse_envelope(root_part(await read_body(receive)), max_bytes=16 << 20)
         errors: tuple[tuple[str, str], ...] = ()
         if envelope.action.endswith("UpdateDocumentSet"):
             # An attribute update sets a state: applying it again changes nothing.
@@ -46,7 +58,4 @@ class Registry:
             message_id="urn:uuid:00000000-0000-4000-8000-000000000000",
             relates_to=envelope.message_id,
         )
-        body = serialize(reply) if status == 200 else b"<html>502</html>"
-        headers = [(b"content-type", b"application/soap+xml; charset=utf-8")]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_soap(send, serialize(reply) if status == 200 else b"<html>502</html>", status)

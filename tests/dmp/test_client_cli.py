@@ -16,7 +16,7 @@ from kiosk.dmp.client import DmpClient, DmpSettings
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest
 from kiosk.sim.pki import ESTABLISHMENT, TestPki, ensure_test_pki
 from kiosk.sim.server import SimServices
-from tests.command_line import invoke, served_config
+from tests.command_line import invoke, served_config, unreachable_config
 
 from .samples import AGENT, PATIENT, SOFTWARE, VITALE_TRAITS
 
@@ -80,13 +80,7 @@ def test_invalid_nir_exits_1(served: tuple[Path, SimServices]) -> None:
 
 
 def test_unreachable_dmp_exits_3(tmp_path: Path, test_pki: TestPki) -> None:
-    (tmp_path / "sim").mkdir()
-    (tmp_path / "sim" / "pki").symlink_to(test_pki.directory, target_is_directory=True)
-    config = tmp_path / "kiosk.toml"
-    config.write_text(
-        f'[dmp]\nendpoint = "http://127.0.0.1:9/dmp"\ntimeout_s = 2\n'
-        f'[paths]\ndata_dir = "{tmp_path}"\n'
-    )
+    config = unreachable_config(tmp_path, test_pki.directory, "dmp", "/dmp")
     code, message = invoke(config, "dmp", "status", PATIENT.matricule.value)
     assert code == 3
     assert "DMP" in message

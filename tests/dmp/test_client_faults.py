@@ -17,7 +17,7 @@ from kiosk.errors import KioskError, SoapFault, Unavailable
 from kiosk.sim.dmp_service import DmpFault, DmpSimulator
 from kiosk.soap.envelope import FaultInfo, build_envelope, build_fault, serialize
 
-from .registry import Registry
+from .registry import Registry, send_soap
 from .samples import PATIENT, UPDATE, creation, sample_submission
 from .simulated import ClientFactory
 
@@ -217,9 +217,7 @@ class _FaultyRegistry(Registry):
                 action="http://www.w3.org/2005/08/addressing/soap/fault",
                 message_id="urn:uuid:00000000-0000-4000-8000-000000000001",
             )
-            headers = [(b"content-type", b"application/soap+xml; charset=utf-8")]
-            await send({"type": "http.response.start", "status": 500, "headers": headers})
-            await send({"type": "http.response.body", "body": serialize(reply)})
+            await send_soap(send, serialize(reply), 500)
             return
         if fault == "slow":
             await asyncio.sleep(5)

@@ -26,6 +26,7 @@ from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.soap.envelope import NS, build_envelope, parse_envelope, serialize
 
 from .golden import assert_golden
+from .registry import read_body, send_soap
 from .samples import PATIENT, UPDATE, creation, sample_submission
 from .simulated import ClientFactory
 
@@ -38,12 +39,7 @@ class _Recorder:
         self.bodies: list[bytes] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         self.bodies.append(root_part(raw))
         envelope = parse_envelope(root_part(raw), max_bytes=16 << 20)
         if envelope.action.startswith("urn:ihe:"):
@@ -53,9 +49,7 @@ class _Recorder:
                 message_id="urn:uuid:00000000-0000-4000-8000-000000000000",
                 relates_to=envelope.message_id,
             )
-            headers = [(b"content-type", b"application/soap+xml; charset=utf-8")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": serialize(reply)})
+            await send_soap(send, serialize(reply))
             return
 
         async def replay() -> dict[str, Any]:

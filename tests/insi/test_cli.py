@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.sim.pki import TestPki
-from tests.command_line import invoke, served_config
+from tests.command_line import invoke, served_config, unreachable_config
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +61,7 @@ def test_bad_input_is_refused_before_any_call(served: Path) -> None:
 
 
 def test_a_service_that_is_down_exits_3(tmp_path: Path, pki: TestPki) -> None:
-    (tmp_path / "sim").mkdir()
-    (tmp_path / "sim" / "pki").symlink_to(pki.directory, target_is_directory=True)
-    config = tmp_path / "kiosk.toml"
-    config.write_text(
-        f'[insi]\nendpoint = "http://127.0.0.1:9/insi"\ntimeout_s = 2\n'
-        f'[paths]\ndata_dir = "{tmp_path}"\n'
-    )
+    config = unreachable_config(tmp_path, pki.directory, "insi", "/insi")
     code, message = invoke(config, "insi", "search", *TRAITS)
     assert code == 3
     assert "unavailable" in message

@@ -9,8 +9,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.command_line import run_main, run_script
+from tests.command_line import RunMain, kiosk_main, run_script
 from tests.printing.conftest import LABEL_PAYLOAD, PORTAL
+
+__all__ = ["kiosk_main"]
 
 
 def _symbols(path: Path) -> list[bytes]:
@@ -33,22 +35,20 @@ def test_sample_receipt_prints_on_the_simulator_and_its_qr_reads_back(tmp_path: 
 
 
 def test_sample_label_on_58mm_carries_the_exact_ins_payload(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    kiosk_main: RunMain, tmp_path: Path
 ) -> None:
     out = tmp_path / "label.png"
     args = ("print", "label", "--sample", "--profile", "label-58mm", "-o", str(out))
-    code, _, err = run_main(capsys, monkeypatch, tmp_path, *args)
+    code, _, err = kiosk_main(*args)
     assert code == 0, err
     with Image.open(out) as image:
         assert image.width == 384
     assert _symbols(out) == [LABEL_PAYLOAD.encode()]
 
 
-def test_test_page_names_the_printer(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_test_page_names_the_printer(kiosk_main: RunMain) -> None:
     args = ("--lang", "en", "print", "test", "--profile", "generic-58mm")
-    code, out, err = run_main(capsys, monkeypatch, tmp_path, *args)
+    code, out, err = kiosk_main(*args)
     assert code == 0, err
     assert "Printed on tcp://127.0.0.1:" in out
 
@@ -62,40 +62,29 @@ def test_test_page_names_the_printer(
     ],
 )
 def test_refusals_are_one_clear_line_with_the_right_exit_code(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    args: tuple[str, ...],
-    code: int,
-    words: str,
+    kiosk_main: RunMain, args: tuple[str, ...], code: int, words: str
 ) -> None:
-    exit_code, _, err = run_main(capsys, monkeypatch, tmp_path, *args)
+    exit_code, _, err = kiosk_main(*args)
     assert exit_code == code
     assert words in err
     assert len(err.strip().splitlines()) == 1
 
 
-def test_an_unreachable_network_printer_exits_3(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unreachable_network_printer_exits_3(kiosk_main: RunMain, tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
     config.write_text('[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = 1\n')
-    code, _, err = run_main(capsys, monkeypatch, tmp_path, "--config", str(config), "print", "test")
+    code, _, err = kiosk_main("--config", str(config), "print", "test")
     assert code == 3
     assert "injoignable" in err
 
 
-def test_driving_the_simulated_printer_without_a_world_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, _, err = run_main(capsys, monkeypatch, tmp_path, "sim", "printer", "paper-out")
+def test_driving_the_simulated_printer_without_a_world_says_so(kiosk_main: RunMain) -> None:
+    code, _, err = kiosk_main("sim", "printer", "paper-out")
     assert code == 2
     assert "kiosk demo" in err
 
 
-def test_status_of_the_simulated_printer_reads_as_words(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, err = run_main(capsys, monkeypatch, tmp_path, "--lang", "en", "print", "status")
+def test_status_of_the_simulated_printer_reads_as_words(kiosk_main: RunMain) -> None:
+    code, out, err = kiosk_main("--lang", "en", "print", "status")
     assert code == 0, err
     assert "online, paper ok, cover closed" in out

@@ -7,12 +7,12 @@ import re
 import tomllib
 from pathlib import Path
 
-import pytest
-
-from tests.command_line import run_main, run_script
+from tests.command_line import RunMain, kiosk_main, run_script
 from tests.scanning.payloads import PAYLOAD
 
 HW = Path(__file__).resolve().parents[2] / "hw"
+
+__all__ = ["kiosk_main"]
 
 
 def test_scan_prints_the_cut_read_as_rejected_then_the_whole_payload(tmp_path: Path) -> None:
@@ -25,31 +25,25 @@ def test_scan_prints_the_cut_read_as_rejected_then_the_whole_payload(tmp_path: P
     assert events[2]["payload"] == PAYLOAD
 
 
-def test_scan_text_output_shows_gs(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scan_text_output_shows_gs(kiosk_main: RunMain) -> None:
     args = ("--lang", "en", "scan", "--sample", "--count", "1")
-    code, out, err = run_main(capsys, monkeypatch, tmp_path, *args)
+    code, out, err = kiosk_main(*args)
     assert code == 0, err
     assert "cut short" in out
     assert "S21.2.250.1.213.1.4.10S3MARIE ANNE<GS>S4ESSAI<GS>S5F" in out
 
 
-def test_scan_with_nothing_read_before_the_timeout_exits_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, _, err = run_main(capsys, monkeypatch, tmp_path, "scan", "--timeout", "0.5")
+def test_scan_with_nothing_read_before_the_timeout_exits_2(kiosk_main: RunMain) -> None:
+    code, _, err = kiosk_main("scan", "--timeout", "0.5")
     assert code == 2
     assert "Aucune lecture" in err
 
 
-def test_sample_needs_the_simulated_scanner(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sample_needs_the_simulated_scanner(kiosk_main: RunMain, tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
     config.write_text('[scanner]\nkind = "serial"\ndevice = "/nonexistent/tty"\n')
     args = ("--config", str(config), "scan", "--sample", "--timeout", "1")
-    code, _, err = run_main(capsys, monkeypatch, tmp_path, *args)
+    code, _, err = kiosk_main(*args)
     assert code == 1
     assert "--sample" in err
 
