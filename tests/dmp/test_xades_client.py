@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from cryptography import x509
 
 from kiosk.dmp.client import DmpClient
 from kiosk.dmp.xds import build_submission
-from kiosk.signing import KeySigner, SignerIdentity
 from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.sim.pki import TestPki
+from tests.signers import CountingSigner
 
 from .samples import DOCTOR_ACTOR, PATIENT, creation, sample_submission
 from .simulated import ClientFactory
-
-
-class CountingSigner:
-    """The doctor's signature key, recording what it is asked to sign."""
-
-    def __init__(self, inner: KeySigner) -> None:
-        self.inner = inner
-        self.signed: list[bytes] = []
-
-    @property
-    def certificate(self) -> x509.Certificate:
-        return self.inner.certificate
-
-    @property
-    def identity(self) -> SignerIdentity:
-        return self.inner.identity
-
-    def sign(self, data: bytes) -> bytes:
-        self.signed.append(data)
-        return self.inner.sign(data)
 
 
 @pytest.fixture

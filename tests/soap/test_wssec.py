@@ -18,6 +18,7 @@ from kiosk.soap.wssec import (
     sign_enveloped,
     verify_enveloped,
 )
+from tests.signers import CountingSigner
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
@@ -27,20 +28,6 @@ def _assertion() -> etree._Element:
     etree.SubElement(el, qname("saml", "Issuer")).text = "CN=test"
     etree.SubElement(el, qname("saml", "Subject")).text = "3750100000"
     return el
-
-
-class CountingSigner:
-    """A Signer that records each call, to prove signing goes through the port."""
-
-    def __init__(self, inner: KeySigner) -> None:
-        self.inner = inner
-        self.signed: list[bytes] = []
-        self.certificate = inner.certificate
-        self.identity = inner.identity
-
-    def sign(self, data: bytes) -> bytes:
-        self.signed.append(data)
-        return self.inner.sign(data)
 
 
 def test_signature_is_made_through_the_port_over_exclusive_c14n(pki: TestPki) -> None:

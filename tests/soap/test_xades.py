@@ -10,6 +10,7 @@ from lxml import etree
 from kiosk.signing import KeySigner
 from kiosk.sim.pki import TestPki
 from kiosk.soap.wssec import IssuedBy, SignatureRejected, sign_xades, verify_xades
+from tests.signers import CountingSigner
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -23,20 +24,6 @@ def _data() -> etree._Element:
 
 def _trust(pki: TestPki) -> IssuedBy:
     return IssuedBy((pki.ca_certificate,), lambda: NOW)
-
-
-class CountingSigner:
-    """A Signer that records each call, to prove signing goes through the port."""
-
-    def __init__(self, inner: KeySigner) -> None:
-        self.inner = inner
-        self.signed: list[bytes] = []
-        self.certificate = inner.certificate
-        self.identity = inner.identity
-
-    def sign(self, data: bytes) -> bytes:
-        self.signed.append(data)
-        return self.inner.sign(data)
 
 
 def test_xades_is_signed_through_the_port_and_verifies(pki: TestPki) -> None:
