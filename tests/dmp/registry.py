@@ -19,7 +19,7 @@ async def read_body(receive: Any) -> bytes:
     raw = b""
     while True:
         message = await receive()
-        raw += message.get("body", b"")
+        raw += bytes(message.get("body", b""))
         if not message.get("more_body"):
             return raw
 
