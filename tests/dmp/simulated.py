@@ -24,9 +24,32 @@ from kiosk.soap.wssec import IssuedBy
 
 from .samples import AGENT, SENDER_OID, SOFTWARE, T0
 
-__all__ = ["ClientFactory", "clock", "http", "make_client", "sim"]
+__all__ = ["ClientFactory", "clock", "dmp_client", "http", "make_client", "sim"]
 
 ClientFactory = Callable[..., DmpClient]
+
+
+def dmp_client(
+    http: httpx.AsyncClient,
+    signer: Signer,
+    clock: FrozenClock,
+    *,
+    actor: Actor = AGENT,
+    endpoint: str = "http://dmp.test/",
+    **settings: object,
+) -> DmpClient:
+    """A client of the demo installation over ``http``; ``settings`` override DmpSettings."""
+    return DmpClient(
+        http,
+        signer,
+        actor=actor,
+        software=SOFTWARE,
+        clock=clock,
+        settings=dataclasses.replace(
+            DmpSettings(endpoint, SENDER_OID),
+            **settings,  # type: ignore[arg-type]
+        ),
+    )
 
 
 @pytest.fixture
@@ -64,16 +87,7 @@ def make_client(http: httpx.AsyncClient, test_pki: TestPki, clock: FrozenClock) 
         transport: httpx.AsyncClient | None = None,
         **settings: object,
     ) -> DmpClient:
-        return DmpClient(
-            transport or http,
-            signer or test_pki.signer_for("establishment"),
-            actor=actor,
-            software=SOFTWARE,
-            clock=clock,
-            settings=dataclasses.replace(
-                DmpSettings("http://dmp.test/", SENDER_OID),
-                **settings,  # type: ignore[arg-type]
-            ),
-        )
+        signer = signer or test_pki.signer_for("establishment")
+        return dmp_client(transport or http, signer, clock, actor=actor, **settings)
 
     return make

@@ -15,15 +15,15 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from kiosk.clock import FrozenClock
-from kiosk.dmp.client import DmpClient, DmpSettings, WrongAnswer
+from kiosk.dmp.client import WrongAnswer
 from kiosk.errors import KioskError, ServiceError
 from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.sim.pki import TestPki
 from kiosk.soap.envelope import NS, InvalidXml
 from kiosk.soap.wssec import IssuedBy
 
-from .samples import AGENT, CORSICAN, PATIENT, SENDER_OID, SOFTWARE, T0, creation
-from .simulated import ClientFactory
+from .samples import CORSICAN, PATIENT, T0, creation
+from .simulated import ClientFactory, dmp_client
 
 _SOAP = "application/soap+xml; charset=utf-8"
 _ENTITY = b"""<?xml version="1.0"?>
@@ -203,6 +203,7 @@ async def test_html_error_page_is_a_service_error(hostile: Callable[[Any], Any])
 def _genuine_existence_answer(test_pki: TestPki) -> tuple[bytes, Callable[[bytes], Any]]:
     """A real TD0.2 answer of the simulator, and a runner sending one query to any bytes."""
     clock = FrozenClock(T0)
+    signer = test_pki.signer_for("establishment")
     answers: list[bytes] = []
 
     async def capture(tmp: Path) -> None:
@@ -210,7 +211,7 @@ def _genuine_existence_answer(test_pki: TestPki) -> tuple[bytes, Callable[[bytes
         recorder = _Replay(sim.app)
         transport = httpx.ASGITransport(app=recorder)
         async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as http:
-            await _client(http, test_pki, clock).existence(PATIENT)
+            await dmp_client(http, signer, clock).existence(PATIENT)
         answers.append(b"".join(m.get("body", b"") for m in recorder.first))
         sim.close()
 
@@ -221,22 +222,11 @@ def _genuine_existence_answer(test_pki: TestPki) -> tuple[bytes, Callable[[bytes
         async def once() -> Any:
             transport = httpx.ASGITransport(app=_Fixed(lambda: [raw]))
             async with httpx.AsyncClient(transport=transport, base_url="http://dmp.test") as http:
-                return await _client(http, test_pki, clock).existence(PATIENT)
+                return await dmp_client(http, signer, clock).existence(PATIENT)
 
         return asyncio.run(once())
 
     return answers[0], send
-
-
-def _client(http: httpx.AsyncClient, test_pki: TestPki, clock: FrozenClock) -> DmpClient:
-    return DmpClient(
-        http,
-        test_pki.signer_for("establishment"),
-        actor=AGENT,
-        software=SOFTWARE,
-        clock=clock,
-        settings=DmpSettings("http://dmp.test/", SENDER_OID),
-    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,8 +13,6 @@ import pytest
 import uvicorn
 
 from kiosk.cards.cps import CpsModule
-from kiosk.clock import FrozenClock
-from kiosk.dmp.client import DmpClient, DmpSettings
 from kiosk.dmp.tls import (
     CardTls,
     CardTlsProxy,
@@ -29,7 +27,8 @@ from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import TestPki
 from kiosk.sim.server import bind
 
-from .samples import AGENT, DOCTOR_ACTOR, DOCTOR_CARD, PATIENT, SENDER_OID, SOFTWARE, T0, creation
+from .samples import DOCTOR_ACTOR, DOCTOR_CARD, PATIENT, T0, creation
+from .simulated import ClientFactory
 
 
 @pytest.fixture
@@ -62,47 +61,36 @@ def _mutual(test_pki: TestPki, usage: str = "auth") -> MutualTls:
     return MutualTls(test_pki.ca_certificate_path, files.certificate, files.key)
 
 
-def _client(http: httpx.AsyncClient, test_pki: TestPki, url: str, clock: FrozenClock) -> DmpClient:
-    return DmpClient(
-        http,
-        test_pki.signer_for("establishment"),
-        actor=AGENT,
-        software=SOFTWARE,
-        clock=clock,
-        settings=DmpSettings(url, SENDER_OID),
-    )
-
-
 async def test_indirect_mode_over_mutual_tls_creates_and_finds_the_dmp(
-    dmp_url: str, test_pki: TestPki, clock: FrozenClock, sim: DmpSimulator
+    dmp_url: str, test_pki: TestPki, make_client: ClientFactory, sim: DmpSimulator
 ) -> None:
     async with indirect_mode_client(_mutual(test_pki), now=T0, timeout_s=30) as real:
-        client = _client(real, test_pki, dmp_url, clock)
+        client = make_client(transport=real, endpoint=dmp_url)
         await client.create(creation(), request_id="over-tls")
         assert (await client.existence(PATIENT)).exists
     assert sim.dmp_count() == 1
 
 
 async def test_without_a_client_certificate_the_server_refuses(
-    dmp_url: str, test_pki: TestPki, clock: FrozenClock, sim: DmpSimulator
+    dmp_url: str, test_pki: TestPki, make_client: ClientFactory, sim: DmpSimulator
 ) -> None:
     context = ssl.create_default_context(cafile=str(test_pki.ca_certificate_path))
     async with httpx.AsyncClient(verify=context) as real:
         with pytest.raises(Unavailable) as caught:
-            await _client(real, test_pki, dmp_url, clock).existence(PATIENT)
+            await make_client(transport=real, endpoint=dmp_url).existence(PATIENT)
     assert "connexion" in caught.value.message("fr")
     assert sim.traces(PATIENT.matricule.value) == []
 
 
 async def test_a_server_outside_the_trusted_ca_is_refused(
-    dmp_url: str, test_pki: TestPki, clock: FrozenClock, tmp_path: Path
+    dmp_url: str, test_pki: TestPki, make_client: ClientFactory, tmp_path: Path
 ) -> None:
     other = tmp_path / "other-ca.pem"
     other.write_bytes(test_pki.tls.certificate.read_bytes())  # not the CA: no chain to it
     mutual = dataclasses.replace(_mutual(test_pki), ca_file=other)
     async with indirect_mode_client(mutual, now=T0, timeout_s=30) as real:
         with pytest.raises(Unavailable):
-            await _client(real, test_pki, dmp_url, clock).existence(PATIENT)
+            await make_client(transport=real, endpoint=dmp_url).existence(PATIENT)
 
 
 def test_signature_certificate_is_refused_for_tls(test_pki: TestPki) -> None:
@@ -134,7 +122,7 @@ async def test_direct_mode_through_the_card_proxy(
     test_pki: TestPki,
     softhsm: SoftHsm,
     cps_module: CpsModule,
-    clock: FrozenClock,
+    make_client: ClientFactory,
     sim: DmpSimulator,
 ) -> None:
     session = await cps_module.login(DOCTOR_CARD.pin, card_serial=DOCTOR_CARD.card_serial)
@@ -143,13 +131,8 @@ async def test_direct_mode_through_the_card_proxy(
     try:
         assert not list(proxy.socket_path.parent.glob("*.conf"))  # the PIN file is gone
         async with proxy.client(timeout_s=30) as through_card:
-            client = DmpClient(
-                through_card,
-                session.signer,
-                actor=DOCTOR_ACTOR,
-                software=SOFTWARE,
-                clock=clock,
-                settings=DmpSettings("http://localhost/", SENDER_OID),
+            client = make_client(
+                session.signer, DOCTOR_ACTOR, transport=through_card, endpoint="http://localhost/"
             )
             await client.create(creation(), request_id="by-card-over-tls")
             assert (await client.existence(PATIENT)).exists
