@@ -7,7 +7,8 @@ Nothing here opens a database, a thread or an event loop before forking.
 Protocol: one JSON command per line on stdin, one JSON answer per line on stdout.
 ``{"op": "enqueue", "db": …, "acks": …, "prefix": …}`` and
 ``{"op": "sync", "db": …, "url": …, "rate": …}`` fork a child and answer its pid once
-the child is ready (store open, worker claimed);
+the child is ready (store open, worker claimed); ``"sync_once"`` is a worker that exits
+when idle and crashes (SIGSEGV) on a payload starting ``POISON``;
 ``{"op": "wait", "pid": n}`` reaps it.
 """
 
@@ -17,6 +18,8 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
+import signal
 import ssl
 import sys
 from pathlib import Path
@@ -25,6 +28,7 @@ import httpx
 
 from kiosk.clock import SystemClock
 from kiosk.outbox.keys import FileDeviceKey
+from kiosk.outbox.ports import Ack, OutboxItem
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner, SignerIdentity
@@ -49,6 +53,37 @@ async def enqueue_forever(
             )
             out.write(name + "\n")  # the acknowledgement: only after enqueue returned
             n += 1
+
+
+class CrashingSender:
+    """Stands for a payload that crashes the worker's process (a parser bug, say)."""
+
+    def __init__(self, inner: FeedSinkSender) -> None:
+        self.inner = inner
+
+    async def send(self, item: OutboxItem) -> Ack:
+        if item.payload.startswith(b"POISON"):
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return await self.inner.send(item)
+
+
+async def sync_until_idle(
+    key: FileDeviceKey, db: Path, url: str, rate: float, tls: ssl.SSLContext, ready: int
+) -> None:
+    """A worker started by its service manager: claim, send what is due, exit when idle."""
+    store = await OutboxStore.open(db, key, SystemClock())
+    async with httpx.AsyncClient(timeout=5.0, verify=tls) as http:
+        sender = CrashingSender(
+            FeedSinkSender(http, url, establishment="3750100000", software="kiosk")
+        )
+        policy = SyncPolicy(rate_per_s=rate, backoff_base_s=0.5, backoff_cap_s=2.0)
+        worker = SyncWorker(store, sender, clock=SystemClock(), policy=policy)
+        await worker.claim()
+        os.write(ready, b"r")
+        while (await worker.run_once()).offline:
+            pass
+    await store.close()
 
 
 async def sync_forever(
@@ -97,9 +132,8 @@ def child(
                 signer, key, Path(command["db"]), Path(command["acks"]), command["prefix"], ready
             )
         else:
-            coro = sync_forever(
-                key, Path(command["db"]), command["url"], float(command["rate"]), tls, ready
-            )
+            run = sync_until_idle if command["op"] == "sync_once" else sync_forever
+            coro = run(key, Path(command["db"]), command["url"], float(command["rate"]), tls, ready)
         asyncio.run(coro)
     finally:
         os._exit(1)
