@@ -137,8 +137,11 @@ class OutboxConfig(_Section):
     """AES-GCM key file (0600) in simulation; a token key in production."""
     device_key_token: str = ""
     """Label of the PKCS#11 token holding the AES-256 key ``KIOSK_OUTBOX`` (module
-    ``cards.pkcs11_module``); takes precedence over ``device_key``. A token of its own,
+    ``device_key_module``); takes precedence over ``device_key``. A token of its own,
     not ``dmp.sign_token``: PKCS#11 logs a process in to a token once."""
+    device_key_module: Path | None = None
+    """PKCS#11 module of that token (e.g. OpenSC's for a SmartCard-HSM); default
+    ``cards.pkcs11_module``. The CPS cards' Cryptolib module shows CPS cards only."""
     device_key_pin_file: Path | None = None
     """File (0600) holding that token's PIN, read once at start and never logged."""
     kiosk_share: float = Field(default=1.0, gt=0, le=1.0)

@@ -200,9 +200,8 @@ async def outbox_device_key(settings: Settings) -> AsyncIterator[DeviceKey]:
     )
     from kiosk.outbox.keys import TokenDeviceKey
 
-    key = await TokenDeviceKey.login(
-        settings.cards.pkcs11_module, pin, token_label=cfg.device_key_token
-    )
+    module = cfg.device_key_module or settings.cards.pkcs11_module
+    key = await TokenDeviceKey.login(module, pin, token_label=cfg.device_key_token)
     del pin
     try:
         yield key

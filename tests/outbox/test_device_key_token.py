@@ -294,9 +294,11 @@ async def test_a_key_that_can_leave_its_token_is_refused(softhsm: SoftHsm, tmp_p
         )
 
 
-def write_config(tmp_path: Path, hsm: SoftHsm, **outbox_keys: str) -> CliContext:
+def write_config(
+    tmp_path: Path, hsm: SoftHsm, cards_module: Path | None = None, **outbox_keys: str
+) -> CliContext:
     config = tmp_path / "kiosk.toml"
-    lines = [f'[cards]\npkcs11_module = "{hsm.module}"\n[outbox]\n']
+    lines = [f'[cards]\npkcs11_module = "{cards_module or hsm.module}"\n[outbox]\n']
     lines += [f'database = "{tmp_path / "outbox.sqlite3"}"\n']
     lines += [f'{key} = "{value}"\n' for key, value in outbox_keys.items()]
     config.write_text("".join(lines))
@@ -330,6 +332,24 @@ async def test_outbox_status_opens_the_store_with_the_token_key(
     assert error is None
     assert status["counts"]["pending"] == 2  # type: ignore[index]
     assert not (tmp_path / "unused.key").exists()  # the token took precedence
+
+
+async def test_the_device_token_may_live_on_another_module_than_the_cps_cards(
+    softhsm: SoftHsm, tmp_path: Path
+) -> None:
+    # In production the CPS cards' Cryptolib module shows CPS cards only: the device
+    # token (a SmartCard-HSM, say) comes through a module of its own.
+    context = write_config(
+        tmp_path,
+        softhsm,
+        cards_module=tmp_path / "no-cryptolib-here.so",
+        device_key_token=DEVICE_LABEL,
+        device_key_pin_file=str(softhsm.device_pin_file),
+        device_key_module=str(softhsm.module),
+    )
+    status, error = await asyncio.to_thread(run, context, "status", "--json")
+    assert error is None
+    assert status["counts"]["pending"] == 0  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
