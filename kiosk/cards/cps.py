@@ -206,6 +206,13 @@ class Pkcs11Signer:
         self._key = None
 
 
+def _log_out(session: Any) -> None:
+    """C_Logout then C_CloseSession; a card already pulled has nothing left to close."""
+    if session is not None:
+        with contextlib.suppress(p11.PKCS11Error):
+            session.close()
+
+
 class CpsSession:
     """A logged-in token: the professional, the certificates, and the signer."""
 
@@ -235,10 +242,7 @@ class CpsSession:
         with self._lock:
             session, self._session = self._session, None
             self.signer._forget()
-            if session is None:
-                return
-            with contextlib.suppress(p11.PKCS11Error):
-                session.close()  # C_Logout then C_CloseSession
+            _log_out(session)
 
     async def aclose(self) -> None:
         """:meth:`close` from a worker thread."""
@@ -358,10 +362,7 @@ class TokenSecretKey:
         """Log out and forget the key; harmless when the token is already gone."""
         with self._lock:
             session, self._session, self._key = self._session, None, None
-            if session is None:
-                return
-            with contextlib.suppress(p11.PKCS11Error):
-                session.close()  # C_Logout then C_CloseSession
+            _log_out(session)
 
     async def aclose(self) -> None:
         """:meth:`close` from a worker thread."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -95,14 +94,11 @@ async def _enqueue_ms(base: Path, keys: dict[str, Any], signer: Any) -> dict[str
 
 def run() -> dict[str, Any]:
     """Measure with the simulated world's tokens provisioned in a scratch directory."""
-    from kiosk.sim.hsm import DEVICE_LABEL, provision_tokens
-    from kiosk.sim.pki import ESTABLISHMENT, ensure_test_pki
+    from kiosk.sim.hsm import DEVICE_LABEL
+    from kiosk.sim.pki import ESTABLISHMENT
+    from tests.bench.scratch import scratch_tokens
 
-    with tempfile.TemporaryDirectory(prefix="bench-device-key-") as scratch:
-        base = Path(scratch)
-        pki = ensure_test_pki(base / "pki")
-        hsm = provision_tokens(base / "hsm", pki)
-        os.environ.update(hsm.env)  # before the PKCS#11 module is loaded in this process
+    with scratch_tokens("bench-device-key-") as (base, pki, hsm):
         from kiosk.outbox.keys import FileDeviceKey, TokenDeviceKey
 
         pin = hsm.device_pin_file.read_text().strip()

@@ -14,12 +14,9 @@ A real CPS card signs in 100–500 ms: SoftHSM2 figures are a floor, not a forec
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -52,14 +49,10 @@ def _stats(samples: list[float]) -> dict[str, float]:
 
 def run() -> dict[str, Any]:
     """Measure, with the test PKI and SoftHSM2 tokens generated in a scratch directory."""
-    from kiosk.sim.hsm import provision_tokens
-    from kiosk.sim.pki import ensure_test_pki, professional
+    from kiosk.sim.pki import professional
+    from tests.bench.scratch import scratch_tokens
 
-    with tempfile.TemporaryDirectory(prefix="bench-signing-") as scratch:
-        base = Path(scratch)
-        pki = ensure_test_pki(base / "pki")
-        hsm = provision_tokens(base / "hsm", pki)
-        os.environ.update(hsm.env)  # before the PKCS#11 module is loaded in this process
+    with scratch_tokens("bench-signing-") as (base, pki, hsm):
         from kiosk.cards.cps import CpsModule
         from kiosk.cards.pinlock import SimulatedPinLock
         from kiosk.signing import verify_signature

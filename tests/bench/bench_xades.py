@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 ROUNDS = 100
@@ -73,14 +71,10 @@ def _body() -> Any:
 
 def run() -> dict[str, Any]:
     """Measure with the test PKI and SoftHSM2 tokens generated in a scratch directory."""
-    from kiosk.sim.hsm import provision_tokens
-    from kiosk.sim.pki import ensure_test_pki, professional
+    from kiosk.sim.pki import professional
+    from tests.bench.scratch import scratch_tokens
 
-    with tempfile.TemporaryDirectory(prefix="bench-xades-") as scratch:
-        base = Path(scratch)
-        pki = ensure_test_pki(base / "pki")
-        hsm = provision_tokens(base / "hsm", pki)
-        os.environ.update(hsm.env)  # before the PKCS#11 module is loaded in this process
+    with scratch_tokens("bench-xades-") as (base, pki, hsm):
         from lxml import etree
 
         from kiosk.cards.cps import CpsModule
