@@ -10,6 +10,7 @@ are the fictitious patient of the DMP tests (DOMAIN.md §7).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -31,13 +32,14 @@ from kiosk.dmp.transactions import (
     build_request,
     read_request,
 )
-from kiosk.dmp.vihf import Actor, AuthMode, Software, VihfRequest, build_vihf, issuer_of
+from kiosk.dmp.vihf import Software, VihfRequest, build_vihf, issuer_of
 from kiosk.dmp.vocabulary import DOCUMENT_MODELS, INS_TEST_OID, NS, OID, CodedValue
 from kiosk.dmp.xds import Submission, build_submission
 from kiosk.domain.ins import Ins, StrictTraits
 from kiosk.domain.visibility import Visibility
 from kiosk.sim.pki import ensure_test_pki
 from kiosk.soap.wssec import sign_enveloped
+from tests.dmp.samples import DOCTOR
 
 RUNS = 200
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
@@ -65,16 +67,7 @@ def run() -> dict[str, object]:
     with tempfile.TemporaryDirectory() as scratch:
         pki = ensure_test_pki(Path(scratch) / "pki")
         signer = pki.signer_for("doctor")
-    actor = Actor(
-        issuer=issuer_of(signer.certificate),
-        national_id="899900000001",
-        display_name="MEDECIN-TEST Dominique",
-        structure_id="3750100000",
-        sector="SA01",
-        profession=CodedValue("10", OID["g15_profession"], "Médecin"),
-        specialty=CodedValue("SM26", OID["r01_specialty"], "Qualifié en médecine générale"),
-        mode=AuthMode.DIRECT,
-    )
+    actor = dataclasses.replace(DOCTOR, issuer=issuer_of(signer.certificate))
     request = VihfRequest(
         actor, Software("KIOSK-BENCH", "kiosk", "0.1.0", "TEST-DMP-HOMOLOGATION"), PATIENT
     )

@@ -14,6 +14,7 @@ worker, TD1.5 — for a new fictitious patient each time (valid NIR keys, INS te
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -40,7 +41,7 @@ from kiosk.dmp.transactions import (
     WebAccountRequest,
     WebCredentials,
 )
-from kiosk.dmp.vihf import Actor, AuthMode, Software
+from kiosk.dmp.vihf import Actor, Software
 from kiosk.dmp.vocabulary import DOCUMENT_MODELS, INS_TEST_OID, OID, CodedValue
 from kiosk.dmp.xds import Submission
 from kiosk.domain.ins import Identity, IdentityStatus, Ins, StrictTraits
@@ -54,30 +55,14 @@ from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.sim.hsm import provision_tokens
 from kiosk.sim.pki import TestPki, ensure_test_pki, professional
 from kiosk.soap.wssec import IssuedBy
+from tests.dmp import samples
 
 RUNS = 100
 FLOWS = 30
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
-AGENT = Actor(
-    issuer="",
-    national_id="3750100000/0000042",
-    display_name="ACCUEIL-TEST Camille, Admissions",
-    structure_id="3750100000",
-    sector="SA01",
-    profession=CodedValue("ADM", "1.2.250.1.213.1.1.4.6", "Personnel administratif"),
-    specialty=None,
-    mode=AuthMode.INDIRECT,
-)
-DOCTOR = Actor(
-    issuer="",
-    national_id="899900000001",
-    display_name="Dominique MEDECIN-TEST",
-    structure_id="3750100000",
-    sector="SA01",
-    profession=CodedValue("10", OID["g15_profession"], "Médecin"),
-    specialty=CodedValue("SM26", OID["r01_specialty"]),
-    mode=AuthMode.DIRECT,
-)
+# The client takes each issuer from its signing certificate.
+AGENT = dataclasses.replace(samples.AGENT, issuer="")
+DOCTOR = dataclasses.replace(samples.DOCTOR, issuer="")
 SOFTWARE = Software("KIOSK-BENCH", "kiosk", "0.1.0", "TEST-DMP-HOMOLOGATION")
 VITALE = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
 STRICT = StrictTraits.create("Testeur", "Alice", date(1977, 7, 6), "F", "63220")
