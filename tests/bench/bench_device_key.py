@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.bench.timing import times_ms
+
 ROUNDS = 1000
 ENQUEUES = 300
 LOGIN_ROUNDS = 10
@@ -49,16 +51,6 @@ def _refused(key: Any, sealed: bytes) -> Callable[[], None]:
         raise AssertionError("a flipped byte opened")
 
     return attempt
-
-
-def _times_ms(fn: Callable[[], object], rounds: int) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def _flipped(sealed: bytes) -> bytes:
@@ -110,7 +102,7 @@ def run() -> dict[str, Any]:
             key = await login()
             await key.aclose()
 
-        logins = _times_ms(lambda: asyncio.run(login_and_close()), LOGIN_ROUNDS)
+        logins = times_ms(lambda: asyncio.run(login_and_close()), LOGIN_ROUNDS)
         token = asyncio.run(login())
         file = FileDeviceKey.load_or_create(base / "device.key")
         signer = pki.signer_for(ESTABLISHMENT)
@@ -119,14 +111,14 @@ def run() -> dict[str, Any]:
             file_sealed = file.seal(PAYLOAD, AAD)
             assert token.open(token_sealed, AAD) == PAYLOAD
             results: dict[str, Any] = {
-                "token_seal": _stats(_times_ms(lambda: token.seal(PAYLOAD, AAD), ROUNDS)),
-                "file_seal": _stats(_times_ms(lambda: file.seal(PAYLOAD, AAD), ROUNDS)),
-                "token_open": _stats(_times_ms(lambda: token.open(token_sealed, AAD), ROUNDS)),
-                "file_open": _stats(_times_ms(lambda: file.open(file_sealed, AAD), ROUNDS)),
+                "token_seal": _stats(times_ms(lambda: token.seal(PAYLOAD, AAD), ROUNDS)),
+                "file_seal": _stats(times_ms(lambda: file.seal(PAYLOAD, AAD), ROUNDS)),
+                "token_open": _stats(times_ms(lambda: token.open(token_sealed, AAD), ROUNDS)),
+                "file_open": _stats(times_ms(lambda: file.open(file_sealed, AAD), ROUNDS)),
                 # SoftHSM2 2.6 answers CKR_GENERAL_ERROR; the key's check vector then
                 # tells altered data from a failing token: two token calls per refusal.
                 "token_open_refused": _stats(
-                    _times_ms(_refused(token, _flipped(token_sealed)), ROUNDS // 5)
+                    times_ms(_refused(token, _flipped(token_sealed)), ROUNDS // 5)
                 ),
                 "token_login": _stats(logins),
             }

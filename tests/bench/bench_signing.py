@@ -16,25 +16,16 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
+
+from tests.bench.timing import times_ms
 
 ROUNDS = 300
 PEM_ROUNDS = 20
 LOGIN_ROUNDS = 20
 DATA = b"<ds:SignedInfo>" + b"x" * 1024 + b"</ds:SignedInfo>"
-
-
-def _times_ms(fn: Callable[[], object], rounds: int) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -69,8 +60,8 @@ def run() -> dict[str, Any]:
         software = pki.signer_for("doctor")
         key_pem = pki.files("doctor", "sign").key.read_bytes()
 
-        token_sign = _times_ms(lambda: signer.sign(DATA), ROUNDS)
-        soft_sign = _times_ms(lambda: software.sign(DATA), ROUNDS)
+        token_sign = times_ms(lambda: signer.sign(DATA), ROUNDS)
+        soft_sign = times_ms(lambda: software.sign(DATA), ROUNDS)
 
         async def async_signs() -> list[float]:
             out = []
@@ -81,7 +72,7 @@ def run() -> dict[str, Any]:
             return out
 
         token_async = asyncio.run(async_signs())
-        pem_load = _times_ms(
+        pem_load = times_ms(
             lambda: serialization.load_pem_private_key(key_pem, password=None), PEM_ROUNDS
         )
         session.close()
@@ -89,7 +80,7 @@ def run() -> dict[str, Any]:
         def login_logout() -> None:
             asyncio.run(login()).close()
 
-        logins = _times_ms(login_logout, LOGIN_ROUNDS)
+        logins = times_ms(login_logout, LOGIN_ROUNDS)
 
     token, soft, pem = _stats(token_sign), _stats(soft_sign), _stats(pem_load)
     return {

@@ -13,23 +13,13 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.bench.timing import times_ms
+
 ROUNDS = 100
-
-
-def _times_ms(fn: Callable[[], object], rounds: int) -> list[float]:
-    fn()  # warm up
-    out = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -94,9 +84,9 @@ def run() -> dict[str, Any]:
         software = pki.signer_for("establishment")
         signed = etree.fromstring(etree.tostring(sign_submission(body, software)))
         trust = IssuedBy((pki.ca_certificate,), lambda: datetime(2026, 1, 15, tzinfo=UTC))
-        soft = _stats(_times_ms(lambda: sign_submission(body, software), ROUNDS))
-        token = _stats(_times_ms(lambda: sign_submission(body, session.signer), ROUNDS))
-        check = _stats(_times_ms(lambda: verify_submission(signed, trust), ROUNDS))
+        soft = _stats(times_ms(lambda: sign_submission(body, software), ROUNDS))
+        token = _stats(times_ms(lambda: sign_submission(body, session.signer), ROUNDS))
+        check = _stats(times_ms(lambda: verify_submission(signed, trust), ROUNDS))
         asyncio.run(session.aclose())
     return {
         "summary": (
