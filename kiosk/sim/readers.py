@@ -9,7 +9,8 @@ subprocess: the daemon ignored the variable and created ``/run/pcscd/pcscd.comm`
 and a second daemon refuses to start beside it). So the daemon runs under
 ``unshare --mount`` with a private directory bound on ``/run/pcscd``; clients reach
 it through ``PCSCLITE_CSOCK_NAME=<dir>/run/pcscd.comm``, which must be in the
-environment before pyscard first establishes a context.
+environment before pyscard first establishes a context. Without root the same runs in
+a user namespace (``unshare --user --map-root-user``), where the bind mount is allowed.
 
 vpcd (``DEVICENAME /dev/null:PORT``) exposes two slots per configured reader,
 ``<name> 00 00`` on PORT and ``<name> 00 01`` on PORT+1 — a two-slot desk reader
@@ -36,6 +37,7 @@ from pathlib import Path
 from kiosk.errors import Unavailable
 
 __all__ = [
+    "PCSCD",
     "VPCD_DRIVER",
     "PcscDaemon",
     "Spawner",
@@ -45,6 +47,8 @@ __all__ = [
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 """Debian's vpcd driver (``dpkg -L vsmartcard-vpcd``)."""
+PCSCD = Path("/usr/sbin/pcscd")
+"""Debian's daemon; by full path, since ``/usr/sbin`` is not on a user's ``PATH``."""
 
 Spawner = Callable[[Sequence[str], Mapping[str, str]], "subprocess.Popen[bytes]"]
 """Starts a process (argv, extra environment); the simulated world passes its own."""
@@ -114,6 +118,9 @@ class PcscDaemon:
     reader_names: tuple[str, ...] = ("Kiosk Desk",)
     spawner: Spawner = _default_spawner
     readers: tuple[VirtualReader, ...] = ()
+    user_namespace: bool = field(default_factory=lambda: os.geteuid() != 0)
+    """Run without root: a user namespace maps this user to root inside, where the mount
+    is allowed (unprivileged user namespaces are on in Debian's kernels)."""
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -154,9 +161,19 @@ class PcscDaemon:
         for stale in ("pcscd.comm", "pcscd.pid"):
             with contextlib.suppress(FileNotFoundError):
                 (run / stale).unlink()
-        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)  # the bind-mount target
-        script = f'mount --bind "{run}" /run/pcscd && exec pcscd -f -c "{conf}"'
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+        script = f'mount --bind "{run}" /run/pcscd && exec {PCSCD} -f -c "{conf}"'
+        namespaces = ["--mount", "--propagation", "private"]
+        if self.user_namespace:
+            namespaces = ["--user", "--map-root-user", *namespaces]
+            # /run/pcscd exists where the pcscd package's socket unit ran; elsewhere a
+            # private tmpfs on /run (inside the namespace only) gives the mount a target.
+            script = (
+                "{ [ -d /run/pcscd ] || { mount -t tmpfs -o mode=755 tmpfs /run"
+                " && mkdir /run/pcscd; }; } && " + script
+            )
+        else:
+            Path("/run/pcscd").mkdir(parents=True, exist_ok=True)  # the bind-mount target
+        argv = ["unshare", *namespaces, "sh", "-c", script]
         self._popen = self.spawner(argv, self.env)
         self._wait_ports(timeout)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,42 @@ def test_world_component_publishes_the_socket_and_stops_everything(tmp_path: Pat
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert not Path(world.env["PCSCLITE_CSOCK_NAME"]).exists()  # pcscd went with its group
+
+
+def test_a_user_without_root_gets_private_readers_in_a_user_namespace() -> None:
+    """`make demo` and `make test` by a sudo user, not root: the daemon runs as that user."""
+    # A directory the unprivileged user can reach (the test's tmp_path is root's 0700).
+    directory = Path(tempfile.mkdtemp(prefix="kiosk-nonroot-", dir="/tmp"))
+    directory.chmod(0o777)
+
+    def as_nobody(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+        return subprocess.Popen(
+            [*drop, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **env, "PATH": "/usr/local/bin:/usr/bin:/bin"},  # a user's
+            start_new_session=True,
+        )
+
+    daemon = PcscDaemon(directory / "d", spawner=as_nobody, user_namespace=True)
+    (directory / "d" / "run").mkdir(parents=True)  # where the daemon, not root, writes
+    (directory / "d" / "run").chmod(0o777)
+    try:
+        daemon.start()
+        assert daemon.pid is not None
+        status = Path(f"/proc/{daemon.pid}/status").read_text()
+        assert "Uid:\t65534" in status  # not root outside its namespace
+        listed = subprocess.run(
+            [sys.executable, "-c", "from smartcard.System import readers; print(readers())"],
+            env={**os.environ, **daemon.env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        assert all(name in listed for name in daemon.slots)
+    finally:
+        daemon.stop()
+        shutil.rmtree(directory, ignore_errors=True)
