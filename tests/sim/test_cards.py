@@ -175,10 +175,13 @@ def test_a_user_without_root_gets_private_readers_in_a_user_namespace() -> None:
     directory = Path(tempfile.mkdtemp(prefix="kiosk-nonroot-", dir="/tmp"))
     directory.chmod(0o777)
 
-    def as_nobody(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-        drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+    # Run as root (CI), the daemon is started as nobody; run by a user, as that user.
+    user = 65534 if os.geteuid() == 0 else os.geteuid()
+
+    def as_user(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        drop = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--"]
         return subprocess.Popen(
-            [*drop, *argv],
+            [*(drop if os.geteuid() == 0 else []), *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -186,14 +189,14 @@ def test_a_user_without_root_gets_private_readers_in_a_user_namespace() -> None:
             start_new_session=True,
         )
 
-    daemon = PcscDaemon(directory / "d", spawner=as_nobody, user_namespace=True)
+    daemon = PcscDaemon(directory / "d", spawner=as_user, user_namespace=True)
     (directory / "d" / "run").mkdir(parents=True)  # where the daemon, not root, writes
     (directory / "d" / "run").chmod(0o777)
     try:
         daemon.start()
         assert daemon.pid is not None
         status = Path(f"/proc/{daemon.pid}/status").read_text()
-        assert "Uid:\t65534" in status  # not root outside its namespace
+        assert f"Uid:\t{user}\t" in status  # not root outside its namespace
         listed = subprocess.run(
             [sys.executable, "-c", "from smartcard.System import readers; print(readers())"],
             env={**os.environ, **daemon.env},
