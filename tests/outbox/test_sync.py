@@ -262,7 +262,7 @@ async def test_bulk_kinds_wait_for_off_hours(store: OutboxStore, signer: KeySign
     assert list(sender.stored) == ["c", "h", "b"]
 
 
-async def test_one_worker_per_outbox_and_orphans_return_at_once(
+async def test_one_worker_per_outbox_and_its_claim_takes_back_the_orphans(
     store: OutboxStore, signer: KeySigner, clock: FrozenClock
 ) -> None:
     await fill(store, signer, 2, clock)
