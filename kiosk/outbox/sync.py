@@ -19,7 +19,8 @@ Rules (ARCHITECTURE.md §6, issue 8, DOMAIN.md §1 load etiquette):
   lost response never becomes a failure or a second document.
 * Integrity. Before sending, the payload must open under the device key and its
   detached signature must verify against the stored certificate; otherwise the row
-  goes to dead letters as "signature invalid" and is never sent.
+  goes to dead letters as "signature invalid" and is never sent. A device key that
+  fails (a token pulled) is not the row's fault: the worker backs off as offline.
 * Poison rows. A row in flight when a worker died counts a crash and waits a backoff
   before its next try, so the rows behind it are not held up; after ``max_crashes`` it
   goes to dead letters as ``WORKER_CRASH`` rather than killing every worker after it.
@@ -327,6 +328,11 @@ class SyncWorker:
             )
             log.error("outbox.dead", extra={"item": str(row.id), "code": SIGNATURE_INVALID})
             return Step.DEAD
+        except KioskError as exc:
+            # The device key itself failed (token pulled, token error): not the row's
+            # fault. It keeps its place; the worker backs off as for an outage.
+            log.error("outbox.device_key", extra={"item": str(row.id), "code": exc.code})
+            return await self._transient(row, exc.code, False, None)
         await self._limiter.acquire()
         try:
             ack = await self._sender.send(item)

@@ -24,7 +24,7 @@ from kiosk.errors import CardError, CardRemoved, ConfigError, KioskError, PinInc
 from kiosk.outbox.keys import FileDeviceKey, TokenDeviceKey
 from kiosk.outbox.ports import PayloadTampered
 from kiosk.outbox.store import OutboxStore
-from kiosk.outbox.sync import SyncPolicy, SyncWorker
+from kiosk.outbox.sync import Step, SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner
 from kiosk.sim.hsm import DEVICE, DEVICE_LABEL, SoftHsm, import_secret_key
 from tests import softhsm as tokens
@@ -383,3 +383,39 @@ async def test_a_second_login_in_the_same_process_is_refused_and_the_first_keeps
     with pytest.raises(CardError, match="already open"):
         await TokenDeviceKey.login(softhsm.module, device_pin(softhsm), token_label=DEVICE_LABEL)
     assert token_key.open(token_key.seal(PAYLOAD, b"aad"), b"aad") == PAYLOAD
+
+
+async def test_a_device_token_that_fails_holds_the_rows_back_without_blaming_them(
+    softhsm: SoftHsm, signer: KeySigner, tmp_path: Path
+) -> None:
+    """The token is pulled mid-run: nothing is dead-lettered, everything goes once it is back."""
+    clock = FrozenClock()
+    path = tmp_path / "outbox.sqlite3"
+    key = await TokenDeviceKey.login(softhsm.module, device_pin(softhsm), token_label=DEVICE_LABEL)
+    store = await OutboxStore.open(path, key, clock)
+    sender = RecordingSender(clock)
+    try:
+        await store.enqueue(kind="dmp.submit", idempotency_key="a", payload=PAYLOAD, signer=signer)
+        await key.aclose()  # what the worker sees of a token that went away
+        worker = SyncWorker(
+            store, sender, clock=clock, rng=random.Random(1), sleep=VirtualTime(clock)
+        )
+        assert await worker.step() is Step.OFFLINE
+        assert sender.sends == []
+        with sqlite3.connect(path) as db:
+            row = db.execute("SELECT state, faults, crashes, last_error FROM outbox").fetchone()
+        assert row == ("pending", 0, 0, "CARD_REMOVED")
+    finally:
+        await store.close()
+
+    key = await TokenDeviceKey.login(softhsm.module, device_pin(softhsm), token_label=DEVICE_LABEL)
+    store = await OutboxStore.open(path, key, clock)
+    try:
+        worker = SyncWorker(
+            store, sender, clock=clock, rng=random.Random(1), sleep=VirtualTime(clock)
+        )
+        assert await worker.step() is Step.SENT
+        assert sender.stored == {"a": PAYLOAD}
+    finally:
+        await store.close()
+        await key.aclose()
