@@ -415,6 +415,11 @@ class SyncWorker:
                 # Disk full or I/O error: committed rows are safe; wait and try again.
                 log.error("outbox.storage", extra={"code": exc.code, "detail": exc.detail})
                 outcome = Step.OFFLINE
+            except Exception:
+                # A bug met on one row must not stop the outbox. The row stays in flight
+                # until its lease expires, then counts a crash like a dead worker's row.
+                log.exception("outbox.worker_error")
+                outcome = Step.OFFLINE
             if outcome is Step.IDLE:
                 await self._pause(stop, self.policy.idle_poll_s)
             elif outcome is Step.OFFLINE:

@@ -335,3 +335,40 @@ async def test_an_expired_lease_counts_as_a_crash_of_its_row(
         clock.advance(11)
     assert await store.lease("w", lease_s=10, include_bulk=True, max_crashes=2) == []
     assert [r.last_error for r in await store.rows(state="dead")] == [WORKER_CRASH]
+
+
+class BuggySender(RecordingSender):
+    """Meets a bug (not a service fault) on one row."""
+
+    async def send(self, item: OutboxItem) -> Ack:
+        if item.idempotency_key == "bad":
+            raise RuntimeError("a bug met on this payload")
+        return await super().send(item)
+
+
+async def test_a_bug_met_on_one_row_neither_stops_the_worker_nor_the_other_rows(
+    store: OutboxStore, signer: KeySigner, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await store.enqueue(kind="dmp.submit", idempotency_key="bad", payload=b"x", signer=signer)
+    clock.advance(0.001)
+    keys = await fill(store, signer, 3, clock)
+    sender = BuggySender(clock)
+    current = worker(store, sender, clock, max_crashes=3, lease_s=10.0, backoff_base_s=1.0)
+    await current.claim()
+    stop = asyncio.Event()
+    task = asyncio.create_task(current.run(stop, status_every_s=3600))
+    try:
+        for _ in range(2000):
+            status = await store.status()
+            if status.counts["dead"] and not status.counts["pending"]:
+                break
+            await asyncio.sleep(0)
+        assert not task.done(), "the worker stopped"
+    finally:
+        stop.set()
+        await task
+        current.release()
+    assert status.counts == {"pending": 0, "in_flight": 0, "done": 3, "dead": 1}
+    assert sorted(sender.stored) == keys
+    assert [r.last_error for r in await store.rows(state="dead")] == [WORKER_CRASH]
+    assert "outbox.worker_error" in caplog.text
