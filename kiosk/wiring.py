@@ -50,6 +50,7 @@ __all__ = [
     "build_dmp_http",
     "dmp_endpoint",
     "establishment_signer",
+    "insi_signer",
     "outbox_device_key",
     "outbox_sender",
     "outbox_sender_kind",
@@ -125,15 +126,37 @@ async def establishment_signer(
             "or dmp.sign_key and dmp.sign_cert (PEM files).",
             detail="dmp signer",
         )
+    yield _pem_signer(settings, cfg.sign_key, cfg.sign_cert, "DMP")
+
+
+def insi_signer(settings: Settings) -> Signer:
+    """The establishment's signer for INSi: the simulated world's, or PEM files."""
+    cfg = settings.insi
+    if cfg.kind == "sim":
+        from kiosk.sim.pki import ESTABLISHMENT, ensure_test_pki
+
+        # The simulated world's PKI (kiosk demo / kiosk sim serve use the same directory).
+        return ensure_test_pki(sim_state_dir(settings) / "pki").signer_for(ESTABLISHMENT)
+    if cfg.sign_key is None or cfg.sign_cert is None:
+        raise ConfigError(
+            "insi.sign_key et insi.sign_cert sont requis quand insi.kind = « http ».",
+            "insi.sign_key and insi.sign_cert are required when insi.kind = 'http'.",
+            detail="insi signer",
+        )
+    return _pem_signer(settings, cfg.sign_key, cfg.sign_cert, "INSi")
+
+
+def _pem_signer(settings: Settings, key: Path, cert: Path, service: str) -> Signer:
+    """``ORG_SIGN`` from PEM files (loaded once), speaking for the site's establishment."""
     from kiosk.signing import KeySigner, SignerIdentity
 
     who = SignerIdentity(settings.site.establishment_id, settings.site.establishment_name)
     try:
-        yield KeySigner.from_pem_files(cfg.sign_key, cfg.sign_cert, who)
+        return KeySigner.from_pem_files(key, cert, who)
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(
-            f"Clé de signature DMP illisible : {cfg.sign_key}",
-            f"Cannot load the DMP signing key: {cfg.sign_key}",
+            f"Clé de signature {service} illisible : {key}",
+            f"Cannot load the {service} signing key: {key}",
             detail=type(exc).__name__,
         ) from exc
 

@@ -16,45 +16,21 @@ import click
 from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
-from kiosk.errors import ConfigError, InvalidInput
+from kiosk.errors import InvalidInput
 from kiosk.insi.client import InsiClient
 from kiosk.insi.messages import LpsIdentity
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIns, InsiResult, InsiTraits
-from kiosk.signing import KeySigner, Signer, SignerIdentity
 from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
+from kiosk.wiring import insi_signer
 
 __all__ = ["insi"]
-
-
-def _signer(settings: Settings) -> Signer:
-    cfg = settings.insi
-    if cfg.kind == "sim":
-        from kiosk.sim.pki import ESTABLISHMENT, ensure_test_pki
-
-        # The simulated world's PKI (kiosk demo / kiosk sim serve use the same directory).
-        return ensure_test_pki(settings.paths.data_dir / "sim" / "pki").signer_for(ESTABLISHMENT)
-    if cfg.sign_key is None or cfg.sign_cert is None:
-        raise ConfigError(
-            "insi.sign_key et insi.sign_cert sont requis quand insi.kind = « http ».",
-            "insi.sign_key and insi.sign_cert are required when insi.kind = 'http'.",
-            detail="insi signer",
-        )
-    who = SignerIdentity(settings.site.establishment_id, settings.site.establishment_name)
-    try:
-        return KeySigner.from_pem_files(cfg.sign_key, cfg.sign_cert, who)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"Clé de signature INSi illisible : {cfg.sign_key}",
-            f"Cannot load the INSi signing key: {cfg.sign_key}",
-            detail=type(exc).__name__,
-        ) from exc
 
 
 async def _run(settings: Settings, call: str, args: dict[str, Any]) -> InsiResult:
     cfg = settings.insi
     tls = TlsSettings(cfg.ca_file, cfg.client_cert, cfg.client_key)
-    signer = _signer(settings)
+    signer = insi_signer(settings)
     async with build_http_client(tls, timeout_s=cfg.timeout_s) as http:
         soap = SoapClient(
             http, cfg.endpoint, "INSi", cfg.timeout_s, max_response_bytes=cfg.max_response_bytes

@@ -16,6 +16,7 @@ from kiosk.wiring import (
     build_dmp_http,
     dmp_endpoint,
     establishment_signer,
+    insi_signer,
     outbox_sender_kind,
 )
 from tests import softhsm as tokens
@@ -91,3 +92,26 @@ async def test_org_sign_from_the_establishments_pkcs11_token(
     assert verify_signature(test_pki.certificate(ESTABLISHMENT, "sign"), b"outbox item", signature)
     with pytest.raises(CardRemoved):  # the block's end logged out of the token
         signer.sign(b"after")
+
+
+def test_a_real_insi_signs_with_the_configured_pem_files_or_says_what_is_missing(
+    test_pki: TestPki, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"insi\.sign_key"):
+        insi_signer(settings(insi={"kind": "http"}))
+    files = test_pki.files(ESTABLISHMENT, "sign")
+    signer = insi_signer(
+        settings(
+            insi={"kind": "http", "sign_key": str(files.key), "sign_cert": str(files.certificate)}
+        )
+    )
+    assert verify_signature(signer.certificate, b"request", signer.sign(b"request"))
+    damaged = tmp_path / "damaged.pem"
+    damaged.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(ConfigError) as caught:
+        insi_signer(
+            settings(
+                insi={"kind": "http", "sign_key": str(damaged), "sign_cert": str(files.certificate)}
+            )
+        )
+    assert "Cannot load the INSi signing key" in caught.value.message("en")
