@@ -9,6 +9,7 @@ that chain ``search`` and ``verify``.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import click
@@ -84,6 +85,24 @@ def _describe(result: InsiResult, lang: str) -> tuple[dict[str, Any], str]:
 
 
 def _traits_options(fn: Any) -> Any:
+    """The strict-traits options, handed to the command as one ``traits`` argument."""
+
+    @functools.wraps(fn)
+    def command(
+        *args: Any,
+        family: str,
+        given: str,
+        sex: str,
+        birth_date: str,
+        birth_place: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        traits = InsiTraits.create(
+            family_name=family, given_names=given, sex=sex, birth_date=birth_date,
+            birth_place=birth_place,
+        )  # fmt: skip
+        return fn(*args, traits=traits, **kwargs)
+
     for option in reversed(
         [
             click.option("--family", required=True, help="Birth family name."),
@@ -96,8 +115,8 @@ def _traits_options(fn: Any) -> Any:
             click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
         ]
     ):
-        fn = option(fn)
-    return fn
+        command = option(command)
+    return command
 
 
 def _finish(obj: CliContext, result: InsiResult, as_json: bool) -> None:
@@ -115,20 +134,8 @@ def insi() -> None:
 @insi.command()
 @_traits_options
 @click.pass_obj
-def search(
-    obj: CliContext,
-    family: str,
-    given: str,
-    sex: str,
-    birth_date: str,
-    birth_place: str | None,
-    as_json: bool,
-) -> None:
+def search(obj: CliContext, traits: InsiTraits, as_json: bool) -> None:
     """Search by strict traits, one given name per call, each given name in turn."""
-    traits = InsiTraits.create(
-        family_name=family, given_names=given, sex=sex, birth_date=birth_date,
-        birth_place=birth_place,
-    )  # fmt: skip
     result = asyncio.run(_run(obj.settings, "search", {"traits": traits}))
     _finish(obj, result, as_json)
 
@@ -138,22 +145,8 @@ def search(
 @click.option("--oid", default="1.2.250.1.213.1.4.10", show_default=True)
 @_traits_options
 @click.pass_obj
-def verify(
-    obj: CliContext,
-    matricule: str,
-    oid: str,
-    family: str,
-    given: str,
-    sex: str,
-    birth_date: str,
-    birth_place: str | None,
-    as_json: bool,
-) -> None:
+def verify(obj: CliContext, matricule: str, oid: str, traits: InsiTraits, as_json: bool) -> None:
     """Verify that an INS is still the active INS of the person with these traits."""
-    traits = InsiTraits.create(
-        family_name=family, given_names=given, sex=sex, birth_date=birth_date,
-        birth_place=birth_place,
-    )  # fmt: skip
     compact = matricule.replace(" ", "").upper()
     if len(compact) != 15:
         raise InvalidInput(
