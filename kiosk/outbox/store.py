@@ -385,19 +385,15 @@ class OutboxStore:
         expires = iso(now + timedelta(seconds=lease_s))
 
         def job(conn: sqlite3.Connection) -> list[LeasedRow]:
-            if conn.execute(
-                "SELECT 1 FROM outbox WHERE state = 'in_flight' AND lease_expires_at < ? LIMIT 1",
+            self._requeue_orphans(
+                conn,
+                now,
+                "state = 'in_flight' AND lease_expires_at < ?",
                 (stamp,),
-            ).fetchone():
-                self._requeue_orphans(
-                    conn,
-                    now,
-                    "state = 'in_flight' AND lease_expires_at < ?",
-                    (stamp,),
-                    max_crashes,
-                    delay_s,
-                    "lease expired",
-                )
+                max_crashes,
+                delay_s,
+                "lease expired",
+            )
             rows = conn.execute(
                 "UPDATE outbox SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?,"
                 " attempted_at = ?, attempts = attempts + 1"
