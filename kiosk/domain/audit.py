@@ -71,6 +71,9 @@ class AuditKind(StrEnum):
     OUTBOX_REQUEUED = "outbox.requeued"
 
 
+_json = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 @functools.lru_cache(maxsize=512)
 def _check_key(key: str) -> None:
     # Cached: details keys come from a small fixed vocabulary, checked on every event.
@@ -92,17 +95,29 @@ class AuditEvent:
     subject: str = ""
     details: Mapping[str, str] = field(default_factory=dict)
 
+    at_text: str = field(init=False, repr=False, compare=False)
+    """``at`` as stored and hashed (ISO 8601, microseconds)."""
+    details_text: str = field(init=False, repr=False, compare=False)
+    """``details`` as stored and hashed (sorted-key JSON, no spaces)."""
+    _before_link: str = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
             raise InvalidInput("Horodatage sans fuseau.", "Timestamp without a time zone.")
         for key in self.details:
             _check_key(key)
-        object.__setattr__(self, "actor", mask_nirs(self.actor))
-        object.__setattr__(self, "subject", mask_nirs(self.subject))
-        object.__setattr__(
-            self,
-            "details",
-            {str(k): mask_nirs(str(v)) for k, v in sorted(self.details.items())},
+        set_field = functools.partial(object.__setattr__, self)
+        set_field("actor", mask_nirs(self.actor))
+        set_field("subject", mask_nirs(self.subject))
+        set_field("details", {str(k): mask_nirs(str(v)) for k, v in sorted(self.details.items())})
+        # The canonical text up to its link is made once, here, off the writer's
+        # transaction: an enqueue then only hashes it (issue 8 benchmark).
+        set_field("at_text", self.at.isoformat(timespec="microseconds"))
+        set_field("details_text", _json(self.details))
+        set_field(
+            "_before_link",
+            f'{{"actor":{_json(self.actor)},"at":{_json(self.at_text)},'
+            f'"details":{self.details_text},"kind":{_json(str(self.kind))},"prev":',
         )
 
 
@@ -117,17 +132,16 @@ class AuditRecord:
 
 
 def canonical(seq: int, event: AuditEvent, prev_hash: str) -> bytes:
-    """The exact bytes that are hashed: sorted-key JSON of the event, its seq and the link."""
-    document = {
-        "actor": event.actor,
-        "at": event.at.isoformat(timespec="microseconds"),
-        "details": dict(event.details),
-        "kind": str(event.kind),
-        "prev": prev_hash,
-        "seq": seq,
-        "subject": event.subject,
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The exact bytes that are hashed: sorted-key JSON of the event, its seq and the link.
+
+    That is ``json.dumps({"actor", "at", "details", "kind", "prev", "seq", "subject"},
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, assembled from the
+    part the event made at construction (tests hold it to that formula).
+    """
+    return (
+        f'{event._before_link}{_json(prev_hash)},"seq":{int(seq)},'
+        f'"subject":{_json(event.subject)}}}'
+    ).encode()
 
 
 def chain(seq: int, event: AuditEvent, prev_hash: str) -> AuditRecord:

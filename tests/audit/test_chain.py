@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +16,7 @@ from kiosk.domain.audit import (
     AuditEvent,
     AuditKind,
     AuditRecord,
+    canonical,
     mask_nirs,
     verify_chain,
 )
@@ -103,3 +106,48 @@ def test_masking_never_leaves_a_full_nir(text: str) -> None:
     assert not re.search(
         r"(?<![0-9A-Za-z])[1-478][0-9]{4}(?:[0-9]{2}|2[AB])[0-9]{8}(?![0-9])", masked
     )
+
+
+# Any text an event may carry, quotes, backslashes, controls and non-ASCII included.
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(
+    at=st.datetimes(timezones=st.just(UTC)),
+    kind=st.sampled_from(list(AuditKind)) | _TEXT,
+    actor=_TEXT,
+    subject=_TEXT,
+    # Keys an event accepts: no "p" (pin, password, passwd…) and no "secret".
+    details=st.dictionaries(
+        st.text("abcdefghijklmnoqrstuvwxyz_", min_size=1).filter(lambda k: "secret" not in k),
+        _TEXT,
+    ),
+    seq=st.integers(1, 2**62),
+    prev=_TEXT | st.just(GENESIS_HASH),
+)
+def test_the_hashed_text_is_the_sorted_compact_json_of_the_event(
+    at: datetime,
+    kind: str,
+    actor: str,
+    subject: str,
+    details: dict[str, str],
+    seq: int,
+    prev: str,
+) -> None:
+    # The text every stored hash was made from; a chain written before the event kept
+    # its canonical prefix must still verify (and verify_chain recomputes it for rows
+    # whose text an attacker may have edited into anything).
+    event = AuditEvent(at, kind, actor=actor, subject=subject, details=details)
+    document = {
+        "actor": event.actor,
+        "at": at.isoformat(timespec="microseconds"),
+        "details": dict(event.details),
+        "kind": str(kind),
+        "prev": prev,
+        "seq": seq,
+        "subject": event.subject,
+    }
+    expected = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical(seq, event, prev) == expected.encode()
+    assert link(seq, event, prev).hash == hashlib.sha256(expected.encode()).hexdigest()
+    assert json.loads(event.details_text) == event.details
