@@ -1,10 +1,17 @@
 """The audit chain's table: append inside the caller's transaction, read, verify, export.
 
-The table lives in the outbox file (``kiosk/outbox/database.py`` migration 3) so an
-enqueue and its audit line commit or vanish together. Appends are synchronous
+The table lives in the outbox file (``kiosk/outbox/database.py`` migration 3) so a
+change and its audit line commit or vanish together. Appends are synchronous
 functions on an open ``sqlite3.Connection`` because they always run inside a write
 transaction on the outbox's connection thread; reading for ``kiosk audit verify``
 and ``export`` uses a connection of its own, in a worker thread.
+
+An enqueue is the exception (migration 5): it commits its row alone, and its line,
+which holds nothing the row does not (when, who, which row, kind and key), is
+derived from the committed row by :func:`chain_owed`. Every other write runs that
+first, the outbox runs it within a second of an enqueue, and ``verify`` and
+``export`` run it before reading: a committed enqueue is never missing from the
+chain, and its line always comes before any later event's.
 """
 
 from __future__ import annotations
@@ -12,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 from kiosk.domain.audit import (
     AuditEvent,
+    AuditKind,
     AuditRecord,
     ChainReport,
     canonical,
@@ -27,29 +35,91 @@ from kiosk.domain.audit import (
 from kiosk.errors import NotFound
 from kiosk.outbox.database import connect, migrate, storage_error
 
-__all__ = ["AuditLog", "append", "read_records", "recorded_head"]
+__all__ = [
+    "AuditLog",
+    "append",
+    "append_all",
+    "chain_owed",
+    "read_records",
+    "rebase_owed",
+    "recorded_head",
+]
 
 
 def append(conn: sqlite3.Connection, event: AuditEvent) -> AuditRecord:
     """Chain ``event`` after the head; the caller holds the write transaction."""
+    return append_all(conn, [event])[-1]
+
+
+def append_all(conn: sqlite3.Connection, events: Iterable[AuditEvent]) -> list[AuditRecord]:
+    """Chain ``events`` in order after the head: the head is read and moved once."""
     seq, head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-    record = chain(int(seq) + 1, event, str(head))
-    conn.execute(
+    records: list[AuditRecord] = []
+    for event in events:
+        record = chain(int(seq) + 1, event, str(head))
+        records.append(record)
+        seq, head = record.seq, record.hash
+    conn.executemany(
         "INSERT INTO audit (seq, at, kind, actor, subject, details, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                r.seq,
+                r.event.at_text,
+                str(r.event.kind),
+                r.event.actor,
+                r.event.subject,
+                r.event.details_text,
+                r.prev_hash,
+                r.hash,
+            )
+            for r in records
+        ],
+    )
+    conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, head))
+    return records
+
+
+def chain_owed(conn: sqlite3.Connection) -> int:
+    """Chain the enqueue line of every outbox row committed since the last one chained.
+
+    The caller holds the write transaction and calls this before appending anything
+    else, so the chain keeps commit order. Returns how many lines were appended.
+    """
+    (upto,) = conn.execute("SELECT outbox_seq FROM audit_head WHERE id = 1").fetchone()
+    owed = conn.execute(
+        "SELECT seq, id, kind, idempotency_key, signer_id, created_at FROM outbox"
+        " WHERE seq > ? ORDER BY seq",
+        (upto,),
+    ).fetchall()
+    if not owed:
+        return 0
+    append_all(
+        conn,
         (
-            record.seq,
-            event.at.isoformat(timespec="microseconds"),
-            str(event.kind),
-            event.actor,
-            event.subject,
-            json.dumps(dict(event.details), sort_keys=True, ensure_ascii=False),
-            record.prev_hash,
-            record.hash,
+            AuditEvent(
+                at=datetime.fromisoformat(created_at),
+                kind=AuditKind.OUTBOX_ENQUEUED,
+                actor=actor,
+                subject=row_id,
+                details={"kind": kind, "key": key},
+            )
+            for _, row_id, kind, key, actor, created_at in owed
         ),
     )
-    conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (record.seq, record.hash))
-    return record
+    conn.execute("UPDATE audit_head SET outbox_seq = ? WHERE id = 1", (owed[-1][0],))
+    return len(owed)
+
+
+def rebase_owed(conn: sqlite3.Connection) -> None:
+    """After outbox rows were deleted (their lines already chained).
+
+    ``seq`` has no AUTOINCREMENT: once the newest rows are deleted, the next row takes
+    their number again, and must still count as owed.
+    """
+    conn.execute(
+        "UPDATE audit_head SET outbox_seq = (SELECT COALESCE(MAX(seq), 0) FROM outbox) WHERE id = 1"
+    )
 
 
 def read_records(conn: sqlite3.Connection) -> Iterator[AuditRecord]:
@@ -89,6 +159,10 @@ class AuditLog:
         conn = connect(self._path)
         try:
             migrate(conn)
+            # Enqueues not yet chained are chained now: the chain read is complete.
+            conn.execute("BEGIN IMMEDIATE")
+            chain_owed(conn)
+            conn.execute("COMMIT")
         except sqlite3.Error as exc:
             conn.close()
             raise storage_error(exc, self._path) from exc

@@ -7,8 +7,9 @@ per connection. The schema version is ``PRAGMA user_version``; each migration is
 list of statements applied in one transaction, so a crash mid-migration leaves the
 previous version intact. Migrations are append-only: never edit a published one.
 
-The audit chain lives in the same file (migration 3) so that an enqueue and its
-audit line commit together.
+The audit chain lives in the same file (migration 3) so that a change and its
+audit line commit together, and an enqueue's line can be derived from its row
+(migration 5).
 """
 
 from __future__ import annotations
@@ -146,6 +147,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE outbox_v4 RENAME TO outbox",
         "CREATE INDEX outbox_state_seq ON outbox (state, seq)",
     ),
+    # 5 — an enqueue commits its row alone: its audit line is derived from the
+    # committed row and chained by the next write (``kiosk/audit/store.py``
+    # ``chain_owed``), two pages fewer per enqueue. ``outbox_seq`` is the last row
+    # whose line is in the chain; every row written before this version has one.
+    (
+        "ALTER TABLE audit_head ADD COLUMN outbox_seq INTEGER NOT NULL DEFAULT 0",
+        "UPDATE audit_head SET outbox_seq = (SELECT COALESCE(MAX(seq), 0) FROM outbox)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -155,7 +164,8 @@ _WAL_PAGES = 256
 
 def iso(moment: datetime) -> str:
     """A fixed-width UTC timestamp: text order is time order, as SQL comparisons need."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # ``YYYY-MM-DDTHH:MM:SS.ffffff`` then Z; isoformat is 4x faster than strftime.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 @dataclass(frozen=True)

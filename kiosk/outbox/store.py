@@ -3,9 +3,13 @@
 One writer connection per process. Every write is one function run on aiosqlite's
 connection thread, wrapping ``BEGIN IMMEDIATE … COMMIT`` around all its statements:
 aiosqlite costs one thread hop per awaited statement (FIELD-NOTES.md), so an enqueue
-(row + business statements + audit line) is one hop, not five. :meth:`enqueue`
-returns only after COMMIT with ``synchronous=FULL``: what it acknowledged survives a
-power cut.
+(row + business statements) is one hop, not several. :meth:`enqueue` returns only
+after COMMIT with ``synchronous=FULL``: what it acknowledged survives a power cut.
+
+An enqueue's audit line is derived from its committed row and chained by the next
+write, at the latest ``audit_lag_s`` later (``kiosk/audit/store.py``
+``chain_owed``): two pages fewer to write and sync while the agent waits, and fewer
+pages overall, since the next write touches the chain's last page anyway.
 
 Each payload is sealed with AES-GCM under the device key; the associated data binds
 it to its row id, kind and idempotency key, so a payload copied onto another row no
@@ -16,7 +20,10 @@ anything leaves the kiosk.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,7 +38,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from kiosk.audit import store as audit
 from kiosk.clock import Clock, uuid7
 from kiosk.domain.audit import AuditEvent, AuditKind
-from kiosk.errors import NotFound
+from kiosk.errors import NotFound, StorageError
 from kiosk.outbox.database import OUTBOX, Database, iso, migrate
 from kiosk.outbox.ports import DeviceKey, PayloadTampered
 from kiosk.signing import Signer
@@ -49,6 +56,8 @@ __all__ = [
     "aad_for",
     "signed_bytes",
 ]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Statement = tuple[str, Sequence[object]]
@@ -130,10 +139,15 @@ class OutboxStatus:
 class OutboxStore:
     """The outbox file, through one aiosqlite writer connection."""
 
-    def __init__(self, db: Database, key: DeviceKey, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, key: DeviceKey, clock: Clock, *, audit_lag_s: float = 1.0
+    ) -> None:
         self._db = db
         self._key = key
         self._clock = clock
+        self._audit_lag_s = audit_lag_s
+        self._chain_pending = False
+        self._chainers: set[asyncio.Task[None]] = set()
         self._ders: dict[x509.Certificate, bytes] = {}
         # Committed ``signers`` rows never change, so both directions can be remembered.
         self._signer_refs: dict[bytes, int] = {}
@@ -148,8 +162,13 @@ class OutboxStore:
         *,
         busy_timeout_ms: int = 5000,
         max_page_count: int | None = None,
+        audit_lag_s: float = 1.0,
     ) -> OutboxStore:
-        """Open (creating and migrating as needed) the outbox at ``path``."""
+        """Open (creating and migrating as needed) the outbox at ``path``.
+
+        ``audit_lag_s`` bounds how long an enqueue's audit line may wait for the next
+        write before the store chains it itself.
+        """
         db = await Database.open(
             path,
             name=OUTBOX,
@@ -157,7 +176,7 @@ class OutboxStore:
             busy_timeout_ms=busy_timeout_ms,
             max_page_count=max_page_count,
         )
-        return cls(db, key, clock)
+        return cls(db, key, clock, audit_lag_s=audit_lag_s)
 
     @property
     def path(self) -> Path:
@@ -165,8 +184,48 @@ class OutboxStore:
         return self._db.path
 
     async def close(self) -> None:
-        """Close the connection (a WAL checkpoint happens on the last close)."""
+        """Chain what is owed, then close (a WAL checkpoint happens on the last close)."""
+        for task in list(self._chainers):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._chain_logged()
         await self._db.close()
+
+    async def chain_owed(self) -> int:
+        """Chain the audit lines of enqueues not chained yet; return how many."""
+        return await self._db.write(audit.chain_owed)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write transaction that first chains owed enqueue lines (commit order)."""
+
+        def chained(conn: sqlite3.Connection) -> T:
+            audit.chain_owed(conn)
+            return fn(conn)
+
+        return await self._db.write(chained)
+
+    def _chain_soon(self) -> None:
+        if not self._chain_pending:
+            self._chain_pending = True
+            task = asyncio.get_running_loop().create_task(self._chain_later())
+            self._chainers.add(task)
+            task.add_done_callback(self._chainers.discard)
+
+    async def _chain_later(self) -> None:
+        try:
+            await asyncio.sleep(self._audit_lag_s)
+        finally:
+            self._chain_pending = False  # an enqueue committed from now on schedules its own
+        await self._chain_logged()
+
+    async def _chain_logged(self) -> None:
+        try:
+            await self.chain_owed()
+        except StorageError as exc:
+            # Disk full, I/O error: the lines stay owed in the file; the next write, or
+            # ``kiosk audit verify``, chains them.
+            log.error("audit.chain_owed", extra={"code": exc.code, "detail": exc.detail})
 
     def _der(self, signer: Signer) -> bytes:
         # Serialising the certificate costs ~10 µs; a kiosk has a handful of signers.
@@ -259,16 +318,6 @@ class OutboxStore:
                     return Enqueued(uuid.UUID(existing[0]), idempotency_key, created=False)
                 for sql, params in statements:
                     conn.execute(sql, tuple(params))
-                audit.append(
-                    conn,
-                    AuditEvent(
-                        at=self._now(),
-                        kind=AuditKind.OUTBOX_ENQUEUED,
-                        actor=actor,
-                        subject=row_id,
-                        details={"kind": kind, "key": idempotency_key},
-                    ),
-                )
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -278,11 +327,14 @@ class OutboxStore:
                 self._signer_refs[der] = ref
             return Enqueued(uuid.UUID(row_id), idempotency_key, created=True)
 
-        return await self._db.call(job)
+        enqueued = await self._db.call(job)
+        if enqueued.created:
+            self._chain_soon()
+        return enqueued
 
     async def record(self, event: AuditEvent) -> None:
         """Append one audit event on its own (card, login, print…)."""
-        await self._db.write(lambda conn: audit.append(conn, event))
+        await self._write(lambda conn: audit.append(conn, event))
 
     # --- the worker ------------------------------------------------------------
 
@@ -303,7 +355,7 @@ class OutboxStore:
                 conn, now, "state = 'in_flight'", (), max_crashes, delay_s, "worker restart"
             )
 
-        return await self._db.write(job)
+        return await self._write(job)
 
     def _requeue_orphans(
         self,
@@ -423,7 +475,7 @@ class OutboxStore:
                 key=lambda row: row.seq,
             )
 
-        return await self._db.write(job)
+        return await self._write(job)
 
     def unseal(self, row: LeasedRow) -> bytes:
         """The plaintext of a leased row; :class:`PayloadTampered` if it does not open."""
@@ -446,7 +498,7 @@ class OutboxStore:
                 audit.append(conn, line)
             return count
 
-        return await self._db.write(job)
+        return await self._write(job)
 
     async def mark_done(self, row: LeasedRow, *, remote_id: str, duplicate: bool) -> bool:
         """Record the acknowledgement and purge the personal payload, keeping an audit line."""
@@ -575,13 +627,17 @@ class OutboxStore:
 
     async def purge_done(self) -> int:
         """Delete acknowledged rows (their audit lines stay); return how many."""
-        return await self._change(
-            "DELETE FROM outbox WHERE state = 'done'",
-            (),
-            lambda count: AuditEvent(
-                self._now(), AuditKind.OUTBOX_PURGED, details={"count": str(count)}
-            ),
-        )
+        now = self._now()
+
+        def job(conn: sqlite3.Connection) -> int:
+            count = int(conn.execute("DELETE FROM outbox WHERE state = 'done'").rowcount)
+            audit.rebase_owed(conn)
+            if count:
+                line = AuditEvent(now, AuditKind.OUTBOX_PURGED, details={"count": str(count)})
+                audit.append(conn, line)
+            return count
+
+        return await self._write(job)
 
     async def integrity_check(self) -> str:
         """SQLite's own ``PRAGMA integrity_check`` answer (``ok`` when sound)."""

@@ -132,6 +132,13 @@ def test_enqueue_survives_sigkill_at_random_points(zygote: Zygote, tmp_path: Pat
         # The business change committed with its row, exactly once, never without it.
         assert sorted(business) == sorted(present)
     assert len(expected) >= CYCLES // 4  # the children did enqueue between kills
+    # Every child died before chaining its rows' audit lines (they wait up to a second
+    # for the next write); reading the trail chains them: each row once, in row order.
+    lines = [json.loads(line) for line in asyncio.run(AuditLog(db).export_lines())]
+    with sqlite3.connect(db) as conn:
+        rows = [r[0] for r in conn.execute("SELECT id FROM outbox ORDER BY seq")]
+    assert [line["subject"] for line in lines if line["kind"] == "outbox.enqueued"] == rows
+    assert asyncio.run(AuditLog(db).verify()).ok
 
 
 async def test_sync_worker_survives_sigkill_mid_send(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kiosk.audit.store import AuditLog
 from kiosk.clock import FrozenClock
 from kiosk.errors import NotFound, StorageError
+from kiosk.outbox.database import iso
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.ports import PayloadTampered, idempotency_key
 from kiosk.outbox.store import OutboxStore
@@ -135,3 +139,20 @@ async def test_device_key_file_is_private_and_refused_when_readable(tmp_path: Pa
     path.chmod(0o644)
     with pytest.raises(StorageError, match="readable by others"):
         FileDeviceKey.load_or_create(path)
+
+
+_ZONES = st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-14 * 60, 14 * 60)
+)
+_INSTANTS = st.datetimes(
+    min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31), timezones=_ZONES
+)
+
+
+@given(a=_INSTANTS, b=_INSTANTS)
+def test_stored_timestamps_sort_as_time_does(a: datetime, b: datetime) -> None:
+    # Due rows and the oldest pending row are found by comparing these texts in SQL.
+    assert len(iso(a)) == 27
+    assert iso(a).endswith("Z")
+    assert datetime.fromisoformat(iso(a)) == a.astimezone(UTC)
+    assert (iso(a) < iso(b)) == (a < b)
