@@ -11,8 +11,11 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from kiosk.audit.store import AuditLog
 from kiosk.clock import FrozenClock
@@ -23,10 +26,32 @@ from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner
 
 HOUR = 3600.0
+Opener = Callable[[float], Awaitable[OutboxStore]]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "outbox.sqlite3"
+
+
+@pytest.fixture
+def open_store(db: Path, device_key: FileDeviceKey, clock: FrozenClock) -> Opener:
+    """Open the outbox at ``db`` with the given audit lag (seconds)."""
+
+    async def opener(audit_lag_s: float) -> OutboxStore:
+        return await OutboxStore.open(db, device_key, clock, audit_lag_s=audit_lag_s)
+
+    return opener
 
 
 async def trail(db: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in await AuditLog(db).export_lines()]
+
+
+async def deliver_next(store: OutboxStore) -> None:
+    """The worker's part: lease the oldest row and record its acknowledgement."""
+    (leased,) = await store.lease("w", lease_s=30, include_bulk=True)
+    await store.mark_done(leased, remote_id="R1", duplicate=False)
 
 
 def chained(db: Path) -> list[tuple[str, str]]:
@@ -36,10 +61,9 @@ def chained(db: Path) -> list[tuple[str, str]]:
 
 
 async def test_the_trail_of_a_crashed_kiosk_still_shows_its_enqueues(
-    tmp_path: Path, device_key: FileDeviceKey, clock: FrozenClock, signer: KeySigner
+    db: Path, open_store: Opener, clock: FrozenClock, signer: KeySigner
 ) -> None:
-    db = tmp_path / "outbox.sqlite3"
-    store = await OutboxStore.open(db, device_key, clock, audit_lag_s=HOUR)
+    store = await open_store(HOUR)
     first = await store.enqueue(kind="dmp.create", idempotency_key="a", payload=b"1", signer=signer)
     clock.advance(5)
     second = await store.enqueue(
@@ -63,15 +87,13 @@ async def test_the_trail_of_a_crashed_kiosk_still_shows_its_enqueues(
 
 
 async def test_an_enqueue_line_comes_before_any_later_event(
-    tmp_path: Path, device_key: FileDeviceKey, clock: FrozenClock, signer: KeySigner
+    db: Path, open_store: Opener, clock: FrozenClock, signer: KeySigner
 ) -> None:
-    db = tmp_path / "outbox.sqlite3"
-    store = await OutboxStore.open(db, device_key, clock, audit_lag_s=HOUR)
+    store = await open_store(HOUR)
     row = await store.enqueue(kind="dmp.create", idempotency_key="a", payload=b"1", signer=signer)
     clock.advance(1)
     await store.record(AuditEvent(clock.now(), AuditKind.RECEIPT_PRINTED, subject="receipt-1"))
-    (leased,) = await store.lease("w", lease_s=30, include_bulk=True)
-    await store.mark_done(leased, remote_id="R1", duplicate=False)
+    await deliver_next(store)
     await store.close()
     assert chained(db) == [
         ("outbox.enqueued", str(row.id)),
@@ -81,10 +103,9 @@ async def test_an_enqueue_line_comes_before_any_later_event(
 
 
 async def test_with_nothing_else_writing_the_store_chains_within_its_lag(
-    tmp_path: Path, device_key: FileDeviceKey, clock: FrozenClock, signer: KeySigner
+    db: Path, open_store: Opener, clock: FrozenClock, signer: KeySigner
 ) -> None:
-    db = tmp_path / "outbox.sqlite3"
-    store = await OutboxStore.open(db, device_key, clock, audit_lag_s=0.05)
+    store = await open_store(0.05)
     try:
         row = await store.enqueue(kind="k", idempotency_key="a", payload=b"1", signer=signer)
         deadline = time.monotonic() + 10
@@ -103,13 +124,11 @@ async def test_with_nothing_else_writing_the_store_chains_within_its_lag(
 
 
 async def test_a_row_numbered_again_after_a_purge_still_gets_its_line(
-    tmp_path: Path, device_key: FileDeviceKey, clock: FrozenClock, signer: KeySigner
+    db: Path, open_store: Opener, clock: FrozenClock, signer: KeySigner
 ) -> None:
-    db = tmp_path / "outbox.sqlite3"
-    store = await OutboxStore.open(db, device_key, clock, audit_lag_s=HOUR)
+    store = await open_store(HOUR)
     first = await store.enqueue(kind="k", idempotency_key="a", payload=b"1", signer=signer)
-    (leased,) = await store.lease("w", lease_s=30, include_bulk=True)
-    await store.mark_done(leased, remote_id="R1", duplicate=False)
+    await deliver_next(store)
     assert await store.purge_done() == 1
     # The table is empty again: the next row takes the purged row's number.
     second = await store.enqueue(kind="k", idempotency_key="b", payload=b"2", signer=signer)
@@ -125,10 +144,9 @@ async def test_a_row_numbered_again_after_a_purge_still_gets_its_line(
 
 
 async def test_rows_written_before_lines_were_derived_are_not_chained_twice(
-    tmp_path: Path, device_key: FileDeviceKey, clock: FrozenClock, signer: KeySigner
+    db: Path, open_store: Opener, signer: KeySigner
 ) -> None:
     # A version 4 file: its enqueues chained their lines in their own transaction.
-    db = tmp_path / "outbox.sqlite3"
     conn = connect(db)
     migrate(conn, target=4)
     conn.execute(
@@ -144,7 +162,7 @@ async def test_rows_written_before_lines_were_derived_are_not_chained_twice(
     )
     conn.execute("UPDATE audit_head SET seq = 1, hash = 'h1'")
     conn.close()
-    store = await OutboxStore.open(db, device_key, clock, audit_lag_s=HOUR)
+    store = await open_store(HOUR)
     row = await store.enqueue(kind="k", idempotency_key="new", payload=b"1", signer=signer)
     await store.close()
     assert chained(db) == [("outbox.enqueued", "id-1"), ("outbox.enqueued", str(row.id))]
