@@ -46,6 +46,9 @@ __all__ = [
 ]
 
 
+_CHAIN_BATCH = 500
+
+
 def append(conn: sqlite3.Connection, event: AuditEvent) -> AuditRecord:
     """Chain ``event`` after the head; the caller holds the write transaction."""
     return append_all(conn, [event])[-1]
@@ -91,24 +94,28 @@ def chain_owed(conn: sqlite3.Connection) -> int:
         "SELECT seq, id, kind, idempotency_key, signer_id, created_at FROM outbox"
         " WHERE seq > ? ORDER BY seq",
         (upto,),
-    ).fetchall()
-    if not owed:
-        return 0
-    append_all(
-        conn,
-        (
-            AuditEvent(
-                at=datetime.fromisoformat(created_at),
-                kind=AuditKind.OUTBOX_ENQUEUED,
-                actor=actor,
-                subject=row_id,
-                details={"kind": kind, "key": key},
-            )
-            for _, row_id, kind, key, actor, created_at in owed
-        ),
     )
-    conn.execute("UPDATE audit_head SET outbox_seq = ? WHERE id = 1", (owed[-1][0],))
-    return len(owed)
+    count = 0
+    # In bounded batches: after a long run without writes, memory stays flat.
+    while batch := owed.fetchmany(_CHAIN_BATCH):
+        append_all(
+            conn,
+            (
+                AuditEvent(
+                    at=datetime.fromisoformat(created_at),
+                    kind=AuditKind.OUTBOX_ENQUEUED,
+                    actor=actor,
+                    subject=row_id,
+                    details={"kind": kind, "key": key},
+                )
+                for _, row_id, kind, key, actor, created_at in batch
+            ),
+        )
+        count += len(batch)
+        upto = batch[-1][0]
+    if count:
+        conn.execute("UPDATE audit_head SET outbox_seq = ? WHERE id = 1", (upto,))
+    return count
 
 
 def rebase_owed(conn: sqlite3.Connection) -> None:

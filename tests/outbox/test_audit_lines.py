@@ -166,3 +166,22 @@ async def test_rows_written_before_lines_were_derived_are_not_chained_twice(
     row = await store.enqueue(kind="k", idempotency_key="new", payload=b"1", signer=signer)
     await store.close()
     assert chained(db) == [("outbox.enqueued", "id-1"), ("outbox.enqueued", str(row.id))]
+
+
+async def test_a_long_backlog_of_lines_is_chained_whole_and_in_order(
+    db: Path, open_store: Opener
+) -> None:
+    # Rows of a kiosk that kept dying before chaining, more than one batch of them.
+    store = await open_store(HOUR)
+    await store.close()
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO outbox (id, idempotency_key, kind, created_at, next_attempt_at,"
+            " key_id, payload, signer_id) VALUES (?, ?, 'dmp.submit',"
+            " '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', 'kid', x'00', 's')",
+            [(f"row-{i}", f"key-{i}") for i in range(1201)],
+        )
+    lines = await trail(db)
+    assert [line["subject"] for line in lines] == [f"row-{i}" for i in range(1201)]
+    assert (await AuditLog(db).verify()).ok
+    assert len(await trail(db)) == 1201
