@@ -323,6 +323,9 @@ def bench_rss(work: Path, signer: KeySigner, n: int = 100_000) -> dict[str, Any]
             " ?, ?, ?, ?)",
             (row_id, idem, now, now, key.key_id, sealed, signature, "3750100000", ref),
         )
+    # The store chains each row's audit line soon after its enqueue; the audit table is
+    # not what is measured here, so the fill marks its rows as chained.
+    conn.execute("UPDATE audit_head SET outbox_seq = (SELECT MAX(seq) FROM outbox)")
     conn.execute("COMMIT")
     conn.close()
     fill_s = time.perf_counter() - t0
