@@ -20,7 +20,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.domain.audit import (
@@ -98,24 +98,27 @@ def chain_owed(conn: sqlite3.Connection) -> int:
     count = 0
     # In bounded batches: after a long run without writes, memory stays flat.
     while batch := owed.fetchmany(_CHAIN_BATCH):
-        append_all(
-            conn,
-            (
-                AuditEvent(
-                    at=datetime.fromisoformat(created_at),
-                    kind=AuditKind.OUTBOX_ENQUEUED,
-                    actor=actor,
-                    subject=row_id,
-                    details={"kind": kind, "key": key},
-                )
-                for _, row_id, kind, key, actor, created_at in batch
-            ),
-        )
+        append_all(conn, (_enqueue_line(*row[1:]) for row in batch))
         count += len(batch)
         upto = batch[-1][0]
     if count:
         conn.execute("UPDATE audit_head SET outbox_seq = ? WHERE id = 1", (upto,))
     return count
+
+
+def _enqueue_line(row_id: str, kind: str, key: str, actor: str, created_at: str) -> AuditEvent:
+    details = {"kind": kind, "key": key}
+    try:
+        at = datetime.fromisoformat(created_at)
+        if at.tzinfo is None:
+            raise ValueError(created_at)
+    except (TypeError, ValueError):
+        # A damaged timestamp must not stop every later write: the line says so instead.
+        at = datetime.now(UTC)
+        details["created_at_unreadable"] = str(created_at)[:64]
+    return AuditEvent(
+        at=at, kind=AuditKind.OUTBOX_ENQUEUED, actor=actor, subject=row_id, details=details
+    )
 
 
 def rebase_owed(conn: sqlite3.Connection) -> None:

@@ -185,3 +185,19 @@ async def test_a_long_backlog_of_lines_is_chained_whole_and_in_order(
     assert [line["subject"] for line in lines] == [f"row-{i}" for i in range(1201)]
     assert (await AuditLog(db).verify()).ok
     assert len(await trail(db)) == 1201
+
+
+async def test_a_row_with_a_damaged_time_is_chained_and_stops_nothing(
+    db: Path, open_store: Opener, signer: KeySigner
+) -> None:
+    store = await open_store(HOUR)
+    row = await store.enqueue(kind="k", idempotency_key="a", payload=b"1", signer=signer)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE outbox SET created_at = 'not a time'")
+    # Every write chains owed lines first: one bad row must not block them all.
+    (leased,) = await store.lease("w", lease_s=30, include_bulk=True)
+    assert leased.id == row.id
+    await store.close()
+    (line,) = [line for line in await trail(db) if line["kind"] == "outbox.enqueued"]
+    assert line["subject"] == str(row.id)
+    assert line["details"]["created_at_unreadable"] == "not a time"
