@@ -49,6 +49,7 @@ __all__ = [
     "InsDataMatrix",
     "build_payload",
     "parse_payload",
+    "payload_fields",
     "payload_for",
 ]
 
@@ -359,10 +360,10 @@ def parse_payload(
     return InsDataMatrix(Ins(nir, oid), traits)
 
 
-def build_payload(ins: Ins, traits: StrictTraits) -> str:
-    """The payload for ``ins`` and ``traits``: header, then S1–S7 with GS where required."""
+def payload_fields(ins: Ins, traits: StrictTraits) -> dict[str, str]:
+    """The value of each field S1–S7 for ``ins`` and ``traits``, as the payload writes it."""
     born = traits.birth_date
-    values = {
+    return {
         "S1": ins.matricule.value,
         "S2": ins.oid,
         "S3": traits.given_names_joined,
@@ -371,6 +372,11 @@ def build_payload(ins: Ins, traits: StrictTraits) -> str:
         "S6": f"{born.day:02d}-{born.month:02d}-{born.year:04d}",
         "S7": traits.birth_place,
     }
+
+
+def build_payload(ins: Ins, traits: StrictTraits) -> str:
+    """The payload for ``ins`` and ``traits``: header, then S1–S7 with GS where required."""
+    values = payload_fields(ins, traits)
     parts = [HEADER]
     offset = len(HEADER)
     for position, ident in enumerate(_ORDER):

@@ -17,6 +17,7 @@ from kiosk.domain.datamatrix import (
     InsDataMatrix,
     build_payload,
     parse_payload,
+    payload_fields,
     payload_for,
 )
 from kiosk.domain.ins import (
@@ -196,16 +197,7 @@ def test_fields_in_any_order_parse_the_same(
     identity: tuple[Ins, StrictTraits], order: list[str]
 ) -> None:
     ins, traits = identity
-    born = traits.birth_date
-    values = {
-        "S1": ins.matricule.value,
-        "S2": ins.oid,
-        "S3": traits.given_names_joined,
-        "S4": traits.birth_family_name,
-        "S5": traits.sex.value,
-        "S6": f"{born.day:02d}-{born.month:02d}-{born.year:04d}",
-        "S7": traits.birth_place,
-    }
+    values = payload_fields(ins, traits)
     limits = {"S2": 20, "S3": 100, "S4": 100}
     payload = HEADER + "".join(
         ident + values[ident] + (GS if len(values[ident]) < limits.get(ident, 0) else "")
