@@ -396,7 +396,10 @@ class EnrolmentFlow:
                 "The DMP did not record the authorization.",
                 detail=error,
             )
-        await self._records.remember(self._patient(), KnownDmp(exists=True, authorized=True))
+        if delivery is Delivery.DONE:
+            # Only an acknowledged TD0.3 spares the next visit its TD0.2: a pending one
+            # may still end in dead letters, and the DMP would then not know us.
+            await self._records.remember(self._patient(), KnownDmp(exists=True, authorized=True))
         return self._fire(Event.AUTHORIZATION_GIVEN)
 
     async def open_web_account(self, *, mobile: str = "", email: str = "") -> Stage:
