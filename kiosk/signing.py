@@ -3,7 +3,7 @@
 One protocol serves the XML signatures of soap/wssec.py (VIHF, WS-Security, XAdES)
 and the detached signatures of the outbox. Two adapters: :class:`KeySigner` over an
 in-process ``cryptography`` key (the establishment's software key in simulation), and
-the PKCS#11 signer of ``kiosk/cards/cps.py`` (a CPE card, a SoftHSM2 token, the
+the PKCS#11 signer of ``kiosk/cards/pkcs11/`` (a CPE card, a SoftHSM2 token, the
 establishment's ``ORG_SIGN`` token). Keys are loaded once: parsing a PEM key costs
 ~60 ms (FIELD-NOTES.md), a signature ~1 ms.
 

@@ -18,7 +18,7 @@ Decisions written down here:
   acted is named by the row's detached signature (ARCHITECTURE.md §6). The CPE may be
   long gone when the worker drains the outbox.
 * ``ORG_SIGN`` in production: the PKCS#11 token (``dmp.sign_token`` + ``dmp.sign_pin_file``)
-  through ``kiosk/cards/cps.py``, or PEM files (``dmp.sign_key`` + ``dmp.sign_cert``);
+  through ``kiosk/cards/pkcs11/``, or PEM files (``dmp.sign_key`` + ``dmp.sign_cert``);
   neither configured is a :class:`~kiosk.errors.ConfigError` naming the keys.
 * The outbox's device key: the PKCS#11 token's AES-256 key ``KIOSK_OUTBOX``
   (``outbox.device_key_token`` + ``outbox.device_key_pin_file``, module
@@ -195,7 +195,7 @@ async def _token_signer(settings: Settings) -> AsyncIterator[Signer]:
         required_by="dmp.sign_token",
         what="ORG_SIGN",
     )
-    from kiosk.cards.cps import CpsModule
+    from kiosk.cards.pkcs11 import CpsModule
 
     module = CpsModule(settings.cards.pkcs11_module)
     session = await module.login(pin, label=cfg.sign_token)

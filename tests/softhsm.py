@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cards.cps import CpsModule
 from kiosk.cards.pinlock import SimulatedPinLock
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.sim.hsm import SoftHsm, provision_tokens
 from kiosk.sim.pki import TestPki, ensure_test_pki
 

@@ -5,7 +5,7 @@ through the PKCS#11 token flags ``CKF_USER_PIN_COUNT_LOW``, ``CKF_USER_PIN_FINAL
 and ``CKF_USER_PIN_LOCKED`` and the return codes ``CKR_PIN_INCORRECT`` /
 ``CKR_PIN_LOCKED``. SoftHSM2 accepts any number of wrong PINs. So that the product's
 handling of every flag and code runs against the simulator, the PKCS#11 adapter
-(``kiosk/cards/cps.py``) takes an optional :class:`SimulatedPinLock`: it counts wrong
+(``kiosk/cards/pkcs11/``) takes an optional :class:`SimulatedPinLock`: it counts wrong
 PINs per token label in a small file, so the lock survives processes as a card's
 does, replaces the token's three PIN flags with the ones a card would show, and
 refuses a login on a locked token with ``CKR_PIN_LOCKED``. It is wired only when the

@@ -2,7 +2,7 @@
 
 The PIN is read with hidden input, used for one C_Login and dropped; the command
 logs out before it returns. The card is found as the PKCS#11 adapter finds it
-(``kiosk/cards/cps.py``): by the slot named after the reader (Cryptolib CPS) or by
+(``kiosk/cards/pkcs11/``): by the slot named after the reader (Cryptolib CPS) or by
 the card serial, which is read from the card in the reader (GET DATA ``00 CA 00 5A``,
 as the virtual CPE answers it — verify on a real CPS3) when ``--serial`` is not given.
 
@@ -24,7 +24,7 @@ from kiosk.commands.context import CliContext, emit
 from kiosk.errors import CardError, NotFound, Unavailable
 
 if TYPE_CHECKING:
-    from kiosk.cards.cps import CpsModule
+    from kiosk.cards.pkcs11 import CpsModule
 
 __all__ = ["login"]
 
@@ -133,8 +133,8 @@ async def _read_serial(obj: CliContext, reader: str) -> str | None:
 
 
 def _module(obj: CliContext) -> CpsModule:
-    from kiosk.cards.cps import CpsModule
     from kiosk.cards.pinlock import SimulatedPinLock
+    from kiosk.cards.pkcs11 import CpsModule
 
     cards = obj.settings.cards
     pin_lock = None

@@ -11,7 +11,7 @@ Direct mode needs the CPS/CPE card's authentication key, which never leaves the
 card; :mod:`ssl` can only use a key it can read. The chosen path is a local TLS proxy,
 :class:`CardTlsProxy`: ``stunnel`` in client mode, its key *and* certificate loaded
 from the card through OpenSSL's PKCS#11 engine (libp11, Debian
-``libengine-pkcs11-openssl``) over the same PKCS#11 module as ``kiosk/cards/cps.py``.
+``libengine-pkcs11-openssl``) over the same PKCS#11 module as ``kiosk/cards/pkcs11/``.
 It listens on a Unix socket in a private 0700 directory (no TCP port to collide with
 or to reach from elsewhere), checks the DMP's certificate against the configured CA
 and host name, and the ``DmpClient`` speaks plain HTTP to it. The PIN reaches stunnel

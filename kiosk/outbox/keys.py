@@ -3,7 +3,7 @@
 Simulation and development: :class:`FileDeviceKey`, 32 random bytes in a file
 created with mode 0600 (and refused if anyone else may read it). Production:
 :class:`TokenDeviceKey`, a sensitive, non-extractable AES-256 key in a PKCS#11 token
-(``CKM_AES_GCM`` through ``kiosk/cards/cps.py``, the only module allowed to import
+(``CKM_AES_GCM`` through ``kiosk/cards/pkcs11/``, the only module allowed to import
 ``pkcs11``); a TPM-sealed key would be a third adapter of the same
 :class:`~kiosk.outbox.ports.DeviceKey` shape. The sealed format (12-byte nonce,
 ciphertext, 16-byte tag) is what AES-GCM gives on either side, so rows stay readable
@@ -32,7 +32,7 @@ from kiosk.errors import StorageError
 from kiosk.outbox.ports import PayloadTampered
 
 if TYPE_CHECKING:
-    from kiosk.cards.cps import TokenSecretKey
+    from kiosk.cards.pkcs11 import TokenSecretKey
 
 __all__ = ["DEVICE_KEY_LABEL", "FileDeviceKey", "TokenDeviceKey"]
 
@@ -110,7 +110,7 @@ class TokenDeviceKey:
     """The outbox's AES-256-GCM key in a PKCS#11 token; rows sealed as :class:`FileDeviceKey`."""
 
     def __init__(self, key: TokenSecretKey) -> None:
-        from kiosk.cards.cps import SealedDataRejected
+        from kiosk.cards.pkcs11 import SealedDataRejected
 
         self._key = key
         self._rejected = SealedDataRejected
@@ -121,7 +121,7 @@ class TokenDeviceKey:
         cls, module: Path, pin: str, *, token_label: str, key_label: str = DEVICE_KEY_LABEL
     ) -> TokenDeviceKey:
         """Log in to ``token_label`` through the PKCS#11 ``module`` and hold ``key_label``."""
-        from kiosk.cards.cps import CpsModule
+        from kiosk.cards.pkcs11 import CpsModule
 
         key = await CpsModule(module).open_secret_key(
             pin, token_label=token_label, key_label=key_label

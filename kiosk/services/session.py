@@ -150,7 +150,7 @@ class NotAllowedNow(InvalidInput):
 
 
 class LoggedInToken(Protocol):
-    """A logged-in card or establishment token (``kiosk.cards.cps.CpsSession``)."""
+    """A logged-in card or establishment token (``kiosk.cards.pkcs11.CpsSession``)."""
 
     @property
     def professional(self) -> ProfessionalIdentity:
@@ -168,7 +168,7 @@ class LoggedInToken(Protocol):
 
 
 class TokenLogin(Protocol):
-    """What the session needs of the PKCS#11 adapter (``kiosk.cards.cps.CpsModule``)."""
+    """What the session needs of the PKCS#11 adapter (``kiosk.cards.pkcs11.CpsModule``)."""
 
     async def login(
         self,

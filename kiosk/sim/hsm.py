@@ -3,7 +3,7 @@
 One token per professional card, labelled ``<card kind> <card serial>`` (``CPE
 0123456789``): the real Cryptolib CPS module exposes one slot per reader, SoftHSM2
 cannot, so the label is the link between the virtual card in a reader and its token
-(``kiosk/cards/cps.py`` looks for either). One more token, ``ORG <structure id>``,
+(``kiosk/cards/pkcs11/`` looks for either). One more token, ``ORG <structure id>``,
 holds the establishment's ``ORG_AUTH_CLI`` and ``ORG_SIGN`` pairs (DOMAIN.md §5).
 
 Each card token holds, as a CPS3 card does (DOMAIN.md §5):
@@ -15,11 +15,11 @@ Each card token holds, as a CPS3 card does (DOMAIN.md §5):
 
 The byte layout of the real data objects is not public in what we could check
 (verify against the Cryptolib CPS manual); the simulator writes UTF-8 ``key=value``
-lines, which ``kiosk/cards/cps.py`` reads.
+lines, which ``kiosk/cards/pkcs11/`` reads.
 
 Provisioning uses the command-line tools (``softhsm2-util`` to create tokens and
 import key pairs, ``pkcs11-tool`` from OpenSC for certificates and data objects),
-so that ``kiosk/cards/cps.py`` stays the only importer of ``pkcs11``. The test PINs
+so that ``kiosk/cards/pkcs11/`` stays the only importer of ``pkcs11``. The test PINs
 travel as tool arguments: they are fixture values of this simulation, never real
 PINs. SoftHSM2 reads its token directory when the module is initialised: provision
 before any process loads the module. Each world or test session gets a private

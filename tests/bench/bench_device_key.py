@@ -2,7 +2,7 @@
 
 Why it matters (issue 8, ARCHITECTURE.md §6): every enqueue seals its payload and every
 send opens it. :class:`kiosk.outbox.keys.TokenDeviceKey` makes one ``C_EncryptInit`` +
-``C_Encrypt`` (or decrypt) per call through ``kiosk/cards/cps.py``, serialised by the
+``C_Encrypt`` (or decrypt) per call through ``kiosk/cards/pkcs11/``, serialised by the
 library's lock; :class:`kiosk.outbox.keys.FileDeviceKey` runs ``cryptography``'s AESGCM in
 process. Measured per 4 KiB payload: seal and open with each key, a refused (altered)
 payload on the token, then the durable

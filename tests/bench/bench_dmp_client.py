@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from kiosk.cards.cps import CpsModule
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.clock import FrozenClock
 from kiosk.dmp.attributes import AttributeChange, AttributeUpdate
 from kiosk.dmp.cda import CdaDocument, DocumentAuthor, build_cda

@@ -1,7 +1,7 @@
 """RSA-2048 signatures: SoftHSM2 through PKCS#11 versus in-process ``cryptography``; PEM load cost.
 
 Why it matters (FIELD-NOTES.md "Signatures"): every VIHF and outbox item is signed.
-The CPE path goes through ``kiosk.cards.cps.Pkcs11Signer`` (C_Sign with
+The CPE path goes through ``kiosk.cards.pkcs11.Pkcs11Signer`` (C_Sign with
 ``CKM_SHA256_RSA_PKCS``, serialised by one lock, and from a worker thread when
 async); the software path (``kiosk.signing.KeySigner``) signs in process. Parsing a
 PEM key validates it, which costs far more than a signature: the figure justifies
@@ -44,8 +44,8 @@ def run() -> dict[str, Any]:
     from tests.bench.scratch import scratch_tokens
 
     with scratch_tokens("bench-signing-") as (base, pki, hsm):
-        from kiosk.cards.cps import CpsModule
         from kiosk.cards.pinlock import SimulatedPinLock
+        from kiosk.cards.pkcs11 import CpsModule
         from kiosk.signing import verify_signature
 
         doctor = professional("doctor")

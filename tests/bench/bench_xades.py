@@ -67,8 +67,8 @@ def run() -> dict[str, Any]:
     with scratch_tokens("bench-xades-") as (base, pki, hsm):
         from lxml import etree
 
-        from kiosk.cards.cps import CpsModule
         from kiosk.cards.pinlock import SimulatedPinLock
+        from kiosk.cards.pkcs11 import CpsModule
         from kiosk.dmp.xades import sign_submission, verify_submission
         from kiosk.soap.wssec import IssuedBy
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cards.cps import CpsModule, PinState, TokenNotFound
 from kiosk.cards.pinlock import SimulatedPinLock
+from kiosk.cards.pkcs11 import CpsModule, PinState, TokenNotFound
 from kiosk.errors import CardError, CardRemoved, PinIncorrect, PinLocked
 from kiosk.signing import verify_signature
 from kiosk.sim.hsm import SoftHsm
@@ -146,7 +146,7 @@ async def test_locked_stays_locked_across_processes(
     code = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
-        "from kiosk.cards.cps import CpsModule\n"
+        "from kiosk.cards.pkcs11 import CpsModule\n"
         "from kiosk.cards.pinlock import SimulatedPinLock\n"
         "from kiosk.errors import PinLocked\n"
         "m = CpsModule(Path(sys.argv[1]), pin_lock=SimulatedPinLock(Path(sys.argv[2])))\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.cards.cps import CpsModule
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.dmp.client import Access, DmpAlreadyExists, DmpMissing
 from kiosk.dmp.errors import DmpRequestInvalid
 from kiosk.dmp.transactions import (

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 
-from kiosk.cards.cps import CpsModule
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.dmp.tls import (
     CardTls,
     CardTlsProxy,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from kiosk.cards.cps import CpsModule
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.dmp.vocabulary import NS, OID, CodedValue
 from kiosk.dmp.xades import (
     SignatureMismatch,

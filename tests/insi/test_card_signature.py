@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from kiosk.cards.cps import CpsModule
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.clock import FrozenClock
 from kiosk.errors import CardRemoved
 from kiosk.insi.results import InsiTraits

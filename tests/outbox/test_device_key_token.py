@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.cards.cps import SecretKeyNotFound, TokenNotFound
+from kiosk.cards.pkcs11 import SecretKeyNotFound, TokenNotFound
 from kiosk.clock import FrozenClock
 from kiosk.commands.context import CliContext
 from kiosk.commands.outbox import outbox

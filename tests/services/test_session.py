@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kiosk.cards.cps import CpsModule
 from kiosk.cards.pinlock import SimulatedPinLock
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.clock import FrozenClock
 from kiosk.errors import CardRemoved, KioskError, PinIncorrect, PinLocked
 from kiosk.services.session import (

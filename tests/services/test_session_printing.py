@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kiosk.cards.cps import CpsModule
+from kiosk.cards.pkcs11 import CpsModule
 from kiosk.clock import FrozenClock
 from kiosk.errors import PrinterError
 from kiosk.printing.printers import EscposPrinter

@@ -1,4 +1,4 @@
-"""CPS/CPE cards and the establishment token over PKCS#11 (the only importer of ``pkcs11``).
+"""CPS/CPE cards and the establishment token over PKCS#11: find, log in, sign.
 
 The configured module is the ANS Cryptolib CPS in production and SoftHSM2 in
 simulation (DOMAIN.md §5); nothing else differs. A card in a reader is found either
@@ -18,21 +18,9 @@ Signatures use the **signature** key (CKA_ID ending ``0x10``) with
 ``CKM_SHA256_RSA_PKCS``; the authentication key (``0x20``) is for TLS only, and the
 DMP rejects a VIHF signed with it (DOMAIN.md §5).
 
-A PKCS#11 module is initialised once per process (``C_Initialize``) and python-pkcs11
-hands back the same object for the same path, so :class:`CpsModule` shares one
-library per path. The module is initialised without OS locking, so every call into
-it goes through one lock, from a worker thread (``asyncio.to_thread``).
-
-The same module path also serves a device token's AES-256 secret key
-(:class:`TokenSecretKey`, the outbox's production device key, ARCHITECTURE.md §6):
-``CKM_AES_GCM`` with ``CK_GCM_PARAMS`` (12-byte IV, AAD, 128-bit tag) as the locked
-python-pkcs11 0.10 passes them (:class:`pkcs11.mechanisms.GCMParams`, ``ulIvBits``
-set). The tag travels after the ciphertext, as ``cryptography``'s AESGCM writes it,
-so both sides read each other's output. SoftHSM2 2.6 answers a wrong tag with
-``CKR_GENERAL_ERROR`` (the specific ``CKR_ENCRYPTED_DATA_INVALID`` came in a later
-release): a failed decryption is called :class:`SealedDataRejected` only after the
-key still opens its own check vector, so a failing token is never mistaken for
-altered data.
+Every call into the module goes through the lock of its library
+(:func:`kiosk.cards.pkcs11.library.library`), from a worker thread (``asyncio.to_thread``).
+A device token's AES key is opened through the same module (``device_key.py``).
 """
 
 from __future__ import annotations
@@ -45,11 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pkcs11
 from cryptography import x509
-from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+from pkcs11 import Attribute, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11
-from pkcs11.mechanisms import GCMParams
 
 from kiosk.cards.pin import (
     MAX_PIN_TRIES,
@@ -60,6 +46,8 @@ from kiosk.cards.pin import (
     pin_status,
 )
 from kiosk.cards.pinlock import SimulatedPinLock
+from kiosk.cards.pkcs11.device_key import TokenSecretKey, open_secret_key
+from kiosk.cards.pkcs11.library import GONE, card_error, library, log_out, removed
 from kiosk.cards.professional import ProfessionalIdentity, professional_from
 from kiosk.errors import CardError, CardRemoved, InvalidInput, PinIncorrect
 from kiosk.signing import SignerIdentity
@@ -69,15 +57,9 @@ __all__ = [
     "SIGNATURE_ID_SUFFIX",
     "CpsModule",
     "CpsSession",
-    "PinState",
-    "PinStatus",
     "Pkcs11Signer",
-    "ProfessionalIdentity",
-    "SealedDataRejected",
-    "SecretKeyNotFound",
     "TokenInfo",
     "TokenNotFound",
-    "TokenSecretKey",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,18 +76,6 @@ class TokenNotFound(CardError):
     code = "CPS_TOKEN_NOT_FOUND"
 
 
-class SecretKeyNotFound(CardError):
-    """The token holds no usable AES-256 secret key under that label."""
-
-    code = "PKCS11_KEY_NOT_FOUND"
-
-
-class SealedDataRejected(CardError):
-    """AES-GCM refused the data: altered, truncated, or bound to other associated data."""
-
-    code = "PKCS11_GCM_REJECTED"
-
-
 @dataclass(frozen=True)
 class TokenInfo:
     """A token as the module lists it: its slot (reader), label, serial and PIN state."""
@@ -114,52 +84,6 @@ class TokenInfo:
     label: str
     serial: str
     pin: PinStatus
-
-
-def _removed(exc: BaseException) -> CardRemoved:
-    return CardRemoved(
-        "La carte a été retirée.", "The card was removed.", detail=type(exc).__name__
-    )
-
-
-def _card_error(exc: BaseException) -> CardError:
-    return CardError(
-        "La carte ne répond pas comme attendu.",
-        "The card did not answer as expected.",
-        detail=type(exc).__name__,
-    )
-
-
-_GONE = (
-    p11.TokenNotPresent,
-    p11.DeviceRemoved,
-    p11.SessionClosed,
-    p11.SessionHandleInvalid,
-    p11.TokenNotRecognised,
-    p11.UserNotLoggedIn,
-    p11.KeyHandleInvalid,
-    p11.ObjectHandleInvalid,
-)
-
-_LIBRARIES: dict[str, tuple[Any, threading.Lock]] = {}
-_LIBRARIES_LOCK = threading.Lock()
-
-
-def _library(path: Path) -> tuple[Any, threading.Lock]:
-    with _LIBRARIES_LOCK:
-        entry = _LIBRARIES.get(str(path))
-        if entry is None:
-            try:
-                lib = pkcs11.lib(str(path))
-            except p11.PKCS11Error as exc:
-                raise CardError(
-                    "Le module des cartes professionnelles est introuvable.",
-                    "The professional-card module cannot be loaded.",
-                    detail=f"{path}: {exc}",
-                ) from exc
-            entry = (lib, threading.Lock())
-            _LIBRARIES[str(path)] = entry
-        return entry
 
 
 class Pkcs11Signer:
@@ -193,10 +117,10 @@ class Pkcs11Signer:
                 raise CardRemoved("La carte a été retirée.", "The card was removed.")
             try:
                 return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
-            except _GONE as exc:
-                raise _removed(exc) from exc
+            except GONE as exc:
+                raise removed(exc) from exc
             except p11.PKCS11Error as exc:
-                raise _card_error(exc) from exc
+                raise card_error(exc) from exc
 
     async def sign_async(self, data: bytes) -> bytes:
         """:meth:`sign` from a worker thread, for async callers."""
@@ -204,13 +128,6 @@ class Pkcs11Signer:
 
     def _forget(self) -> None:
         self._key = None
-
-
-def _log_out(session: Any) -> None:
-    """C_Logout then C_CloseSession; a card already pulled has nothing left to close."""
-    if session is not None:
-        with contextlib.suppress(p11.PKCS11Error):
-            session.close()
 
 
 class CpsSession:
@@ -242,167 +159,11 @@ class CpsSession:
         with self._lock:
             session, self._session = self._session, None
             self.signer._forget()
-            _log_out(session)
+            log_out(session)
 
     async def aclose(self) -> None:
         """:meth:`close` from a worker thread."""
         await asyncio.to_thread(self.close)
-
-
-GCM_NONCE_BYTES = 12
-GCM_TAG_BYTES = 16
-# The check vector reuses one nonce, but only ever for the same block and AAD (the same
-# output each time); a random seal nonce meets it with probability 2^-96.
-_CHECK_NONCE = b"kiosk-check\x00"
-_CHECK_PLAINTEXT = bytes(16)
-_CHECK_AAD = b"kiosk device key check vector"
-_DATA_REFUSED = (p11.EncryptedDataInvalid, p11.EncryptedDataLenRange)
-"""What a token that follows the standard answers for a wrong GCM tag."""
-
-
-def _rejected(detail: str) -> SealedDataRejected:
-    return SealedDataRejected(
-        "Données chiffrées refusées par le jeton (altérées ou déplacées).",
-        "The token refused the sealed data (altered or moved).",
-        detail=detail,
-    )
-
-
-def _gcm(key: Any, nonce: bytes, data: bytes, aad: bytes, *, encrypt: bool) -> bytes:
-    if len(nonce) != GCM_NONCE_BYTES:
-        raise ValueError(f"AES-GCM nonce must be {GCM_NONCE_BYTES} bytes, got {len(nonce)}")
-    params = GCMParams(nonce, aad, GCM_TAG_BYTES * 8)
-    if encrypt:
-        return bytes(key.encrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params))
-    return bytes(key.decrypt(data, mechanism=Mechanism.AES_GCM, mechanism_param=params))
-
-
-class TokenSecretKey:
-    """An AES-256 key that never leaves its token: AES-GCM on the token, thread-safe.
-
-    Calls come from aiosqlite's connection thread (sealing inside an enqueue) and from
-    the event loop's thread (opening a leased row); the library's lock orders them.
-    """
-
-    def __init__(
-        self,
-        session: Any,
-        key: Any,
-        token_label: str,
-        key_label: str,
-        lock: threading.Lock,
-        check_value: bytes,
-    ) -> None:
-        self._session: Any = session
-        self._key: Any = key
-        self.token_label = token_label
-        self.key_label = key_label
-        self._lock = lock
-        self._check_value = check_value
-
-    @property
-    def check_value(self) -> bytes:
-        """This key's AES-GCM encryption of a fixed vector: tells keys apart, reveals nothing."""
-        return self._check_value
-
-    @property
-    def open(self) -> bool:
-        """False once closed."""
-        return self._session is not None
-
-    def _live(self) -> Any:
-        if self._key is None:
-            raise CardRemoved(
-                "La clé de l'appareil est fermée.",
-                "The device key is closed.",
-                detail=f"token {self.token_label!r}",
-            )
-        return self._key
-
-    def encrypt_gcm(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
-        """Ciphertext followed by its 16-byte tag, bound to ``aad``; one blocking token call."""
-        with self._lock:
-            key = self._live()
-            try:
-                return _gcm(key, nonce, plaintext, aad, encrypt=True)
-            except _GONE as exc:
-                raise _removed(exc) from exc
-            except p11.PKCS11Error as exc:
-                raise _card_error(exc) from exc
-
-    def decrypt_gcm(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
-        """The plaintext of ciphertext + tag; :class:`SealedDataRejected` if it does not verify."""
-        if len(data) < GCM_TAG_BYTES:
-            raise _rejected("shorter than the tag")
-        with self._lock:
-            key = self._live()
-            try:
-                return _gcm(key, nonce, data, aad, encrypt=False)
-            except _DATA_REFUSED as exc:
-                raise _rejected(type(exc).__name__) from exc
-            except _GONE as exc:
-                raise _removed(exc) from exc
-            except (p11.GeneralError, p11.FunctionFailed) as exc:
-                # SoftHSM2 2.6: CKR_GENERAL_ERROR for a wrong tag. The data is to blame
-                # only if the key still opens its check vector right now.
-                if not self._opens_check(key):
-                    raise _card_error(exc) from exc
-                raise _rejected(type(exc).__name__) from exc
-            except p11.PKCS11Error as exc:
-                raise _card_error(exc) from exc
-
-    def _opens_check(self, key: Any) -> bool:
-        try:
-            opened = _gcm(key, _CHECK_NONCE, self._check_value, _CHECK_AAD, encrypt=False)
-        except p11.PKCS11Error:
-            return False
-        return opened == _CHECK_PLAINTEXT
-
-    def close(self) -> None:
-        """Log out and forget the key; harmless when the token is already gone."""
-        with self._lock:
-            session, self._session, self._key = self._session, None, None
-            _log_out(session)
-
-    async def aclose(self) -> None:
-        """:meth:`close` from a worker thread."""
-        await asyncio.to_thread(self.close)
-
-
-def _aes_key(session: Any, token_label: str, key_label: str) -> Any:
-    """The sensitive, non-extractable AES-256 key ``key_label`` of a logged-in session."""
-    try:
-        key = session.get_key(object_class=ObjectClass.SECRET_KEY, label=key_label)
-        kind, size = key[Attribute.KEY_TYPE], key[Attribute.VALUE_LEN]
-        sensitive, extractable = key[Attribute.SENSITIVE], key[Attribute.EXTRACTABLE]
-    except p11.NoSuchKey as exc:
-        raise SecretKeyNotFound(
-            f"Le jeton « {token_label} » ne contient pas la clé « {key_label} ».",
-            f"Token {token_label!r} holds no key {key_label!r}.",
-        ) from exc
-    except p11.MultipleObjectsReturned as exc:
-        raise SecretKeyNotFound(
-            f"Le jeton « {token_label} » contient plusieurs clés « {key_label} ».",
-            f"Token {token_label!r} holds several keys {key_label!r}.",
-        ) from exc
-    except _GONE as exc:
-        raise _removed(exc) from exc
-    except p11.PKCS11Error as exc:
-        raise _card_error(exc) from exc
-    if kind != KeyType.AES or size != 32:
-        raise SecretKeyNotFound(
-            f"La clé « {key_label} » du jeton « {token_label} » n'est pas une clé AES-256.",
-            f"Key {key_label!r} of token {token_label!r} is not an AES-256 key.",
-            detail=f"key type {int(kind)}, {size} bytes",
-        )
-    if extractable or not sensitive:
-        # A device key that can be read out of its token protects nothing (issue 8).
-        raise CardError(
-            f"La clé « {key_label} » peut sortir du jeton « {token_label} » : refusée.",
-            f"Key {key_label!r} can leave token {token_label!r}: refused.",
-            detail=f"sensitive={sensitive} extractable={extractable}",
-        )
-    return key
 
 
 class CpsModule:
@@ -458,7 +219,7 @@ class CpsModule:
         return await asyncio.to_thread(self._open_secret_key, pin, token_label, key_label)
 
     def _open_secret_key(self, pin: str, token_label: str, key_label: str) -> TokenSecretKey:
-        lib, lock = _library(self.module_path)
+        lib, lock = library(self.module_path)
         with lock:
             try:
                 token = self._find(lib, None, None, token_label)
@@ -481,34 +242,23 @@ class CpsModule:
                     tries_left=exc.tries_left,
                 ) from exc
             try:
-                key = _aes_key(session, token_label, key_label)
-                try:
-                    check = _gcm(key, _CHECK_NONCE, _CHECK_PLAINTEXT, _CHECK_AAD, encrypt=True)
-                except _GONE as exc:
-                    raise _removed(exc) from exc
-                except p11.PKCS11Error as exc:
-                    raise CardError(
-                        f"La clé « {key_label} » ne chiffre pas en AES-GCM sur ce jeton.",
-                        f"Key {key_label!r} cannot encrypt with AES-GCM on this token.",
-                        detail=type(exc).__name__,
-                    ) from exc
+                opened = open_secret_key(session, token_label, key_label, lock)
             except BaseException:
                 with contextlib.suppress(p11.PKCS11Error):
                     session.close()
                 raise
-        opened = TokenSecretKey(session, key, token_label, key_label, lock, check)
         self._keys = [k for k in self._keys if k.open]
         self._keys.append(opened)
         log.info("device key %r of token %r opened", key_label, token_label)
         return opened
 
     def _tokens(self) -> list[TokenInfo]:
-        lib, lock = _library(self.module_path)
+        lib, lock = library(self.module_path)
         with lock:
             try:
                 found = [(slot, slot.get_token()) for slot in lib.get_slots(token_present=True)]
             except p11.PKCS11Error as exc:
-                raise _card_error(exc) from exc
+                raise card_error(exc) from exc
             return [
                 TokenInfo(
                     slot.slot_description.strip(),
@@ -521,7 +271,7 @@ class CpsModule:
             ]
 
     def _pin_status(self, reader: str | None, serial: str | None, label: str | None) -> PinStatus:
-        lib, lock = _library(self.module_path)
+        lib, lock = library(self.module_path)
         with lock:
             token = self._find(lib, reader, serial, label)
             return pin_status(self._flags(token), self.max_tries)
@@ -529,7 +279,7 @@ class CpsModule:
     def _login(
         self, pin: str, reader: str | None, serial: str | None, label: str | None
     ) -> CpsSession:
-        lib, lock = _library(self.module_path)
+        lib, lock = library(self.module_path)
         with lock:
             token = self._find(lib, reader, serial, label)
             status = pin_status(self._flags(token), self.max_tries)
@@ -575,10 +325,10 @@ class CpsModule:
                 "Cette carte est déjà ouverte dans une autre session.",
                 "This card is already open in another session.",
             ) from exc
-        except _GONE as exc:
-            raise _removed(exc) from exc
+        except GONE as exc:
+            raise removed(exc) from exc
         except p11.PKCS11Error as exc:
-            raise _card_error(exc) from exc
+            raise card_error(exc) from exc
         if self.pin_lock is not None:
             self.pin_lock.record_attempt(label, accepted=True)
         log.info("logged in to token %r", label)
@@ -588,10 +338,10 @@ class CpsModule:
         """The token flags, read afresh; the simulated lock supplies the PIN flags."""
         try:
             flags = int(token.slot.get_token().flags)
-        except _GONE as exc:
-            raise _removed(exc) from exc
+        except GONE as exc:
+            raise removed(exc) from exc
         except p11.PKCS11Error as exc:
-            raise _card_error(exc) from exc
+            raise card_error(exc) from exc
         if self.pin_lock is not None:
             flags = (flags & ~PIN_FLAGS) | self.pin_lock.flags(token.label)
         return flags
@@ -601,7 +351,7 @@ class CpsModule:
             slots = lib.get_slots(token_present=True)
             candidates = [(slot, slot.get_token()) for slot in slots]
         except p11.PKCS11Error as exc:
-            raise _card_error(exc) from exc
+            raise card_error(exc) from exc
         for slot, token in candidates:
             # Cryptolib CPS: one slot per reader, named after it (64 chars, space padded).
             if reader and slot.slot_description.strip() == reader[:64].strip():
@@ -637,10 +387,10 @@ class CpsModule:
                     detail=f"token {label!r}: no CKA_ID ending 0x10",
                 )
             key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=sign_ids[0])
-        except _GONE as exc:
-            raise _removed(exc) from exc
+        except GONE as exc:
+            raise removed(exc) from exc
         except p11.PKCS11Error as exc:
-            raise _card_error(exc) from exc
+            raise card_error(exc) from exc
         sign_cert = certs[sign_ids[0]]
         auth = [c for i, c in sorted(certs.items()) if i and i[-1] == AUTHENTICATION_ID_SUFFIX]
         professional = professional_from(sign_cert, data)
