@@ -3,7 +3,10 @@
 Each area's commands live in ``kiosk/commands/<area>.py``; this module only builds
 the root group, registers them, and turns every :class:`KioskError` into one line
 on stderr and the exit code of its family (0 ok, 1 invalid input, 2 not found,
-3 device or service unavailable). No traceback reaches the operator.
+3 device or service unavailable). Any other exception is a bug of ours: one line
+(``kiosk: internal error, see the log [INTERNAL]``), exit code 70, and the traceback
+appended to ``<paths.log_dir>/internal.log`` only. Ctrl-C is one line and exit 130.
+No traceback reaches the operator.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import importlib
 import logging
 import os
 import sys
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -19,7 +24,13 @@ import click
 from kiosk.commands.context import CliContext
 from kiosk.errors import KioskError
 
-__all__ = ["main", "root"]
+__all__ = ["EXIT_INTERNAL", "main", "root"]
+
+EXIT_INTERNAL = 70
+"""Exit code of a bug (an exception outside the error tree): EX_SOFTWARE of sysexits.h."""
+
+_INTERNAL_LINE = "kiosk: internal error, see the log [INTERNAL]"
+_invocation: list[CliContext] = []  # the running command's context, for the crash log
 
 
 # Command name → "module:attribute". Modules load only when their command runs, so a
@@ -88,6 +99,37 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
     )
     os.environ["KIOSK_LANG"] = lang  # main() renders errors after the context is gone
     ctx.obj = CliContext(config_path=config_path, lang=lang)
+    _invocation[:] = [ctx.obj]
+
+
+def _log_dir() -> Path:
+    """Where the crash log goes: the site's ``paths.log_dir``, else the default one."""
+    from kiosk.config import Settings
+
+    for obj in _invocation:
+        try:
+            return obj.settings.paths.log_dir
+        except Exception:  # the bug may be in the settings themselves
+            break
+    return Settings().paths.log_dir
+
+
+def _log_internal_error(exc: BaseException) -> None:
+    """Append the traceback to the crash log; never raise (stderr has its one line)."""
+    text = "".join(traceback.format_exception(exc))
+    try:
+        from kiosk.domain.audit import mask_nirs
+
+        text = mask_nirs(text)
+        log_dir = _log_dir()
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / "internal.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as log:
+            log.write(f"--- {datetime.now(UTC).isoformat()} kiosk {' '.join(sys.argv[1:2])}\n")
+            log.write(text)
+    except Exception:  # a crash log that cannot be written must not crash
+        logging.getLogger("kiosk.cli").debug("crash log not written", exc_info=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,5 +147,12 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(1)
     except KeyboardInterrupt:
+        click.echo("kiosk: interrompu / aborted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug of ours: the operator sees one line, the log the rest
+        _log_internal_error(exc)
+        click.echo(_INTERNAL_LINE, err=True)
+        sys.exit(EXIT_INTERNAL)
+    finally:
+        _invocation.clear()
     sys.exit(rc if isinstance(rc, int) else 0)
