@@ -1,0 +1,86 @@
+"""The DMP client in indirect mode: its endpoint, its HTTP client (mutual TLS), its actor.
+
+In simulation the DMP answers at the running world's ``dmp_url`` over plain HTTP;
+otherwise at ``dmp.endpoint`` with the establishment's ``ORG_AUTH_CLI`` certificate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from kiosk.clock import Clock
+from kiosk.config import Settings
+from kiosk.errors import ConfigError
+from kiosk.signing import Signer
+
+if TYPE_CHECKING:
+    import httpx
+
+    from kiosk.dmp.client import DmpClient
+
+__all__ = ["build_dmp_client", "build_dmp_http", "dmp_endpoint"]
+
+_ADMISSION = ("ADM", "1.2.250.1.213.1.1.4.6", "Personnel administratif")
+"""Profession of the kiosk's admission agent in indirect mode (as ``kiosk dmp status``)."""
+
+
+def dmp_endpoint(settings: Settings, facts: Mapping[str, object]) -> str:
+    """The DMP URL: the running world's simulator in simulation, else ``dmp.endpoint``."""
+    url = facts.get("dmp_url") if settings.dmp.kind == "sim" else None
+    chosen = url if isinstance(url, str) and url else settings.dmp.endpoint
+    return chosen.rstrip("/") + "/"
+
+
+def build_dmp_http(settings: Settings, clock: Clock) -> httpx.AsyncClient:
+    """The DMP's HTTP client: plain in simulation, mutual TLS with ``ORG_AUTH_CLI`` otherwise."""
+    import httpx
+
+    cfg = settings.dmp
+    if cfg.kind == "sim":
+        return httpx.AsyncClient(timeout=httpx.Timeout(cfg.timeout_s))
+    if cfg.ca_file is None or cfg.client_cert is None or cfg.client_key is None:
+        raise ConfigError(
+            "dmp.ca_file, dmp.client_cert et dmp.client_key (ORG_AUTH_CLI) sont requis.",
+            "dmp.ca_file, dmp.client_cert and dmp.client_key (ORG_AUTH_CLI) are required.",
+            detail="dmp tls",
+        )
+    from kiosk.dmp.tls import MutualTls, indirect_mode_client
+
+    tls = MutualTls(cfg.ca_file, cfg.client_cert, cfg.client_key)
+    return indirect_mode_client(tls, now=clock.now(), timeout_s=cfg.timeout_s)
+
+
+def build_dmp_client(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    signer: Signer,
+    clock: Clock,
+    *,
+    facts: Mapping[str, object],
+    agent: str = "KIOSK",
+) -> DmpClient:
+    """The DMP client in indirect mode for this establishment's admission ``agent``."""
+    from kiosk.dmp.client import DmpClient, DmpSettings
+    from kiosk.dmp.vihf import Actor, AuthMode, Software
+    from kiosk.dmp.vocabulary import CodedValue
+
+    site = settings.site
+    actor = Actor(
+        issuer="",  # the client takes it from the signing certificate
+        national_id=f"{site.establishment_id}/{agent}",
+        display_name=f"{agent}, {site.establishment_name}",
+        structure_id=site.establishment_id,
+        sector="SA01",
+        profession=CodedValue(*_ADMISSION),
+        specialty=None,
+        mode=AuthMode.INDIRECT,
+    )
+    return DmpClient(
+        http,
+        signer,
+        actor=actor,
+        software=Software(site.lps_id, site.lps_name, site.lps_version, site.dmp_homologation),
+        clock=clock,
+        settings=DmpSettings(dmp_endpoint(settings, facts), settings.dmp.sender_oid, site.lps_name),
+    )
