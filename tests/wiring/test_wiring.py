@@ -1,7 +1,9 @@
-"""``kiosk/wiring.py``: which adapter each configuration gets, and what a missing key says."""
+"""``kiosk/wiring/``: which adapter each configuration gets, and what a missing key says."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,14 @@ from kiosk.signing import KeySigner, verify_signature
 from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import ESTABLISHMENT, TestPki, load_establishment
 from kiosk.wiring import (
+    build_card_monitor,
+    build_card_reader,
     build_dmp_http,
     dmp_endpoint,
     establishment_signer,
     insi_signer,
     outbox_sender_kind,
+    sim_state_dir,
 )
 from tests import softhsm as tokens
 
@@ -74,7 +79,9 @@ async def test_org_sign_from_pem_files(test_pki: TestPki) -> None:
     )
     async with establishment_signer(cfg) as signer:
         assert isinstance(signer, KeySigner)
-        assert verify_signature(signer.certificate, b"item", signer.sign(b"item"))
+        expected = test_pki.certificate(ESTABLISHMENT, "sign")
+        assert signer.certificate == expected
+        assert verify_signature(expected, b"item", signer.sign(b"item"))
 
 
 async def test_org_sign_from_the_establishments_pkcs11_token(
@@ -105,7 +112,9 @@ def test_a_real_insi_signs_with_the_configured_pem_files_or_says_what_is_missing
             insi={"kind": "http", "sign_key": str(files.key), "sign_cert": str(files.certificate)}
         )
     )
-    assert verify_signature(signer.certificate, b"request", signer.sign(b"request"))
+    expected = test_pki.certificate(ESTABLISHMENT, "sign")
+    assert signer.certificate == expected
+    assert verify_signature(expected, b"request", signer.sign(b"request"))
     damaged = tmp_path / "damaged.pem"
     damaged.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
     with pytest.raises(ConfigError) as caught:
@@ -115,3 +124,40 @@ def test_a_real_insi_signs_with_the_configured_pem_files_or_says_what_is_missing
             )
         )
     assert "Cannot load the INSi signing key" in caught.value.message("en")
+
+
+def _world(state_dir: Path) -> None:
+    """A running world's ``world.json`` (this process stands for its PID)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "world.json").write_text(
+        json.dumps({"pid": os.getpid(), "env": {"PCSCLITE_CSOCK_NAME": "/run/world/pcscd.comm"}})
+    )
+
+
+def test_system_pcsc_readers_stay_the_systems_while_a_world_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PCSCLITE_CSOCK_NAME", "")  # restored (or removed) after the test
+    monkeypatch.delenv("PCSCLITE_CSOCK_NAME")
+    _world(tmp_path / "sim")
+    real = settings(cards={"kind": "pcsc"}, paths={"data_dir": str(tmp_path)})
+    build_card_reader(real)
+    build_card_monitor(real)
+    assert "PCSCLITE_CSOCK_NAME" not in os.environ
+    build_card_reader(settings(paths={"data_dir": str(tmp_path)}))  # cards.kind = "sim"
+    assert os.environ["PCSCLITE_CSOCK_NAME"] == "/run/world/pcscd.comm"
+
+
+def test_an_explicit_pcsc_socket_wins_over_the_worlds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PCSCLITE_CSOCK_NAME", "/run/mine.comm")
+    _world(tmp_path / "elsewhere")
+    build_card_reader(settings(paths={"data_dir": str(tmp_path)}), tmp_path / "elsewhere")
+    assert os.environ["PCSCLITE_CSOCK_NAME"] == "/run/mine.comm"
+
+
+def test_the_sim_state_directory_is_chosen_in_one_place(tmp_path: Path) -> None:
+    cfg = settings(paths={"data_dir": str(tmp_path)})
+    assert sim_state_dir(cfg) == (tmp_path / "sim").resolve()
+    assert sim_state_dir(cfg, tmp_path / "other") == (tmp_path / "other").resolve()
