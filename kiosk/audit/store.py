@@ -1,6 +1,6 @@
 """The audit chain's table: append inside the caller's transaction, read, verify, export.
 
-The table lives in the outbox file (``kiosk/outbox/database.py`` migration 3) so a
+The table lives in the outbox file (``kiosk/storage/sqlite.py`` migration 3) so a
 change and its audit line commit or vanish together. Appends are synchronous
 functions on an open ``sqlite3.Connection`` because they always run inside a write
 transaction on the outbox's connection thread; reading for ``kiosk audit verify``
@@ -33,7 +33,7 @@ from kiosk.domain.audit import (
     verify_chain,
 )
 from kiosk.errors import NotFound
-from kiosk.outbox.database import connect, migrate, storage_error
+from kiosk.storage.sqlite import connect, migrate, storage_error
 
 __all__ = [
     "AuditLog",

@@ -39,9 +39,9 @@ from kiosk.audit import store as audit
 from kiosk.clock import Clock, uuid7
 from kiosk.domain.audit import AuditEvent, AuditKind
 from kiosk.errors import NotFound, StorageError
-from kiosk.outbox.database import OUTBOX, Database, iso, migrate
 from kiosk.outbox.ports import DeviceKey, PayloadTampered
 from kiosk.signing import Signer
+from kiosk.storage.sqlite import OUTBOX, Database, iso, migrate
 
 __all__ = [
     "STATES",

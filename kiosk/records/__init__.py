@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from kiosk.records.record import IdentityRecord, KnownDmp, Source
 from kiosk.records.store import Observation, RecordMissing, RecordStore, StoredRecord
 
-__all__ = ["Observation", "RecordMissing", "RecordStore", "StoredRecord"]
+__all__ = [
+    "IdentityRecord",
+    "KnownDmp",
+    "Observation",
+    "RecordMissing",
+    "RecordStore",
+    "Source",
+    "StoredRecord",
+]

@@ -2,7 +2,7 @@
 
 DOMAIN.md §1: "the INS read at admission is stored locally beside the local patient id
 (IPP)"; issue 6 item 3 lists what the record keeps. The connection settings are the
-outbox's (``kiosk.outbox.database.configure``: WAL, ``synchronous=FULL``,
+outbox's (``kiosk.storage.sqlite.configure``: WAL, ``synchronous=FULL``,
 ``busy_timeout``, a small WAL; FIELD-NOTES.md "SQLite outbox"), applied to a file of
 its own with its own migrations, since ``database.migrate`` runs the outbox's list.
 
@@ -37,9 +37,8 @@ from kiosk.domain.ins import (
     check_oid_allowed,
 )
 from kiosk.errors import StorageError
-from kiosk.outbox.database import Database, StorageName, iso, migrate
-from kiosk.services.enrolment import KnownDmp
-from kiosk.services.identity import IdentityRecord, Source
+from kiosk.records.record import IdentityRecord, KnownDmp, Source
+from kiosk.storage.sqlite import Database, StorageName, iso, migrate
 
 __all__ = ["SCHEMA_VERSION", "Observation", "RecordMissing", "RecordStore", "StoredRecord"]
 

@@ -25,9 +25,9 @@ from kiosk.domain.ins import (
     InsEnvironment,
     StrictTraits,
 )
-from kiosk.outbox.database import connect
 from kiosk.records import RecordStore
-from kiosk.services.identity import IdentityRecord, Source
+from kiosk.records.record import IdentityRecord, Source
+from kiosk.storage.sqlite import connect
 
 N = 500
 T0 = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)

@@ -20,10 +20,10 @@ import pytest
 from kiosk.audit.store import AuditLog
 from kiosk.clock import FrozenClock
 from kiosk.domain.audit import AuditEvent, AuditKind
-from kiosk.outbox.database import connect, migrate
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner
+from kiosk.storage.sqlite import connect, migrate
 
 HOUR = 3600.0
 Opener = Callable[[float], Awaitable[OutboxStore]]

@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.clock import FrozenClock
 from kiosk.errors import StorageError
-from kiosk.outbox.database import MIGRATIONS, SCHEMA_VERSION, connect, migrate
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore, aad_for, signed_bytes
 from kiosk.signing import KeySigner, verify_signature
+from kiosk.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, connect, migrate
 
 
 def schema(db: Path) -> list[tuple[str, str]]:

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from kiosk.audit.store import AuditLog
 from kiosk.clock import FrozenClock
 from kiosk.errors import NotFound, StorageError
-from kiosk.outbox.database import iso
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.ports import PayloadTampered, idempotency_key
 from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner
+from kiosk.storage.sqlite import iso
 
 PAYLOAD = b"<ClinicalDocument>patient fictif 253072B07300470</ClinicalDocument>"
 

@@ -14,8 +14,7 @@ from kiosk.commands.records import records
 from kiosk.domain.ins import Identity, IdentityStatus, Ins, InsEnvironment, StrictTraits
 from kiosk.errors import NotFound
 from kiosk.records import RecordStore
-from kiosk.services.enrolment import KnownDmp
-from kiosk.services.identity import IdentityRecord, Source
+from kiosk.records.record import IdentityRecord, KnownDmp, Source
 
 PATIENT = Ins.of("277076322082910", "1.2.250.1.213.1.4.10")
 TRAITS = StrictTraits.create("TESTEUR", "ALICE MARIE", date(1977, 7, 6), "F", "63220")

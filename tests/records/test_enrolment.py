@@ -16,9 +16,10 @@ from kiosk.dmp.transactions import (
     WebCredentials,
 )
 from kiosk.domain.ins import Identity, IdentityStatus, Ins, InsEnvironment, StrictTraits
+from kiosk.outbox.delivery import Delivery
 from kiosk.records import RecordStore
-from kiosk.services.enrolment import Delivery, EnrolmentFlow, KnownDmp, Stage
-from kiosk.services.identity import IdentityRecord, Source
+from kiosk.records.record import IdentityRecord, KnownDmp, Source
+from kiosk.services.enrolment import EnrolmentFlow, Stage
 
 PATIENT = Ins.of("277076322082910", "1.2.250.1.213.1.4.10")
 TRAITS = StrictTraits.create("Testeur", "Alice Marie", date(1977, 7, 6), "F", "63220")

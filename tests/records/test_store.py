@@ -23,8 +23,9 @@ from kiosk.domain.ins import (
 )
 from kiosk.errors import IdentityError, StorageError
 from kiosk.records import RecordMissing, RecordStore
-from kiosk.services.enrolment import DmpRecords, KnownDmp
-from kiosk.services.identity import IdentityRecord, IdentityStore, Source
+from kiosk.records.record import IdentityRecord, KnownDmp, Source
+from kiosk.services.enrolment import DmpRecords
+from kiosk.services.identity import IdentityStore
 
 # Fictitious people under the test OID (DOMAIN.md §7), valid keys.
 PAUL_INS = Ins.of("180057505612342", OID_INS_NIR_TEST)

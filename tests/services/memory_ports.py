@@ -13,10 +13,26 @@ from kiosk.dmp.transactions import (
     WebCredentials,
 )
 from kiosk.domain.ins import Identity, IdentityStatus, Ins
-from kiosk.services.enrolment import Delivery
+from kiosk.outbox.delivery import Delivery
+from kiosk.records.record import KnownDmp
 from tests.dmp.samples import PATIENT, TRAITS
 
-__all__ = ["Ports", "identity"]
+__all__ = ["MemoryDmpRecords", "Ports", "identity"]
+
+
+@dataclass
+class MemoryDmpRecords:
+    """DmpRecords in memory: the facts the flow learnt, keyed by patient."""
+
+    facts: dict[Ins, KnownDmp] = field(default_factory=dict)
+
+    async def known(self, patient: Ins) -> KnownDmp | None:
+        """What is known, or None."""
+        return self.facts.get(patient)
+
+    async def remember(self, patient: Ins, fact: KnownDmp) -> None:
+        """Keep a fact learnt from the DMP."""
+        self.facts[patient] = fact
 
 
 @dataclass

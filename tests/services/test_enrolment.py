@@ -15,21 +15,20 @@ from kiosk.dmp.transactions import (
 )
 from kiosk.domain.ins import IdentityStatus
 from kiosk.errors import InvalidInput, KioskError
+from kiosk.outbox.delivery import Delivery
+from kiosk.records.record import KnownDmp
 from kiosk.services.enrolment import (
     TERMINAL,
     TRANSITIONS,
-    Delivery,
     EnrolmentFlow,
     Event,
     InvalidTransition,
-    KnownDmp,
-    MemoryDmpRecords,
     Stage,
     advance,
 )
 from tests.dmp.samples import PATIENT, T0, VITALE_TRAITS
 
-from .memory_ports import Ports, identity
+from .memory_ports import MemoryDmpRecords, Ports, identity
 
 # -- the pure table ---------------------------------------------------------------
 

@@ -1,0 +1,47 @@
+"""The record values shared by the services and the store: identity record, sources, DMP facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from kiosk.domain.ins import Identity, Ins
+
+__all__ = ["IdentityRecord", "KnownDmp", "Source"]
+
+
+class Source(StrEnum):
+    """Where the identity's traits were checked."""
+
+    VITALE = "vitale"
+    INSI = "insi"
+    DATAMATRIX = "datamatrix"
+    DOCUMENT = "document"
+    """A high-trust identity document checked by the agent (ID card, passport, permit)."""
+
+
+@dataclass(frozen=True, repr=False)
+class IdentityRecord:
+    """The local identity record: INS, OID, traits, status, sources, times, IPP."""
+
+    identity: Identity
+    sources: frozenset[Source]
+    history: tuple[Ins, ...]
+    created_at: datetime
+    checked_at: datetime
+    ipp: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"IdentityRecord({self.identity!r}, sources={sorted(self.sources)}, ipp="
+            f"{'set' if self.ipp else None})"
+        )
+
+
+@dataclass(frozen=True)
+class KnownDmp:
+    """What this site already knows of a patient's DMP."""
+
+    exists: bool
+    authorized: bool
