@@ -29,10 +29,15 @@ from kiosk.wiring.devices import (
 )
 from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
 from kiosk.wiring.outbox import outbox_device_key, outbox_sender, outbox_sender_kind
+from kiosk.wiring.probes import Probe, ProbeResult
+from kiosk.wiring.services import Services, open_services
 from kiosk.wiring.signers import establishment_signer, insi_signer
 from kiosk.wiring.world import sim_state_dir, use_world_devices, world_facts, world_state
 
 __all__ = [
+    "Probe",
+    "ProbeResult",
+    "Services",
     "build_card_monitor",
     "build_card_reader",
     "build_cps",
@@ -43,6 +48,7 @@ __all__ = [
     "dmp_endpoint",
     "establishment_signer",
     "insi_signer",
+    "open_services",
     "outbox_device_key",
     "outbox_sender",
     "outbox_sender_kind",

@@ -1,0 +1,73 @@
+"""The connectivity/health probes the TUI footer shows: INSi, DMP, outbox, readers, printer.
+
+A probe has a name and one async check; it never raises (a failure is ``up=False``
+with a short detail) and holds no personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from kiosk.errors import KioskError
+
+__all__ = ["FunctionProbe", "HttpProbe", "Probe", "ProbeResult"]
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one check found: up or down, and a short detail for the footer."""
+
+    up: bool
+    detail: str = ""
+
+
+class Probe(Protocol):
+    """One footer light."""
+
+    @property
+    def name(self) -> str:
+        """Short label: ``insi``, ``dmp``, ``outbox``, ``readers``, ``printer``."""
+        ...
+
+    async def check(self) -> ProbeResult:
+        """Look now; never raises."""
+        ...
+
+
+@dataclass(frozen=True)
+class FunctionProbe:
+    """A probe from an async function returning the result; any error is ``down``."""
+
+    name: str
+    look: Callable[[], Awaitable[ProbeResult]]
+
+    async def check(self) -> ProbeResult:
+        """Run the function; a kiosk error or an OS error is down with its code."""
+        try:
+            return await self.look()
+        except KioskError as exc:
+            return ProbeResult(False, exc.code)
+        except (OSError, TimeoutError) as exc:
+            return ProbeResult(False, type(exc).__name__)
+
+
+@dataclass(frozen=True)
+class HttpProbe:
+    """A remote service is up when its endpoint answers HTTP at all (any status)."""
+
+    name: str
+    url: str
+    timeout_s: float = 2.0
+
+    async def check(self) -> ProbeResult:
+        """One HEAD request; connection failures and timeouts are down."""
+        import httpx
+
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout_s) as http:
+                answer = await http.head(self.url)
+        except httpx.HTTPError as exc:
+            return ProbeResult(False, type(exc).__name__)
+        return ProbeResult(True, f"HTTP {answer.status_code}")

@@ -1,0 +1,262 @@
+"""The bundle of services ``kiosk run``, ``kiosk demo`` and the TUI receive.
+
+:func:`open_services` opens everything a desk needs, in order, and closes it in the
+reverse order when the block ends (an :class:`contextlib.AsyncExitStack`): the device
+key and the outbox, the records, the establishment's signers and HTTP clients, the
+card monitor, the printer and the scanner. The two flows are per admission (they
+hold one patient, and the enrolment signs with the agent's CPE), so the bundle
+carries their factories, not flows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk.clock import Clock, SystemClock
+from kiosk.config import Settings
+from kiosk.signing import Signer
+from kiosk.wiring.devices import (
+    CardReaders,
+    PrinterTarget,
+    build_card_monitor,
+    build_card_reader,
+    build_cps,
+    build_printer,
+    build_scanner,
+    private_sim_printer,
+)
+from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
+from kiosk.wiring.outbox import outbox_device_key, outbox_sender
+from kiosk.wiring.probes import FunctionProbe, HttpProbe, Probe, ProbeResult
+from kiosk.wiring.signers import establishment_signer, insi_signer
+from kiosk.wiring.world import world_facts
+
+if TYPE_CHECKING:
+    from kiosk.cards.pkcs11 import CpsModule
+    from kiosk.cards.ports import CardMonitor, VitaleReader
+    from kiosk.dmp.client import DmpClient
+    from kiosk.domain.vitale import VitaleCardData
+    from kiosk.insi.client import InsiClient
+    from kiosk.outbox.store import OutboxStore
+    from kiosk.printing.profiles import PrinterProfile
+    from kiosk.printing.queue import PrintQueue
+    from kiosk.records.store import RecordStore
+    from kiosk.scanning.ports import Scanner
+    from kiosk.services.enrolment import EnrolmentFlow
+    from kiosk.services.identity import IdentityFlow
+    from kiosk.services.session import AgentSession
+    from kiosk.services.sync import SyncService
+
+__all__ = ["RECORDS_FILE", "Services", "insi_endpoint", "open_services"]
+
+RECORDS_FILE = "identity.sqlite3"
+"""The identity records, under ``paths.data_dir`` (as ``kiosk records``: one name, two users)."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a desk runs on, opened by :func:`open_services`."""
+
+    settings: Settings
+    clock: Clock
+    readers: CardReaders
+    card_monitor: CardMonitor
+    vitale: VitaleReader
+    cps: CpsModule
+    session: AgentSession
+    printer: PrinterTarget
+    profile: PrinterProfile
+    print_queue: PrintQueue
+    scanner: Scanner | None
+    records: RecordStore
+    outbox: OutboxStore
+    sync: SyncService
+    insi: InsiClient
+    dmp: DmpClient
+    probes: tuple[Probe, ...]
+    identity_flow: Callable[[Callable[[], Awaitable[VitaleCardData]]], IdentityFlow]
+    """A new identity flow reading the Vitale card through the given function."""
+    enrolment_flow: Callable[[Signer, str, str, str], EnrolmentFlow]
+    """A new admission: (agent's signer, agent's id, patient's first and family name)."""
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings, *, clock: Clock | None = None, state_dir: Path | None = None
+) -> AsyncIterator[Services]:
+    """Open every service of ``settings`` for the block; close them in reverse order."""
+    from kiosk.domain.ins import InsEnvironment
+    from kiosk.outbox.delivery import StoreOutbox
+    from kiosk.outbox.store import OutboxStore
+    from kiosk.printing.profiles import load_profile
+    from kiosk.printing.queue import PrintQueue
+    from kiosk.records.store import RecordStore
+    from kiosk.services.credentials import ReceiptPrinter
+    from kiosk.services.enrolment import EnrolmentFlow
+    from kiosk.services.identity import IdentityFlow
+    from kiosk.services.session import AgentSession
+    from kiosk.services.sync import SyncService, policy_from_settings
+
+    clock = clock or SystemClock()
+    site = settings.site
+    environment = InsEnvironment(site.environment)
+    facts = world_facts(settings, state_dir)
+    async with contextlib.AsyncExitStack() as stack:
+        key = await stack.enter_async_context(outbox_device_key(settings))
+        cfg = settings.outbox
+        outbox = await OutboxStore.open(
+            cfg.database, key, clock, busy_timeout_ms=cfg.busy_timeout_ms
+        )
+        stack.push_async_callback(outbox.close)
+        records = await RecordStore.open(settings.paths.data_dir / RECORDS_FILE, environment)
+        stack.push_async_callback(records.close)
+        sender = await stack.enter_async_context(
+            outbox_sender(settings, clock, facts=facts, state_dir=state_dir)
+        )
+        sync = SyncService(outbox, sender, clock=clock, policy=policy_from_settings(settings))
+        signer = await stack.enter_async_context(
+            establishment_signer(settings, state_dir=state_dir)
+        )
+        http = await stack.enter_async_context(build_dmp_http(settings, clock))
+        dmp = build_dmp_client(settings, http, signer, clock, facts=facts)
+        insi = await stack.enter_async_context(_insi_client(settings, clock, facts))
+
+        readers = build_card_reader(settings, state_dir)
+        monitor = build_card_monitor(settings, state_dir)
+        stack.push_async_callback(monitor.aclose)
+        cps = build_cps(settings, state_dir)
+        profile = load_profile(settings.printer.profile)
+        found = build_printer(settings, profile, state_dir)
+        if found is None:  # simulated printer, no world running: a private one
+            found = (await stack.enter_async_context(private_sim_printer(profile)))[0]
+        printer: PrinterTarget = found
+        queue = PrintQueue(printer.printer, clock)
+        session = AgentSession(
+            cps, clock, establishment_label=f"ORG {site.establishment_id}", print_queue=queue
+        )
+        stack.push_async_callback(session.logout)  # a session left open ends with the services
+        scanner = None if settings.scanner.kind == "none" else build_scanner(settings.scanner)
+        if scanner is not None:
+            stack.push_async_callback(scanner.close)
+
+        def identity_flow(read_card: Callable[[], Awaitable[VitaleCardData]]) -> IdentityFlow:
+            return IdentityFlow(
+                read_card=read_card,
+                insi=insi,
+                store=records,
+                clock=clock,
+                environment=environment,
+            )
+
+        def enrolment_flow(
+            agent: Signer, recorded_by: str, first_name: str, family_name: str
+        ) -> EnrolmentFlow:
+            receipts = ReceiptPrinter(
+                queue,
+                profile,
+                clock,
+                establishment=site.establishment_name,
+                portal_url="https://www.monespacesante.fr",
+                first_name=first_name,
+                family_name=family_name,
+            )
+            return EnrolmentFlow(
+                dmp=dmp,
+                outbox=StoreOutbox(outbox, agent, sync.run_once),
+                records=records,
+                printer=receipts,
+                clock=clock,
+                structure_id=site.establishment_id,
+                recorded_by=recorded_by,
+            )
+
+        yield Services(
+            settings=settings,
+            clock=clock,
+            readers=readers,
+            card_monitor=monitor,
+            vitale=readers.vitale,
+            cps=cps,
+            session=session,
+            printer=printer,
+            profile=profile,
+            print_queue=queue,
+            scanner=scanner,
+            records=records,
+            outbox=outbox,
+            sync=sync,
+            insi=insi,
+            dmp=dmp,
+            probes=_probes(settings, facts, outbox, readers, printer),
+            identity_flow=identity_flow,
+            enrolment_flow=enrolment_flow,
+        )
+
+
+@contextlib.asynccontextmanager
+async def _insi_client(
+    settings: Settings, clock: Clock, facts: Mapping[str, object]
+) -> AsyncIterator[InsiClient]:
+    """The INSi client over its own HTTP client (TLS as configured)."""
+    from kiosk.insi.client import InsiClient
+    from kiosk.insi.messages import LpsIdentity
+    from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
+
+    cfg = settings.insi
+    site = settings.site
+    tls = TlsSettings(cfg.ca_file, cfg.client_cert, cfg.client_key)
+    async with build_http_client(tls, timeout_s=cfg.timeout_s) as http:
+        soap = SoapClient(
+            http,
+            insi_endpoint(settings, facts),
+            "INSi",
+            cfg.timeout_s,
+            max_response_bytes=cfg.max_response_bytes,
+        )
+        lps = LpsIdentity(site.insi_authorisation, site.lps_name, site.lps_version, site.lps_id)
+        yield InsiClient(
+            soap, insi_signer(settings), lps, structure_id=site.establishment_id, clock=clock
+        )
+
+
+def insi_endpoint(settings: Settings, facts: Mapping[str, object]) -> str:
+    """The INSi URL: the running world's simulator in simulation, else ``insi.endpoint``."""
+    url = facts.get("insi_url") if settings.insi.kind == "sim" else None
+    return url if isinstance(url, str) and url else settings.insi.endpoint
+
+
+def _probes(
+    settings: Settings,
+    facts: Mapping[str, object],
+    outbox: OutboxStore,
+    readers: CardReaders,
+    printer: PrinterTarget,
+) -> tuple[Probe, ...]:
+    """The footer's lights, in the order shown."""
+
+    async def outbox_depth() -> ProbeResult:
+        status = await outbox.status()
+        waiting = sum(n for state, n in status.counts.items() if state != "done")
+        return ProbeResult(True, str(waiting))
+
+    async def card_readers() -> ProbeResult:
+        import asyncio
+
+        slots = await asyncio.to_thread(readers.slots)
+        return ProbeResult(bool(slots), str(len(slots)))
+
+    async def printer_ready() -> ProbeResult:
+        status = await printer.printer.status()
+        return ProbeResult(status.ready, "ok" if status.ready else "fault")
+
+    return (
+        HttpProbe("insi", insi_endpoint(settings, facts), timeout_s=settings.insi.timeout_s),
+        HttpProbe("dmp", dmp_endpoint(settings, facts), timeout_s=settings.dmp.timeout_s),
+        FunctionProbe("outbox", outbox_depth),
+        FunctionProbe("readers", card_readers),
+        FunctionProbe("printer", printer_ready),
+    )
