@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk.errors import ConfigError
+from kiosk.locale import msg
 
 __all__ = [
     "INSTALLATION",
@@ -246,8 +247,7 @@ def parse_settings(data: dict[str, object], *, source: str = "<config>") -> Sett
         problems = [_describe(dict(err)) for err in exc.errors()]
         listing = "; ".join(f"{source}: {p}" for p in problems)
         raise ConfigError(
-            f"Configuration invalide — {listing}",
-            f"Invalid configuration — {listing}",
+            msg("config.parse_settings", listing=listing),
             detail=listing,
         ) from exc
 
@@ -260,14 +260,12 @@ def load_settings(path: Path | None) -> Settings:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(
-            f"Fichier de configuration illisible : {path} ({exc.strerror})",
-            f"Cannot read configuration file: {path} ({exc.strerror})",
+            msg("config.load_settings", path=path, strerror=exc.strerror),
         ) from exc
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(
-            f"{path} : TOML invalide ({exc})",
-            f"{path}: invalid TOML ({exc})",
+            msg("config.load_settings_2", path=path, exc=exc),
         ) from exc
     return parse_settings(data, source=str(path))

@@ -6,7 +6,9 @@ French and in English, a stable machine ``code`` for logs and metrics, and a
 translate foreign exceptions at their boundary with ``raise ... from exc``, so
 nothing from pyscard, pkcs11, httpx or lxml reaches a screen.
 
-The tree is a leaf module: it imports nothing of ours, so the pure domain may raise it.
+Messages come from the catalogue (:mod:`kiosk.locale`): raise with
+``Unavailable(msg("insi.unavailable", url=url), detail=...)``. The tree imports
+nothing of ours but that leaf, so the pure domain may raise it.
 
 The CLI maps families to exit codes (ARCHITECTURE.md §12): invalid input 1,
 not found 2, device or service unavailable 3.
@@ -15,6 +17,8 @@ not found 2, device or service unavailable 3.
 from __future__ import annotations
 
 from typing import ClassVar
+
+from kiosk.locale import Message, msg
 
 __all__ = [
     "AccessDenied",
@@ -25,6 +29,7 @@ __all__ = [
     "IdentityError",
     "InvalidInput",
     "KioskError",
+    "Message",
     "NotFound",
     "PinIncorrect",
     "PinLocked",
@@ -33,6 +38,7 @@ __all__ = [
     "SoapFault",
     "StorageError",
     "Unavailable",
+    "msg",
 ]
 
 
@@ -43,10 +49,18 @@ class KioskError(Exception):
     retryable: ClassVar[bool] = False
     exit_code: ClassVar[int] = 1
 
-    def __init__(self, message_fr: str, message_en: str, *, detail: str = "") -> None:
-        super().__init__(message_en)
-        self.message_fr = message_fr
-        self.message_en = message_en
+    def __init__(
+        self, message: Message | str, message_en: str | None = None, *, detail: str = ""
+    ) -> None:
+        if isinstance(message, Message):
+            self.key: str | None = message.key
+            self.message_fr = message.text("fr")
+            self.message_en = message.text("en")
+        else:  # an already rendered pair, e.g. re-raising another error's words
+            self.key = None
+            self.message_fr = message
+            self.message_en = message if message_en is None else message_en
+        super().__init__(self.message_en)
         self.detail = detail
 
     def message(self, lang: str = "fr") -> str:
@@ -120,9 +134,14 @@ class PinIncorrect(CardError):
     exit_code = 1
 
     def __init__(
-        self, message_fr: str, message_en: str, *, tries_left: int | None, detail: str = ""
+        self,
+        message: Message | str,
+        message_en: str | None = None,
+        *,
+        tries_left: int | None,
+        detail: str = "",
     ) -> None:
-        super().__init__(message_fr, message_en, detail=detail)
+        super().__init__(message, message_en, detail=detail)
         self.tries_left = tries_left
 
 
@@ -146,14 +165,14 @@ class SoapFault(ServiceError):
 
     def __init__(
         self,
-        message_fr: str,
-        message_en: str,
+        message: Message | str,
+        message_en: str | None = None,
         *,
         fault_code: str,
         permanent: bool = True,
         detail: str = "",
     ) -> None:
-        super().__init__(message_fr, message_en, detail=detail)
+        super().__init__(message, message_en, detail=detail)
         self.fault_code = fault_code
         self.permanent = permanent
 

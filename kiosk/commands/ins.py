@@ -27,6 +27,7 @@ from kiosk.domain.ins import (
     check_oid_allowed,
 )
 from kiosk.errors import IdentityError, InvalidInput, KioskError, NotFound
+from kiosk.locale import msg
 
 __all__ = ["ins"]
 
@@ -43,8 +44,7 @@ def _birth_date(value: str) -> date:
         except ValueError:
             continue
     raise InvalidInput(
-        f"Date de naissance illisible : {value!r} (attendu AAAA-MM-JJ ou JJ-MM-AAAA)",
-        f"Unreadable birth date: {value!r} (expected YYYY-MM-DD or DD-MM-YYYY)",
+        msg("commands.ins.birth_date", value=value),
     )
 
 
@@ -94,10 +94,7 @@ def encode(
     )
     if not qualified:
         raise IdentityError(
-            "Le Data Matrix INS n'est produit que pour une identité qualifiée : "
-            "confirmez avec --qualified après vérification INSi et pièce d'identité.",
-            "The INS Data Matrix is only made for a qualified identity: confirm with "
-            "--qualified after the INSi check and an identity document.",
+            msg("commands.ins.encode"),
         )
     payload = build_payload(identity.ins_for_transmission(), identity.traits)
 
@@ -108,8 +105,7 @@ def encode(
         image.save(output, format="PNG")
     except OSError as exc:
         raise InvalidInput(
-            f"Impossible d'écrire {output} ({exc.strerror})",
-            f"Cannot write {output} ({exc.strerror})",
+            msg("commands.ins.encode_2", output=output, strerror=exc.strerror),
         ) from exc
     emit(
         as_json,
@@ -146,11 +142,10 @@ def _read_source(source: Path) -> bytes:
     try:
         return source.read_bytes()
     except FileNotFoundError as exc:
-        raise NotFound(f"Fichier introuvable : {source}", f"No such file: {source}") from exc
+        raise NotFound(msg("commands.ins.read_source", source=source)) from exc
     except OSError as exc:
         raise InvalidInput(
-            f"Lecture impossible : {source} ({exc.strerror})",
-            f"Cannot read {source} ({exc.strerror})",
+            msg("commands.ins.read_source_2", source=source, strerror=exc.strerror),
         ) from exc
 
 
@@ -164,7 +159,7 @@ def _first_ins(payloads: list[bytes]) -> InsDataMatrix:
             first_error = first_error or exc
     if first_error is not None:
         raise first_error
-    raise NotFound("Aucun code trouvé.", "No code found.")
+    raise NotFound(msg("commands.ins.first_ins"))
 
 
 def _describe(found: InsDataMatrix, show: bool) -> dict[str, Any]:

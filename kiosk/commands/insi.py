@@ -22,6 +22,7 @@ from kiosk.insi.client import InsiClient
 from kiosk.insi.messages import LpsIdentity
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIns, InsiResult, InsiTraits
+from kiosk.locale import msg
 from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
 from kiosk.wiring import insi_signer
 
@@ -150,8 +151,7 @@ def verify(obj: CliContext, matricule: str, oid: str, traits: InsiTraits, as_jso
     compact = matricule.replace(" ", "").upper()
     if len(compact) != 15:
         raise InvalidInput(
-            "INS : 15 caractères attendus (13 + clé).",
-            "INS: 15 characters expected (13 + key).",
+            msg("commands.insi.verify"),
             detail="ins length",
         )
     ins = InsiIns(compact, oid)

@@ -25,6 +25,7 @@ from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
 from kiosk.errors import ConfigError, StorageError, Unavailable
+from kiosk.locale import msg
 from kiosk.outbox.store import STATES, OutboxStore
 from kiosk.outbox.sync import SyncReport, issued_by
 
@@ -136,8 +137,7 @@ def _trust_policy(settings: Settings) -> Callable[[x509.Certificate], bool] | No
         authorities = x509.load_pem_x509_certificates(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise ConfigError(
-            f"outbox.trusted_ca : certificats illisibles dans {path}.",
-            f"outbox.trusted_ca: cannot read certificates from {path}.",
+            msg("commands.outbox.trust_policy", path=path),
         ) from exc
     return issued_by(authorities)
 
@@ -194,8 +194,7 @@ def sync(obj: CliContext, once: bool, as_json: bool) -> None:
             # Exit 3 (ARCHITECTURE.md §12) so a timer or a script sees the outage; the
             # items stay pending with their keys and the next pass resends them.
             raise Unavailable(
-                "Service injoignable : les éléments restent en attente, rien n'est perdu.",
-                "Service unreachable: the items stay pending, nothing is lost.",
+                msg("commands.outbox.sync"),
                 detail=report.last_error or "",
             )
 
@@ -223,8 +222,7 @@ def verify(obj: CliContext, as_json: bool) -> None:
     emit(as_json, asdict(report), text)
     if not report.ok:
         raise AuditChainBroken(
-            f"Journal d'audit altéré à la ligne {report.broken_at} : {report.reason}",
-            f"Audit trail tampered with at row {report.broken_at}: {report.reason}",
+            msg("commands.outbox.verify", broken_at=report.broken_at, reason=report.reason),
         )
 
 
@@ -249,7 +247,6 @@ def export(obj: CliContext, output: Path) -> None:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise StorageError(
-                f"Impossible d'écrire {output} ({exc.strerror}).",
-                f"Cannot write {output} ({exc.strerror}).",
+                msg("commands.outbox.export", output=output, strerror=exc.strerror),
             ) from exc
         click.echo(json.dumps({"events": len(lines), "file": str(output)}))

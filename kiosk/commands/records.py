@@ -15,6 +15,7 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import NotFound
+from kiosk.locale import msg
 
 __all__ = ["RECORDS_FILE", "records"]
 
@@ -49,9 +50,7 @@ def show(obj: CliContext, nir: str, oid: str, db: Path | None, reveal: bool, as_
     patient = Ins.of(nir.replace(" ", ""), oid)  # a bad key is invalid input (exit 1)
     shown = patient.matricule.value if reveal else patient.matricule.masked()
     if not path.is_file():  # reading must not create an empty records file
-        raise NotFound(
-            f"Aucun registre des identités en {path}.", f"No identity records at {path}."
-        )
+        raise NotFound(msg("commands.records.show", path=path))
     environment = InsEnvironment(settings.site.environment)
 
     async def read() -> StoredRecord | None:
@@ -63,7 +62,7 @@ def show(obj: CliContext, nir: str, oid: str, db: Path | None, reveal: bool, as_
 
     stored = asyncio.run(read())
     if stored is None:
-        raise NotFound(f"Aucune identité locale pour {shown}.", f"No local identity for {shown}.")
+        raise NotFound(msg("commands.records.show_2", shown=shown))
     current = stored.current
     ipp = current.ipp if reveal else ("set" if current.ipp else None)
     data: dict[str, Any] = {

@@ -24,6 +24,7 @@ from kiosk.dmp.vocabulary import NS, XDS
 from kiosk.dmp.xds import VisibilitySource
 from kiosk.domain.ins import Ins
 from kiosk.errors import IdentityError
+from kiosk.locale import msg
 
 __all__ = [
     "AttributeChange",
@@ -79,14 +80,12 @@ class AttributeUpdate:
     def __post_init__(self) -> None:
         if (self.change is AttributeChange.VISIBILITY) != (self.visibility is not None):
             raise DmpRequestInvalid(
-                "Une nouvelle visibilité va avec un changement de visibilité, et lui seul.",
-                "A new visibility goes with, and only with, a visibility change.",
+                msg("dmp.attributes.attribute_update_post_init"),
                 detail=f"change={self.change}",
             )
         if self.change is AttributeChange.WRONG_PATIENT and not self.reason.strip():
             raise DmpRequestInvalid(
-                "Indiquer pourquoi le document est dans le mauvais dossier.",
-                "Say why the document is in the wrong record.",
+                msg("dmp.attributes.attribute_update_post_init_2"),
                 detail="wrong_patient without reason",
             )
 
@@ -199,9 +198,7 @@ def _values(node: etree._Element, name: str) -> str:
 
 
 def _invalid(detail: str) -> DmpMessageInvalid:
-    return DmpMessageInvalid(
-        "Mise à jour d'attributs illisible.", "Unreadable attribute update.", detail=detail
-    )
+    return DmpMessageInvalid(msg("dmp.attributes.invalid"), detail=detail)
 
 
 def read_attribute_update(request: etree._Element) -> UpdateSummary:

@@ -24,6 +24,7 @@ from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
 from kiosk.dmp.vocabulary import CDA, CONFIDENTIALITY_NORMAL, NS, OID, CodedValue, DocumentModel
 from kiosk.domain.ins import Ins
 from kiosk.errors import IdentityError
+from kiosk.locale import msg
 
 __all__ = [
     "SCHEMA_PATH",
@@ -149,8 +150,7 @@ def build_cda(document: CdaDocument) -> etree._Element:
     """The ClinicalDocument for ``document``, validated against the shipped schema."""
     if not document.pdf.startswith(_PDF_MAGIC):
         raise DmpRequestInvalid(
-            "Le document à envoyer n'est pas un PDF.",
-            "The document to send is not a PDF.",
+            msg("dmp.cda.build_cda"),
             detail=f"head={document.pdf[:8]!r}",
         )
     root = etree.Element(
@@ -230,8 +230,7 @@ def validate_cda(document: etree._Element) -> None:
         _schema().assertValid(document)
     except etree.DocumentInvalid as exc:
         raise DmpMessageInvalid(
-            "Document CDA non conforme au schéma.",
-            "CDA document does not conform to the schema.",
+            msg("dmp.cda.validate_cda"),
             detail=str(exc)[:300],
         ) from exc
 
@@ -253,8 +252,7 @@ def read_cda(document: etree._Element) -> CdaSummary:
         )
     except (IdentityError, binascii.Error) as exc:
         raise DmpMessageInvalid(
-            "Document CDA illisible : identifiant patient ou contenu invalide.",
-            "Unreadable CDA document: invalid patient identifier or body.",
+            msg("dmp.cda.read_cda"),
             detail=type(exc).__name__,
         ) from exc
     authors = document.iterfind("v3:author/v3:assignedAuthor/v3:id", {"v3": NS["hl7"]})

@@ -70,6 +70,7 @@ from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import Submission, build_submission, read_registry_response
 from kiosk.domain.ins import Ins
 from kiosk.errors import AccessDenied, ServiceError, Unavailable
+from kiosk.locale import Message, msg
 from kiosk.signing import Signer
 from kiosk.soap.envelope import Envelope, build_envelope
 from kiosk.soap.transport import ExchangeTimings, SoapClient
@@ -120,8 +121,15 @@ class DmpRefused(ServiceError):
     code = "DMP_REFUSED"
     permanent: ClassVar[bool] = True
 
-    def __init__(self, message_fr: str, message_en: str, *, ack_code: str, detail: str = ""):
-        super().__init__(message_fr, message_en, detail=detail or ack_code)
+    def __init__(
+        self,
+        message: Message | str,
+        message_en: str | None = None,
+        *,
+        ack_code: str,
+        detail: str = "",
+    ) -> None:
+        super().__init__(message, message_en, detail=detail or ack_code)
         self.ack_code = ack_code
 
 
@@ -257,8 +265,7 @@ class DmpClient:
         response = await self._write("TD1.5", request, Access(), request_id)
         if response.credentials is None:
             raise WrongAnswer(
-                "Le DMP n'a pas renvoyé les identifiants du compte web.",
-                "The DMP returned no web account credentials.",
+                msg("dmp.client.dmp_client_open_web_account"),
                 detail="TD1.5 without credentials",
             )
         return response.credentials
@@ -299,8 +306,7 @@ class DmpClient:
             codes = ", ".join(code for code, _ in errors) or "?"
             duplicate = any("Duplicate" in code or "NonUnique" in code for code, _ in errors)
             raise DmpRefused(
-                f"Le DMP a refusé le document ({codes}).",
-                f"The DMP refused the document ({codes}).",
+                msg("dmp.client.dmp_client_send_registry", codes=codes),
                 ack_code=DUPLICATE if duplicate else codes,
             )
 
@@ -354,8 +360,7 @@ class DmpClient:
                     answer = await soap.call(envelope, action=action)
         except TimeoutError as exc:
             raise Unavailable(
-                "Le DMP n'a pas répondu à temps. Réessayez plus tard.",
-                "The DMP did not answer in time. Try again later.",
+                msg("dmp.client.dmp_client_send"),
                 detail=f"{name}: deadline {self.settings.deadline_s}s",
             ) from exc
         if answer.relates_to and answer.relates_to != wsa_id:
@@ -389,8 +394,7 @@ class DmpClient:
 
 def _wrong(detail: str) -> WrongAnswer:
     return WrongAnswer(
-        "La réponse du DMP ne correspond pas à la demande ; rien n'a été enregistré ici.",
-        "The DMP's answer does not match the request; nothing was recorded here.",
+        msg("dmp.client.wrong"),
         detail=detail,
     )
 
@@ -402,13 +406,11 @@ def _refusal(code: str, text: str) -> ServiceError:
         return kind(fr, en, ack_code=code)
     if code in {"INTERDIT", "ACCES_REFUSE", "NON_AUTORISE"}:
         return AccessDenied(
-            "Le DMP refuse l'accès à ce dossier.",
-            "The DMP refuses access to this record.",
+            msg("dmp.client.refusal_2"),
             detail=code,
         )
     return DmpRefused(
-        f"Le DMP a refusé la demande ({code}).",
-        f"The DMP refused the request ({code}).",
+        msg("dmp.client.refusal", code=code),
         ack_code=code,
         detail=f"{code}: {text[:80]}",
     )

@@ -12,6 +12,7 @@ import re
 
 from kiosk.domain.ins import Ins
 from kiosk.errors import IdentityError
+from kiosk.locale import msg
 
 __all__ = ["parse_cx"]
 
@@ -23,8 +24,7 @@ def parse_cx(value: str) -> Ins:
     match = _CX.match(value.strip())
     if match is None:
         raise IdentityError(
-            "Identifiant patient illisible (format HL7 CX attendu).",
-            "Unreadable patient identifier (HL7 CX expected).",
+            msg("dmp.cx.parse_cx"),
             detail=f"cx_malformed length={len(value)}",
         )
     return Ins.of(match["id"], match["oid"])

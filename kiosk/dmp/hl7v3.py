@@ -16,6 +16,7 @@ from lxml import etree
 
 from kiosk.dmp.errors import DmpMessageInvalid
 from kiosk.dmp.vocabulary import DMP_DEVICE_OID, HL7V3, NS
+from kiosk.locale import msg
 
 __all__ = [
     "V3",
@@ -132,8 +133,7 @@ def observation(parent: etree._Element, code: str, value: str) -> None:
 
 def _invalid(what: str) -> DmpMessageInvalid:
     return DmpMessageInvalid(
-        "Message HL7 du DMP illisible.",
-        "Unreadable DMP HL7 message.",
+        msg("dmp.hl7v3.invalid"),
         detail=what,
     )
 

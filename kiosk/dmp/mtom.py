@@ -21,6 +21,7 @@ from lxml import etree
 
 from kiosk.dmp.errors import DmpRequestInvalid
 from kiosk.dmp.vocabulary import NS
+from kiosk.locale import msg
 from kiosk.soap.envelope import Envelope, InvalidXml, serialize
 from kiosk.soap.transport import SoapClient
 
@@ -42,8 +43,7 @@ def optimise(body: etree._Element) -> tuple[etree._Element, dict[str, bytes]]:
             data = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise DmpRequestInvalid(
-                "Document à envoyer illisible.",
-                "The document to send is unreadable.",
+                msg("dmp.mtom.optimise"),
                 detail="base64",
             ) from exc
         # Content-ID from the entry id: the same document always gets the same part name.
@@ -92,8 +92,7 @@ def root_part(raw: bytes) -> bytes:
     sections = raw.split(delimiter)
     if len(sections) < 3:
         raise InvalidXml(
-            "Réponse MTOM du DMP illisible.",
-            "Unreadable MTOM answer from the DMP.",
+            msg("dmp.mtom.root_part"),
             detail="no root part",
         )
     _, _, content = sections[1].partition(b"\r\n\r\n")

@@ -34,6 +34,7 @@ from kiosk.dmp.transactions import (
 )
 from kiosk.domain.ins import Ins
 from kiosk.errors import AccessDenied, InvalidInput, KioskError, SoapFault, Unavailable
+from kiosk.locale import msg
 from kiosk.outbox.ports import (
     Ack,
     OutboxItem,
@@ -142,9 +143,7 @@ class DmpSender:
         """Send ``item`` with its idempotency key; a :class:`SendError` on failure."""
         transaction = KINDS.get(item.kind)
         if transaction is None:
-            raise PermanentSendError(
-                "Élément d'envoi inconnu.", "Unknown outbox item.", fault_code="UNKNOWN_KIND"
-            )
+            raise PermanentSendError(msg("dmp.sender.dmp_sender_send"), fault_code="UNKNOWN_KIND")
         try:
             return await self._deliver(item, transaction)
         except SendError:
@@ -166,8 +165,7 @@ class DmpSender:
             raise _transient(exc, exc.code, answered=True) from exc
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentSendError(
-                "Élément d'envoi illisible.",
-                "Unreadable outbox item.",
+                msg("dmp.sender.dmp_sender_send_2"),
                 fault_code="PAYLOAD_INVALID",
                 detail=type(exc).__name__,
             ) from exc

@@ -37,6 +37,7 @@ import httpx
 from cryptography import x509
 
 from kiosk.errors import ConfigError, Unavailable
+from kiosk.locale import msg
 
 __all__ = [
     "ENGINE_PATHS",
@@ -237,8 +238,6 @@ class CardTlsProxy:
 
 def _direct_unavailable(detail: str) -> DirectTlsUnavailable:
     return DirectTlsUnavailable(
-        "La connexion sécurisée avec la carte a échoué ; vérifiez la carte ou utilisez "
-        "le mode établissement.",
-        "The secure connection with the card failed; check the card or use the establishment mode.",
+        msg("dmp.tls.direct_unavailable"),
         detail=detail,
     )

@@ -35,6 +35,7 @@ from kiosk.dmp.vocabulary import HL7V3, TD
 from kiosk.domain.consent import ConsentRecord
 from kiosk.domain.ins import Ins
 from kiosk.errors import IdentityError
+from kiosk.locale import msg
 
 __all__ = [
     "AuthorizationRequest",
@@ -99,8 +100,7 @@ class VitaleTraits:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[0-9]{8}", self.birth_date) or self.sex not in {"F", "M"}:
             raise DmpRequestInvalid(
-                "Données Vitale incomplètes pour la création du DMP.",
-                "Vitale data incomplete for the DMP creation.",
+                msg("dmp.transactions.vitale_traits_post_init"),
                 detail="birth date must be 8 digits and sex F or M",
             )
 
@@ -123,8 +123,7 @@ class ConsentStatement:
         """The statement of the domain's consent record; refused without information given."""
         if record.information is None:
             raise DmpRequestInvalid(
-                "Le patient doit être informé avant la création de son DMP.",
-                "The patient must be informed before the DMP is created.",
+                msg("dmp.transactions.consent_statement_of"),
                 detail="no information given",
             )
         consent = record.consent
@@ -148,8 +147,7 @@ class CreationRequest:
     def __post_init__(self) -> None:
         if not self.consent.creation:
             raise DmpRequestInvalid(
-                "Le patient n'a pas consenti à la création de son DMP.",
-                "The patient did not consent to the creation of the DMP.",
+                msg("dmp.transactions.creation_request_post_init"),
                 detail="consent.creation is false",
             )
 
@@ -180,17 +178,16 @@ class WebAccountRequest:
     def __post_init__(self) -> None:
         if not self.mobile and not self.email:
             raise DmpRequestInvalid(
-                "Un numéro de mobile ou une adresse e-mail est nécessaire.",
-                "A mobile number or an e-mail address is required.",
+                msg("dmp.transactions.web_account_request_post_init"),
                 detail="no contact",
             )
         if self.mobile and not _MOBILE.match(self.mobile):
             raise DmpRequestInvalid(
-                "Numéro de mobile invalide.", "Invalid mobile number.", detail="mobile"
+                msg("dmp.transactions.web_account_request_post_init_2"), detail="mobile"
             )
         if self.email and not _EMAIL.match(self.email):
             raise DmpRequestInvalid(
-                "Adresse e-mail invalide.", "Invalid e-mail address.", detail="email"
+                msg("dmp.transactions.web_account_request_post_init_3"), detail="email"
             )
 
 
@@ -304,7 +301,7 @@ def build_request(request: Request, header: MessageHeader) -> etree._Element:
 
 
 def _invalid(detail: str) -> DmpMessageInvalid:
-    return DmpMessageInvalid("Requête DMP illisible.", "Unreadable DMP request.", detail=detail)
+    return DmpMessageInvalid(msg("dmp.transactions.invalid"), detail=detail)
 
 
 def read_request(message: etree._Element) -> tuple[MessageHeader, Request]:

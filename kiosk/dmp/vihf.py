@@ -36,6 +36,7 @@ from kiosk.dmp.vocabulary import (
 )
 from kiosk.domain.ins import Ins
 from kiosk.errors import IdentityError
+from kiosk.locale import msg
 
 __all__ = [
     "DEFAULT_LIFETIME_S",
@@ -272,8 +273,7 @@ def build_vihf(request: VihfRequest, *, clock: Clock, assertion_id: str) -> etre
     if problems:
         listing = ", ".join(f"{p.code}:{p.attribute}" if p.attribute else p.code for p in problems)
         raise DmpRequestInvalid(
-            f"Jeton d'accès au DMP incomplet ou incohérent ({listing}).",
-            f"DMP access token incomplete or inconsistent ({listing}).",
+            msg("dmp.vihf.build_vihf", listing=listing),
             detail=listing,
         )
     return root

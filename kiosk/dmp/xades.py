@@ -25,6 +25,7 @@ from lxml import etree
 
 from kiosk.dmp.errors import DmpMessageInvalid
 from kiosk.dmp.vocabulary import NS
+from kiosk.locale import msg
 from kiosk.signing import Signer
 from kiosk.soap.envelope import parse_xml
 from kiosk.soap.wssec import TrustAnchor, Verified, sign_xades, verify_xades
@@ -55,8 +56,7 @@ class SignatureMismatch(DmpMessageInvalid):
 
 def _mismatch(detail: str) -> SignatureMismatch:
     return SignatureMismatch(
-        "Signature XAdES du lot de soumission absente ou non conforme.",
-        "The submission set's XAdES signature is missing or does not match.",
+        msg("dmp.xades.mismatch"),
         detail=detail,
     )
 

@@ -29,6 +29,7 @@ from kiosk.dmp.cx import parse_cx
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
 from kiosk.dmp.vocabulary import CDA, CONFIDENTIALITY_NORMAL, NS, OID, XDS, CodedValue
 from kiosk.errors import IdentityError
+from kiosk.locale import msg
 
 __all__ = [
     "EntrySummary",
@@ -194,8 +195,7 @@ def build_submission(request: Submission) -> etree._Element:
     codes = request.visibility.confidentiality_codes()
     if not codes or codes[0] != _NORMAL:
         raise DmpRequestInvalid(
-            "Visibilité du document invalide.",
-            "Invalid document visibility.",
+            msg("dmp.xds.build_submission"),
             detail="confidentiality codes must start with N",
         )
     cda, patient = request.cda, request.cda.patient
@@ -368,16 +368,14 @@ def read_submission(request: etree._Element) -> SubmissionSummary:
     """Read a provide-and-register request; ``problems`` holds XDS error codes."""
     if request.tag != f"{_XDS}ProvideAndRegisterDocumentSetRequest":
         raise DmpMessageInvalid(
-            "Soumission XDS illisible.",
-            "Unreadable XDS submission.",
+            msg("dmp.xds.read_submission"),
             detail=f"root={request.tag}",
         )
     objects = request.find(f"{_LCM}SubmitObjectsRequest/{_RIM}RegistryObjectList")
     package = objects.find(f"{_RIM}RegistryPackage") if objects is not None else None
     if objects is None or package is None:
         raise DmpMessageInvalid(
-            "Soumission XDS sans lot de soumission.",
-            "XDS submission without a submission set.",
+            msg("dmp.xds.read_submission_2"),
             detail="no RegistryPackage",
         )
     documents = {d.get("id", ""): d for d in request.iterfind(f"{_XDS}Document")}
@@ -435,8 +433,7 @@ def read_registry_response(response: etree._Element) -> tuple[bool, tuple[tuple[
     """Whether the registry accepted the submission, and its (errorCode, codeContext) pairs."""
     if response.tag != f"{_RS}RegistryResponse":
         raise DmpMessageInvalid(
-            "Réponse du DMP illisible.",
-            "Unreadable DMP response.",
+            msg("dmp.xds.read_registry_response"),
             detail=f"root={response.tag}",
         )
     errors = tuple(

@@ -23,6 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from kiosk.errors import InvalidInput
+from kiosk.locale import msg
 
 __all__ = [
     "GENESIS_HASH",
@@ -80,8 +81,7 @@ def _check_key(key: str) -> None:
     folded = re.sub(r"[^a-z]", "_", key.lower())
     if "pin" in folded.split("_") or any(word in folded for word in _FORBIDDEN):
         raise InvalidInput(
-            f"Un événement d'audit ne peut pas contenir « {key} ».",
-            f"An audit event may not carry {key!r}.",
+            msg("domain.audit.check_key", key=key),
         )
 
 
@@ -103,7 +103,7 @@ class AuditEvent:
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
-            raise InvalidInput("Horodatage sans fuseau.", "Timestamp without a time zone.")
+            raise InvalidInput(msg("domain.audit.audit_event_post_init"))
         for key in self.details:
             _check_key(key)
         set_field = functools.partial(object.__setattr__, self)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.errors import InvalidInput
+from kiosk.locale import msg
 
 __all__ = [
     "Consent",
@@ -67,14 +68,12 @@ class Consent:
         _require_aware(self.recorded_at, "consentement", "consent")
         if not self.recorded_by.strip():
             raise ConsentError(
-                "le consentement doit indiquer qui l'a recueilli",
-                "the consent must say who recorded it",
+                msg("domain.consent.consent_post_init"),
                 detail="recorded_by_empty",
             )
         if self.establishment_access and not self.creation:
             raise ConsentError(
-                "pas d'autorisation d'accès pour l'établissement sans consentement à la création",
-                "no establishment access authorization without consent to creation",
+                msg("domain.consent.consent_post_init_2"),
                 detail="access_without_creation",
             )
 
@@ -94,14 +93,12 @@ class ConsentRecord:
     def __post_init__(self) -> None:
         if self.consent.creation and self.information is None:
             raise ConsentError(
-                "le patient doit être informé avant de consentir à la création du DMP",
-                "the patient must be informed before consenting to the DMP creation",
+                msg("domain.consent.consent_record_post_init"),
                 detail="creation_without_information",
             )
         if self.information is not None and self.information.at > self.consent.recorded_at:
             raise ConsentError(
-                "l'information du patient doit précéder son consentement",
-                "the patient must be informed before giving consent",
+                msg("domain.consent.consent_record_post_init_2"),
                 detail="information_after_consent",
             )
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from kiosk.errors import AccessDenied, ConfigError
+from kiosk.locale import msg
 
 __all__ = [
     "ANY",
@@ -124,8 +125,7 @@ class HabilitationRule:
 def _strings(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(
-            f"habilitations : {where} doit être une liste de chaînes",
-            f"habilitations: {where} must be a list of strings",
+            msg("domain.habilitation.strings", where=where),
             detail=where,
         )
     return value
@@ -138,8 +138,7 @@ def _enum_values(kind: type[_E], value: Any, where: str) -> frozenset[_E]:
     except ValueError as exc:
         expected = ", ".join(member.value for member in kind)
         raise ConfigError(
-            f"habilitations : {where} contient une valeur inconnue (attendu : {expected})",
-            f"habilitations: {where} holds an unknown value (expected: {expected})",
+            msg("domain.habilitation.enum_values", where=where, expected=expected),
             detail=where,
         ) from exc
 
@@ -160,8 +159,7 @@ class HabilitationTable:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(
-                f"habilitations : TOML invalide ({exc})",
-                f"habilitations: invalid TOML ({exc})",
+                msg("domain.habilitation.habilitation_table_from_toml_text", exc=exc),
                 detail="toml",
             ) from exc
         return cls.from_mapping(data)
@@ -172,15 +170,13 @@ class HabilitationTable:
         unknown = sorted(set(data) - {"version", "rule"})
         if unknown:
             raise ConfigError(
-                f"habilitations : clé inconnue « {unknown[0]} » (attendu : version, rule)",
-                f"habilitations: unknown key {unknown[0]!r} (expected: version, rule)",
+                msg("domain.habilitation.habilitation_table_from_mapping", unknown=unknown[0]),
                 detail=unknown[0],
             )
         raw_rules = data.get("rule", [])
         if not isinstance(raw_rules, list):
             raise ConfigError(
-                "habilitations : rule doit être une liste de tables ([[rule]])",
-                "habilitations: rule must be an array of tables ([[rule]])",
+                msg("domain.habilitation.habilitation_table_from_mapping_2"),
                 detail="rule",
             )
         rules = []
@@ -188,8 +184,7 @@ class HabilitationTable:
             where = f"rule[{index}]"
             if not isinstance(raw, Mapping):
                 raise ConfigError(
-                    f"habilitations : {where} doit être une table",
-                    f"habilitations: {where} must be a table",
+                    msg("domain.habilitation.habilitation_table_from_mapping_3", where=where),
                     detail=where,
                 )
             extra = sorted(set(raw) - _RULE_KEYS)
@@ -205,8 +200,7 @@ class HabilitationTable:
             description = raw.get("description", "")
             if not isinstance(description, str):
                 raise ConfigError(
-                    f"habilitations : {where}.description doit être une chaîne",
-                    f"habilitations: {where}.description must be a string",
+                    msg("domain.habilitation.habilitation_table_from_mapping_4", where=where),
                     detail=f"{where}.description",
                 )
             rules.append(

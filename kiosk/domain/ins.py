@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from kiosk.domain.nir import Nir, NirKind
 from kiosk.errors import IdentityError
+from kiosk.locale import msg
 
 __all__ = [
     "KNOWN_OIDS",
@@ -65,20 +66,17 @@ def check_oid_allowed(oid: str, environment: InsEnvironment) -> None:
     """Refuse an OID foreign to ``environment``: no test INS in production, and vice versa."""
     if oid not in KNOWN_OIDS:
         raise IdentityError(
-            f"OID « {oid} » inconnu : ce n'est pas une autorité INS",
-            f"unknown OID {oid!r}: not an INS authority",
+            msg("domain.ins.check_oid_allowed", oid=oid),
             detail="oid_unknown",
         )
     if oid not in _ALLOWED_OIDS[environment]:
         if environment is InsEnvironment.PRODUCTION:
             raise IdentityError(
-                "INS de test ou de démonstration refusé en production",
-                "a test or demo INS is refused in production",
+                msg("domain.ins.check_oid_allowed_3"),
                 detail="oid_test_in_production",
             )
         raise IdentityError(
-            "INS réel refusé dans un environnement de test : utilisez l'OID de test",
-            "a real INS is refused in a test environment: use the test OID",
+            msg("domain.ins.check_oid_allowed_2"),
             detail="oid_production_in_test",
         )
 
@@ -99,8 +97,7 @@ class Ins:
     def __post_init__(self) -> None:
         if self.oid not in KNOWN_OIDS:
             raise IdentityError(
-                f"OID « {self.oid} » inconnu : ce n'est pas une autorité INS",
-                f"unknown OID {self.oid!r}: not an INS authority",
+                msg("domain.ins.ins_post_init", oid=self.oid),
                 detail="oid_unknown",
             )
 
@@ -109,8 +106,7 @@ class Ins:
         """Parse ``matricule`` (a NIA when ``oid`` is the INS-NIA authority) and pair it."""
         if oid not in KNOWN_OIDS:
             raise IdentityError(
-                f"OID « {oid} » inconnu : ce n'est pas une autorité INS",
-                f"unknown OID {oid!r}: not an INS authority",
+                msg("domain.ins.ins_of", oid=oid),
                 detail="oid_unknown",
             )
         hint = NirKind.NIA if oid == OID_INS_NIA else None
@@ -161,14 +157,12 @@ def normalise_name(text: str) -> str:
         if char not in _NAME_ALLOWED:
             shown = char if char.isprintable() else f"U+{ord(char):04X}"
             raise IdentityError(
-                f"caractère « {shown} » non autorisé dans un nom (position {index + 1})",
-                f"character {shown!r} not allowed in a name (position {index + 1})",
+                msg("domain.ins.normalise_name_2", shown=shown, value=index + 1),
                 detail="name_character",
             )
     if not any(char in _NAME_LETTERS for char in stripped):
         raise IdentityError(
-            "un nom doit comporter au moins une lettre",
-            "a name must contain at least one letter",
+            msg("domain.ins.normalise_name"),
             detail="name_empty",
         )
     return stripped
@@ -180,8 +174,7 @@ def check_birth_place(code: str) -> str:
     digits = value[:1] + value[2:] if value[:2] in ("2A", "2B") else value
     if len(value) != 5 or not (digits.isascii() and digits.isdigit()):
         raise IdentityError(
-            "lieu de naissance : code INSEE de 5 caractères attendu (99xxx à l'étranger)",
-            "birth place: a 5-character INSEE code is expected (99xxx abroad)",
+            msg("domain.ins.check_birth_place"),
             detail="birth_place",
         )
     return value
@@ -215,16 +208,13 @@ class StrictTraits:
         given = tuple(part for item in items for part in normalise_name(item).split(" "))
         if not given:
             raise IdentityError(
-                "au moins un prénom de naissance est requis",
-                "at least one birth given name is required",
+                msg("domain.ins.strict_traits_create"),
                 detail="given_names_empty",
             )
         try:
             sex_value = Sex(sex.upper() if isinstance(sex, str) else sex)
         except ValueError as exc:
-            raise IdentityError(
-                "sexe : F ou M attendu", "sex: F or M expected", detail="sex"
-            ) from exc
+            raise IdentityError(msg("domain.ins.strict_traits_create_2"), detail="sex") from exc
         return cls(
             birth_family_name=normalise_name(birth_family_name),
             birth_given_names=given,
@@ -309,8 +299,7 @@ class Identity:
         # RECUP and QUAL both come from INSi, which always returns an INS.
         if self.ins is None and self.status in (IdentityStatus.RECUP, IdentityStatus.QUAL):
             raise IdentityError(
-                "une identité récupérée ou qualifiée a forcément un INS",
-                "a recovered or qualified identity always has an INS",
+                msg("domain.ins.identity_post_init"),
                 detail="status_without_ins",
             )
 

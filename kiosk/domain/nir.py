@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.errors import InvalidInput
+from kiosk.locale import Message, msg
 
 __all__ = [
     "Nir",
@@ -62,10 +63,8 @@ class NirError(InvalidInput):
 
     code = "NIR_INVALID"
 
-    def __init__(
-        self, reason: NirReason, message_fr: str, message_en: str, *, detail: str = ""
-    ) -> None:
-        super().__init__(message_fr, message_en, detail=detail or reason.value)
+    def __init__(self, reason: NirReason, message: Message, *, detail: str = "") -> None:
+        super().__init__(message, detail=detail or reason.value)
         self.reason = reason
 
 
@@ -81,15 +80,13 @@ def _check_characters(body: str) -> None:
             dept = body[_DEPT]
             raise NirError(
                 NirReason.CORSICA,
-                f"département « {dept} » invalide : seuls 2A et 2B comportent une lettre",
-                f"department {dept!r} is invalid: only 2A and 2B contain a letter",
+                msg("domain.nir.check_characters_2", dept=dept),
             )
         # The position is 1-based for people; the character alone identifies no one.
         shown = char if char.isprintable() else f"U+{ord(char):04X}"
         raise NirError(
             NirReason.CHARACTERS,
-            f"caractère « {shown} » non autorisé en position {index + 1}",
-            f"character {shown!r} not allowed at position {index + 1}",
+            msg("domain.nir.check_characters", shown=shown, value=index + 1),
         )
 
 
@@ -107,8 +104,7 @@ def nir_key(body: str) -> int:
     if len(body) != _BODY_LENGTH:
         raise NirError(
             NirReason.LENGTH,
-            f"corps de NIR : {_BODY_LENGTH} caractères attendus, {len(body)} reçus",
-            f"NIR body: {_BODY_LENGTH} characters expected, {len(body)} given",
+            msg("domain.nir.nir_key", body_length=_BODY_LENGTH, body=len(body)),
         )
     _check_characters(body)
     return 97 - _numeric_body(body) % 97
@@ -140,8 +136,7 @@ class Nir:
         if len(value) != _LENGTH:
             raise NirError(
                 NirReason.LENGTH,
-                f"le NIR doit compter {_LENGTH} caractères (clé comprise), {len(value)} reçus",
-                f"a NIR has {_LENGTH} characters including its key, {len(value)} given",
+                msg("domain.nir.nir_parse", length=_LENGTH, value=len(value)),
             )
         body, key_text = value[:_BODY_LENGTH], value[_BODY_LENGTH:]
         _check_characters(body)
@@ -150,15 +145,13 @@ class Nir:
                 shown = char if char.isprintable() else f"U+{ord(char):04X}"
                 raise NirError(
                     NirReason.CHARACTERS,
-                    f"la clé ne contient que des chiffres : « {shown} » en position {offset}",
-                    f"the key holds digits only: {shown!r} at position {offset}",
+                    msg("domain.nir.nir_parse_4", shown=shown, offset=offset),
                 )
         sex_digit = body[0]
         if sex_digit not in _SEX_KIND:
             raise NirError(
                 NirReason.SEX,
-                f"premier chiffre « {sex_digit} » invalide : 1, 2, 7 ou 8 attendu",
-                f"first digit {sex_digit!r} is invalid: 1, 2, 7 or 8 expected",
+                msg("domain.nir.nir_parse_2", sex_digit=sex_digit),
             )
         expected = 97 - _numeric_body(body) % 97
         given = int(key_text)
@@ -166,8 +159,7 @@ class Nir:
             # The key alone identifies no one, so both values may be shown.
             raise NirError(
                 NirReason.KEY,
-                f"clé attendue {expected:02d}, reçue {key_text}",
-                f"key {expected:02d} expected, {key_text} given",
+                msg("domain.nir.nir_parse_3", expected=expected, key_text=key_text),
             )
         kind = NirKind.NIA if kind_hint == NirKind.NIA else NirKind(_SEX_KIND[sex_digit])
         birth_place = body[5:10]

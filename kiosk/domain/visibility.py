@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kiosk.errors import InvalidInput
+from kiosk.locale import msg
 
 __all__ = [
     "CODE_SYSTEM_DMP",
@@ -68,8 +69,7 @@ class Visibility:
                 continue
             if code not in _DMP_CODES:
                 raise InvalidInput(
-                    f"code de confidentialité DMP inconnu : « {code} »",
-                    f"unknown DMP confidentiality code: {code!r}",
+                    msg("domain.visibility.visibility_from_codes", code=code),
                     detail="visibility_code",
                 )
             hidden.add(code)

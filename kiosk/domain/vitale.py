@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from kiosk.domain.nir import Nir, NirError
 from kiosk.errors import CardReadError
+from kiosk.locale import msg
 
 __all__ = [
     "MAP_FID",
@@ -63,8 +64,7 @@ _TAG_FILE = 0x80
 
 def _bad(file: str, what: str) -> CardReadError:
     return CardReadError(
-        f"Carte Vitale illisible : fichier {file} mal formé ({what}).",
-        f"Unreadable Vitale card: file {file} is malformed ({what}).",
+        msg("domain.vitale.bad", file=file, what=what),
         detail=f"file={file} {what}",
     )
 

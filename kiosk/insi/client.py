@@ -32,6 +32,7 @@ from kiosk.insi.messages import (
 )
 from kiosk.insi.protocol import INSI, InsiProtocol, ResultCode
 from kiosk.insi.results import InsiIns, InsiResult, InsiTraits
+from kiosk.locale import msg
 from kiosk.signing import Signer
 from kiosk.soap.envelope import NS, InvalidXml, build_envelope, qname
 from kiosk.soap.transport import SoapClient
@@ -101,8 +102,7 @@ class InsiClient:
         if answer.relates_to and answer.relates_to != sent_id:
             # WS-Addressing: an answer to another message is never read as ours.
             raise InvalidXml(
-                "Le service INSi a répondu à un autre message.",
-                "The INSi service answered another message.",
+                msg("insi.client.insi_client_exchange"),
                 detail="RelatesTo does not match MessageID",
             )
         return parse_result(answer.payload, self.protocol)

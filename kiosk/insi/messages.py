@@ -17,6 +17,7 @@ from lxml import etree
 from kiosk.errors import InvalidInput
 from kiosk.insi.protocol import INSI, InsiProtocol, ResultCode
 from kiosk.insi.results import InsiIdentity, InsiIns, InsiResult, InsiTraits
+from kiosk.locale import msg
 from kiosk.signing import SignerIdentity
 from kiosk.soap.envelope import NS, InvalidXml, qname
 
@@ -161,8 +162,7 @@ def verify_request(ins: InsiIns, traits: InsiTraits, p: InsiProtocol = INSI) -> 
 
 def _broken(what: str) -> InvalidXml:
     return InvalidXml(
-        "Réponse INSi incomplète ou inattendue.",
-        "Incomplete or unexpected INSi answer.",
+        msg("insi.messages.broken"),
         detail=what,
     )
 

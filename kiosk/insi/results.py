@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kiosk.domain.ins import check_birth_place, normalise_name
 from kiosk.errors import InvalidInput
 from kiosk.insi.protocol import ResultCode
+from kiosk.locale import msg
 
 __all__ = [
     "InsiIdentity",
@@ -31,8 +32,7 @@ def parse_birth_date(text: str) -> str:
     match = _DATE.match(text.strip())
     if not match or not (0 <= int(match[2]) <= 12 and 0 <= int(match[3]) <= 31):
         raise InvalidInput(
-            "Date de naissance invalide (attendu AAAA-MM-JJ).",
-            "Invalid birth date (expected YYYY-MM-DD).",
+            msg("insi.results.parse_birth_date"),
             detail="birth date rejected",
         )
     return f"{match[1]}-{match[2]}-{match[3]}"
@@ -62,10 +62,10 @@ class InsiTraits:
         names = given_names.split() if isinstance(given_names, str) else list(given_names)
         given = tuple(part for n in names for part in normalise_name(n).split(" "))
         if not given:
-            raise InvalidInput("Prénom manquant.", "Given name missing.", detail="no given name")
+            raise InvalidInput(msg("insi.results.insi_traits_create"), detail="no given name")
         sex_n = sex.strip().upper()
         if sex_n not in ("F", "M"):
-            raise InvalidInput("Sexe invalide (F ou M).", "Invalid sex (F or M).", detail="sex")
+            raise InvalidInput(msg("insi.results.insi_traits_create_2"), detail="sex")
         place = check_birth_place(birth_place) if birth_place else None
         return cls(
             family_name=normalise_name(family_name),

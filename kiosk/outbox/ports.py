@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kiosk.errors import ServiceError, StorageError
+from kiosk.locale import Message
 
 __all__ = [
     "Ack",
@@ -74,9 +75,14 @@ class SendError(ServiceError):
     code = "OUTBOX_SEND"
 
     def __init__(
-        self, message_fr: str, message_en: str, *, fault_code: str, detail: str = ""
+        self,
+        message: Message | str,
+        message_en: str | None = None,
+        *,
+        fault_code: str,
+        detail: str = "",
     ) -> None:
-        super().__init__(message_fr, message_en, detail=detail)
+        super().__init__(message, message_en, detail=detail)
         self.fault_code = fault_code
 
 
@@ -88,15 +94,15 @@ class TransientSendError(SendError):
 
     def __init__(
         self,
-        message_fr: str,
-        message_en: str,
+        message: Message | str,
+        message_en: str | None = None,
         *,
         fault_code: str,
         answered: bool,
         retry_after_s: float | None = None,
         detail: str = "",
     ) -> None:
-        super().__init__(message_fr, message_en, fault_code=fault_code, detail=detail)
+        super().__init__(message, message_en, fault_code=fault_code, detail=detail)
         self.answered = answered
         """False when the service was not reached or its answer was lost."""
         self.retry_after_s = retry_after_s

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.errors import ConfigError
+from kiosk.locale import msg
 
 __all__ = ["PrinterProfile", "UsbId", "load_profile", "profile_names"]
 
@@ -58,13 +59,11 @@ def load_profile(name: str, directory: Path | None = None) -> PrinterProfile:
     except FileNotFoundError as exc:
         known = ", ".join(profile_names(directory)) or "-"
         raise ConfigError(
-            f"Profil d'imprimante inconnu : {name} (connus : {known}).",
-            f"Unknown printer profile: {name} (known: {known}).",
+            msg("printing.profiles.load_profile_2", name=name, known=known),
         ) from exc
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(
-            f"{path} : profil d'imprimante illisible ({exc}).",
-            f"{path}: unreadable printer profile ({exc}).",
+            msg("printing.profiles.load_profile_3", path=path, exc=exc),
         ) from exc
     try:
         usb = tuple(
@@ -85,12 +84,10 @@ def load_profile(name: str, directory: Path | None = None) -> PrinterProfile:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
-            f"{path} : clé manquante ou invalide ({exc}).",
-            f"{path}: missing or invalid key ({exc}).",
+            msg("printing.profiles.load_profile_4", path=path, exc=exc),
         ) from exc
     if profile.width_dots not in _WIDTHS:
         raise ConfigError(
-            f"{path} : width_dots vaut 384 (58 mm) ou 576 (80 mm), pas {profile.width_dots}.",
-            f"{path}: width_dots must be 384 (58 mm) or 576 (80 mm), not {profile.width_dots}.",
+            msg("printing.profiles.load_profile", path=path, width_dots=profile.width_dots),
         )
     return profile

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from kiosk.clock import Clock
 from kiosk.errors import NotFound, PrinterError
+from kiosk.locale import msg
 from kiosk.printing.ports import JobKind, PrintJob, ReceiptPrinter
 
 __all__ = ["PrintQueue", "QueuedJob"]
@@ -52,8 +53,7 @@ class PrintQueue:
         entry = self.find(job_id) if job_id else self.last(JobKind.RECEIPT)
         if entry is None:
             raise NotFound(
-                "Aucun ticket à réimprimer dans cette session.",
-                "No receipt to reprint in this session.",
+                msg("printing.queue.print_queue_reprint"),
             )
         await self._attempt(entry)
         return entry

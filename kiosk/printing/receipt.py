@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 from kiosk.domain.datamatrix import payload_for
 from kiosk.domain.ins import Identity
 from kiosk.errors import PrinterError
+from kiosk.locale import msg
 from kiosk.printing.catalogue import wording
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.symbols import datamatrix_image, qr_image
@@ -283,8 +284,7 @@ def _font(style: Style, width: int) -> ImageFont.FreeTypeFont:
         if path.is_file():
             return ImageFont.truetype(str(path), size)
     raise PrinterError(
-        "Police DejaVu absente : installez fonts-dejavu-core.",
-        "DejaVu fonts missing: install fonts-dejavu-core.",
+        msg("printing.receipt.font"),
         detail=name,
     )
 
@@ -387,8 +387,7 @@ def encode_escpos(image: Image.Image, profile: PrinterProfile) -> bytes:
     """ESC/POS for a rendered page: init, raster bands (``GS v 0``), feed, cut if any."""
     if image.width != profile.width_dots or image.width % 8:
         raise PrinterError(
-            "Mise en page incompatible avec la largeur du papier.",
-            "Layout does not match the paper width.",
+            msg("printing.receipt.encode_escpos"),
             detail=f"image {image.width} dots, profile {profile.width_dots}",
         )
     black = ~np.asarray(image.convert("1"), dtype=bool)  # True where the head burns a dot

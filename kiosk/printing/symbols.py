@@ -14,6 +14,7 @@ import zxingcpp
 from PIL import Image
 
 from kiosk.errors import InvalidInput
+from kiosk.locale import msg
 
 __all__ = ["EC_LEVELS", "datamatrix_image", "qr_image"]
 
@@ -47,8 +48,7 @@ def qr_image(
     _check_geometry(module_px, quiet_modules)
     if ec_level not in EC_LEVELS:
         raise InvalidInput(
-            f"Niveau de correction QR inconnu : {ec_level!r} (attendu : L, M, Q ou H).",
-            f"Unknown QR error-correction level: {ec_level!r} (expected L, M, Q or H).",
+            msg("printing.symbols.qr_image", ec_level=ec_level),
         )
     # Without an ECI, non-ASCII text is written as ISO-8859-x bytes that readers guess
     # as Shift_JIS ("¡" reads "｡"); UTF-8 with an ECI reads back exactly everywhere.
@@ -60,8 +60,7 @@ def qr_image(
 def _check_geometry(module_px: int, quiet_modules: int) -> None:
     if module_px < 1 or quiet_modules < 0:
         raise InvalidInput(
-            "Taille de module ou marge de code-barres invalide.",
-            "Invalid barcode module size or quiet zone.",
+            msg("printing.symbols.check_geometry"),
             detail=f"module_px={module_px} quiet_modules={quiet_modules}",
         )
 
@@ -71,15 +70,13 @@ def _create(
 ) -> zxingcpp.Barcode:
     if not content:
         raise InvalidInput(
-            "Impossible de créer un code-barres vide.",
-            "Cannot create an empty barcode.",
+            msg("printing.symbols.create"),
         )
     try:
         return zxingcpp.create_barcode(content, fmt, **options)
     except ValueError as exc:  # too long for the largest symbol, or unencodable
         raise InvalidInput(
-            "Contenu impossible à coder dans un code-barres (trop long ?).",
-            "This content cannot be encoded in a barcode (too long?).",
+            msg("printing.symbols.create_2"),
             detail=f"{fmt}: {exc} ({len(content)} characters or bytes)",
         ) from exc
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from kiosk.errors import ConfigError, InvalidInput
+from kiosk.locale import msg
 from kiosk.scanning.keymaps import (
     KEY_ENTER,
     KEY_KPENTER,
@@ -41,8 +42,7 @@ _EV_KEY: Final = 1
 def _cut_short(source: str) -> ScanRejected:
     return ScanRejected(
         InvalidInput(
-            "Lecture incomplète : le code a été coupé. Présentez-le de nouveau.",
-            "Incomplete read: the code was cut short. Please scan it again.",
+            msg("scanning.framing.cut_short"),
             detail=f"{source}: no terminator within the gap",
         ),
         source,
@@ -53,8 +53,7 @@ def _unreadable(source: str, keymap: str, bad: int) -> ScanRejected:
     layout = keymap.upper()
     return ScanRejected(
         InvalidInput(
-            f"Lecture illisible : vérifiez que le lecteur est réglé en clavier {layout}.",
-            f"Unreadable scan: check that the scanner is set to the {layout} keyboard layout.",
+            msg("scanning.framing.unreadable", layout=layout),
             detail=f"{source}: {bad} unmapped key(s)",
         ),
         source,
@@ -64,8 +63,7 @@ def _unreadable(source: str, keymap: str, bad: int) -> ScanRejected:
 def _too_long(source: str) -> ScanRejected:
     return ScanRejected(
         InvalidInput(
-            "Lecture refusée : données trop longues pour un code INS ou QR.",
-            "Scan refused: too much data for an INS or QR code.",
+            msg("scanning.framing.too_long"),
             detail=f"{source}: over {_MAX_PAYLOAD} bytes without terminator",
         ),
         source,
@@ -90,8 +88,7 @@ class WedgeDecoder:
     ) -> None:
         if keymap not in KEYMAPS:
             raise ConfigError(
-                f"Disposition de clavier inconnue : {keymap} (azerty ou qwerty).",
-                f"Unknown keyboard layout: {keymap} (azerty or qwerty).",
+                msg("scanning.framing.module", keymap=keymap),
             )
         self.keymap_name = keymap
         self._keymap = KEYMAPS[keymap]
@@ -227,8 +224,7 @@ def wedge_events(text: str, keymap: str = "azerty", *, gs: str = "ctrl") -> list
         found = keystrokes_for(char, table)
         if found is None:
             raise InvalidInput(
-                f"Caractère impossible à taper en {keymap.upper()} : {char!r}",
-                f"Character not typeable on {keymap.upper()}: {char!r}",
+                msg("scanning.framing.wedge_events", upper=keymap.upper(), char=char),
             )
         modifiers, code = found
         out += [(press[m], 1) for m in sorted(modifiers)]

@@ -27,6 +27,7 @@ import zxingcpp
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
 from kiosk.errors import InvalidInput, NotFound
+from kiosk.locale import msg
 
 __all__ = [
     "DecodedSymbol",
@@ -111,8 +112,7 @@ def decode(
                 break
     if not found:
         raise NotFound(
-            "Aucun code-barres lisible dans l'image.",
-            "No barcode found in the image.",
+            msg("scanning.images.decode"),
             detail=f"formats={','.join(f.value for f in formats)}",
         )
     return found
@@ -142,8 +142,7 @@ def _as_zxing_input(image: ImageSource) -> Gray | zxingcpp.ImageView:
     if isinstance(image, np.ndarray):
         return _from_array(image)
     raise InvalidInput(
-        "Type d'image non pris en charge.",
-        "Unsupported image type.",
+        msg("scanning.images.as_zxing_input"),
         detail=type(image).__name__,
     )
 
@@ -157,15 +156,14 @@ def _load(source: Path | bytes | bytearray | memoryview) -> Gray:
             return _from_pillow(opened, name=name)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
         raise InvalidInput(
-            f"Image illisible ou corrompue : {name}",
-            f"Unreadable or corrupt image: {name}",
+            msg("scanning.images.load", name=name),
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
 
 
 def _from_pillow(image: Image.Image, *, name: str) -> Gray:
     if image.width == 0 or image.height == 0:
-        raise InvalidInput(f"Image vide : {name}", f"Empty image: {name}")
+        raise InvalidInput(msg("scanning.images.from_pillow", name=name))
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         # Transparent pixels of a PNG label are white paper, not black.
         rgba = image.convert("RGBA")
@@ -177,8 +175,7 @@ def _from_pillow(image: Image.Image, *, name: str) -> Gray:
 def _from_array(frame: npt.NDArray[Any]) -> Gray | zxingcpp.ImageView:
     if frame.dtype != np.uint8:
         raise InvalidInput(
-            "Image de caméra au format inattendu (octets attendus).",
-            "Camera frame of an unexpected type (8-bit pixels expected).",
+            msg("scanning.images.from_array_2"),
             detail=f"dtype={frame.dtype}",
         )
     if frame.ndim == 3 and frame.shape[2] == 1:
@@ -190,8 +187,7 @@ def _from_array(frame: npt.NDArray[Any]) -> Gray | zxingcpp.ImageView:
         height, width, channels = frame.shape
         return zxingcpp.ImageView(frame, width, height, _CHANNELS[channels])
     raise InvalidInput(
-        "Image de caméra de forme inattendue (gris, RVB ou RVBA attendu).",
-        "Camera frame of an unexpected shape (grayscale, RGB or RGBA expected).",
+        msg("scanning.images.from_array"),
         detail=f"shape={frame.shape}",
     )
 
@@ -211,7 +207,7 @@ def _colour_to_gray(frame: npt.NDArray[np.uint8]) -> Gray:
 
 def _zxing_formats(formats: Sequence[SymbolFormat]) -> zxingcpp.BarcodeFormats:
     if not formats:
-        raise InvalidInput("Aucun format demandé.", "No barcode format requested.")
+        raise InvalidInput(msg("scanning.images.zxing_formats"))
     return zxingcpp.BarcodeFormats([_TO_ZXING[SymbolFormat(fmt)] for fmt in formats])
 
 
@@ -235,8 +231,7 @@ def _read(
         )
     except (ValueError, RuntimeError) as exc:  # a buffer zxing-cpp cannot take
         raise InvalidInput(
-            "Image impossible à analyser.",
-            "This image cannot be analysed.",
+            msg("scanning.images.read"),
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
     return _unique(_symbol(barcode, scale) for barcode in barcodes)

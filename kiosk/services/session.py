@@ -38,6 +38,7 @@ from kiosk.cards.pin import PinState, PinStatus, pin_error
 from kiosk.cards.professional import ProfessionalIdentity
 from kiosk.clock import Clock
 from kiosk.errors import CardRemoved, InvalidInput, PinIncorrect, PinLocked
+from kiosk.locale import msg
 from kiosk.printing.queue import PrintQueue, QueuedJob
 from kiosk.signing import Signer
 
@@ -224,17 +225,14 @@ class AgentSession:
         """The key that signs for the logged-in person; only while logged in."""
         if self.state is not SessionState.LOGGED_IN or self._token is None:
             raise NotAllowedNow(
-                "Aucune session ouverte : connectez-vous avec votre carte.",
-                "No open session: log in with your card.",
+                msg("services.session.agent_session_signer"),
             )
         return self._token.signer
 
     async def reprint_last(self) -> QueuedJob:
         """Print the session's last receipt again (paper jam, patient asks); logged in only."""
         if self.print_queue is None:
-            raise NotAllowedNow(
-                "Pas d'imprimante dans cette session.", "No printer in this session."
-            )
+            raise NotAllowedNow(msg("services.session.agent_session_reprint_last"))
         if self.state is not SessionState.LOGGED_IN:
             raise self._not_now()  # asks for the agent's card and PIN first
         self.touch()
@@ -292,7 +290,7 @@ class AgentSession:
                 raise
             if generation != self._card_generation:
                 await token.aclose()  # the card was pulled while the PIN was checked
-                raise CardRemoved("La carte a été retirée.", "The card was removed.")
+                raise CardRemoved(msg("services.session.agent_session_login"))
             return self._logged_in(token, SessionMode.DIRECT)
 
     async def login_indirect(self, pin: str) -> ProfessionalIdentity:
@@ -300,8 +298,7 @@ class AgentSession:
         async with self._busy:
             if self.establishment_label is None:
                 raise NotAllowedNow(
-                    "Le mode indirect n'est pas configuré sur cette borne.",
-                    "Indirect mode is not configured on this kiosk.",
+                    msg("services.session.agent_session_login_indirect"),
                 )
             if self.reader is not None or self.state not in (
                 SessionState.NO_CARD,
@@ -364,13 +361,10 @@ class AgentSession:
 
     def _not_now(self) -> NotAllowedNow:
         if self.state is SessionState.LOGGED_IN:
-            return NotAllowedNow("Une session est déjà ouverte.", "A session is already open.")
+            return NotAllowedNow(msg("services.session.agent_session_not_now_2"))
         if self.reader is None:
-            return NotAllowedNow(
-                "Insérez votre carte CPS/CPE.", "Insert your CPS/CPE card.", detail=self.state
-            )
+            return NotAllowedNow(msg("services.session.agent_session_not_now_3"), detail=self.state)
         return NotAllowedNow(
-            "Une carte est présente : connectez-vous avec elle.",
-            "A card is present: log in with it.",
+            msg("services.session.agent_session_not_now"),
             detail=self.state,
         )

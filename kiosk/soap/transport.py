@@ -23,6 +23,7 @@ import httpx
 from lxml import etree
 
 from kiosk.errors import AccessDenied, ServiceError, Unavailable
+from kiosk.locale import msg
 from kiosk.soap.envelope import (
     DEFAULT_MAX_BYTES,
     Envelope,
@@ -160,10 +161,9 @@ class SoapClient:
             if 300 <= status < 400:
                 # A SOAP endpoint that redirects is misconfigured; never replay the body.
                 raise ServiceError(
-                    f"Le service {self.service} redirige la demande (HTTP {status}) : "
-                    "vérifiez l'adresse configurée.",
-                    f"The {self.service} service redirects the request (HTTP {status}): "
-                    "check the configured endpoint.",
+                    msg(
+                        "soap.transport.soap_client_interpret", service=self.service, status=status
+                    ),
                     detail=f"HTTP {status}",
                 )
             if (status >= 500 and not looks_soap) or status == 429:
@@ -172,8 +172,11 @@ class SoapClient:
                 )
             if status >= 400 and not looks_soap:
                 raise ServiceError(
-                    f"Le service {self.service} a refusé la demande (HTTP {status}).",
-                    f"The {self.service} service refused the request (HTTP {status}).",
+                    msg(
+                        "soap.transport.soap_client_interpret_2",
+                        service=self.service,
+                        status=status,
+                    ),
                     detail=f"HTTP {status}",
                 )
             answer = parse_envelope(raw, max_bytes=self.max_response_bytes)
@@ -193,7 +196,6 @@ class SoapClient:
 
 def _too_large(service: str, size: int, limit: int) -> InvalidXml:
     return InvalidXml(
-        f"Réponse du service {service} trop volumineuse.",
-        f"The {service} service's answer is too large.",
+        msg("soap.transport.too_large", service=service),
         detail=f"{size} bytes > {limit}",
     )

@@ -12,7 +12,6 @@ from kiosk.config import Settings, parse_settings
 from kiosk.services.enrolment import EnrolmentFlow, Stage
 from kiosk.services.identity import IdentityFlow
 from kiosk.services.session import SessionState
-from kiosk.sim.component import SimComponent
 from kiosk.sim.pki import ESTABLISHMENT, TestPki
 from kiosk.sim.world import SimWorld
 from kiosk.wiring import Services, open_services
@@ -33,13 +32,8 @@ def sim_world(tmp_path: Path, test_pki: TestPki, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     shutil.copytree(test_pki.directory, tmp_path / "sim" / "pki")  # RSA generation is slow
-    components: list[SimComponent] = [
-        CardDeskComponent(),
-        TokensComponent(),
-        ServicesComponent(port=0),
-        PrinterComponent(),
-    ]
-    world = SimWorld(state_dir=tmp_path / "sim", components=components)
+    components = [CardDeskComponent(), TokensComponent(), ServicesComponent(port=0)]
+    world = SimWorld(state_dir=tmp_path / "sim", components=[*components, PrinterComponent()])
     with world.running():
         yield tmp_path
 
