@@ -38,11 +38,11 @@ class StoreOutbox:
     async def deliver(self, key: str) -> tuple[Delivery, str]:
         """Run the worker once (it stops when idle or offline), then read the row's state."""
         await self._kick()
-        for row in await self._store.rows(limit=1000):
-            if row.idempotency_key == key:
-                if row.state == "done":
-                    return Delivery.DONE, ""
-                if row.state == "dead":
-                    return Delivery.DEAD, row.last_error or ""
-                return Delivery.PENDING, row.last_error or ""
-        return Delivery.PENDING, ""
+        row = await self._store.row(key)
+        if row is None:
+            return Delivery.PENDING, ""
+        if row.state == "done":
+            return Delivery.DONE, ""
+        if row.state == "dead":
+            return Delivery.DEAD, row.last_error or ""
+        return Delivery.PENDING, row.last_error or ""

@@ -594,6 +594,19 @@ class OutboxStore:
 
         return await self._db.call(job)
 
+    async def row(self, idempotency_key: str) -> RowSummary | None:
+        """The row queued under ``idempotency_key`` (a unique column), or None; no payload."""
+
+        def job(conn: sqlite3.Connection) -> RowSummary | None:
+            found = conn.execute(
+                "SELECT id, idempotency_key, kind, state, attempts, created_at,"
+                " next_attempt_at, last_error, signer_id FROM outbox WHERE idempotency_key = ?",
+                (idempotency_key,),
+            ).fetchone()
+            return None if found is None else RowSummary(*found)
+
+        return await self._db.call(job)
+
     def _requeued(self, reason: str, subject: str = "") -> Callable[[int], AuditEvent]:
         return lambda count: AuditEvent(
             self._now(),

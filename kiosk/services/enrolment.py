@@ -25,8 +25,6 @@ moves only along the table.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -44,24 +42,20 @@ from kiosk.dmp.transactions import (
 from kiosk.domain.consent import Consent, ConsentRecord, InformationGiven
 from kiosk.domain.ins import Identity, Ins
 from kiosk.errors import InvalidInput, ServiceError
-from kiosk.outbox.store import OutboxStore
-from kiosk.signing import Signer
+from kiosk.outbox.delivery import Delivery
+from kiosk.records.record import KnownDmp
 
 __all__ = [
     "TERMINAL",
     "TRANSITIONS",
     "CredentialsPrinter",
-    "Delivery",
     "DmpPort",
     "DmpRecords",
     "EnrolmentFlow",
     "Event",
     "InvalidTransition",
-    "KnownDmp",
-    "MemoryDmpRecords",
     "OutboxPort",
     "Stage",
-    "StoreOutbox",
     "advance",
 ]
 
@@ -161,14 +155,6 @@ def advance(stage: Stage, event: Event) -> Stage:
     return following
 
 
-class Delivery(StrEnum):
-    """What became of a queued DMP write when the flow asked."""
-
-    DONE = "done"
-    PENDING = "pending"
-    DEAD = "dead"
-
-
 class DmpPort(Protocol):
     """The direct DMP calls of the flow (a :class:`kiosk.dmp.client.DmpClient`)."""
 
@@ -201,14 +187,6 @@ class CredentialsPrinter(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class KnownDmp:
-    """What this site already knows of a patient's DMP."""
-
-    exists: bool
-    authorized: bool
-
-
 class DmpRecords(Protocol):
     """The local record of DMP facts, to spare the DMP a TD0.2 (load etiquette)."""
 
@@ -219,50 +197,6 @@ class DmpRecords(Protocol):
     async def remember(self, patient: Ins, fact: KnownDmp) -> None:
         """Keep a fact learnt from the DMP."""
         ...
-
-
-@dataclass
-class MemoryDmpRecords:
-    """DmpRecords in memory (simulation and tests)."""
-
-    facts: dict[Ins, KnownDmp] = field(default_factory=dict)
-
-    async def known(self, patient: Ins) -> KnownDmp | None:
-        """What is known, or None."""
-        return self.facts.get(patient)
-
-    async def remember(self, patient: Ins, fact: KnownDmp) -> None:
-        """Keep a fact learnt from the DMP."""
-        self.facts[patient] = fact
-
-
-class StoreOutbox:
-    """OutboxPort over the real outbox: enqueue signed, then ``kick`` the sync worker once."""
-
-    def __init__(
-        self, store: OutboxStore, signer: Signer, kick: Callable[[], Awaitable[object]]
-    ) -> None:
-        self._store = store
-        self._signer = signer
-        self._kick = kick
-
-    async def enqueue(self, kind: str, key: str, payload: bytes) -> None:
-        """Commit the item, signed with the session's key (ARCHITECTURE.md §6)."""
-        await self._store.enqueue(
-            kind=kind, idempotency_key=key, payload=payload, signer=self._signer
-        )
-
-    async def deliver(self, key: str) -> tuple[Delivery, str]:
-        """Run the worker once (it stops when idle or offline), then read the row's state."""
-        await self._kick()
-        for row in await self._store.rows(limit=1000):
-            if row.idempotency_key == key:
-                if row.state == "done":
-                    return Delivery.DONE, ""
-                if row.state == "dead":
-                    return Delivery.DEAD, row.last_error or ""
-                return Delivery.PENDING, row.last_error or ""
-        return Delivery.PENDING, ""
 
 
 class EnrolmentFlow:

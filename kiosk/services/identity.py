@@ -50,6 +50,7 @@ from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import IdentityError
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIdentity, InsiResult, InsiTraits, parse_birth_date
+from kiosk.records.record import IdentityRecord, Source
 
 __all__ = [
     "MAX_VITALE_AGE",
@@ -58,27 +59,15 @@ __all__ = [
     "FlowOrder",
     "IdentityCheck",
     "IdentityFlow",
-    "IdentityRecord",
     "IdentityStore",
     "InsiPort",
     "MemoryIdentityStore",
-    "Source",
     "TraitsMismatch",
     "VitaleTooOld",
 ]
 
 MAX_VITALE_AGE = timedelta(minutes=20)
 """DOMAIN.md §4: re-read the card when its data is older than this."""
-
-
-class Source(StrEnum):
-    """Where the identity's traits were checked."""
-
-    VITALE = "vitale"
-    INSI = "insi"
-    DATAMATRIX = "datamatrix"
-    DOCUMENT = "document"
-    """A high-trust identity document checked by the agent (ID card, passport, permit)."""
 
 
 class FlowOrder(IdentityError):
@@ -139,24 +128,6 @@ class InsiPort(Protocol):
     async def search_with_traits(self, traits: InsiTraits) -> InsiResult:
         """Search by strict traits."""
         ...
-
-
-@dataclass(frozen=True, repr=False)
-class IdentityRecord:
-    """The local identity record: INS, OID, traits, status, sources, times, IPP."""
-
-    identity: Identity
-    sources: frozenset[Source]
-    history: tuple[Ins, ...]
-    created_at: datetime
-    checked_at: datetime
-    ipp: str | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"IdentityRecord({self.identity!r}, sources={sorted(self.sources)}, ipp="
-            f"{'set' if self.ipp else None})"
-        )
 
 
 class IdentityStore(Protocol):

@@ -46,16 +46,18 @@ from kiosk.dmp.vocabulary import DOCUMENT_MODELS, INS_TEST_OID, OID, CodedValue
 from kiosk.dmp.xds import Submission
 from kiosk.domain.ins import Identity, IdentityStatus, Ins, StrictTraits
 from kiosk.domain.visibility import Visibility
+from kiosk.outbox.delivery import StoreOutbox
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
-from kiosk.services.enrolment import EnrolmentFlow, MemoryDmpRecords, StoreOutbox
+from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.signing import Signer
 from kiosk.sim.dmp_service import DmpSimulator
 from kiosk.sim.hsm import provision_tokens
 from kiosk.sim.pki import TestPki, ensure_test_pki, professional
 from kiosk.soap.wssec import IssuedBy
 from tests.dmp import samples
+from tests.services.memory_ports import MemoryDmpRecords
 
 RUNS = 100
 FLOWS = 30

@@ -41,13 +41,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.clock import SystemClock
-from kiosk.outbox.database import OUTBOX, Database, configure, connect, iso, migrate
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.ports import Ack, OutboxItem
 from kiosk.outbox.store import OutboxStore, aad_for, signed_bytes
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner
 from kiosk.sim.pki import ESTABLISHMENT, ensure_test_pki
+from kiosk.storage.sqlite import OUTBOX, Database, configure, connect, iso, migrate
 
 T = TypeVar("T")
 PAYLOAD = os.urandom(4096)  # a submission set of a few KB

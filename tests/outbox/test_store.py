@@ -156,3 +156,14 @@ def test_stored_timestamps_sort_as_time_does(a: datetime, b: datetime) -> None:
     assert iso(a).endswith("Z")
     assert datetime.fromisoformat(iso(a)) == a.astimezone(UTC)
     assert (iso(a) < iso(b)) == (a < b)
+
+
+async def test_a_row_is_found_by_its_idempotency_key_without_its_payload(
+    store: OutboxStore, signer: KeySigner
+) -> None:
+    queued = await store.enqueue(kind="k", idempotency_key="a", payload=b"secret", signer=signer)
+    row = await store.row("a")
+    assert row is not None
+    assert (row.id, row.state) == (str(queued.id), "pending")
+    assert "secret" not in repr(row)
+    assert await store.row("nothing") is None

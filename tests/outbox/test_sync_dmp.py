@@ -26,9 +26,9 @@ from kiosk.dmp.sender import creation_item
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest, VitaleTraits
 from kiosk.domain.ins import Ins
 from kiosk.errors import Unavailable
+from kiosk.outbox.delivery import StoreOutbox
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
-from kiosk.services.enrolment import StoreOutbox
 from kiosk.sim.environment import SimWorld
 from kiosk.sim.pki import ESTABLISHMENT, TestPki, ensure_test_pki
 from kiosk.sim.server import ServicesComponent

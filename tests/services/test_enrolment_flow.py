@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,15 +15,17 @@ from kiosk.dmp.sender import DmpSender
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest, WebCredentials
 from kiosk.domain.ins import Identity, IdentityStatus
 from kiosk.errors import Unavailable
+from kiosk.outbox.delivery import StoreOutbox
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
-from kiosk.services.enrolment import EnrolmentFlow, MemoryDmpRecords, Stage, StoreOutbox
+from kiosk.services.enrolment import EnrolmentFlow, Stage
 from kiosk.sim.dmp_service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 from tests.dmp.samples import PATIENT, T0, TRAITS, VITALE_TRAITS
 from tests.dmp.simulated import ClientFactory, clock, http, make_client, sim
 from tests.outbox.fakes import VirtualTime
+from tests.services.memory_ports import MemoryDmpRecords
 from tests.softhsm import test_pki
 
 __all__ = ["clock", "http", "make_client", "sim", "test_pki"]
@@ -164,3 +167,25 @@ async def test_existence_test_failure_leaves_the_admission_where_it_was(
     assert admission.stage is Stage.QUALIFIED
     assert desk.records.facts == {}
     assert await admission.start(QUALIFIED, VITALE_TRAITS) is Stage.NO_DMP  # asked again
+
+
+def fill_with_acknowledged_rows(path: Path, count: int) -> None:
+    """``count`` acknowledged rows older than any admission, their audit lines owed to nobody."""
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO outbox (id, idempotency_key, kind, state, created_at,"
+            " next_attempt_at, key_id, signer_id) VALUES (?, ?, 'filler', 'done', ?, ?, 'k', 's')",
+            ((f"row-{n}", f"earlier-{n}", "2026-01-01", "2026-01-01") for n in range(count)),
+        )
+        conn.execute("UPDATE audit_head SET outbox_seq = (SELECT MAX(seq) FROM outbox)")
+
+
+async def test_a_creation_is_acknowledged_in_an_outbox_holding_more_than_a_thousand_rows(
+    desk: Desk, sim: DmpSimulator
+) -> None:
+    fill_with_acknowledged_rows(desk.store.path, 1_200)
+    admission = desk.flow()
+    await admission.start(QUALIFIED, VITALE_TRAITS)
+    admission.give_information(brochure=True)
+    assert await admission.consent(creation=True, establishment_access=True) is Stage.CREATED
+    assert sim.dmp_count() == 1
