@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 from lxml import etree
+
+from tests.vectors_regen import regenerating
 
 __all__ = ["VECTORS", "assert_golden", "canonical"]
 
@@ -24,6 +25,6 @@ def assert_golden(name: str, element: etree._Element) -> None:
     """Compare with ``tests/vectors/dmp/<name>``; ``KIOSK_REGEN_VECTORS=1`` rewrites it."""
     path = VECTORS / name
     text = canonical(element)
-    if os.environ.get("KIOSK_REGEN_VECTORS") == "1":
+    if regenerating():
         path.write_text(text, encoding="utf-8")
     assert path.read_text(encoding="utf-8") == text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from kiosk.insi.results import InsiIns, InsiTraits
 from kiosk.signing import SignerIdentity
 from kiosk.soap.envelope import InvalidXml, parse_xml
 from tests.insi_sim import LPS
+from tests.vectors_regen import regenerating
 
 VECTORS = Path(__file__).parents[1] / "vectors" / "insi"
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
@@ -65,7 +65,7 @@ def _c14n(element: etree._Element) -> bytes:
 def test_requests_match_their_golden_canonical_form(name: str) -> None:
     produced = _c14n(CASES[name]())
     path = VECTORS / f"{name}.xml"
-    if os.environ.get("KIOSK_REGEN_VECTORS"):
+    if regenerating():
         path.write_bytes(produced)
     assert produced == path.read_bytes()
 

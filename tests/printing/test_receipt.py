@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 import pytest
@@ -36,11 +35,12 @@ from tests.printing.conftest import (
     identity,
     receipt,
 )
+from tests.vectors_regen import regenerating
 
 TOLERANCE = 0.005
 """Share of pixels allowed to differ from a reference (font hinting across FreeType builds)."""
 
-REGENERATE = os.environ.get("KIOSK_REGENERATE_VECTORS") == "1"
+REGENERATE = regenerating()  # KIOSK_REGEN_VECTORS=1
 
 
 def _reference(name: str, image: Image.Image) -> Image.Image:
