@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from kiosk.cli import main, root
 from kiosk.errors import KioskError
-from kiosk.sim.server import SimServices, bind, build_services
+from kiosk.sim.world import SimServices, bind, build_services
 
 __all__ = [
     "KIOSK",

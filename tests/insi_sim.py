@@ -15,7 +15,7 @@ from kiosk.clock import FrozenClock
 from kiosk.insi.client import InsiClient
 from kiosk.insi.messages import LpsIdentity
 from kiosk.signing import Signer
-from kiosk.sim.insi_service import InsiSimulator
+from kiosk.sim.insi.service import InsiSimulator
 from kiosk.sim.pki import TestPki
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy

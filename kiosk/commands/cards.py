@@ -31,7 +31,7 @@ _STATE_DIR = click.option(
 
 
 def _use_world(obj: CliContext, state_dir: Path | None) -> None:
-    from kiosk.sim.environment import load_world_state
+    from kiosk.sim.state import load_world_state
 
     if "PCSCLITE_CSOCK_NAME" in os.environ:
         return  # an explicit choice wins

@@ -79,7 +79,7 @@ def login(
 
 def _use_world(obj: CliContext, state_dir: Path | None) -> None:
     """Take the running world's PC/SC socket and SOFTHSM2_CONF, unless set explicitly."""
-    from kiosk.sim.environment import load_world_state
+    from kiosk.sim.state import load_world_state
 
     state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
     env = state.get("env") if state else None

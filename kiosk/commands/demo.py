@@ -15,7 +15,7 @@ from types import FrameType
 import click
 
 from kiosk.commands.context import CliContext
-from kiosk.sim.environment import SimWorld, default_components
+from kiosk.sim.world import SimWorld, default_components
 
 __all__ = ["demo"]
 

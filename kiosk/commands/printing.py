@@ -34,7 +34,7 @@ from kiosk.printing.receipt import (
     receipt_layout,
     render,
 )
-from kiosk.sim.environment import load_world_state
+from kiosk.sim.state import load_world_state
 
 __all__ = ["print_"]
 
@@ -103,7 +103,7 @@ async def _with_private_sim(
     profile: PrinterProfile, action: Callable[[_Target], Coroutine[object, object, T]]
 ) -> tuple[T, bytes | None, str]:
     from kiosk.printing.printers import EscposPrinter
-    from kiosk.sim.printer import SimulatedPrinter
+    from kiosk.sim.printer.device import SimulatedPrinter
 
     async with SimulatedPrinter(width_dots=profile.width_dots) as sim:
         printer = EscposPrinter.network(sim.host, sim.port)

@@ -16,8 +16,8 @@ _ERRORS: dict[str, type[KioskError]] = {"NOT_FOUND": NotFound, "INVALID_INPUT": 
 
 
 def _request(obj: CliContext, state_dir: Path | None, request: dict[str, Any]) -> dict[str, Any]:
-    from kiosk.sim.card_desk import control_request
-    from kiosk.sim.environment import load_world_state
+    from kiosk.sim.cards.desk import control_request
+    from kiosk.sim.state import load_world_state
 
     root = (state_dir or obj.settings.paths.data_dir / "sim").resolve()
     state = load_world_state(root)

@@ -1,7 +1,7 @@
 """``kiosk sim dmp show INS``: what the running demo's simulated DMP holds for one patient.
 
 Reads the simulator's inspection door (``GET <dmp_url>/_sim/dmp/<matricule>``, see
-:meth:`kiosk.sim.dmp_service.DmpSimulator.show`) at the URL the running world
+:meth:`kiosk.sim.dmp.service.DmpSimulator.show`) at the URL the running world
 published (``dmp_url`` in its state file), or at ``--url``. The NIR is shown masked
 unless ``--show`` is given (a fictitious test patient's, but the habit matters).
 """
@@ -25,7 +25,7 @@ def dmp() -> None:
 
 
 def _dmp_url(obj: CliContext, state_dir: Path | None) -> str:
-    from kiosk.sim.environment import load_world_state
+    from kiosk.sim.state import load_world_state
 
     state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
     facts = state.get("facts") if state else None

@@ -8,8 +8,8 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import NotFound
-from kiosk.sim.environment import load_world_state
-from kiosk.sim.printer_world import CONTROL_COMMANDS, control
+from kiosk.sim.printer.control import CONTROL_COMMANDS, control
+from kiosk.sim.state import load_world_state
 
 __all__ = ["printer"]
 

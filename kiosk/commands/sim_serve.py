@@ -38,8 +38,8 @@ def serve(
     obj: CliContext, host: str, port: int, pki_dir: Path | None, ready_file: Path | None
 ) -> None:
     """Serve the simulated INSi (/insi) and DMP (/dmp) until interrupted."""
-    from kiosk.sim.server import bind, build_services
-    from kiosk.sim.server import serve as run
+    from kiosk.sim.world import bind, build_services
+    from kiosk.sim.world import serve as run
 
     services = build_services(pki_dir or obj.settings.paths.data_dir / "sim" / "pki")
     try:

@@ -62,7 +62,7 @@ from kiosk.outbox.keys import DEVICE_KEY_LABEL
 from kiosk.sim.pki import ESTABLISHMENT, Professional, TestPki, Usage, ensure_test_pki
 
 if TYPE_CHECKING:
-    from kiosk.sim.environment import SimWorld
+    from kiosk.sim.component import WorldHost
 
 __all__ = [
     "ACTIVITY_OBJECT",
@@ -395,7 +395,7 @@ class TokensComponent:
         self.hsm: SoftHsm | None = None
         self.pki: TestPki | None = None
 
-    def start(self, world: SimWorld) -> None:
+    def start(self, world: WorldHost) -> None:
         """Generate (or reuse) the test PKI and tokens under the world's state directory."""
         self.pki = ensure_test_pki(world.state_dir / "pki")
         self.hsm = provision_tokens(world.state_dir / "hsm", self.pki)

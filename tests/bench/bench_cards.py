@@ -110,8 +110,8 @@ async def _measure(desk: Any) -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     """Start a private pcscd, measure, stop it."""
-    from kiosk.sim.card_desk import CardDesk
-    from kiosk.sim.readers import PcscDaemon
+    from kiosk.sim.cards.desk import CardDesk
+    from kiosk.sim.cards.pcscd import PcscDaemon
 
     with tempfile.TemporaryDirectory(prefix="bench-cards-") as tmp:
         daemon = PcscDaemon(Path(tmp))

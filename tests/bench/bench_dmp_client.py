@@ -52,7 +52,7 @@ from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.signing import Signer
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.hsm import provision_tokens
 from kiosk.sim.pki import TestPki, ensure_test_pki, professional
 from kiosk.soap.wssec import IssuedBy

@@ -27,7 +27,7 @@ from kiosk.dmp.transactions import ConsentStatement, CreationRequest, ExistenceQ
 from kiosk.dmp.vocabulary import XDS
 from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import Submission, build_submission
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.pki import ensure_test_pki
 from kiosk.soap.envelope import serialize
 from kiosk.soap.transport import SoapClient

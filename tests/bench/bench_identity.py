@@ -31,9 +31,9 @@ from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.insi.client import InsiClient
 from kiosk.insi.messages import LpsIdentity
 from kiosk.services.identity import IdentityFlow, MemoryIdentityStore
-from kiosk.sim.insi_service import InsiSimulator
+from kiosk.sim.insi.service import InsiSimulator
 from kiosk.sim.pki import TestPki, ensure_test_pki
-from kiosk.sim.server import bind
+from kiosk.sim.world import bind
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy
 

@@ -230,8 +230,8 @@ async def bench_drain(
 ) -> dict[str, Any]:
     import httpx
 
-    from kiosk.sim.feed_client import FeedSinkControl, FeedSinkSender
-    from kiosk.sim.feed_sink import FeedSinkProcess
+    from kiosk.sim.feed.client import FeedSinkControl, FeedSinkSender
+    from kiosk.sim.feed.sink import FeedSinkProcess
 
     sink = FeedSinkProcess.start(work / "sink", rate=rate)
     try:

@@ -25,9 +25,8 @@ from kiosk.domain.ins import Ins
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.services.sync import SyncService, policy_from_settings
-from kiosk.sim.environment import SimWorld
 from kiosk.sim.pki import ESTABLISHMENT, ensure_test_pki
-from kiosk.sim.server import ServicesComponent
+from kiosk.sim.world import ServicesComponent, SimWorld
 from kiosk.wiring import outbox_sender
 
 N = 25

@@ -16,8 +16,8 @@ import pytest
 from kiosk.cards.atr import CardProfiles
 from kiosk.cards.pcsc import PcscMonitor, slot_states
 from kiosk.cards.ports import CardEvent
-from kiosk.sim.card_desk import CardDesk
-from kiosk.sim.readers import PcscDaemon
+from kiosk.sim.cards.desk import CardDesk
+from kiosk.sim.cards.pcscd import PcscDaemon
 
 
 @pytest.fixture(scope="session")

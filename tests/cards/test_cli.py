@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.cards.pcsc import slot_states
 from kiosk.cli import main
-from kiosk.sim.card_desk import CardDesk
+from kiosk.sim.cards.desk import CardDesk
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

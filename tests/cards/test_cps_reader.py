@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from kiosk.cards.pcsc import slot_states
 from kiosk.cli import root
 from kiosk.errors import NotFound
-from kiosk.sim.card_desk import CardDesk
+from kiosk.sim.cards.desk import CardDesk
 from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import professional
 from tests import softhsm as tokens

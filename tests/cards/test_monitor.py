@@ -8,8 +8,8 @@ import time
 from kiosk.cards.atr import CardProfiles
 from kiosk.cards.pcsc import PcscMonitor, slot_states
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved, ReaderAdded
-from kiosk.sim.card_desk import CardDesk
-from kiosk.sim.readers import PcscDaemon
+from kiosk.sim.cards.desk import CardDesk
+from kiosk.sim.cards.pcscd import PcscDaemon
 from tests.cards.conftest import next_of
 
 

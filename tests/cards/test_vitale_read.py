@@ -13,8 +13,8 @@ from kiosk.cards.vitale import NotVitale, PcscVitaleReader
 from kiosk.domain.vitale import VitaleCardData
 from kiosk.errors import CardReadError
 from kiosk.errors import CardRemoved as CardRemovedError
-from kiosk.sim.card_desk import CardDesk
-from kiosk.sim.cards import VirtualCard
+from kiosk.sim.cards.desk import CardDesk
+from kiosk.sim.cards.virtual import VirtualCard
 from tests.cards.conftest import next_of
 
 VECTORS = Path(__file__).parents[1] / "vectors" / "apdu"

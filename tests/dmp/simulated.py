@@ -18,7 +18,7 @@ from kiosk.clock import FrozenClock
 from kiosk.dmp.client import DmpClient, DmpSettings
 from kiosk.dmp.vihf import Actor
 from kiosk.signing import Signer
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.pki import TestPki
 from kiosk.soap.wssec import IssuedBy
 

@@ -16,7 +16,7 @@ from kiosk.dmp.transactions import (
 from kiosk.dmp.vihf import PurposeOfUse
 from kiosk.errors import AccessDenied
 from kiosk.signing import KeySigner
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.pki import TestPki
 
 from .samples import (

@@ -15,7 +15,7 @@ from kiosk.config import load_settings
 from kiosk.dmp.client import DmpClient, DmpSettings
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest
 from kiosk.sim.pki import ESTABLISHMENT, TestPki, ensure_test_pki
-from kiosk.sim.server import SimServices
+from kiosk.sim.world import SimServices
 from tests.command_line import invoke, served_config, unreachable_config
 
 from .samples import AGENT, PATIENT, SOFTWARE, VITALE_TRAITS

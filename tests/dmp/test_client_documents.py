@@ -13,7 +13,7 @@ from kiosk.dmp.cda import build_cda
 from kiosk.dmp.client import DmpClient
 from kiosk.domain.visibility import Visibility
 from kiosk.errors import KioskError
-from kiosk.sim.dmp_service import DmpFault, DmpSimulator
+from kiosk.sim.dmp.service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 
 from .samples import DOCTOR_ACTOR, PATIENT, cda_document, creation, sample_submission

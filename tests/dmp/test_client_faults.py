@@ -14,7 +14,7 @@ import pytest
 from kiosk.dmp.client import DUPLICATE, DmpClient, DmpRefused
 from kiosk.dmp.transactions import WebAccountRequest
 from kiosk.errors import KioskError, SoapFault, Unavailable
-from kiosk.sim.dmp_service import DmpFault, DmpSimulator
+from kiosk.sim.dmp.service import DmpFault, DmpSimulator
 from kiosk.soap.envelope import FaultInfo, build_envelope, build_fault, serialize
 
 from .registry import Registry, send_soap

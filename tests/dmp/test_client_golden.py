@@ -22,7 +22,7 @@ from kiosk.dmp.hl7v3 import V3
 from kiosk.dmp.mtom import root_part
 from kiosk.dmp.transactions import WebAccountRequest
 from kiosk.dmp.xds import build_registry_response
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.soap.envelope import NS, build_envelope, parse_envelope, serialize
 
 from .golden import assert_golden

@@ -17,7 +17,7 @@ from lxml import etree
 from kiosk.clock import FrozenClock
 from kiosk.dmp.client import WrongAnswer
 from kiosk.errors import KioskError, ServiceError
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.pki import TestPki
 from kiosk.soap.envelope import NS, InvalidXml
 from kiosk.soap.wssec import IssuedBy

@@ -18,7 +18,7 @@ from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.ports import OutboxItem, PermanentSendError
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import Step, SyncPolicy, SyncWorker
-from kiosk.sim.dmp_service import DmpFault, DmpSimulator
+from kiosk.sim.dmp.service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 from tests.outbox.fakes import VirtualTime
 

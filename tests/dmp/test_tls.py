@@ -22,10 +22,10 @@ from kiosk.dmp.tls import (
     indirect_mode_client,
 )
 from kiosk.errors import ConfigError, Unavailable
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import TestPki
-from kiosk.sim.server import bind
+from kiosk.sim.world import bind
 
 from .samples import DOCTOR_ACTOR, DOCTOR_CARD, PATIENT, T0, creation
 from .simulated import ClientFactory

@@ -6,7 +6,7 @@ import pytest
 
 from kiosk.dmp.client import DmpClient
 from kiosk.dmp.xds import build_submission
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.pki import TestPki
 from tests.signers import CountingSigner
 

@@ -9,7 +9,7 @@ from kiosk.cards.pkcs11 import CpsModule
 from kiosk.clock import FrozenClock
 from kiosk.errors import CardRemoved
 from kiosk.insi.results import InsiTraits
-from kiosk.sim.insi_service import InsiSimulator
+from kiosk.sim.insi.service import InsiSimulator
 from kiosk.sim.pki import professional
 from tests import softhsm as tokens
 from tests.insi_sim import make_client

@@ -16,9 +16,9 @@ from kiosk.insi.client import InsiClient
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIns, InsiTraits
 from kiosk.signing import KeySigner
-from kiosk.sim.insi_service import InsiSimulator, SimFault
+from kiosk.sim.insi.service import InsiSimulator, SimFault
 from kiosk.sim.pki import TestPki
-from kiosk.sim.server import bind, build_services
+from kiosk.sim.world import bind, build_services
 from kiosk.soap.envelope import InvalidXml
 from tests.insi_sim import make_client
 

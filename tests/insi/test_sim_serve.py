@@ -9,9 +9,8 @@ import httpx
 
 from kiosk.clock import FrozenClock
 from kiosk.insi.results import InsiTraits
-from kiosk.sim.environment import SimWorld
 from kiosk.sim.pki import TestPki
-from kiosk.sim.server import ServicesComponent
+from kiosk.sim.world import ServicesComponent, SimWorld
 from tests.insi_sim import make_client
 
 

@@ -15,7 +15,7 @@ from kiosk.insi.client import InsiClient
 from kiosk.insi.messages import traits_request
 from kiosk.insi.protocol import INSI
 from kiosk.insi.results import InsiTraits
-from kiosk.sim.insi_service import InsiSimulator, SimFault
+from kiosk.sim.insi.service import InsiSimulator, SimFault
 from kiosk.sim.pki import TestPki
 from kiosk.soap.envelope import NS, InvalidXml
 from tests.insi_sim import make_client

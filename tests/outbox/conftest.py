@@ -16,7 +16,7 @@ from kiosk.clock import FrozenClock
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner, SignerIdentity
-from kiosk.sim.feed_sink import FeedSinkProcess
+from kiosk.sim.feed.sink import FeedSinkProcess
 
 
 def make_signer(national_id: str = "3750100000/ACCUEIL01", name: str = "ACCUEIL") -> KeySigner:

@@ -18,8 +18,8 @@ from kiosk.errors import NotFound
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner
-from kiosk.sim.environment import SimWorld
-from kiosk.sim.feed_sink import FeedSinkComponent
+from kiosk.sim.feed.sink import FeedSinkComponent
+from kiosk.sim.world import SimWorld
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import WORKER_CRASH, OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner
-from kiosk.sim.feed_client import FeedSinkControl, FeedSinkSender
-from kiosk.sim.feed_sink import FeedSinkProcess
+from kiosk.sim.feed.client import FeedSinkControl, FeedSinkSender
+from kiosk.sim.feed.sink import FeedSinkProcess
 
 pytestmark = pytest.mark.slow
 

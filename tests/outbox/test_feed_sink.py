@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from kiosk.outbox.ports import OutboxItem, PermanentSendError, TransientSendError
-from kiosk.sim.feed_client import FeedSinkControl, FeedSinkSender
-from kiosk.sim.feed_sink import FeedSinkProcess
+from kiosk.sim.feed.client import FeedSinkControl, FeedSinkSender
+from kiosk.sim.feed.sink import FeedSinkProcess
 
 
 def item(key: str) -> OutboxItem:

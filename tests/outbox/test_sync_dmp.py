@@ -29,9 +29,8 @@ from kiosk.errors import Unavailable
 from kiosk.outbox.delivery import StoreOutbox
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
-from kiosk.sim.environment import SimWorld
 from kiosk.sim.pki import ESTABLISHMENT, TestPki, ensure_test_pki
-from kiosk.sim.server import ServicesComponent
+from kiosk.sim.world import ServicesComponent, SimWorld
 
 # Fictitious patient under the INS test OID (DOMAIN.md §7 vector, valid key).
 PATIENT = Ins.of("277076322082910", "1.2.250.1.213.1.4.10")

@@ -32,7 +32,7 @@ from kiosk.outbox.ports import Ack, OutboxItem
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner, SignerIdentity
-from kiosk.sim.feed_client import FeedSinkSender
+from kiosk.sim.feed.client import FeedSinkSender
 
 
 async def enqueue_forever(

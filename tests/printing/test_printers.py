@@ -16,7 +16,7 @@ from kiosk.printing.ports import JobKind
 from kiosk.printing.printers import EscposPrinter, PrinterFault, PrintFailed
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.queue import PrintQueue
-from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.printer.device import SimulatedPrinter
 from tests.printing.conftest import PASSWORD, differing_fraction, receipt_job
 
 

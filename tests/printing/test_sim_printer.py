@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.printing.profiles import PrinterProfile
-from kiosk.sim.environment import SimWorld
-from kiosk.sim.printer import SimulatedPrinter
-from kiosk.sim.printer_world import PrinterComponent, control
+from kiosk.sim.printer.control import PrinterComponent, control
+from kiosk.sim.printer.device import SimulatedPrinter
+from kiosk.sim.world import SimWorld
 from tests.printing.conftest import receipt_job
 
 

@@ -14,7 +14,7 @@ from kiosk.errors import Unavailable
 from kiosk.insi.client import InsiClient
 from kiosk.records import RecordStore
 from kiosk.services.identity import IdentityFlow, IdentityRecord, Source
-from kiosk.sim.insi_service import InsiSimulator, SimFault
+from kiosk.sim.insi.service import InsiSimulator, SimFault
 from tests.insi_sim import clock, http, insi, sim
 from tests.pki import pki
 

@@ -20,7 +20,7 @@ from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.services.enrolment import EnrolmentFlow, Stage
-from kiosk.sim.dmp_service import DmpFault, DmpSimulator
+from kiosk.sim.dmp.service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 from tests.dmp.samples import PATIENT, T0, TRAITS, VITALE_TRAITS
 from tests.dmp.simulated import ClientFactory, clock, http, make_client, sim

@@ -33,7 +33,7 @@ from kiosk.services.identity import (
     TraitsMismatch,
     VitaleTooOld,
 )
-from kiosk.sim.insi_service import InsiSimulator, SimFault
+from kiosk.sim.insi.service import InsiSimulator, SimFault
 from tests.insi_sim import clock, http, insi, sim
 from tests.pki import pki
 

@@ -14,7 +14,7 @@ from kiosk.printing.profiles import load_profile
 from kiosk.printing.queue import PrintQueue
 from kiosk.services.session import AgentSession, NotAllowedNow
 from kiosk.sim.pki import professional
-from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.printer.device import SimulatedPrinter
 from tests import softhsm as tokens
 from tests.printing.conftest import receipt_job
 

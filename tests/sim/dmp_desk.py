@@ -39,9 +39,9 @@ from kiosk.dmp.xds import Submission, build_submission, read_registry_response
 from kiosk.domain.ins import Ins
 from kiosk.domain.visibility import Visibility
 from kiosk.signing import Signer
-from kiosk.sim.dmp_service import DMP_ACTION_PREFIX, DmpSimulator
+from kiosk.sim.dmp.service import DMP_ACTION_PREFIX, DmpSimulator
 from kiosk.sim.pki import TestPki, ensure_test_pki
-from kiosk.sim.server import bind
+from kiosk.sim.world import bind
 from kiosk.soap.envelope import Envelope, build_envelope
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy, security_header, sign_enveloped

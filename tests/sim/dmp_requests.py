@@ -5,7 +5,7 @@ from __future__ import annotations
 from lxml import etree
 
 from kiosk.dmp.vocabulary import NS
-from kiosk.sim.dmp_queries import FIND_DOCUMENTS, QUERY_NS
+from kiosk.sim.dmp.queries import FIND_DOCUMENTS, QUERY_NS
 from tests.dmp.samples import PATIENT
 
 __all__ = ["BOUNDARY", "CONTENT_TYPE", "find_request", "multipart", "retrieve_request"]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.errors import NotFound, Unavailable
-from kiosk.sim.card_desk import CardDesk, ControlServer, control_request
-from kiosk.sim.cards import VitaleLogic, card_names, load_card
-from kiosk.sim.readers import PcscDaemon
+from kiosk.sim.cards.desk import CardDesk, ControlServer, control_request
+from kiosk.sim.cards.pcscd import PcscDaemon
+from kiosk.sim.cards.virtual import VitaleLogic, card_names, load_card
 
 
 def test_every_fixture_card_loads_and_uses_valid_test_nirs() -> None:
@@ -59,7 +59,7 @@ def desk_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path
     state = tmp_path / "sim" / "cards"  # where the demo's component puts it
     state.mkdir(parents=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.sim.card_desk", "serve", "--state-dir", str(state)]
+        [sys.executable, "-m", "kiosk.sim.cards.desk", "serve", "--state-dir", str(state)]
     )
     deadline = time.monotonic() + 30
     while not (state / "cards.json").exists():
@@ -154,8 +154,8 @@ def test_sim_card_cli_drives_the_desk(
 
 
 def test_world_component_publishes_the_socket_and_stops_everything(tmp_path: Path) -> None:
-    from kiosk.sim.card_desk import CardDeskComponent
-    from kiosk.sim.environment import SimWorld
+    from kiosk.sim.cards.desk import CardDeskComponent
+    from kiosk.sim.world import SimWorld
 
     world = SimWorld(state_dir=tmp_path / "w", components=[CardDeskComponent()])
     with world.running():

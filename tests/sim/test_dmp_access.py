@@ -27,7 +27,7 @@ from kiosk.dmp.xds import build_submission, read_registry_response
 from kiosk.domain.habilitation import HabilitationTable
 from kiosk.errors import SoapFault
 from kiosk.signing import Signer
-from kiosk.sim.dmp_service import DmpSimulator
+from kiosk.sim.dmp.service import DmpSimulator
 from kiosk.sim.pki import TestPki
 from kiosk.soap.transport import SoapClient
 from kiosk.soap.wssec import IssuedBy

@@ -14,7 +14,7 @@ from kiosk.dmp.transactions import ConsentStatement, CreationRequest
 from kiosk.dmp.vocabulary import XDS
 from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import build_submission, read_registry_response
-from kiosk.sim.dmp_mtom import MtomInvalid, split_related
+from kiosk.sim.dmp.mtom import MtomInvalid, split_related
 from kiosk.soap.envelope import parse_envelope, serialize
 from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, sample_submission
 from tests.sim.dmp_requests import CONTENT_TYPE, multipart

@@ -17,7 +17,7 @@ from kiosk.dmp.xds import read_registry_response
 from kiosk.domain.visibility import Visibility
 from kiosk.errors import SoapFault
 from kiosk.signing import Signer
-from kiosk.sim.dmp_queries import QUERY_TRANSACTIONS
+from kiosk.sim.dmp.queries import QUERY_TRANSACTIONS
 from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, sample_submission, submit
 from tests.sim.dmp_requests import find_request, retrieve_request
 

@@ -24,7 +24,7 @@ from kiosk.domain.ins import Ins
 from kiosk.domain.visibility import Visibility
 from kiosk.errors import AccessDenied, SoapFault, Unavailable
 from kiosk.signing import KeySigner, Signer
-from kiosk.sim.dmp_service import DmpFault, DmpSimulator
+from kiosk.sim.dmp.service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 from kiosk.soap.envelope import NS as SOAP_NS
 from kiosk.soap.transport import SoapClient

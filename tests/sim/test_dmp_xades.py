@@ -15,7 +15,7 @@ from kiosk.dmp.vocabulary import NS, XDS
 from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import build_submission, read_registry_response
 from kiosk.signing import KeySigner, Signer, SignerIdentity
-from kiosk.sim.dmp_xades import SIGNATURE_ERROR
+from kiosk.sim.dmp.xades import SIGNATURE_ERROR
 from tests.sim.dmp_desk import PATIENT, TRAITS, Desk, full_consent, sample_submission
 
 

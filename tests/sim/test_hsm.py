@@ -6,7 +6,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from kiosk.sim.environment import SimWorld, load_world_state
 from kiosk.sim.hsm import (
     AUTHENTICATION_KEY_ID,
     SIGNATURE_KEY_ID,
@@ -15,6 +14,8 @@ from kiosk.sim.hsm import (
     provision_tokens,
 )
 from kiosk.sim.pki import TestPki, load_professionals
+from kiosk.sim.state import load_world_state
+from kiosk.sim.world import SimWorld
 from tests import softhsm as tokens
 
 test_pki = tokens.test_pki

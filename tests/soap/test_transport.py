@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from kiosk.errors import AccessDenied, KioskError, ServiceError, SoapFault, Unavailable
 from kiosk.sim.pki import TestPki
-from kiosk.sim.server import bind
+from kiosk.sim.world import bind
 from kiosk.soap.envelope import FaultInfo, InvalidXml, build_envelope, build_fault, serialize
 from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
 

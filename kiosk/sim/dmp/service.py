@@ -11,13 +11,13 @@ acknowledgement or an XDS error, in this order:
   direct mode, test OIDs only, validity); a seen assertion id is a replay; the VIHF's
   patient must be the message's;
 * the habilitation and the access mode against the consent record
-  (:mod:`kiosk.sim.dmp_access`); consultation also needs the structure's
+  (:mod:`kiosk.sim.dmp.access`); consultation also needs the structure's
   authorization unless an emergency mode stands in for it;
-* the records (:mod:`kiosk.sim.dmp_records`), documents inline or MTOM
-  (:mod:`kiosk.sim.dmp_documents`, :mod:`kiosk.sim.dmp_mtom`), search and retrieval
-  (:mod:`kiosk.sim.dmp_queries`); the feeding rate (:mod:`kiosk.sim.dmp_rate`);
+* the records (:mod:`kiosk.sim.dmp.records`), documents inline or MTOM
+  (:mod:`kiosk.sim.dmp.documents`, :mod:`kiosk.sim.dmp.mtom`), search and retrieval
+  (:mod:`kiosk.sim.dmp.queries`); the feeding rate (:mod:`kiosk.sim.dmp.rate`);
 * a request resent with the same message id gets the stored answer (a lost response
-  never creates anything twice); every call traced (:mod:`kiosk.sim.dmp_traces`).
+  never creates anything twice); every call traced (:mod:`kiosk.sim.dmp.traces`).
 
 Faults are played instead of the next answers (:meth:`DmpSimulator.inject`),
 including ``lost_response``: the state changes, then the answer is lost. SQLite is
@@ -53,7 +53,7 @@ from kiosk.dmp.vocabulary import NS as DMP_NS
 from kiosk.dmp.xds import build_registry_response
 from kiosk.domain.habilitation import DmpAction, HabilitationTable
 from kiosk.errors import KioskError
-from kiosk.sim.dmp_access import (
+from kiosk.sim.dmp.access import (
     REQUEST_ACTIONS,
     UPDATE_ACTIONS,
     Denial,
@@ -61,13 +61,13 @@ from kiosk.sim.dmp_access import (
     check_emergency,
     check_habilitation,
 )
-from kiosk.sim.dmp_documents import DocumentRegistry
-from kiosk.sim.dmp_mtom import is_multipart, resolve_includes, split_related
-from kiosk.sim.dmp_queries import QUERY_TRANSACTIONS, DocumentQueries
-from kiosk.sim.dmp_rate import FeedingRate
-from kiosk.sim.dmp_records import OPEN, RecordKeeper
-from kiosk.sim.dmp_traces import Trace, TraceLog
-from kiosk.sim.dmp_xades import check_submission_signature
+from kiosk.sim.dmp.documents import DocumentRegistry
+from kiosk.sim.dmp.mtom import is_multipart, resolve_includes, split_related
+from kiosk.sim.dmp.queries import QUERY_TRANSACTIONS, DocumentQueries
+from kiosk.sim.dmp.rate import FeedingRate
+from kiosk.sim.dmp.records import OPEN, RecordKeeper
+from kiosk.sim.dmp.traces import Trace, TraceLog
+from kiosk.sim.dmp.xades import check_submission_signature
 from kiosk.soap.envelope import (
     NS,
     Envelope,

@@ -1,6 +1,6 @@
 """Who may call which transaction of the simulated DMP, and in which access mode.
 
-Used by :class:`kiosk.sim.dmp_service.DmpSimulator` once the VIHF is verified, before
+Used by :class:`kiosk.sim.dmp.service.DmpSimulator` once the VIHF is verified, before
 any state changes. Two rule sets, each refusal a :class:`Denial` the service turns
 into its SOAP fault:
 

@@ -58,7 +58,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CARDS_DIR = Path(__file__).parent / "data" / "cards"
+CARDS_DIR = Path(__file__).parents[1] / "data" / "cards"
 _OK = b"\x90\x00"
 
 

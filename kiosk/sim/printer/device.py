@@ -10,7 +10,7 @@ after some bytes. A job ends at a cut or when the connection closes.
 
 Driver methods: ``paper_out()``, ``run_out_after(rows)``, ``cover_open()``,
 ``offline()``, ``drop_after(nbytes)``, ``refill()``; recorder: ``jobs[-1].png``.
-In the demo world it runs in its own thread (``kiosk.sim.printer_world``).
+In the demo world it runs in its own thread (``kiosk.sim.printer.control``).
 """
 
 from __future__ import annotations

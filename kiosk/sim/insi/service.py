@@ -55,7 +55,7 @@ __all__ = [
     "load_population",
 ]
 
-POPULATION_FILE = Path(__file__).parent / "data" / "insi_population.toml"
+POPULATION_FILE = Path(__file__).parents[1] / "data" / "insi_population.toml"
 _SOAP_TYPE = "application/soap+xml; charset=utf-8"
 _SKEW = timedelta(seconds=60)
 """Clock difference tolerated between a kiosk and the service."""

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import InvalidInput, Unavailable
-from kiosk.sim.printer import SimulatedPrinter
+from kiosk.sim.printer.device import SimulatedPrinter
 
 if TYPE_CHECKING:
-    from kiosk.sim.environment import SimWorld
+    from kiosk.sim.component import WorldHost
 
 __all__ = ["CONTROL_COMMANDS", "PrinterComponent", "control"]
 
@@ -115,7 +115,7 @@ class PrinterComponent:
         self.control_port = 0
         self._jobs_dir: Path | None = None
 
-    def start(self, world: SimWorld) -> None:
+    def start(self, world: WorldHost) -> None:
         """Start the thread and publish ``facts["printer"]``."""
         self._jobs_dir = world.state_dir / "printer"
         self._jobs_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 :class:`CardDesk` is what tests drive in-process (``desk.insert("family")``,
 ``desk.pull("family")``). For ``kiosk demo`` the :class:`CardDeskComponent` spawns
-``python -m kiosk.sim.card_desk serve``, a process that owns pcscd and the cards
+``python -m kiosk.sim.cards.desk serve``, a process that owns pcscd and the cards
 and answers one JSON request per line on a Unix control socket
 (``<state_dir>/cards.sock``); ``kiosk sim card insert|pull|list`` are its clients.
 """
@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import InvalidInput, KioskError, NotFound, Unavailable
-from kiosk.sim.cards import VirtualCard, card_names, load_card
-from kiosk.sim.readers import PcscDaemon
+from kiosk.sim.cards.pcscd import PcscDaemon
+from kiosk.sim.cards.virtual import VirtualCard, card_names, load_card
+from kiosk.sim.component import WorldHost
 
 __all__ = [
     "CardDesk",
@@ -164,8 +165,8 @@ def control_request(path: Path, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m kiosk.sim.card_desk serve --state-dir DIR``: pcscd + cards + control socket."""
-    parser = argparse.ArgumentParser(prog="kiosk.sim.card_desk")
+    """``python -m kiosk.sim.cards.desk serve --state-dir DIR``: pcscd + cards + control socket."""
+    parser = argparse.ArgumentParser(prog="kiosk.sim.cards.desk")
     parser.add_argument("command", choices=["serve"])
     parser.add_argument("--state-dir", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -206,14 +207,14 @@ class CardDeskComponent:
     def __init__(self) -> None:
         self.state_dir: Path | None = None
 
-    def start(self, world: Any) -> None:
+    def start(self, world: WorldHost) -> None:
         """Spawn the desk process; publish its socket and ``PCSCLITE_CSOCK_NAME``."""
         state: Path = world.state_dir / "cards"
         state.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             (state / "cards.json").unlink()
         self.state_dir = state
-        argv = [sys.executable, "-m", "kiosk.sim.card_desk", "serve", "--state-dir", str(state)]
+        argv = [sys.executable, "-m", "kiosk.sim.cards.desk", "serve", "--state-dir", str(state)]
         world.spawn(self.name, argv, log_name="cards")
         deadline = time.monotonic() + 20
         while not (state / "cards.json").exists():

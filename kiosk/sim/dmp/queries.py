@@ -1,7 +1,7 @@
 """TD3.1 search (ITI-18 FindDocuments) and TD3.2 retrieval (ITI-43) in the simulated DMP.
 
 Enough of both to check what was stored (DOMAIN.md §6), answered from the documents
-table of :mod:`kiosk.sim.dmp_documents`, on the service's connection:
+table of :mod:`kiosk.sim.dmp.documents`, on the service's connection:
 
 * ITI-18: ``query:AdhocQueryRequest`` with the FindDocuments stored query and one
   ``$XDSDocumentEntryPatientId`` (HL7 CX, quoted) which must be the VIHF's patient;
@@ -13,7 +13,7 @@ table of :mod:`kiosk.sim.dmp_documents`, on the service's connection:
 * visibility (DOMAIN.md §1): deleted documents are never returned, and a document
   hidden from professionals (``MASQUE_PS``) only to its author.
 The service checks the habilitation (TD3.1/TD3.2) and the structure's authorization,
-which the emergency access modes stand in for (:mod:`kiosk.sim.dmp_service`).
+which the emergency access modes stand in for (:mod:`kiosk.sim.dmp.service`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.sim.environment import SimWorld, load_world_state
+from kiosk.sim.state import load_world_state
+from kiosk.sim.world import SimWorld
 
 
 class Sleeper:

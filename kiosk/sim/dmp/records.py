@@ -1,6 +1,6 @@
 """The simulated DMP's patient records: TD0.2, TD0.3, TD1.1, TD1.2, TD1.4, TD1.5 on SQLite.
 
-Used by :class:`kiosk.sim.dmp_service.DmpSimulator` inside its transaction, on its
+Used by :class:`kiosk.sim.dmp.service.DmpSimulator` inside its transaction, on its
 connection, once the VIHF is checked. Rules (DOMAIN.md §1 and §6): one DMP per INS
 (a second TD1.1 is ``DMP_EXISTANT``, also when the DMP is closed: it is reactivated,
 never created twice); the establishment is authorized at creation when the patient
@@ -36,7 +36,7 @@ from kiosk.dmp.transactions import (
     build_transaction_response,
 )
 from kiosk.dmp.vihf import VihfReading
-from kiosk.sim.dmp_access import PatientFile
+from kiosk.sim.dmp.access import PatientFile
 
 __all__ = ["CLOSED", "OPEN", "RECORD_SCHEMA", "RecordKeeper"]
 

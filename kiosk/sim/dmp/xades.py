@@ -4,7 +4,7 @@ A submission is refused with the registry's failure, before anything is stored, 
 its signature document (:mod:`kiosk.dmp.xades`) is missing, does not verify, was made
 by a certificate the test CA did not issue, with an authentication key rather than a
 signature key, or covers other metadata or documents than the ones sent. Inconsistent metadata is
-reported first, with its own XDS code, by :class:`~kiosk.sim.dmp_documents.DocumentRegistry`.
+reported first, with its own XDS code, by :class:`~kiosk.sim.dmp.documents.DocumentRegistry`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from lxml import etree
 from kiosk.dmp.xades import verify_submission
 from kiosk.dmp.xds import read_submission
 from kiosk.errors import KioskError
-from kiosk.sim.dmp_documents import RegistryOutcome
+from kiosk.sim.dmp.documents import RegistryOutcome
 from kiosk.soap.wssec import TrustAnchor
 
 __all__ = ["SIGNATURE_ERROR", "check_submission_signature"]

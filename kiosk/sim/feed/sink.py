@@ -13,7 +13,7 @@ service where the outbox's guarantees are at stake.
   know it succeeded).
 * Counters and the received items are queryable (``GET /_sink/stats``, ``/_sink/items``).
 
-Run: ``python -m kiosk.sim.feed_sink --db FILE --port-file FILE`` (ephemeral port,
+Run: ``python -m kiosk.sim.feed.sink --db FILE --port-file FILE`` (ephemeral port,
 written to the port file once listening).
 """
 
@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from kiosk.sim.environment import SimWorld
+from kiosk.sim.component import WorldHost
 
 __all__ = ["Fault", "FeedSink", "FeedSinkComponent", "FeedSinkProcess", "build_app", "main"]
 
@@ -232,7 +232,7 @@ def build_app(sink: FeedSink) -> Starlette:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve on an ephemeral port of 127.0.0.1 and publish it in ``--port-file``."""
-    parser = argparse.ArgumentParser(prog="kiosk.sim.feed_sink")
+    parser = argparse.ArgumentParser(prog="kiosk.sim.feed.sink")
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--rate", type=float, default=5.0)
@@ -270,7 +270,7 @@ class FeedSinkProcess:
             [
                 sys.executable,
                 "-m",
-                "kiosk.sim.feed_sink",
+                "kiosk.sim.feed.sink",
                 "--db",
                 str(directory / "feed_sink.sqlite3"),
                 "--port-file",
@@ -318,7 +318,7 @@ class FeedSinkComponent:
         self._rate = rate
         self._url = ""
 
-    def start(self, world: SimWorld) -> None:
+    def start(self, world: WorldHost) -> None:
         directory = world.state_dir / "feed_sink"
         directory.mkdir(parents=True, exist_ok=True)
         port_file = directory / "feed_sink.port"
@@ -328,7 +328,7 @@ class FeedSinkComponent:
             [
                 sys.executable,
                 "-m",
-                "kiosk.sim.feed_sink",
+                "kiosk.sim.feed.sink",
                 "--db",
                 str(directory / "feed_sink.sqlite3"),
                 "--port-file",

@@ -1,6 +1,6 @@
 """The simulated DMP's documents: TD2.1 provide-and-register and TD3.3 attribute updates.
 
-Used by :class:`kiosk.sim.dmp_service.DmpSimulator` inside its transaction, on its
+Used by :class:`kiosk.sim.dmp.service.DmpSimulator` inside its transaction, on its
 SQLite connection. Rules (DOMAIN.md §1 and §6):
 
 * a submission is read by :func:`kiosk.dmp.xds.read_submission` (XDS error codes for
@@ -13,7 +13,7 @@ SQLite connection. Rules (DOMAIN.md §1 and §6):
   wrong-record correction are for the document's author only.
 Documents arrive inline (base64) or, with MTOM, resolved from their XOP part by the
 service. The XAdES signature of the submission set is checked before, by
-:mod:`kiosk.sim.dmp_xades`.
+:mod:`kiosk.sim.dmp.xades`.
 """
 
 from __future__ import annotations

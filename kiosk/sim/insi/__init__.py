@@ -1,0 +1,3 @@
+"""The ASGI INSi simulator over a fictitious population."""
+
+__all__: list[str] = []
