@@ -9,7 +9,7 @@ password or a secret are replaced by ``[redacted]`` — in the message, its argu
 and the structured extras alike — so no full NIR, PIN or password is ever written.
 
 Metrics: ``kiosk_outbox_items{state}`` and ``kiosk_outbox_oldest_pending_age_seconds``,
-updated from :class:`~kiosk.outbox.store.OutboxStatus` by the sync worker.
+updated from :class:`~kiosk.outbox.admin.OutboxStatus` by the sync worker.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from kiosk.domain.audit import mask_nirs
-from kiosk.outbox.store import STATES, OutboxStatus
+from kiosk.outbox.admin import STATES, OutboxStatus
 
 __all__ = [
     "OutboxMetrics",

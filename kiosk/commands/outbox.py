@@ -26,7 +26,8 @@ from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
 from kiosk.errors import ConfigError, StorageError, Unavailable
 from kiosk.locale import msg
-from kiosk.outbox.store import STATES, OutboxStore
+from kiosk.outbox.admin import STATES
+from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncReport, issued_by
 
 __all__ = ["AuditChainBroken", "audit", "outbox", "sync"]

@@ -47,6 +47,9 @@ from cryptography.exceptions import InvalidSignature
 
 from kiosk.clock import Clock
 from kiosk.errors import KioskError, SoapFault, StorageError, Unavailable
+from kiosk.outbox.admin import OutboxStatus
+from kiosk.outbox.file import signed_bytes
+from kiosk.outbox.lease import WORKER_CRASH, LeasedRow
 from kiosk.outbox.ports import (
     OutboxItem,
     OutboxSender,
@@ -54,13 +57,7 @@ from kiosk.outbox.ports import (
     PermanentSendError,
     TransientSendError,
 )
-from kiosk.outbox.store import (
-    WORKER_CRASH,
-    LeasedRow,
-    OutboxStatus,
-    OutboxStore,
-    signed_bytes,
-)
+from kiosk.outbox.store import OutboxStore
 from kiosk.signing import verify_signature
 
 __all__ = [

@@ -20,8 +20,9 @@ from cryptography import x509
 from kiosk.clock import Clock
 from kiosk.config import Settings
 from kiosk.observability import OutboxMetrics
+from kiosk.outbox.admin import OutboxStatus
 from kiosk.outbox.ports import OutboxSender
-from kiosk.outbox.store import OutboxStatus, OutboxStore
+from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncReport, SyncWorker
 
 __all__ = ["SyncService", "policy_from_settings"]

@@ -41,9 +41,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.clock import SystemClock
+from kiosk.outbox.file import aad_for, signed_bytes
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.ports import Ack, OutboxItem
-from kiosk.outbox.store import OutboxStore, aad_for, signed_bytes
+from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner
 from kiosk.sim.pki import ESTABLISHMENT, ensure_test_pki

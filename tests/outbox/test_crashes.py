@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from kiosk.audit.store import AuditLog
 from kiosk.clock import SystemClock
 from kiosk.outbox.keys import FileDeviceKey
-from kiosk.outbox.store import WORKER_CRASH, OutboxStore
+from kiosk.outbox.lease import WORKER_CRASH
+from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
 from kiosk.signing import KeySigner
 from kiosk.sim.feed.client import FeedSinkControl, FeedSinkSender

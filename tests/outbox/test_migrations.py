@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.clock import FrozenClock
 from kiosk.errors import StorageError
+from kiosk.outbox.file import aad_for, signed_bytes
 from kiosk.outbox.keys import FileDeviceKey
-from kiosk.outbox.store import OutboxStore, aad_for, signed_bytes
+from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner, verify_signature
 from kiosk.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, connect, migrate
 

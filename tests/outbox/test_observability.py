@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from kiosk.observability import OutboxMetrics, configure_logging
-from kiosk.outbox.store import OutboxStatus
+from kiosk.outbox.admin import OutboxStatus
 
 
 @pytest.fixture

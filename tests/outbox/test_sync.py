@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from kiosk.audit.store import AuditLog
 from kiosk.clock import FrozenClock
 from kiosk.errors import Unavailable
+from kiosk.outbox.file import signed_bytes
+from kiosk.outbox.lease import WORKER_CRASH
 from kiosk.outbox.ports import Ack, OutboxItem, PermanentSendError, TransientSendError
-from kiosk.outbox.store import WORKER_CRASH, OutboxStore, signed_bytes
+from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SIGNATURE_INVALID, Step, SyncPolicy, SyncWorker, issued_by
 from kiosk.signing import KeySigner
 from tests.outbox.fakes import RecordingSender, VirtualTime
