@@ -18,30 +18,16 @@ from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
 from kiosk.config import Settings
 from kiosk.errors import InvalidInput
-from kiosk.insi.client import InsiClient
-from kiosk.insi.messages import LpsIdentity
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIns, InsiResult, InsiTraits
 from kiosk.locale import msg
-from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
-from kiosk.wiring import insi_signer
+from kiosk.wiring import insi_client, world_facts
 
 __all__ = ["insi"]
 
 
 async def _run(settings: Settings, call: str, args: dict[str, Any]) -> InsiResult:
-    cfg = settings.insi
-    tls = TlsSettings(cfg.ca_file, cfg.client_cert, cfg.client_key)
-    signer = insi_signer(settings)
-    async with build_http_client(tls, timeout_s=cfg.timeout_s) as http:
-        soap = SoapClient(
-            http, cfg.endpoint, "INSi", cfg.timeout_s, max_response_bytes=cfg.max_response_bytes
-        )
-        site = settings.site
-        lps = LpsIdentity(site.insi_authorisation, site.lps_name, site.lps_version, site.lps_id)
-        client = InsiClient(
-            soap, signer, lps, structure_id=site.establishment_id, clock=SystemClock()
-        )
+    async with insi_client(settings, SystemClock(), world_facts(settings)) as client:
         if call == "search":
             return await client.search_with_traits(args["traits"])
         return await client.verify(args["ins"], args["traits"])

@@ -12,6 +12,7 @@ One concept per module:
 * ``devices`` — card reader and monitor, CPS/CPE module, printer, scanner;
 * ``signers`` — the establishment's ``ORG_SIGN`` (test PKI, PKCS#11 token, PEM files);
 * ``dmp`` — the DMP client in indirect mode and its HTTP client;
+* ``insi`` — the INSi client and its endpoint;
 * ``outbox`` — the outbox's device key and sender;
 * ``probes`` — the connectivity/health probes of the TUI footer;
 * ``services`` — :class:`Services`, the bundle ``kiosk run``, ``kiosk demo`` and the
@@ -28,6 +29,7 @@ from kiosk.wiring.devices import (
     build_scanner,
 )
 from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
+from kiosk.wiring.insi import insi_client, insi_endpoint
 from kiosk.wiring.outbox import outbox_device_key, outbox_sender, outbox_sender_kind
 from kiosk.wiring.probes import Probe, ProbeResult
 from kiosk.wiring.services import Services, open_services
@@ -47,6 +49,8 @@ __all__ = [
     "build_scanner",
     "dmp_endpoint",
     "establishment_signer",
+    "insi_client",
+    "insi_endpoint",
     "insi_signer",
     "open_services",
     "outbox_device_key",

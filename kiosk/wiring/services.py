@@ -30,9 +30,10 @@ from kiosk.wiring.devices import (
     private_sim_printer,
 )
 from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
+from kiosk.wiring.insi import insi_client, insi_endpoint
 from kiosk.wiring.outbox import outbox_device_key, outbox_sender
 from kiosk.wiring.probes import FunctionProbe, HttpProbe, Probe, ProbeResult
-from kiosk.wiring.signers import establishment_signer, insi_signer
+from kiosk.wiring.signers import establishment_signer
 from kiosk.wiring.world import world_facts
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from kiosk.services.session import AgentSession
     from kiosk.services.sync import SyncService
 
-__all__ = ["RECORDS_FILE", "Services", "insi_endpoint", "open_services"]
+__all__ = ["RECORDS_FILE", "Services", "open_services"]
 
 RECORDS_FILE = "identity.sqlite3"
 """The identity records, under ``paths.data_dir`` (as ``kiosk records``: one name, two users)."""
@@ -123,7 +124,7 @@ async def open_services(
         )
         http = await stack.enter_async_context(build_dmp_http(settings, clock))
         dmp = build_dmp_client(settings, http, signer, clock, facts=facts)
-        insi = await stack.enter_async_context(_insi_client(settings, clock, facts))
+        insi = await stack.enter_async_context(insi_client(settings, clock, facts))
 
         readers = build_card_reader(settings, state_dir)
         monitor = build_card_monitor(settings, state_dir)
@@ -195,38 +196,6 @@ async def open_services(
             identity_flow=identity_flow,
             enrolment_flow=enrolment_flow,
         )
-
-
-@contextlib.asynccontextmanager
-async def _insi_client(
-    settings: Settings, clock: Clock, facts: Mapping[str, object]
-) -> AsyncIterator[InsiClient]:
-    """The INSi client over its own HTTP client (TLS as configured)."""
-    from kiosk.insi.client import InsiClient
-    from kiosk.insi.messages import LpsIdentity
-    from kiosk.soap.transport import SoapClient, TlsSettings, build_http_client
-
-    cfg = settings.insi
-    site = settings.site
-    tls = TlsSettings(cfg.ca_file, cfg.client_cert, cfg.client_key)
-    async with build_http_client(tls, timeout_s=cfg.timeout_s) as http:
-        soap = SoapClient(
-            http,
-            insi_endpoint(settings, facts),
-            "INSi",
-            cfg.timeout_s,
-            max_response_bytes=cfg.max_response_bytes,
-        )
-        lps = LpsIdentity(site.insi_authorisation, site.lps_name, site.lps_version, site.lps_id)
-        yield InsiClient(
-            soap, insi_signer(settings), lps, structure_id=site.establishment_id, clock=clock
-        )
-
-
-def insi_endpoint(settings: Settings, facts: Mapping[str, object]) -> str:
-    """The INSi URL: the running world's simulator in simulation, else ``insi.endpoint``."""
-    url = facts.get("insi_url") if settings.insi.kind == "sim" else None
-    return url if isinstance(url, str) and url else settings.insi.endpoint
 
 
 def _probes(
