@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import given
@@ -18,7 +20,9 @@ from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.ports import PayloadTampered, idempotency_key
 from kiosk.outbox.store import OutboxStore
 from kiosk.signing import KeySigner
-from kiosk.storage.sqlite import iso
+from kiosk.storage.sqlite import OUTBOX, Database, iso, migrate
+
+T = TypeVar("T")
 
 PAYLOAD = b"<ClinicalDocument>patient fictif 253072B07300470</ClinicalDocument>"
 
@@ -167,3 +171,41 @@ async def test_a_row_is_found_by_its_idempotency_key_without_its_payload(
     assert (row.id, row.state) == (str(queued.id), "pending")
     assert "secret" not in repr(row)
     assert await store.row("nothing") is None
+
+
+class CountingDatabase(Database):
+    """The outbox's connection, counting the calls that hop to its thread."""
+
+    hops = 0
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self.hops += 1
+        return await super().call(fn)
+
+
+async def test_an_enqueue_and_its_business_change_are_one_hop_to_the_connection_thread(
+    tmp_path: Path, device_key: FileDeviceKey, clock: FrozenClock, signer: KeySigner
+) -> None:
+    db = await CountingDatabase.open(tmp_path / "outbox.sqlite3", name=OUTBOX, prepare=migrate)
+    assert isinstance(db, CountingDatabase)
+    store = OutboxStore(db, device_key, clock, audit_lag_s=3600)
+    try:
+        await store.enqueue(
+            kind="k",
+            idempotency_key="setup",
+            payload=b"x",
+            signer=signer,
+            statements=[("CREATE TABLE consent (ins TEXT PRIMARY KEY)", ())],
+        )
+        db.hops = 0
+        await store.enqueue(
+            kind="k",
+            idempotency_key="a",
+            payload=PAYLOAD,
+            signer=signer,
+            statements=[("INSERT INTO consent VALUES (?)", ("ins-1",))],
+        )
+        await store.enqueue(kind="k", idempotency_key="a", payload=PAYLOAD, signer=signer)
+        assert db.hops == 2  # one per enqueue, the refused duplicate included
+    finally:
+        await store.close()
