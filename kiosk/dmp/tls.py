@@ -37,7 +37,7 @@ import httpx
 from cryptography import x509
 
 from kiosk.errors import ConfigError, Unavailable
-from kiosk.locale import msg
+from kiosk.locale import Message, msg
 
 __all__ = [
     "ENGINE_PATHS",
@@ -66,21 +66,19 @@ class DirectTlsUnavailable(Unavailable):
     retryable = False
 
 
-def _config_error(path: Path, reason_fr: str, reason_en: str, detail: str) -> ConfigError:
-    return ConfigError(
-        f"Certificat TLS du DMP inutilisable ({path}) : {reason_fr}.",
-        f"DMP TLS certificate unusable ({path}): {reason_en}.",
-        detail=detail,
-    )
+def _config_error(path: Path, reason: Message, detail: str) -> ConfigError:
+    return ConfigError(msg("dmp.tls.unusable", path=path, reason=reason), detail=detail)
 
 
 def _check_authentication_certificate(path: Path, now: datetime) -> None:
     try:
         certificate = x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError) as exc:
-        raise _config_error(path, "illisible", "unreadable", type(exc).__name__) from exc
+        raise _config_error(
+            path, msg("dmp.tls.check_authentication_certificate_3"), type(exc).__name__
+        ) from exc
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-        raise _config_error(path, "hors validité", "expired or not yet valid", "validity")
+        raise _config_error(path, msg("dmp.tls.check_authentication_certificate"), "validity")
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -89,8 +87,7 @@ def _check_authentication_certificate(path: Path, now: datetime) -> None:
         # ORG_SIGN (non-repudiation) in place of ORG_AUTH_CLI: the DMP would refuse it.
         raise _config_error(
             path,
-            "certificat de signature, pas d'authentification (ORG_AUTH_CLI attendu)",
-            "a signature certificate, not an authentication one (ORG_AUTH_CLI expected)",
+            msg("dmp.tls.check_authentication_certificate_2"),
             "key usage",
         )
 
@@ -103,9 +100,7 @@ def client_context(tls: MutualTls, *, now: datetime) -> ssl.SSLContext:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(str(tls.client_cert), str(tls.client_key))
     except (OSError, ssl.SSLError) as exc:
-        raise _config_error(
-            tls.client_key, "clé ou autorité illisible", "key or CA unreadable", str(exc)[:120]
-        ) from exc
+        raise _config_error(tls.client_key, msg("dmp.tls.client_context"), str(exc)[:120]) from exc
     return context
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.errors import InvalidInput
-from kiosk.locale import msg
+from kiosk.locale import Message, msg
 
 __all__ = [
     "Consent",
@@ -29,13 +29,9 @@ class ConsentError(InvalidInput):
     code = "CONSENT_INVALID"
 
 
-def _require_aware(moment: datetime, what_fr: str, what_en: str) -> None:
+def _require_aware(moment: datetime, what: Message) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ConsentError(
-            f"{what_fr} : l'heure doit porter son fuseau",
-            f"{what_en}: the time must carry its time zone",
-            detail="naive_datetime",
-        )
+        raise ConsentError(msg("domain.consent.naive_time", what=what), detail="naive_datetime")
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,7 @@ class InformationGiven:
     at: datetime
 
     def __post_init__(self) -> None:
-        _require_aware(self.at, "information du patient", "patient information")
+        _require_aware(self.at, msg("domain.consent.information_given_post_init"))
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ class Consent:
     recorded_by: str = field(kw_only=True)
 
     def __post_init__(self) -> None:
-        _require_aware(self.recorded_at, "consentement", "consent")
+        _require_aware(self.recorded_at, msg("domain.consent.consent_post_init_3"))
         if not self.recorded_by.strip():
             raise ConsentError(
                 msg("domain.consent.consent_post_init"),

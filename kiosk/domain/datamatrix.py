@@ -38,6 +38,7 @@ from kiosk.domain.ins import (
 from kiosk.domain.nir import Nir, NirError, NirKind
 from kiosk.domain.scanned_text import DEFAULT_GS_SUBSTITUTES, GS, ScannedText, decode_scanned
 from kiosk.errors import IdentityError, InvalidInput
+from kiosk.locale import Message, Words, msg
 
 __all__ = [
     "DEFAULT_GS_SUBSTITUTES",
@@ -78,14 +79,15 @@ class DataMatrixError(InvalidInput):
     code = "DATAMATRIX_INVALID"
 
     def __init__(
-        self, field: str, offset: int, reason: DataMatrixReason, what: tuple[str, str]
+        self, field: str, offset: int, reason: DataMatrixReason, what: Message | Words
     ) -> None:
-        what_fr, what_en = what
-        place_fr = "en-tête" if field == "header" else f"champ {field}"
-        place_en = "header" if field == "header" else f"field {field}"
+        place = (
+            msg("domain.datamatrix.place_header")
+            if field == "header"
+            else msg("domain.datamatrix.place_field", field=field)
+        )
         super().__init__(
-            f"Data Matrix INS illisible : {what_fr} ({place_fr}, position {offset})",
-            f"unreadable INS Data Matrix: {what_en} ({place_en}, offset {offset})",
+            msg("domain.datamatrix.unreadable", what=what, place=place, offset=offset),
             detail=f"{reason.value} field={field} offset={offset}",
         )
         self.field = field
@@ -94,15 +96,12 @@ class DataMatrixError(InvalidInput):
 
 
 _R = DataMatrixReason
-_EMPTY = ("champ vide", "empty field")
-_CUT_IDENTIFIER = ("identifiant tronqué", "truncated identifier")
-_UNKNOWN_IDENTIFIER = ("identifiant de champ inconnu", "unknown field identifier")
-_MISSING = ("champ obligatoire absent", "mandatory field missing")
-_AMBIGUOUS = ("fin du champ ambiguë (GS absent)", "ambiguous end of field (GS missing)")
-_BAD_DATE = (
-    "date de naissance invalide (JJ-MM-AAAA attendu)",
-    "bad birth date (DD-MM-YYYY expected)",
-)
+_EMPTY = msg("domain.datamatrix.empty")
+_CUT_IDENTIFIER = msg("domain.datamatrix.cut_identifier")
+_UNKNOWN_IDENTIFIER = msg("domain.datamatrix.unknown_identifier")
+_MISSING = msg("domain.datamatrix.missing")
+_AMBIGUOUS = msg("domain.datamatrix.ambiguous")
+_BAD_DATE = msg("domain.datamatrix.bad_date")
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,9 @@ def _fits(spec: _Field, char: str) -> bool:
 def _check_header(src: ScannedText) -> None:
     text = src.text
     if not text:
-        raise DataMatrixError("header", src.at(0), _R.TRUNCATED, ("contenu vide", "empty content"))
+        raise DataMatrixError(
+            "header", src.at(0), _R.TRUNCATED, msg("domain.datamatrix.check_header")
+        )
     if not text.startswith(HEADER):
         mismatch = next(
             (i for i, (a, b) in enumerate(zip(text, HEADER, strict=False)) if a != b),
@@ -152,14 +153,17 @@ def _check_header(src: ScannedText) -> None:
         )
         if mismatch == len(text):
             raise DataMatrixError(
-                "header", src.at(mismatch), _R.TRUNCATED, ("en-tête tronqué", "truncated header")
+                "header", src.at(mismatch), _R.TRUNCATED, msg("domain.datamatrix.check_header_2")
             )
-        what_fr, what_en = (
-            ("ce n'est pas un Data Matrix INS (IS01… attendu)", "not an INS Data Matrix")
+        what = (
+            msg("domain.datamatrix.not_ins")
             if mismatch < 4
-            else (f"« {_shown(text[mismatch])} » au lieu de « 0 »", f"{text[mismatch]!r} for '0'")
+            else msg(
+                "domain.datamatrix.not_zero",
+                char=Words(f"« {_shown(text[mismatch])} »", repr(text[mismatch])),
+            )
         )
-        raise DataMatrixError("header", src.at(mismatch), _R.HEADER, (what_fr, what_en))
+        raise DataMatrixError("header", src.at(mismatch), _R.HEADER, what)
 
 
 def _is_identifier(text: str, index: int) -> bool:
@@ -199,14 +203,14 @@ def _variable_end(src: ScannedText, start: int, spec: _Field) -> tuple[int, int]
             spec.ident,
             src.at(limit),
             _R.LENGTH,
-            (f"plus de {spec.maximum} caractères", f"more than {spec.maximum} characters"),
+            msg("domain.datamatrix.variable_end_2", maximum=spec.maximum),
         )
     char = _shown(text[stop])
     raise DataMatrixError(
         spec.ident,
         src.at(stop),
         _R.CHARACTERS,
-        (f"caractère « {char} » non autorisé", f"character {char!r} not allowed"),
+        msg("domain.datamatrix.variable_end", char=char),
     )
 
 
@@ -225,7 +229,7 @@ def _split_fields(src: ScannedText) -> dict[str, tuple[str, int]]:
             raise DataMatrixError(shown, src.at(index), _R.IDENTIFIER, _UNKNOWN_IDENTIFIER)
         if ident in values:
             raise DataMatrixError(
-                ident, src.at(index), _R.DUPLICATE, ("champ répété", "repeated field")
+                ident, src.at(index), _R.DUPLICATE, msg("domain.datamatrix.split_fields")
             )
         start = index + 2
         if spec.fixed:
@@ -235,20 +239,14 @@ def _split_fields(src: ScannedText) -> dict[str, tuple[str, int]]:
                     ident,
                     src.at(length),
                     _R.TRUNCATED,
-                    (
-                        f"{spec.maximum} caractères attendus, {len(value)} reçus",
-                        f"{spec.maximum} characters expected, {len(value)} given",
-                    ),
+                    msg("domain.datamatrix.split_fields_2", maximum=spec.maximum, value=len(value)),
                 )
             if GS in value:
                 raise DataMatrixError(
                     ident,
                     src.at(start + value.index(GS)),
                     _R.LENGTH,
-                    (
-                        f"champ de longueur fixe ({spec.maximum}) coupé par un séparateur",
-                        f"fixed-length field ({spec.maximum}) cut by a separator",
-                    ),
+                    msg("domain.datamatrix.split_fields_3", maximum=spec.maximum),
                 )
             index = start + spec.maximum
             # A superfluous GS after a fixed field is harmless: tolerate it.
@@ -291,7 +289,7 @@ class InsDataMatrix:
 
 
 def _field_error(field: str, offset: int, exc: InvalidInput) -> DataMatrixError:
-    return DataMatrixError(field, offset, _R.VALUE, (exc.message_fr, exc.message_en))
+    return DataMatrixError(field, offset, _R.VALUE, Words(exc.message_fr, exc.message_en))
 
 
 def parse_payload(
@@ -303,10 +301,7 @@ def parse_payload(
             "header",
             MAX_PAYLOAD_LENGTH,
             _R.LENGTH,
-            (
-                f"contenu trop long (plus de {MAX_PAYLOAD_LENGTH} caractères)",
-                f"content too long (over {MAX_PAYLOAD_LENGTH} characters)",
-            ),
+            msg("domain.datamatrix.parse_payload", max_payload_length=MAX_PAYLOAD_LENGTH),
         )
     src = decode_scanned(data, gs_substitutes)
     _check_header(src)
@@ -317,9 +312,7 @@ def parse_payload(
 
     oid = fields["S2"][0]
     if oid not in KNOWN_OIDS:
-        raise DataMatrixError(
-            "S2", at("S2"), _R.VALUE, ("OID d'autorité INS inconnu", "unknown INS OID")
-        )
+        raise DataMatrixError("S2", at("S2"), _R.VALUE, msg("domain.datamatrix.parse_payload_2"))
     try:
         nir = Nir.parse(fields["S1"][0], kind_hint=NirKind.NIA if oid == OID_INS_NIA else None)
     except NirError as exc:
@@ -336,7 +329,10 @@ def parse_payload(
             "S5",
             at("S5"),
             _R.VALUE,
-            (f"sexe « {_shown(sex_text)} » : F ou M attendu", f"sex {sex_text!r}: F or M expected"),
+            msg(
+                "domain.datamatrix.bad_sex",
+                sex=Words(f"« {_shown(sex_text)} »", repr(sex_text)),
+            ),
         )
     try:
         born = _birth_date(fields["S6"][0])
@@ -347,9 +343,7 @@ def parse_payload(
     except IdentityError as exc:
         raise _field_error("S7", at("S7"), exc) from exc
     if place != fields["S7"][0].upper():  # check_birth_place strips spaces; a fixed field may not
-        raise DataMatrixError(
-            "S7", at("S7"), _R.VALUE, ("code INSEE invalide", "invalid INSEE code")
-        )
+        raise DataMatrixError("S7", at("S7"), _R.VALUE, msg("domain.datamatrix.parse_payload_3"))
     traits = StrictTraits(
         birth_family_name=names["S4"],
         birth_given_names=tuple(names["S3"].split(" ")),
@@ -386,10 +380,7 @@ def build_payload(ins: Ins, traits: StrictTraits) -> str:
                 ident,
                 offset,
                 _R.LENGTH,
-                (
-                    f"valeur de {len(value)} caractères, {spec.maximum} au plus",
-                    f"value of {len(value)} characters, at most {spec.maximum}",
-                ),
+                msg("domain.datamatrix.build_payload", value=len(value), maximum=spec.maximum),
             )
         last = position == len(_ORDER) - 1
         terminator = GS if not spec.fixed and len(value) < spec.maximum and not last else ""

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from kiosk.errors import AccessDenied, ConfigError
-from kiosk.locale import msg
+from kiosk.locale import msg, text
 
 __all__ = [
     "ANY",
@@ -52,32 +52,12 @@ class DmpAction(StrEnum):
     @property
     def label_fr(self) -> str:
         """The action as a French user reads it."""
-        return _ACTION_LABELS[self][0]
+        return text(f"domain.habilitation.action.{self.name.lower()}", "fr")
 
     @property
     def label_en(self) -> str:
         """The action as an English user reads it."""
-        return _ACTION_LABELS[self][1]
-
-
-_ACTION_LABELS = {
-    DmpAction.EXISTENCE_TEST: ("test d'existence du DMP", "DMP existence test"),
-    DmpAction.AUTHORIZATION: ("autorisation d'accès", "access authorization"),
-    DmpAction.CREATION: ("création du DMP", "DMP creation"),
-    DmpAction.REACTIVATION: ("réactivation du DMP", "DMP reactivation"),
-    DmpAction.ADMINISTRATIVE_UPDATE: ("mise à jour administrative", "administrative update"),
-    DmpAction.CLOSURE: ("fermeture du DMP", "DMP closure"),
-    DmpAction.WEB_ACCOUNT: ("compte internet du patient", "patient web account"),
-    DmpAction.SUBMISSION: ("envoi de document", "document submission"),
-    DmpAction.SEARCH: ("recherche de documents", "document search"),
-    DmpAction.RETRIEVAL: ("consultation de document", "document retrieval"),
-    DmpAction.ATTRIBUTE_UPDATE: ("mise à jour des attributs", "attribute update"),
-    DmpAction.DELETION: ("suppression de document", "document deletion"),
-    DmpAction.WRONG_RECORD_CORRECTION: (
-        "correction d'erreur de dossier",
-        "wrong-record correction",
-    ),
-}
+        return text(f"domain.habilitation.action.{self.name.lower()}", "en")
 
 
 class AuthMode(StrEnum):
@@ -191,10 +171,13 @@ class HabilitationTable:
             missing = sorted(_RULE_KEYS - {"description"} - set(raw))
             if extra or missing:
                 key = (extra or missing)[0]
-                state_fr, state_en = ("inconnue", "unknown") if extra else ("manquante", "missing")
+                state = (
+                    msg("domain.habilitation.key_unknown")
+                    if extra
+                    else msg("domain.habilitation.key_missing")
+                )
                 raise ConfigError(
-                    f"habilitations : {where}.{key} : clé {state_fr}",
-                    f"habilitations: {where}.{key}: {state_en} key",
+                    msg("domain.habilitation.bad_key", where=where, key=key, state=state),
                     detail=f"{where}.{key}",
                 )
             description = raw.get("description", "")

@@ -17,7 +17,8 @@ from enum import StrEnum
 
 from kiosk.domain.nir import Nir, NirKind
 from kiosk.errors import IdentityError
-from kiosk.locale import msg
+from kiosk.locale import LANGUAGES as LANGS
+from kiosk.locale import Message, Words, msg, text
 
 __all__ = [
     "KNOWN_OIDS",
@@ -248,20 +249,12 @@ class IdentityStatus(StrEnum):
     @property
     def label_fr(self) -> str:
         """The status as the French user interface names it."""
-        return _STATUS_LABELS[self][0]
+        return text(f"domain.ins.status.{self.name.lower()}", "fr")
 
     @property
     def label_en(self) -> str:
         """The status as the English user interface names it."""
-        return _STATUS_LABELS[self][1]
-
-
-_STATUS_LABELS = {
-    IdentityStatus.PROV: ("Identité provisoire", "Provisional identity"),
-    IdentityStatus.RECUP: ("Identité récupérée", "Recovered identity"),
-    IdentityStatus.VALI: ("Identité validée", "Validated identity"),
-    IdentityStatus.QUAL: ("Identité qualifiée", "Qualified identity"),
-}
+        return text(f"domain.ins.status.{self.name.lower()}", "en")
 
 
 def status_from(
@@ -306,11 +299,9 @@ class Identity:
     def ins_for_transmission(self) -> Ins:
         """The INS, for the DMP, a document or a Data Matrix; only for a qualified identity."""
         if self.status is not IdentityStatus.QUAL or self.ins is None:
+            status = Words(self.status.label_fr.lower(), self.status.label_en.lower())
             raise IdentityNotQualified(
-                f"identité non qualifiée ({self.status.label_fr.lower()}) : "
-                "l'INS ne peut pas être transmis",
-                f"identity not qualified ({self.status.label_en.lower()}): "
-                "the INS may not be transmitted",
+                msg("domain.ins.not_transmissible", status=status),
                 detail=f"status={self.status.value}",
             )
         return self.ins
@@ -335,8 +326,17 @@ class TraitDifference:
     """One strict trait that differs, and why, in French and English (no values shown)."""
 
     trait: Trait
-    reason: str
-    reason_en: str
+    why: Message
+
+    @property
+    def reason(self) -> str:
+        """Why, in French."""
+        return self.why.text("fr")
+
+    @property
+    def reason_en(self) -> str:
+        """Why, in English."""
+        return self.why.text("en")
 
 
 def _given_names_difference(
@@ -346,37 +346,31 @@ def _given_names_difference(
         return None
     trait = Trait.BIRTH_GIVEN_NAMES
     if sorted(reference) == sorted(other):
-        return TraitDifference(
-            trait, "mêmes prénoms dans un autre ordre", "same given names in another order"
-        )
+        return TraitDifference(trait, msg("domain.ins.given_names_difference_2"))
     if len(reference) != len(other):
         return TraitDifference(
             trait,
-            f"nombre de prénoms différent ({len(other)} au lieu de {len(reference)})",
-            f"different number of given names ({len(other)} instead of {len(reference)})",
+            msg("domain.ins.given_names_difference_3", other=len(other), reference=len(reference)),
         )
     rank = next(i for i, (a, b) in enumerate(zip(reference, other, strict=True)) if a != b) + 1
-    return TraitDifference(
-        trait, f"le prénom n° {rank} diffère", f"given name number {rank} differs"
-    )
+    return TraitDifference(trait, msg("domain.ins.given_names_difference", rank=rank))
 
 
 def _birth_date_difference(reference: date, other: date) -> TraitDifference | None:
     if reference == other:
         return None
     parts = [
-        (fr, en)
-        for fr, en, a, b in (
-            ("jour", "day", reference.day, other.day),
-            ("mois", "month", reference.month, other.month),
-            ("année", "year", reference.year, other.year),
+        part
+        for part, a, b in (
+            ("day", reference.day, other.day),
+            ("month", reference.month, other.month),
+            ("year", reference.year, other.year),
         )
         if a != b
     ]
+    fr, en = (", ".join(text(f"domain.ins.date_part.{p}", lang) for p in parts) for lang in LANGS)
     return TraitDifference(
-        Trait.BIRTH_DATE,
-        "date de naissance différente (" + ", ".join(fr for fr, _ in parts) + ")",
-        "different birth date (" + ", ".join(en for _, en in parts) + ")",
+        Trait.BIRTH_DATE, msg("domain.ins.different_birth_date", parts=Words(fr, en))
     )
 
 
@@ -387,8 +381,7 @@ def compare_traits(reference: StrictTraits, other: StrictTraits) -> list[TraitDi
         differences.append(
             TraitDifference(
                 Trait.BIRTH_FAMILY_NAME,
-                "nom de naissance différent",
-                "different birth family name",
+                msg("domain.ins.compare_traits"),
             )
         )
     given = _given_names_difference(reference.birth_given_names, other.birth_given_names)
@@ -398,14 +391,15 @@ def compare_traits(reference: StrictTraits, other: StrictTraits) -> list[TraitDi
     if born is not None:
         differences.append(born)
     if reference.sex is not other.sex:
-        differences.append(TraitDifference(Trait.SEX, "sexe différent", "different sex"))
+        differences.append(TraitDifference(Trait.SEX, msg("domain.ins.compare_traits_2")))
     if reference.birth_place != other.birth_place:
         abroad = (reference.birth_place[:2] == "99") != (other.birth_place[:2] == "99")
         differences.append(
             TraitDifference(
                 Trait.BIRTH_PLACE,
-                "lieu de naissance différent" + (" (France / étranger)" if abroad else ""),
-                "different birth place" + (" (France / abroad)" if abroad else ""),
+                msg("domain.ins.different_birth_place_abroad")
+                if abroad
+                else msg("domain.ins.different_birth_place"),
             )
         )
     return differences

@@ -21,7 +21,16 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["LANGUAGES", "CatalogueError", "Message", "catalogue", "msg", "set_strict", "text"]
+__all__ = [
+    "LANGUAGES",
+    "CatalogueError",
+    "Message",
+    "Words",
+    "catalogue",
+    "msg",
+    "set_strict",
+    "text",
+]
 
 LANGUAGES = ("fr", "en")
 
@@ -61,7 +70,9 @@ def catalogue(lang: str) -> Mapping[str, str]:
 
 def text(key: str, lang: str = "fr", /, **params: object) -> str:
     """The text ``key`` in ``lang``, its placeholders filled from ``params`` (messages too)."""
-    filled = {name: v.text(lang) if isinstance(v, Message) else v for name, v in params.items()}
+    filled = {
+        name: v.text(lang) if isinstance(v, Message | Words) else v for name, v in params.items()
+    }
     try:
         return catalogue(lang)[key].format(**filled)
     except (KeyError, IndexError, ValueError) as exc:
@@ -69,6 +80,18 @@ def text(key: str, lang: str = "fr", /, **params: object) -> str:
             raise CatalogueError(f"{lang}:{key}: {exc!r}") from exc
         _log.error("catalogue fault", extra={"key": key, "lang": lang, "fault": repr(exc)})
         return key
+
+
+@dataclass(frozen=True)
+class Words:
+    """Words already in both languages from elsewhere (a service's own fault reason)."""
+
+    fr: str
+    en: str
+
+    def text(self, lang: str = "fr") -> str:
+        """The words in ``lang``."""
+        return self.en if lang == "en" else self.fr
 
 
 @dataclass(frozen=True)

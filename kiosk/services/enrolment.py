@@ -42,6 +42,7 @@ from kiosk.dmp.transactions import (
 from kiosk.domain.consent import Consent, ConsentRecord, InformationGiven
 from kiosk.domain.ins import Identity, Ins
 from kiosk.errors import InvalidInput, ServiceError
+from kiosk.locale import msg
 from kiosk.outbox.delivery import Delivery
 from kiosk.records.record import KnownDmp
 
@@ -148,8 +149,7 @@ def advance(stage: Stage, event: Event) -> Stage:
     following = TRANSITIONS.get((stage, event))
     if following is None:
         raise InvalidTransition(
-            "Cette étape n'est pas possible maintenant.",
-            "This step is not possible now.",
+            msg("services.enrolment.advance"),
             detail=f"{stage.value} + {event.value}",
         )
     return following
@@ -236,7 +236,9 @@ class EnrolmentFlow:
 
     def _patient(self) -> Ins:
         if self._ins is None:  # unreachable through the table: QUALIFIED sets it
-            raise InvalidTransition("Identité absente.", "No identity.", detail="no ins")
+            raise InvalidTransition(
+                msg("services.enrolment.enrolment_flow_patient"), detail="no ins"
+            )
         return self._ins
 
     async def start(self, identity: Identity, traits: VitaleTraits) -> Stage:
@@ -254,8 +256,7 @@ class EnrolmentFlow:
             self._fire(Event.IDENTITY_QUALIFIED)
         elif identity.ins != self._ins:
             raise InvalidTransition(
-                "Une autre identité est en cours d'admission.",
-                "Another identity is being admitted.",
+                msg("services.enrolment.enrolment_flow_start"),
                 detail="identity changed",
             )
         known = await self._records.known(self._ins)
@@ -300,7 +301,9 @@ class EnrolmentFlow:
         if not record.allows_creation:
             return self._fire(Event.CONSENT_REFUSED)
         if self._traits is None:
-            raise InvalidTransition("Identité absente.", "No identity.", detail="no traits")
+            raise InvalidTransition(
+                msg("services.enrolment.enrolment_flow_consent"), detail="no traits"
+            )
         request = CreationRequest(self._patient(), self._traits, ConsentStatement.of(record))
         kind, key, payload = creation_item(request)
         await self._outbox.enqueue(kind, key, payload)
@@ -326,8 +329,7 @@ class EnrolmentFlow:
         if delivery is Delivery.DEAD:
             self.last_error = error
             raise ServiceError(
-                "Le DMP n'a pas enregistré l'autorisation.",
-                "The DMP did not record the authorization.",
+                msg("services.enrolment.enrolment_flow_authorize"),
                 detail=error,
             )
         if delivery is Delivery.DONE:
@@ -347,8 +349,7 @@ class EnrolmentFlow:
         """Print the credentials, on request; may be called again to reprint."""
         if self._credentials is None:
             raise InvalidTransition(
-                "Aucun identifiant à imprimer.",
-                "No credentials to print.",
+                msg("services.enrolment.enrolment_flow_print_credentials"),
                 detail=f"stage={self.stage.value}",
             )
         await self._printer.print_credentials(self._credentials)

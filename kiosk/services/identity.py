@@ -50,6 +50,7 @@ from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import IdentityError
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIdentity, InsiResult, InsiTraits, parse_birth_date
+from kiosk.locale import Message, Words, msg
 from kiosk.records.record import IdentityRecord, Source
 
 __all__ = [
@@ -94,16 +95,16 @@ class TraitsMismatch(IdentityError):
     code = "IDENTITY_TRAITS_MISMATCH"
 
     def __init__(
-        self, source: str, differences: tuple[TraitDifference, ...], *, ins_differs: bool = False
+        self,
+        source: Message,
+        differences: tuple[TraitDifference, ...],
+        *,
+        ins_differs: bool = False,
     ) -> None:
-        fr = [d.reason for d in differences]
-        en = [d.reason_en for d in differences]
-        if ins_differs:
-            fr.insert(0, "INS différent")
-            en.insert(0, "different INS")
+        whys = [msg("services.identity.different_ins")] * ins_differs + [d.why for d in differences]
+        fr, en = ("; ".join(why.text(lang) for why in whys) for lang in ("fr", "en"))
         super().__init__(
-            f"{source} et INSi diffèrent : {'; '.join(fr)}.",
-            f"{source} and INSi differ: {'; '.join(en)}.",
+            msg("services.identity.traits_differ", source=source, differences=Words(fr, en)),
             detail=",".join(["ins"] * ins_differs + [d.trait.value for d in differences]),
         )
         self.differences = differences
@@ -176,12 +177,8 @@ class _Step(StrEnum):
     STORED = "stored"
 
 
-def _order(wanted_fr: str, wanted_en: str) -> FlowOrder:
-    return FlowOrder(
-        f"Étape prématurée : {wanted_fr} d'abord.",
-        f"Step out of order: {wanted_en} first.",
-        detail=wanted_en,
-    )
+def _order(wanted: Message) -> FlowOrder:
+    return FlowOrder(msg("services.identity.out_of_order", wanted=wanted), detail=wanted.text("en"))
 
 
 def _domain_identity(found: InsiIdentity) -> tuple[Ins, StrictTraits, tuple[Ins, ...]]:
@@ -190,8 +187,7 @@ def _domain_identity(found: InsiIdentity) -> tuple[Ins, StrictTraits, tuple[Ins,
         born = date.fromisoformat(traits.birth_date)
     except ValueError as exc:
         raise IdentityError(
-            "Date de naissance INSi incomplète : qualification impossible ici.",
-            "Incomplete INSi birth date: cannot be qualified here.",
+            msg("services.identity.domain_identity"),
             detail="partial birth date",
         ) from exc
     strict = StrictTraits.create(
@@ -208,24 +204,21 @@ def _card_differences(card: Beneficiary, insi: StrictTraits) -> tuple[TraitDiffe
         out.append(
             TraitDifference(
                 Trait.BIRTH_FAMILY_NAME,
-                "nom de la carte Vitale différent du nom de naissance",
-                "name on the Vitale card differs from the birth name",
+                msg("services.identity.card_differences"),
             )
         )
     if normalise_name(card.given_name).split(" ")[0] not in insi.birth_given_names:
         out.append(
             TraitDifference(
                 Trait.BIRTH_GIVEN_NAMES,
-                "prénom de la carte Vitale absent des prénoms de naissance",
-                "given name on the Vitale card not among the birth given names",
+                msg("services.identity.card_differences_2"),
             )
         )
     if parse_birth_date(card.birth_date) != insi.birth_date.isoformat():
         out.append(
             TraitDifference(
                 Trait.BIRTH_DATE,
-                "date de naissance de la carte Vitale différente",
-                "birth date on the Vitale card differs",
+                msg("services.identity.card_differences_3"),
             )
         )
     return tuple(out)
@@ -276,11 +269,10 @@ class IdentityFlow:
     def choose(self, index: int) -> Beneficiary:
         """Step 2: the beneficiary the agent picked on the card."""
         if self._card is None:
-            raise _order("lire la carte Vitale", "read the Vitale card")
+            raise _order(msg("services.identity.identity_flow_choose_2"))
         if not 0 <= index < len(self._card.beneficiaries):
             raise IdentityError(
-                "Bénéficiaire inconnu sur cette carte.",
-                "No such beneficiary on this card.",
+                msg("services.identity.identity_flow_choose"),
                 detail=f"index {index} of {len(self._card.beneficiaries)}",
             )
         self._chosen = self._card.beneficiaries[index]
@@ -290,20 +282,18 @@ class IdentityFlow:
 
     async def _check_card_unchanged(self) -> Beneficiary:
         if self._chosen is None or self._card is None or self._read_at is None:
-            raise _order("choisir le bénéficiaire", "choose the beneficiary")
+            raise _order(msg("services.identity.identity_flow_check_card_unchanged_3"))
         if self._clock.now() - self._read_at > self._max_age:
             self._restart()
             raise VitaleTooOld(
-                "Lecture de la carte Vitale trop ancienne (plus de 20 minutes) : relisez-la.",
-                "The Vitale card was read over 20 minutes ago: read it again.",
+                msg("services.identity.identity_flow_check_card_unchanged"),
                 detail="vitale older than 20 min",
             )
         current = await self._read()
         if current.serial != self._card.serial or self._chosen not in current.beneficiaries:
             self._restart()
             raise CardSwapped(
-                "La carte Vitale a changé depuis le choix du bénéficiaire : recommencez.",
-                "The Vitale card changed after the beneficiary was chosen: start again.",
+                msg("services.identity.identity_flow_check_card_unchanged_2"),
                 detail="serial or beneficiary changed",
             )
         return self._chosen
@@ -333,7 +323,7 @@ class IdentityFlow:
 
     def _need_insi(self) -> tuple[Ins, StrictTraits, tuple[Ins, ...]]:
         if self._step is not _Step.INSI_DONE or self._found is None:
-            raise _order("interroger INSi", "query INSi")
+            raise _order(msg("services.identity.identity_flow_need_insi"))
         return self._found
 
     def check_datamatrix(self, scanned: InsDataMatrix) -> None:
@@ -346,7 +336,9 @@ class IdentityFlow:
             ins.oid,
         )
         if differences or ins_differs:
-            raise DataMatrixMismatch("Le Data Matrix", differences, ins_differs=ins_differs)
+            raise DataMatrixMismatch(
+                msg("services.identity.source_datamatrix"), differences, ins_differs=ins_differs
+            )
         self._sources.add(Source.DATAMATRIX)
 
     def confirm_document(self) -> None:
@@ -361,7 +353,7 @@ class IdentityFlow:
         ins, strict, history = self._need_insi()
         await self._check_card_unchanged()
         if self._card_diffs and Source.DOCUMENT not in self._sources:
-            raise TraitsMismatch("La carte Vitale", self._card_diffs)
+            raise TraitsMismatch(msg("services.identity.source_vitale"), self._card_diffs)
         status = status_from(
             insi_confirmed=True,
             high_trust_document_checked=Source.DOCUMENT in self._sources,

@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from kiosk.errors import ServiceError, SoapFault
+from kiosk.locale import Message, Words, msg
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -60,12 +61,8 @@ def qname(prefix: str, local: str) -> str:
     return f"{{{NS[prefix]}}}{local}"
 
 
-def _invalid(reason_fr: str, reason_en: str, detail: str) -> InvalidXml:
-    return InvalidXml(
-        f"Réponse du service illisible : {reason_fr}.",
-        f"Unreadable service message: {reason_en}.",
-        detail=detail,
-    )
+def _invalid(reason: Message, detail: str) -> InvalidXml:
+    return InvalidXml(msg("soap.envelope.unreadable", reason=reason), detail=detail)
 
 
 def _parser() -> etree.XMLParser:
@@ -87,25 +84,24 @@ def parse_xml(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Eleme
     """Parse untrusted XML: size checked first, no DTD or entity, no network; else InvalidXml."""
     if len(raw) > max_bytes:
         raise _invalid(
-            "message trop volumineux",
-            "message too large",
+            msg("soap.envelope.parse_xml"),
             f"{len(raw)} bytes > {max_bytes}",
         )
     head = raw[:4]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
         # UTF-16/32 would hide a DOCTYPE from the byte scan below; SOAP here is UTF-8.
-        raise _invalid("encodage refusé", "encoding refused", "non UTF-8 document")
+        raise _invalid(msg("soap.envelope.parse_xml_2"), "non UTF-8 document")
     if any(marker in raw for marker in _FORBIDDEN_MARKUP):
-        raise _invalid("DTD ou entité refusée", "DTD or entity refused", "DOCTYPE present")
+        raise _invalid(msg("soap.envelope.parse_xml_3"), "DOCTYPE present")
     try:
         root = etree.fromstring(raw, _parser())
     except etree.XMLSyntaxError as exc:
-        raise _invalid("XML mal formé", "malformed XML", str(exc)[:200]) from exc
+        raise _invalid(msg("soap.envelope.parse_xml_6"), str(exc)[:200]) from exc
     if root is None:
-        raise _invalid("document vide", "empty document", "no root element")
+        raise _invalid(msg("soap.envelope.parse_xml_4"), "no root element")
     docinfo: Any = root.getroottree().docinfo  # lxml-stubs lack ``doctype``
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise _invalid("DTD ou entité refusée", "DTD or entity refused", "DTD after parse")
+        raise _invalid(msg("soap.envelope.parse_xml_5"), "DTD after parse")
     return root
 
 
@@ -229,12 +225,12 @@ def parse_envelope(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelop
     """Parse a SOAP 1.2 message through :func:`parse_xml`; a Fault body is returned, not raised."""
     root = parse_xml(raw, max_bytes=max_bytes)
     if root.tag != qname("soap", "Envelope"):
-        raise _invalid("pas une enveloppe SOAP 1.2", "not a SOAP 1.2 envelope", str(root.tag)[:80])
+        raise _invalid(msg("soap.envelope.parse_envelope"), str(root.tag)[:80])
     header = root.find("soap:Header", NS)
     body = root.find("soap:Body", NS)
     children = [c for c in body if isinstance(c.tag, str)] if body is not None else []
     if len(children) != 1:
-        raise _invalid("corps SOAP invalide", "invalid SOAP body", f"{len(children)} elements")
+        raise _invalid(msg("soap.envelope.parse_envelope_2"), f"{len(children)} elements")
     payload = children[0]
     fault = _parse_fault(payload) if payload.tag == qname("soap", "Fault") else None
     return Envelope(
@@ -251,8 +247,11 @@ def parse_envelope(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelop
 def fault_error(fault: FaultInfo, *, service: str) -> SoapFault:
     """The KioskError for a fault; a ``Receiver`` fault is transient, a ``Sender`` one is not."""
     return SoapFault(
-        f"Le service {service} a refusé la demande : {fault.reason_fr}",
-        f"The {service} service refused the request: {fault.reason_en}",
+        msg(
+            "soap.envelope.refused",
+            service=service,
+            reason=Words(fault.reason_fr, fault.reason_en),
+        ),
         fault_code=fault.detail_code or fault.subcode or fault.code,
         permanent=fault.is_sender,
         detail=f"{fault.code}/{fault.subcode} severity={fault.severity}",

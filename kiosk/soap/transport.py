@@ -23,7 +23,7 @@ import httpx
 from lxml import etree
 
 from kiosk.errors import AccessDenied, ServiceError, Unavailable
-from kiosk.locale import msg
+from kiosk.locale import Message, Words, msg
 from kiosk.soap.envelope import (
     DEFAULT_MAX_BYTES,
     Envelope,
@@ -99,11 +99,9 @@ class SoapClient:
     max_response_bytes: int = DEFAULT_MAX_BYTES
     timings: ExchangeTimings = field(default_factory=ExchangeTimings)
 
-    def _unavailable(self, reason_fr: str, reason_en: str, detail: str) -> Unavailable:
+    def _unavailable(self, reason: Message, detail: str) -> Unavailable:
         return Unavailable(
-            f"Le service {self.service} est indisponible ({reason_fr}). Réessayez plus tard.",
-            f"The {self.service} service is unavailable ({reason_en}). Try again later.",
-            detail=detail,
+            msg("soap.transport.unavailable", service=self.service, reason=reason), detail=detail
         )
 
     async def call(self, envelope: etree._Element, *, action: str) -> Envelope:
@@ -124,13 +122,15 @@ class SoapClient:
                 return await self._post(body, headers)
         except TimeoutError as exc:
             raise self._unavailable(
-                "délai dépassé", "timed out", f"no answer in {self.timeout_s}s"
+                msg("soap.transport.soap_client_exchange"), f"no answer in {self.timeout_s}s"
             ) from exc
         except httpx.TimeoutException as exc:
-            raise self._unavailable("délai dépassé", "timed out", type(exc).__name__) from exc
+            raise self._unavailable(
+                msg("soap.transport.soap_client_exchange_2"), type(exc).__name__
+            ) from exc
         except httpx.HTTPError as exc:
             raise self._unavailable(
-                "connexion impossible", "cannot connect", f"{type(exc).__name__}: {exc}"[:200]
+                msg("soap.transport.soap_client_exchange_3"), f"{type(exc).__name__}: {exc}"[:200]
             ) from exc
         finally:
             self.timings.http_s += time.perf_counter() - started
@@ -168,7 +168,7 @@ class SoapClient:
                 )
             if (status >= 500 and not looks_soap) or status == 429:
                 raise self._unavailable(
-                    f"erreur HTTP {status}", f"HTTP error {status}", f"HTTP {status}"
+                    msg("soap.transport.soap_client_interpret_3", status=status), f"HTTP {status}"
                 )
             if status >= 400 and not looks_soap:
                 raise ServiceError(
@@ -186,8 +186,11 @@ class SoapClient:
             fault = answer.fault
             if fault.subcode in _AUTH_FAULTS:
                 raise AccessDenied(
-                    f"Le service {self.service} refuse l'authentification : {fault.reason_fr}",
-                    f"The {self.service} service rejects the authentication: {fault.reason_en}",
+                    msg(
+                        "soap.transport.authentication_refused",
+                        service=self.service,
+                        reason=Words(fault.reason_fr, fault.reason_en),
+                    ),
                     detail=f"{fault.subcode} severity={fault.severity}",
                 )
             raise fault_error(fault, service=self.service)

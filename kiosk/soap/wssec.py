@@ -44,6 +44,7 @@ from signxml.xades import (  # type: ignore[attr-defined]
 )
 
 from kiosk.errors import AccessDenied
+from kiosk.locale import Message, msg
 from kiosk.signing import Signer
 from kiosk.soap.envelope import NS, qname
 
@@ -67,11 +68,9 @@ class SignatureRejected(AccessDenied):
     code = "SIGNATURE_REJECTED"
 
 
-def _rejected(reason_en: str, reason_fr: str, detail: str = "") -> SignatureRejected:
+def _rejected(reason: Message, detail: str = "") -> SignatureRejected:
     return SignatureRejected(
-        f"Signature refusée : {reason_fr}.",
-        f"Signature rejected: {reason_en}.",
-        detail=detail or reason_en,
+        msg("soap.wssec.rejected", reason=reason), detail=detail or reason.text("en")
     )
 
 
@@ -157,7 +156,7 @@ class Pinned(TrustAnchor):
 
     def check(self, certificate: x509.Certificate) -> None:
         if certificate != self.certificate:
-            raise _rejected("unexpected certificate", "certificat inattendu")
+            raise _rejected(msg("soap.wssec.pinned_check"))
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,7 @@ class IssuedBy(TrustAnchor):
     def check(self, certificate: x509.Certificate) -> None:
         moment = self.now()
         if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
-            raise _rejected("certificate expired or not yet valid", "certificat hors validité")
+            raise _rejected(msg("soap.wssec.issued_by_check_2"))
         for ca in self.cas:
             if certificate.issuer != ca.subject:
                 continue
@@ -178,14 +177,12 @@ class IssuedBy(TrustAnchor):
                 certificate.verify_directly_issued_by(ca)
             except (InvalidSignature, ValueError, TypeError) as exc:
                 raise _rejected(
-                    "certificate not issued by the trusted authority",
-                    "certificat non émis par l'autorité de confiance",
+                    msg("soap.wssec.issued_by_check_3"),
                     detail=type(exc).__name__,
                 ) from exc
             return
         raise _rejected(
-            "certificate from an unknown authority",
-            "certificat d'une autorité inconnue",
+            msg("soap.wssec.issued_by_check"),
             detail=certificate.issuer.rfc4514_string()[:120],
         )
 
@@ -193,12 +190,12 @@ class IssuedBy(TrustAnchor):
 def _key_info_certificate(element: etree._Element) -> x509.Certificate:
     found = element.find(".//ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate", NS)
     if found is None or not (found.text or "").strip():
-        raise _rejected("no signing certificate", "certificat de signature absent")
+        raise _rejected(msg("soap.wssec.key_info_certificate"))
     try:
         der = base64.b64decode("".join((found.text or "").split()), validate=True)
         return x509.load_der_x509_certificate(der)
     except ValueError as exc:
-        raise _rejected("unreadable certificate", "certificat illisible") from exc
+        raise _rejected(msg("soap.wssec.key_info_certificate_2")) from exc
 
 
 @dataclass(frozen=True)
@@ -216,12 +213,12 @@ def verify_enveloped(element: etree._Element, trust: TrustAnchor) -> Verified:
     try:
         result = XMLVerifier().verify(etree.tostring(element), x509_cert=certificate)
     except (SignxmlInvalidSignature, SignxmlInvalidInput) as exc:
-        raise _rejected("invalid signature", "signature invalide", detail=str(exc)[:200]) from exc
+        raise _rejected(msg("soap.wssec.verify_enveloped_3"), detail=str(exc)[:200]) from exc
     if isinstance(result, list):  # only with expect_references > 1, which is not asked
-        raise _rejected("several signatures", "plusieurs signatures")
+        raise _rejected(msg("soap.wssec.verify_enveloped"))
     signed = result.signed_xml
     if signed is None:
-        raise _rejected("nothing signed", "aucun contenu signé")
+        raise _rejected(msg("soap.wssec.verify_enveloped_2"))
     return Verified(signed=signed, certificate=certificate)
 
 
@@ -265,15 +262,14 @@ def verify_xades(element: etree._Element, trust: TrustAnchor) -> Verified:
         non_repudiation = False
     if not non_repudiation:
         raise _rejected(
-            "made with an authentication key, not a signature key",
-            "faite avec une clé d'authentification, pas une clé de signature",
+            msg("soap.wssec.verify_xades"),
         )
     try:
         results = XAdESVerifier().verify(
             etree.tostring(element), x509_cert=certificate, expect_config=_XADES_CONFIG
         )
     except (SignxmlInvalidSignature, SignxmlInvalidInput) as exc:
-        raise _rejected("invalid signature", "signature invalide", detail=str(exc)[:200]) from exc
+        raise _rejected(msg("soap.wssec.verify_xades_3"), detail=str(exc)[:200]) from exc
     # The data reference comes first; SignedProperties and KeyInfo follow it.
     signed = next(
         (
@@ -284,5 +280,5 @@ def verify_xades(element: etree._Element, trust: TrustAnchor) -> Verified:
         None,
     )
     if signed is None:
-        raise _rejected("nothing signed", "aucun contenu signé")
+        raise _rejected(msg("soap.wssec.verify_xades_2"))
     return Verified(signed=signed, certificate=certificate)
