@@ -9,26 +9,24 @@ simulator when ``dmp.kind = "sim"``), signed in indirect mode with ``ORG_SIGN``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TypeVar
 
 import click
-from cryptography import x509
 
 from kiosk.audit.store import AuditLog
 from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext, emit
-from kiosk.config import Settings
-from kiosk.errors import ConfigError, StorageError, Unavailable
+from kiosk.errors import StorageError, Unavailable
 from kiosk.locale import msg
 from kiosk.outbox.admin import STATES
 from kiosk.outbox.store import OutboxStore
-from kiosk.outbox.sync import SyncReport, issued_by
+from kiosk.outbox.sync import SyncReport
+from kiosk.wiring.outbox import open_outbox
 
 __all__ = ["AuditChainBroken", "audit", "outbox", "sync"]
 
@@ -41,24 +39,9 @@ class AuditChainBroken(StorageError):
     code = "AUDIT_CHAIN"
 
 
-@contextlib.asynccontextmanager
-async def _opened(settings: Settings) -> AsyncIterator[OutboxStore]:
-    from kiosk.wiring import outbox_device_key
-
-    cfg = settings.outbox
-    async with outbox_device_key(settings) as key:
-        store = await OutboxStore.open(
-            cfg.database, key, SystemClock(), busy_timeout_ms=cfg.busy_timeout_ms
-        )
-        try:
-            yield store
-        finally:
-            await store.close()
-
-
 def _with_store(obj: CliContext, fn: Callable[[OutboxStore], Awaitable[T]]) -> T:
     async def run() -> T:
-        async with _opened(obj.settings) as store:
+        async with open_outbox(obj.settings, SystemClock()) as store:
             return await fn(store)
 
     return asyncio.run(run())
@@ -130,19 +113,6 @@ def purge(obj: CliContext, done: bool, as_json: bool) -> None:
     emit(as_json, {"purged": count}, f"purged: {count}")
 
 
-def _trust_policy(settings: Settings) -> Callable[[x509.Certificate], bool] | None:
-    path = settings.outbox.trusted_ca
-    if path is None:
-        return None
-    try:
-        authorities = x509.load_pem_x509_certificates(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            msg("commands.outbox.trust_policy", path=path),
-        ) from exc
-    return issued_by(authorities)
-
-
 def _report_text(report: SyncReport) -> str:
     text = f"sent: {report.sent}  retried: {report.retried}  dead: {report.dead}"
     return text + ("  (service unreachable: stopped)" if report.offline else "")
@@ -156,14 +126,14 @@ def sync(obj: CliContext, once: bool, as_json: bool) -> None:
     """Send the outbox to the service, at the configured rate (exit 3 if unreachable)."""
     from kiosk.observability import OutboxMetrics
     from kiosk.services.sync import SyncService, policy_from_settings
-    from kiosk.wiring import outbox_sender, world_facts
+    from kiosk.wiring import outbox_sender, outbox_trust, world_facts
 
     settings = obj.settings
     clock = SystemClock()
 
     async def run() -> SyncReport | None:
         async with (
-            _opened(settings) as store,
+            open_outbox(settings, clock) as store,
             outbox_sender(settings, clock, facts=world_facts(settings)) as sender,
         ):
             metrics = OutboxMetrics()
@@ -173,7 +143,7 @@ def sync(obj: CliContext, once: bool, as_json: bool) -> None:
                 clock=clock,
                 policy=policy_from_settings(settings),
                 metrics=metrics,
-                trusted=_trust_policy(settings),
+                trusted=outbox_trust(settings),
             )
             if once:
                 return await service.run_once()

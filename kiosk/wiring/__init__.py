@@ -30,7 +30,13 @@ from kiosk.wiring.devices import (
 )
 from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
 from kiosk.wiring.insi import insi_client, insi_endpoint
-from kiosk.wiring.outbox import outbox_device_key, outbox_sender, outbox_sender_kind
+from kiosk.wiring.outbox import (
+    open_outbox,
+    outbox_device_key,
+    outbox_sender,
+    outbox_sender_kind,
+    outbox_trust,
+)
 from kiosk.wiring.probes import Probe, ProbeResult
 from kiosk.wiring.services import Services, open_services
 from kiosk.wiring.signers import establishment_signer, insi_signer
@@ -52,10 +58,12 @@ __all__ = [
     "insi_client",
     "insi_endpoint",
     "insi_signer",
+    "open_outbox",
     "open_services",
     "outbox_device_key",
     "outbox_sender",
     "outbox_sender_kind",
+    "outbox_trust",
     "sim_state_dir",
     "use_world_devices",
     "world_facts",

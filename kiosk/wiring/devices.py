@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.config import ScannerConfig, Settings
 from kiosk.errors import ConfigError, InvalidInput, PrinterError, Unavailable
+from kiosk.locale import msg
 from kiosk.wiring.world import use_world_devices, world_facts
 
 if TYPE_CHECKING:
@@ -97,8 +98,7 @@ def build_cps(settings: Settings, state_dir: Path | None = None) -> CpsModule:
         conf = os.environ.get("SOFTHSM2_CONF")
         if conf is None:
             raise Unavailable(
-                "Aucun monde simulé ne tourne : lancez « kiosk demo ».",
-                "No simulated world is running: start `kiosk demo`.",
+                msg("wiring.devices.build_cps"),
             )
         pin_lock = SimulatedPinLock(Path(conf).parent / "pin-tries")  # see kiosk/sim/hsm.py
     return CpsModule(cards.pkcs11_module, pin_lock=pin_lock)
@@ -129,15 +129,13 @@ def build_printer(
     if cfg.kind == "usb":
         if not profile.usb:
             raise InvalidInput(
-                f"Le profil {profile.key} ne donne aucun identifiant USB.",
-                f"Profile {profile.key} lists no USB ids.",
+                msg("wiring.devices.build_printer_2", key=profile.key),
             )
         printer = EscposPrinter.usb(profile.usb[0].vendor_id, profile.usb[0].product_id)
         return PrinterTarget(printer, printer.name)
     if cfg.kind == "none":
         raise PrinterError(
-            "Aucune imprimante n'est configurée sur ce poste.",
-            "No printer is configured on this kiosk.",
+            msg("wiring.devices.build_printer"),
         )
     found = world_facts(settings, state_dir).get("printer")
     if isinstance(found, dict):
@@ -179,6 +177,5 @@ def build_scanner(cfg: ScannerConfig) -> HidScanner | SerialScanner | SimulatedS
     if cfg.kind == "sim":
         return SimulatedScanner(keymap=cfg.keymap, gs_substitutes=cfg.gs_substitutes)
     raise ConfigError(
-        'Aucun lecteur de codes-barres n\'est configuré ([scanner] kind = "none").',
-        'No barcode scanner is configured ([scanner] kind = "none").',
+        msg("wiring.devices.build_scanner"),
     )

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from kiosk.clock import Clock
 from kiosk.config import Settings
 from kiosk.errors import ConfigError
+from kiosk.locale import msg
 from kiosk.signing import Signer
 
 if TYPE_CHECKING:
@@ -41,8 +42,7 @@ def build_dmp_http(settings: Settings, clock: Clock) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=httpx.Timeout(cfg.timeout_s))
     if cfg.ca_file is None or cfg.client_cert is None or cfg.client_key is None:
         raise ConfigError(
-            "dmp.ca_file, dmp.client_cert et dmp.client_key (ORG_AUTH_CLI) sont requis.",
-            "dmp.ca_file, dmp.client_cert and dmp.client_key (ORG_AUTH_CLI) are required.",
+            msg("wiring.dmp.build_dmp_http"),
             detail="dmp tls",
         )
     from kiosk.dmp.tls import MutualTls, indirect_mode_client

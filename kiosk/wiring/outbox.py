@@ -17,20 +17,30 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.clock import Clock
 from kiosk.config import Settings
-from kiosk.errors import Unavailable
+from kiosk.errors import ConfigError, Unavailable
+from kiosk.locale import msg
 from kiosk.wiring.dmp import build_dmp_client, build_dmp_http
 from kiosk.wiring.signers import establishment_signer, token_pin
 
 if TYPE_CHECKING:
-    from kiosk.outbox.ports import DeviceKey, OutboxSender
+    from cryptography import x509
 
-__all__ = ["outbox_device_key", "outbox_sender", "outbox_sender_kind"]
+    from kiosk.outbox.ports import DeviceKey, OutboxSender
+    from kiosk.outbox.store import OutboxStore
+
+__all__ = [
+    "open_outbox",
+    "outbox_device_key",
+    "outbox_sender",
+    "outbox_sender_kind",
+    "outbox_trust",
+]
 
 
 @contextlib.asynccontextmanager
@@ -100,3 +110,35 @@ async def outbox_sender(
         build_dmp_http(settings, clock) as http,
     ):
         yield DmpSender(build_dmp_client(settings, http, signer, clock, facts=facts))
+
+
+@contextlib.asynccontextmanager
+async def open_outbox(settings: Settings, clock: Clock) -> AsyncIterator[OutboxStore]:
+    """The outbox store with its device key, open for the block."""
+    from kiosk.outbox.store import OutboxStore
+
+    cfg = settings.outbox
+    async with outbox_device_key(settings) as key:
+        store = await OutboxStore.open(
+            cfg.database, key, clock, busy_timeout_ms=cfg.busy_timeout_ms
+        )
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+def outbox_trust(settings: Settings) -> Callable[[x509.Certificate], bool] | None:
+    """Which signers the worker trusts: issued by ``outbox.trusted_ca``, else any."""
+    path = settings.outbox.trusted_ca
+    if path is None:
+        return None
+    from cryptography import x509
+
+    from kiosk.outbox.sync import issued_by
+
+    try:
+        authorities = x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(msg("commands.outbox.trust_policy", path=path)) from exc
+    return issued_by(authorities)

@@ -31,7 +31,7 @@ from kiosk.wiring.devices import (
 )
 from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
 from kiosk.wiring.insi import insi_client, insi_endpoint
-from kiosk.wiring.outbox import outbox_device_key, outbox_sender
+from kiosk.wiring.outbox import open_outbox, outbox_sender, outbox_trust
 from kiosk.wiring.probes import FunctionProbe, HttpProbe, Probe, ProbeResult
 from kiosk.wiring.signers import establishment_signer
 from kiosk.wiring.world import world_facts
@@ -92,7 +92,6 @@ async def open_services(
     """Open every service of ``settings`` for the block; close them in reverse order."""
     from kiosk.domain.ins import InsEnvironment
     from kiosk.outbox.delivery import StoreOutbox
-    from kiosk.outbox.store import OutboxStore
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
     from kiosk.records.store import RecordStore
@@ -107,18 +106,19 @@ async def open_services(
     environment = InsEnvironment(site.environment)
     facts = world_facts(settings, state_dir)
     async with contextlib.AsyncExitStack() as stack:
-        key = await stack.enter_async_context(outbox_device_key(settings))
-        cfg = settings.outbox
-        outbox = await OutboxStore.open(
-            cfg.database, key, clock, busy_timeout_ms=cfg.busy_timeout_ms
-        )
-        stack.push_async_callback(outbox.close)
+        outbox = await stack.enter_async_context(open_outbox(settings, clock))
         records = await RecordStore.open(settings.paths.data_dir / RECORDS_FILE, environment)
         stack.push_async_callback(records.close)
         sender = await stack.enter_async_context(
             outbox_sender(settings, clock, facts=facts, state_dir=state_dir)
         )
-        sync = SyncService(outbox, sender, clock=clock, policy=policy_from_settings(settings))
+        sync = SyncService(
+            outbox,
+            sender,
+            clock=clock,
+            policy=policy_from_settings(settings),
+            trusted=outbox_trust(settings),
+        )
         signer = await stack.enter_async_context(
             establishment_signer(settings, state_dir=state_dir)
         )

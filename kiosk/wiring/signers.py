@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kiosk.config import Settings
 from kiosk.errors import ConfigError
+from kiosk.locale import msg
 from kiosk.signing import Signer
 from kiosk.wiring.world import sim_state_dir
 
@@ -38,10 +39,7 @@ async def establishment_signer(
         return
     if cfg.sign_key is None or cfg.sign_cert is None:
         raise ConfigError(
-            "Clé ORG_SIGN absente : réglez dmp.sign_token et dmp.sign_pin_file (jeton "
-            "PKCS#11), ou dmp.sign_key et dmp.sign_cert (fichiers PEM).",
-            "No ORG_SIGN key: set dmp.sign_token and dmp.sign_pin_file (PKCS#11 token), "
-            "or dmp.sign_key and dmp.sign_cert (PEM files).",
+            msg("wiring.signers.establishment_signer"),
             detail="dmp signer",
         )
     yield _pem_signer(settings, cfg.sign_key, cfg.sign_cert, "DMP")
@@ -57,8 +55,7 @@ def insi_signer(settings: Settings) -> Signer:
         return ensure_test_pki(sim_state_dir(settings) / "pki").signer_for(ESTABLISHMENT)
     if cfg.sign_key is None or cfg.sign_cert is None:
         raise ConfigError(
-            "insi.sign_key et insi.sign_cert sont requis quand insi.kind = « http ».",
-            "insi.sign_key and insi.sign_cert are required when insi.kind = 'http'.",
+            msg("wiring.signers.insi_signer"),
             detail="insi signer",
         )
     return _pem_signer(settings, cfg.sign_key, cfg.sign_cert, "INSi")
@@ -73,8 +70,7 @@ def _pem_signer(settings: Settings, key: Path, cert: Path, service: str) -> Sign
         return KeySigner.from_pem_files(key, cert, who)
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(
-            f"Clé de signature {service} illisible : {key}",
-            f"Cannot load the {service} signing key: {key}",
+            msg("wiring.signers.pem_signer", service=service, key=key),
             detail=type(exc).__name__,
         ) from exc
 
@@ -83,23 +79,20 @@ def token_pin(path: Path | None, *, setting: str, required_by: str, what: str) -
     """The PIN in the 0600 file named by ``setting``, required with ``required_by``."""
     if path is None:
         raise ConfigError(
-            f"{setting} (code du jeton {what}, fichier 0600) est requis avec {required_by}.",
-            f"{setting} (the {what} token's PIN, a 0600 file) is required with {required_by}.",
+            msg("wiring.signers.token_pin", setting=setting, what=what, required_by=required_by),
             detail=setting,
         )
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             raise ConfigError(
-                f"{setting} : {path} est lisible par d'autres (droits {mode:o}) ; attendu 600.",
-                f"{setting}: {path} is readable by others (mode {mode:o}); expected 600.",
+                msg("wiring.signers.token_pin_2", setting=setting, path=path, mode=mode),
                 detail=setting,
             )
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(
-            f"Fichier de code illisible : {path} ({exc.strerror})",
-            f"Cannot read the PIN file: {path} ({exc.strerror})",
+            msg("wiring.signers.token_pin_3", path=path, strerror=exc.strerror),
             detail=setting,
         ) from exc
 
