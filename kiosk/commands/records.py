@@ -16,11 +16,9 @@ import click
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import NotFound
 from kiosk.locale import msg
+from kiosk.wiring.records import RECORDS_FILE, open_records, records_path
 
 __all__ = ["RECORDS_FILE", "records"]
-
-RECORDS_FILE = "identity.sqlite3"
-"""The records file's name inside the configured data directory."""
 
 
 @click.group()
@@ -42,23 +40,19 @@ def records() -> None:
 @click.pass_obj
 def show(obj: CliContext, nir: str, oid: str, db: Path | None, reveal: bool, as_json: bool) -> None:
     """Show the record of patient NIR: current status, observations, DMP facts."""
-    from kiosk.domain.ins import Ins, InsEnvironment
-    from kiosk.records import RecordStore, StoredRecord
+    from kiosk.domain.ins import Ins
+    from kiosk.records import StoredRecord
 
     settings = obj.settings
-    path = db or settings.paths.data_dir / RECORDS_FILE
+    path = records_path(settings, db)
     patient = Ins.of(nir.replace(" ", ""), oid)  # a bad key is invalid input (exit 1)
     shown = patient.matricule.value if reveal else patient.matricule.masked()
     if not path.is_file():  # reading must not create an empty records file
         raise NotFound(msg("commands.records.show", path=path))
-    environment = InsEnvironment(settings.site.environment)
 
     async def read() -> StoredRecord | None:
-        store = await RecordStore.open(path, environment)
-        try:
+        async with open_records(settings, path) as store:
             return await store.get(patient)
-        finally:
-            await store.close()
 
     stored = asyncio.run(read())
     if stored is None:

@@ -13,7 +13,8 @@ One concept per module:
 * ``signers`` — the establishment's ``ORG_SIGN`` (test PKI, PKCS#11 token, PEM files);
 * ``dmp`` — the DMP client in indirect mode and its HTTP client;
 * ``insi`` — the INSi client and its endpoint;
-* ``outbox`` — the outbox's device key and sender;
+* ``outbox`` — the outbox store, its device key, sender and trust policy;
+* ``records`` — the local identity records;
 * ``probes`` — the connectivity/health probes of the TUI footer;
 * ``services`` — :class:`Services`, the bundle ``kiosk run``, ``kiosk demo`` and the
   TUI receive, opened and closed in order by :func:`open_services`.
@@ -38,11 +39,13 @@ from kiosk.wiring.outbox import (
     outbox_trust,
 )
 from kiosk.wiring.probes import Probe, ProbeResult
+from kiosk.wiring.records import RECORDS_FILE, open_records, records_path
 from kiosk.wiring.services import Services, open_services
 from kiosk.wiring.signers import establishment_signer, insi_signer
 from kiosk.wiring.world import sim_state_dir, use_world_devices, world_facts, world_state
 
 __all__ = [
+    "RECORDS_FILE",
     "Probe",
     "ProbeResult",
     "Services",
@@ -59,11 +62,13 @@ __all__ = [
     "insi_endpoint",
     "insi_signer",
     "open_outbox",
+    "open_records",
     "open_services",
     "outbox_device_key",
     "outbox_sender",
     "outbox_sender_kind",
     "outbox_trust",
+    "records_path",
     "sim_state_dir",
     "use_world_devices",
     "world_facts",

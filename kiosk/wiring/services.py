@@ -33,6 +33,7 @@ from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
 from kiosk.wiring.insi import insi_client, insi_endpoint
 from kiosk.wiring.outbox import open_outbox, outbox_sender, outbox_trust
 from kiosk.wiring.probes import FunctionProbe, HttpProbe, Probe, ProbeResult
+from kiosk.wiring.records import open_records
 from kiosk.wiring.signers import establishment_signer
 from kiosk.wiring.world import world_facts
 
@@ -52,10 +53,7 @@ if TYPE_CHECKING:
     from kiosk.services.session import AgentSession
     from kiosk.services.sync import SyncService
 
-__all__ = ["RECORDS_FILE", "Services", "open_services"]
-
-RECORDS_FILE = "identity.sqlite3"
-"""The identity records, under ``paths.data_dir`` (as ``kiosk records``: one name, two users)."""
+__all__ = ["Services", "open_services"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,6 @@ async def open_services(
     from kiosk.outbox.delivery import StoreOutbox
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
-    from kiosk.records.store import RecordStore
     from kiosk.services.credentials import ReceiptPrinter
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
@@ -107,8 +104,7 @@ async def open_services(
     facts = world_facts(settings, state_dir)
     async with contextlib.AsyncExitStack() as stack:
         outbox = await stack.enter_async_context(open_outbox(settings, clock))
-        records = await RecordStore.open(settings.paths.data_dir / RECORDS_FILE, environment)
-        stack.push_async_callback(records.close)
+        records = await stack.enter_async_context(open_records(settings))
         sender = await stack.enter_async_context(
             outbox_sender(settings, clock, facts=facts, state_dir=state_dir)
         )
