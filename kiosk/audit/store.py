@@ -33,6 +33,7 @@ from kiosk.domain.audit import (
     verify_chain,
 )
 from kiosk.errors import NotFound
+from kiosk.locale import msg
 from kiosk.storage.sqlite import connect, migrate, storage_error
 
 __all__ = [
@@ -163,8 +164,7 @@ class AuditLog:
     def _open(self) -> sqlite3.Connection:
         if not self._path.exists():
             raise NotFound(
-                f"Aucun journal d'audit : {self._path} n'existe pas.",
-                f"No audit trail: {self._path} does not exist.",
+                msg("audit.store.audit_log_open", path=self._path),
             )
         conn = connect(self._path)
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kiosk.cards.ports import CardKind
 from kiosk.errors import CardError, ConfigError
+from kiosk.locale import msg
 
 __all__ = ["AtrPattern", "CardProfile", "CardProfiles", "UnknownCard", "format_atr"]
 
@@ -84,8 +85,7 @@ class CardProfiles:
         if not paths:
             # Without profiles every card would read as "unknown": say what is wrong instead.
             raise ConfigError(
-                f"Aucun profil de carte dans {directory} (fichiers *.toml attendus)",
-                f"No card profile in {directory} (*.toml files expected)",
+                msg("cards.atr.card_profiles_load", directory=directory),
             )
         profiles: list[CardProfile] = []
         for path in paths:
@@ -102,8 +102,7 @@ class CardProfiles:
                 )
             except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
                 raise ConfigError(
-                    f"Profil de carte invalide : {path} ({exc})",
-                    f"Invalid card profile: {path} ({exc})",
+                    msg("cards.atr.card_profiles_load_2", path=path, exc=exc),
                 ) from exc
         return cls(profiles)
 

@@ -47,6 +47,7 @@ from kiosk.cards.ports import (
 )
 from kiosk.errors import CardError, NotFound, Unavailable
 from kiosk.errors import CardRemoved as CardRemovedError
+from kiosk.locale import msg
 
 __all__ = [
     "PNP_READER",
@@ -86,16 +87,14 @@ class CardTimeout(CardError):
 
 def _unavailable(hr: int) -> Unavailable:
     return Unavailable(
-        "Le service des lecteurs de cartes (pcscd) ne répond pas.",
-        "The smart-card reader service (pcscd) does not answer.",
+        msg("cards.pcsc.unavailable"),
         detail=f"hr={hr & 0xFFFFFFFF:#x}",
     )
 
 
 def _removed(reader: str) -> CardRemovedError:
     return CardRemovedError(
-        f"La carte a été retirée du lecteur « {reader} ».",
-        f"The card was removed from reader '{reader}'.",
+        msg("cards.pcsc.removed", reader=reader),
         detail=f"reader={reader}",
     )
 
@@ -326,8 +325,7 @@ class PcscChannel:
         )
         if hr == scard.SCARD_E_UNKNOWN_READER:
             raise NotFound(
-                f"Lecteur introuvable : « {self.reader} ».",
-                f"No such reader: '{self.reader}'.",
+                msg("cards.pcsc.pcsc_channel_connect", reader=self.reader),
             )
         if hr in _CARD_GONE or hr == scard.SCARD_W_REMOVED_CARD:
             raise _removed(self.reader)
@@ -350,8 +348,7 @@ class PcscChannel:
         if hr in _SERVICE_LOST:
             raise _unavailable(hr)
         raise CardError(
-            "La carte ne répond pas correctement.",
-            "The card does not answer properly.",
+            msg("cards.pcsc.pcsc_channel_transmit"),
             detail=f"reader={self.reader} hr={hr & 0xFFFFFFFF:#x}",
         )
 
@@ -383,8 +380,7 @@ class PcscChannel:
 
     def _timeout(self) -> CardTimeout:
         return CardTimeout(
-            f"La carte du lecteur « {self.reader} » ne répond plus.",
-            f"The card in reader '{self.reader}' stopped answering.",
+            msg("cards.pcsc.pcsc_channel_timeout", reader=self.reader),
             detail=f"reader={self.reader} timeout_s={self.timeout_s}",
         )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kiosk.errors import PinIncorrect, PinLocked
+from kiosk.locale import msg
 
 __all__ = [
     "CKF_USER_PIN_COUNT_LOW",
@@ -65,19 +66,16 @@ def pin_error(status: PinStatus) -> PinIncorrect | PinLocked:
     """The error a user sees after a wrong PIN, given the flags read afterwards."""
     if status.state is PinState.LOCKED:
         return PinLocked(
-            "Carte bloquée : trop de codes faux. Faites-la débloquer par son émetteur.",
-            "Card locked: too many wrong PINs. Have it unblocked by its issuer.",
+            msg("cards.pin.pin_error_2"),
         )
     if status.state is PinState.FINAL_TRY:
         return PinIncorrect(
-            "Code faux. Dernier essai : un nouveau code faux bloquera la carte.",
-            "Wrong PIN. Last try: one more wrong PIN will lock the card.",
+            msg("cards.pin.pin_error_3"),
             tries_left=1,
         )
     if status.tries_left is None:
-        return PinIncorrect("Code faux.", "Wrong PIN.", tries_left=None)
+        return PinIncorrect(msg("cards.pin.pin_error_4"), tries_left=None)
     return PinIncorrect(
-        f"Code faux. Il reste {status.tries_left} essais.",
-        f"Wrong PIN. {status.tries_left} tries left.",
+        msg("cards.pin.pin_error", tries_left=status.tries_left),
         tries_left=status.tries_left,
     )

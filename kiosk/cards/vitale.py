@@ -37,6 +37,7 @@ from kiosk.domain.vitale import (
     parse_map,
 )
 from kiosk.errors import CardReadError
+from kiosk.locale import msg
 
 __all__ = [
     "MAP_FID",
@@ -52,11 +53,11 @@ _CHUNK = 256
 _MAX_FILE = 0x8000  # offsets are 15 bits in READ BINARY with P1 bit 8 clear
 
 _SW_TEXT = {
-    0x6A82: ("fichier absent", "file not found"),
-    0x6982: ("accès refusé", "security status not satisfied"),
-    0x6983: ("accès bloqué", "authentication method blocked"),
-    0x6986: ("aucun fichier sélectionné", "no file selected"),
-    0x6D00: ("commande inconnue", "instruction not supported"),
+    0x6A82: msg("cards.vitale.sw.file_not_found"),
+    0x6982: msg("cards.vitale.sw.access_denied"),
+    0x6983: msg("cards.vitale.sw.blocked"),
+    0x6986: msg("cards.vitale.sw.no_file_selected"),
+    0x6D00: msg("cards.vitale.sw.unknown_instruction"),
 }
 
 
@@ -67,10 +68,9 @@ class NotVitale(CardReadError):
 
 
 def _sw_error(file: str, step: str, sw: int) -> CardReadError:
-    fr, en = _SW_TEXT.get(sw, ("réponse inattendue", "unexpected status"))
+    status = _SW_TEXT.get(sw) or msg("cards.vitale.sw.unexpected")
     return CardReadError(
-        f"Carte Vitale illisible : fichier {file}, {step} : {fr} ({sw:04X}).",
-        f"Unreadable Vitale card: file {file}, {step}: {en} ({sw:04X}).",
+        msg("cards.vitale.unreadable", file=file, step=step, status=status, sw=sw),
         detail=f"file={file} step={step} sw={sw:04X}",
     )
 
@@ -79,8 +79,7 @@ async def _select_aid(channel: ApduChannel, aid: bytes, label: str) -> None:
     _, sw = await channel.transmit(bytes([0x00, 0xA4, 0x04, 0x00, len(aid)]) + aid)
     if sw == 0x6A82 and aid == VITALE_AID:
         raise NotVitale(
-            "Cette carte n'est pas une carte Vitale.",
-            "This card is not a Vitale card.",
+            msg("cards.vitale.select_aid"),
             detail="SELECT VITALE: 6A82",
         )
     if sw != 0x9000 and sw >> 8 != 0x61:
@@ -133,8 +132,7 @@ async def read_vitale(channel: ApduChannel) -> VitaleCardData:
             serial = description.serial
     if not people:
         raise CardReadError(
-            "Carte Vitale sans bénéficiaire lisible.",
-            "Vitale card without a readable beneficiary.",
+            msg("cards.vitale.read_vitale"),
             detail=f"files={sorted(files)}",
         )
     return VitaleCardData(serial or content_serial(files), tuple(people))

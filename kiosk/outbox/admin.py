@@ -10,6 +10,7 @@ from datetime import datetime
 from kiosk.audit import store as audit
 from kiosk.domain.audit import AuditEvent, AuditKind
 from kiosk.errors import NotFound
+from kiosk.locale import msg
 from kiosk.outbox.file import OutboxFile
 from kiosk.storage.sqlite import iso
 
@@ -108,8 +109,7 @@ class OperatorActions(OutboxFile):
             self._requeued("operator retry", subject=row_id),
         ):
             raise NotFound(
-                f"Aucun élément à relancer avec l'identifiant {row_id}.",
-                f"No item to retry with id {row_id}.",
+                msg("outbox.admin.operator_actions_retry", row_id=row_id),
             )
 
     async def retry_dead(self) -> int:

@@ -29,6 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk.errors import StorageError
+from kiosk.locale import msg
 from kiosk.outbox.ports import PayloadTampered
 
 if TYPE_CHECKING:
@@ -44,8 +45,7 @@ DEVICE_KEY_LABEL = "KIOSK_OUTBOX"
 
 def _tampered() -> PayloadTampered:
     return PayloadTampered(
-        "Contenu chiffré altéré ou déplacé : il ne sera pas envoyé.",
-        "Sealed payload was altered or moved: it will not be sent.",
+        msg("outbox.keys.tampered"),
     )
 
 
@@ -55,8 +55,7 @@ class FileDeviceKey:
     def __init__(self, secret: bytes) -> None:
         if len(secret) != 32:
             raise StorageError(
-                "Clé de l'appareil invalide (32 octets attendus).",
-                "Invalid device key (32 bytes expected).",
+                msg("outbox.keys.module"),
             )
         self._aead = AESGCM(secret)
         self._key_id = hashlib.sha256(b"kiosk-device-key" + secret).hexdigest()[:16]
@@ -78,16 +77,18 @@ class FileDeviceKey:
             mode = path.stat().st_mode
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
                 raise StorageError(
-                    f"La clé de l'appareil {path} est lisible par d'autres (droits "
-                    f"{stat.S_IMODE(mode):o}) ; attendu 600.",
-                    f"Device key {path} is readable by others (mode {stat.S_IMODE(mode):o}); "
-                    "expected 600.",
+                    msg(
+                        "outbox.keys.file_device_key_load_or_create",
+                        path=path,
+                        s_imode=stat.S_IMODE(mode),
+                    ),
                 )
             secret = path.read_bytes()
         except OSError as exc:
             raise StorageError(
-                f"Clé de l'appareil illisible : {path} ({exc.strerror})",
-                f"Cannot read the device key: {path} ({exc.strerror})",
+                msg(
+                    "outbox.keys.file_device_key_load_or_create_2", path=path, strerror=exc.strerror
+                ),
             ) from exc
         return cls(secret)
 

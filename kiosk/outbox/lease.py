@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from kiosk.audit import store as audit
 from kiosk.domain.audit import AuditEvent, AuditKind
+from kiosk.locale import msg
 from kiosk.outbox.file import OutboxFile, aad_for
 from kiosk.outbox.ports import PayloadTampered
 from kiosk.storage.sqlite import iso
@@ -190,7 +191,7 @@ class Leases(OutboxFile):
     def unseal(self, row: LeasedRow) -> bytes:
         """The plaintext of a leased row; :class:`PayloadTampered` if it does not open."""
         if row.sealed is None:
-            raise PayloadTampered("Contenu absent.", "Payload missing.")
+            raise PayloadTampered(msg("outbox.lease.leases_unseal"))
         return self._key.open(row.sealed, aad_for(str(row.id), row.kind, row.idempotency_key))
 
     async def mark_done(self, row: LeasedRow, *, remote_id: str, duplicate: bool) -> bool:

@@ -47,6 +47,7 @@ from cryptography.exceptions import InvalidSignature
 
 from kiosk.clock import Clock
 from kiosk.errors import KioskError, SoapFault, StorageError, Unavailable
+from kiosk.locale import msg
 from kiosk.outbox.admin import OutboxStatus
 from kiosk.outbox.file import signed_bytes
 from kiosk.outbox.lease import WORKER_CRASH, LeasedRow
@@ -176,8 +177,7 @@ class WorkerLock:
         except BlockingIOError as exc:
             os.close(fd)
             raise Unavailable(
-                "Un autre processus synchronise déjà cette file d'envoi.",
-                "Another process is already syncing this outbox.",
+                msg("outbox.sync.worker_lock_acquire"),
             ) from exc
         self._fd = fd
 
@@ -284,12 +284,12 @@ class SyncWorker:
                 raise ValueError("no signature")
             cert = self._certificate(row.signer_cert)
         except ValueError as exc:
-            raise PayloadTampered("Signature absente.", "Signature missing.") from exc
+            raise PayloadTampered(msg("outbox.sync.sync_worker_open_2")) from exc
         data = signed_bytes(str(row.id), row.kind, row.idempotency_key, payload)
         if not verify_signature(cert, data, row.signature) or (
             self._trusted is not None and not self._trusted(cert)
         ):
-            raise PayloadTampered("Signature invalide.", "Signature invalid.")
+            raise PayloadTampered(msg("outbox.sync.sync_worker_open"))
         return OutboxItem(
             id=row.id,
             idempotency_key=row.idempotency_key,

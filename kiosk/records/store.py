@@ -37,6 +37,7 @@ from kiosk.domain.ins import (
     check_oid_allowed,
 )
 from kiosk.errors import StorageError
+from kiosk.locale import msg
 from kiosk.records.record import IdentityRecord, KnownDmp, Source
 from kiosk.storage.sqlite import Database, StorageName, iso, migrate
 
@@ -153,7 +154,7 @@ def _sources_text(sources: frozenset[Source]) -> str:
     return ",".join(sorted(s.value for s in sources))
 
 
-_RECORDS = StorageName("le registre des identités", "the identity records")
+_RECORDS = StorageName(msg("records.store.name"))
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -202,8 +203,7 @@ class RecordStore:
         """
         if not reason.strip():
             raise StorageError(
-                "Une rétrogradation d'identité doit être motivée.",
-                "An identity downgrade needs a reason.",
+                msg("records.store.record_store_downgrade"),
                 detail="downgrade_without_reason",
             )
         await self._keep(record, reason.strip())
@@ -212,8 +212,7 @@ class RecordStore:
         ins = record.identity.ins
         if ins is None:
             raise StorageError(
-                "Seule une identité avec un INS est enregistrée localement.",
-                "Only an identity with an INS is stored locally.",
+                msg("records.store.record_store_keep"),
                 detail="no_ins",
             )
         check_oid_allowed(ins.oid, self._environment)
@@ -332,7 +331,6 @@ class RecordStore:
 
         if await self._db.write(write) == 0:
             raise RecordMissing(
-                "Aucune identité locale pour ce patient : vérifiez l'identité d'abord.",
-                "No local identity for this patient: check the identity first.",
+                msg("records.store.record_store_remember"),
                 detail="dmp_fact_without_record",
             )

@@ -58,6 +58,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.errors import Unavailable
+from kiosk.locale import msg
 from kiosk.outbox.keys import DEVICE_KEY_LABEL
 from kiosk.sim.pki import ESTABLISHMENT, Professional, TestPki, Usage, ensure_test_pki
 
@@ -348,16 +349,14 @@ def _run(hsm: SoftHsm, *argv: str) -> None:
         subprocess.run(argv, env=env, check=True, capture_output=True, timeout=_TOOL_TIMEOUT_S)
     except FileNotFoundError as exc:
         raise Unavailable(
-            f"Outil absent : {argv[0]} (paquets softhsm2 et opensc).",
-            f"Missing tool: {argv[0]} (packages softhsm2 and opensc).",
+            msg("sim.hsm.run", argv=argv[0]),
             detail=str(exc),
         ) from exc
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
         # The PIN is an argument: log the tool and its message, never the argv.
         raise Unavailable(
-            "La préparation des jetons simulés a échoué.",
-            "Provisioning the simulated tokens failed.",
+            msg("sim.hsm.run_2"),
             detail=f"{argv[0]} {argv[1]}: {stderr.decode(errors='replace').strip()}",
         ) from exc
 

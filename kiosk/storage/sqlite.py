@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from kiosk.errors import StorageError
+from kiosk.locale import Message, Words, msg
 
 T = TypeVar("T")
 
@@ -172,11 +173,20 @@ def iso(moment: datetime) -> str:
 class StorageName:
     """How messages name a durable file, so the operator knows which one is full."""
 
-    fr: str
-    en: str
+    words: Message
+
+    @property
+    def fr(self) -> str:
+        """The name in French."""
+        return self.words.text("fr")
+
+    @property
+    def en(self) -> str:
+        """The name in English."""
+        return self.words.text("en")
 
 
-OUTBOX = StorageName("la file d'envoi", "the outbox")
+OUTBOX = StorageName(msg("storage.name.outbox"))
 
 
 def storage_error(
@@ -186,38 +196,16 @@ def storage_error(
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(exc)
-    fr, en = f"{name.fr} ({path})", f"{name.en} ({path})"
+    where = msg("storage.where", name=name.words, path=path)
     if primary == sqlite3.SQLITE_FULL or "full" in text:
-        return StorageError(
-            f"Disque plein : {fr} ne peut rien enregistrer de plus. "
-            "Rien de ce qui était déjà enregistré n'est perdu ; libérez de la place.",
-            f"Disk full: {en} cannot store anything more. Nothing already "
-            "stored is lost; free some space.",
-            detail=text,
-        )
+        return StorageError(msg("storage.disk_full", where=where), detail=text)
     if primary == sqlite3.SQLITE_IOERR:
-        return StorageError(
-            f"Erreur d'entrée-sortie sur {fr} : vérifiez le support.",
-            f"I/O error on {en}: check the storage device.",
-            detail=text,
-        )
+        return StorageError(msg("storage.io_error", where=where), detail=text)
     if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return StorageError(
-            f"Fichier endommagé : {fr}.",
-            f"Damaged file: {en}.",
-            detail=text,
-        )
+        return StorageError(msg("storage.damaged", where=where), detail=text)
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StorageError(
-            f"Occupé par un autre processus : {fr} ; réessayez.",
-            f"Busy in another process: {en}; try again.",
-            detail=text,
-        )
-    return StorageError(
-        f"Erreur de stockage : {fr}.",
-        f"Storage error: {en}.",
-        detail=text,
-    )
+        return StorageError(msg("storage.busy", where=where), detail=text)
+    return StorageError(msg("storage.error", where=where), detail=text)
 
 
 def connect(
@@ -270,11 +258,9 @@ def migrate(
     try:
         found = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if found > latest:
+            named = Words(name.fr.capitalize(), name.en.capitalize())
             raise StorageError(
-                f"{name.fr.capitalize()} est au schéma {found}, plus récent que ce logiciel "
-                f"({latest}) : mettez le logiciel à jour.",
-                f"{name.en.capitalize()}: schema {found} is newer than this software "
-                f"({latest}): update the software.",
+                msg("storage.schema_too_new", name=named, found=found, latest=latest)
             )
         for version in range(found + 1, target + 1):
             for statement in migrations[version - 1]:
@@ -316,8 +302,7 @@ class Database:
             db = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         except (sqlite3.Error, OSError) as exc:
             raise StorageError(
-                f"Impossible d'ouvrir {name.fr} ({path}).",
-                f"Cannot open {name.en} ({path}).",
+                msg("storage.cannot_open", where=msg("storage.where", name=name.words, path=path)),
                 detail=str(exc),
             ) from exc
         database = cls(db, path, name)

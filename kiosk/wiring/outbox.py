@@ -94,8 +94,7 @@ async def outbox_sender(
         url = settings.outbox.feed_sink_url or facts.get("feed_sink_url")
         if not isinstance(url, str) or not url:
             raise Unavailable(
-                "Aucun collecteur simulé : lancez « kiosk demo » ou réglez outbox.feed_sink_url.",
-                "No feed sink: start `kiosk demo` or set outbox.feed_sink_url.",
+                msg("wiring.outbox.outbox_sender"),
             )
         site = settings.site
         async with httpx.AsyncClient(timeout=settings.dmp.timeout_s) as http:

@@ -50,6 +50,7 @@ from kiosk.cards.pkcs11.device_key import TokenSecretKey, open_secret_key
 from kiosk.cards.pkcs11.library import GONE, card_error, library, log_out, removed
 from kiosk.cards.professional import ProfessionalIdentity, professional_from
 from kiosk.errors import CardError, CardRemoved, InvalidInput, PinIncorrect
+from kiosk.locale import Words, msg
 from kiosk.signing import SignerIdentity
 
 __all__ = [
@@ -114,7 +115,7 @@ class Pkcs11Signer:
         with self._lock:
             key = self._key
             if key is None:
-                raise CardRemoved("La carte a été retirée.", "The card was removed.")
+                raise CardRemoved(msg("cards.pkcs11.card.pkcs11_signer_sign"))
             try:
                 return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
             except GONE as exc:
@@ -225,9 +226,11 @@ class CpsModule:
                 token = self._find(lib, None, None, token_label)
             except TokenNotFound as exc:
                 raise TokenNotFound(
-                    f"Jeton de l'appareil « {token_label} » introuvable "
-                    f"(module {self.module_path}).",
-                    f"Device token {token_label!r} not found (module {self.module_path}).",
+                    msg(
+                        "cards.pkcs11.card.cps_module_open_secret_key",
+                        token_label=token_label,
+                        module_path=self.module_path,
+                    ),
                     detail=exc.detail,
                 ) from exc
             status = pin_status(self._flags(token), self.max_tries)
@@ -237,8 +240,7 @@ class CpsModule:
                 session = self._c_login(token, pin)
             except PinIncorrect as exc:
                 raise PinIncorrect(
-                    f"Code du jeton de l'appareil « {token_label} » refusé.",
-                    f"The PIN of device token {token_label!r} was refused.",
+                    msg("cards.pkcs11.card.cps_module_open_secret_key_2", token_label=token_label),
                     tries_left=exc.tries_left,
                 ) from exc
             try:
@@ -317,13 +319,11 @@ class CpsModule:
             raise pin_error(PinStatus(PinState.LOCKED, 0)) from exc
         except (p11.PinLenRange, p11.PinInvalid) as exc:
             raise InvalidInput(
-                "Ce code n'a pas le format attendu (4 chiffres pour une carte CPS/CPE).",
-                "This PIN has the wrong format (4 digits for a CPS/CPE card).",
+                msg("cards.pkcs11.card.cps_module_c_login"),
             ) from exc
         except p11.UserAlreadyLoggedIn as exc:
             raise CardError(
-                "Cette carte est déjà ouverte dans une autre session.",
-                "This card is already open in another session.",
+                msg("cards.pkcs11.card.cps_module_c_login_2"),
             ) from exc
         except GONE as exc:
             raise removed(exc) from exc
@@ -362,10 +362,15 @@ class CpsModule:
                 return token
             if serial and (words[-1:] == [serial] or token.serial.strip() == serial.encode()):
                 return token
-        wanted = label or (f"carte {serial}" if serial else f"lecteur {reader}")
+        wanted = (
+            Words(label, label)
+            if label
+            else msg("cards.pkcs11.wanted_card", serial=serial)
+            if serial
+            else msg("cards.pkcs11.wanted_reader", reader=reader)
+        )
         raise TokenNotFound(
-            f"Aucune carte professionnelle trouvée ({wanted}). Réinsérez la carte.",
-            f"No professional card found ({label or serial or reader}). Re-insert the card.",
+            msg("cards.pkcs11.no_card", wanted=wanted),
             detail=f"reader={reader!r} serial={serial!r} label={label!r}",
         )
 
@@ -382,8 +387,7 @@ class CpsModule:
             sign_ids = sorted(i for i in certs if i and i[-1] == SIGNATURE_ID_SUFFIX)
             if not sign_ids:
                 raise CardError(
-                    "La carte ne contient pas de certificat de signature.",
-                    "The card holds no signature certificate.",
+                    msg("cards.pkcs11.card.cps_module_open_session"),
                     detail=f"token {label!r}: no CKA_ID ending 0x10",
                 )
             key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=sign_ids[0])

@@ -24,6 +24,7 @@ from pkcs11.mechanisms import GCMParams
 
 from kiosk.cards.pkcs11.library import GONE, card_error, log_out, removed
 from kiosk.errors import CardError, CardRemoved
+from kiosk.locale import msg
 
 __all__ = [
     "GCM_NONCE_BYTES",
@@ -60,8 +61,7 @@ _DATA_REFUSED = (p11.EncryptedDataInvalid, p11.EncryptedDataLenRange)
 
 def _rejected(detail: str) -> SealedDataRejected:
     return SealedDataRejected(
-        "Données chiffrées refusées par le jeton (altérées ou déplacées).",
-        "The token refused the sealed data (altered or moved).",
+        msg("cards.pkcs11.device_key.rejected"),
         detail=detail,
     )
 
@@ -111,8 +111,7 @@ class TokenSecretKey:
     def _live(self) -> Any:
         if self._key is None:
             raise CardRemoved(
-                "La clé de l'appareil est fermée.",
-                "The device key is closed.",
+                msg("cards.pkcs11.device_key.token_secret_key_live"),
                 detail=f"token {self.token_label!r}",
             )
         return self._key
@@ -175,13 +174,11 @@ def _aes_key(session: Any, token_label: str, key_label: str) -> Any:
         sensitive, extractable = key[Attribute.SENSITIVE], key[Attribute.EXTRACTABLE]
     except p11.NoSuchKey as exc:
         raise SecretKeyNotFound(
-            f"Le jeton « {token_label} » ne contient pas la clé « {key_label} ».",
-            f"Token {token_label!r} holds no key {key_label!r}.",
+            msg("cards.pkcs11.device_key.aes_key_3", token_label=token_label, key_label=key_label),
         ) from exc
     except p11.MultipleObjectsReturned as exc:
         raise SecretKeyNotFound(
-            f"Le jeton « {token_label} » contient plusieurs clés « {key_label} ».",
-            f"Token {token_label!r} holds several keys {key_label!r}.",
+            msg("cards.pkcs11.device_key.aes_key_4", token_label=token_label, key_label=key_label),
         ) from exc
     except GONE as exc:
         raise removed(exc) from exc
@@ -189,15 +186,13 @@ def _aes_key(session: Any, token_label: str, key_label: str) -> Any:
         raise card_error(exc) from exc
     if kind != KeyType.AES or size != 32:
         raise SecretKeyNotFound(
-            f"La clé « {key_label} » du jeton « {token_label} » n'est pas une clé AES-256.",
-            f"Key {key_label!r} of token {token_label!r} is not an AES-256 key.",
+            msg("cards.pkcs11.device_key.aes_key", key_label=key_label, token_label=token_label),
             detail=f"key type {int(kind)}, {size} bytes",
         )
     if extractable or not sensitive:
         # A device key that can be read out of its token protects nothing (issue 8).
         raise CardError(
-            f"La clé « {key_label} » peut sortir du jeton « {token_label} » : refusée.",
-            f"Key {key_label!r} can leave token {token_label!r}: refused.",
+            msg("cards.pkcs11.device_key.aes_key_2", key_label=key_label, token_label=token_label),
             detail=f"sensitive={sensitive} extractable={extractable}",
         )
     return key
@@ -214,8 +209,7 @@ def open_secret_key(
         raise removed(exc) from exc
     except p11.PKCS11Error as exc:
         raise CardError(
-            f"La clé « {key_label} » ne chiffre pas en AES-GCM sur ce jeton.",
-            f"Key {key_label!r} cannot encrypt with AES-GCM on this token.",
+            msg("cards.pkcs11.device_key.open_secret_key", key_label=key_label),
             detail=type(exc).__name__,
         ) from exc
     return TokenSecretKey(session, key, token_label, key_label, lock, check)

@@ -19,22 +19,20 @@ import pkcs11
 from pkcs11 import exceptions as p11
 
 from kiosk.errors import CardError, CardRemoved
+from kiosk.locale import msg
 
 __all__ = ["GONE", "card_error", "library", "log_out", "removed"]
 
 
 def removed(exc: BaseException) -> CardRemoved:
     """The card or token left while in use."""
-    return CardRemoved(
-        "La carte a été retirée.", "The card was removed.", detail=type(exc).__name__
-    )
+    return CardRemoved(msg("cards.pkcs11.library.removed"), detail=type(exc).__name__)
 
 
 def card_error(exc: BaseException) -> CardError:
     """Any other PKCS#11 failure, named in the detail only."""
     return CardError(
-        "La carte ne répond pas comme attendu.",
-        "The card did not answer as expected.",
+        msg("cards.pkcs11.library.card_error"),
         detail=type(exc).__name__,
     )
 
@@ -63,8 +61,7 @@ def library(path: Path) -> tuple[Any, threading.Lock]:
                 lib = pkcs11.lib(str(path))
             except p11.PKCS11Error as exc:
                 raise CardError(
-                    "Le module des cartes professionnelles est introuvable.",
-                    "The professional-card module cannot be loaded.",
+                    msg("cards.pkcs11.library.library"),
                     detail=f"{path}: {exc}",
                 ) from exc
             entry = (lib, threading.Lock())

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import InvalidInput, KioskError, NotFound, Unavailable
+from kiosk.locale import msg
 from kiosk.sim.cards.pcscd import PcscDaemon
 from kiosk.sim.cards.virtual import VirtualCard, card_names, load_card
 from kiosk.sim.component import WorldHost
@@ -60,19 +61,14 @@ class CardDesk:
         spec = load_card(name)
         with self._lock:
             if name in self.cards:
-                raise InvalidInput(
-                    f"La carte {name} est déjà insérée.", f"Card {name} is already inserted."
-                )
+                raise InvalidInput(msg("sim.cards.desk.card_desk_insert", name=name))
             slot = slot or self.slots[CPS_SLOT if spec.kind == "cpe" else VITALE_SLOT]
             if slot not in self.daemon.slots:
                 raise NotFound(
-                    f"Lecteur inconnu : {slot} (connus : {', '.join(self.slots)})",
-                    f"Unknown reader: {slot} (known: {', '.join(self.slots)})",
+                    msg("sim.cards.desk.card_desk_insert_2", slot=slot, join=", ".join(self.slots)),
                 )
             if any(s == slot for s, _ in self.cards.values()):
-                raise InvalidInput(
-                    f"Le lecteur {slot} contient déjà une carte.", f"Reader {slot} is occupied."
-                )
+                raise InvalidInput(msg("sim.cards.desk.card_desk_insert_3", slot=slot))
             card = VirtualCard(spec, self.daemon.slots[slot]).insert()
             self.cards[name] = (slot, card)
         return card
@@ -82,7 +78,7 @@ class CardDesk:
         with self._lock:
             entry = self.cards.pop(name, None)
         if entry is None:
-            raise NotFound(f"La carte {name} n'est pas insérée.", f"Card {name} is not inserted.")
+            raise NotFound(msg("sim.cards.desk.card_desk_pull", name=name))
         entry[1].pull()
 
     def pull_all(self) -> None:
@@ -133,7 +129,7 @@ class ControlServer:
             elif op == "pull":
                 self.desk.pull(str(request["card"]))
             elif op != "list":
-                raise InvalidInput(f"Opération inconnue : {op}", f"Unknown operation: {op}")
+                raise InvalidInput(msg("sim.cards.desk.control_server_handle", op=op))
             return {"ok": True, **self.desk.listing()}
         except KioskError as exc:
             return {"ok": False, "code": exc.code, "fr": exc.message_fr, "en": exc.message_en}
@@ -157,8 +153,7 @@ def control_request(path: Path, request: dict[str, Any]) -> dict[str, Any]:
             reply: dict[str, Any] = json.loads(sock.makefile("rb").readline())
     except (OSError, ValueError) as exc:
         raise Unavailable(
-            "Aucune démo ne tourne (les cartes simulées ne répondent pas) : lancez `kiosk demo`.",
-            "No demo is running (the simulated cards do not answer): start `kiosk demo`.",
+            msg("sim.cards.desk.control_request"),
             detail=str(path),
         ) from exc
     return reply
@@ -220,8 +215,7 @@ class CardDeskComponent:
         while not (state / "cards.json").exists():
             if time.monotonic() > deadline:
                 raise Unavailable(
-                    "Les lecteurs simulés n'ont pas démarré.",
-                    "The simulated readers did not start.",
+                    msg("sim.cards.desk.card_desk_component_start"),
                     detail=str(state),
                 )
             time.sleep(0.05)

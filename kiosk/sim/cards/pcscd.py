@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.errors import Unavailable
+from kiosk.locale import msg
 
 __all__ = [
     "PCSCD",
@@ -83,8 +84,7 @@ def free_port_pair() -> int:
             continue
         return port
     raise Unavailable(
-        "Aucun port libre pour les lecteurs virtuels.",
-        "No free port for the virtual readers.",
+        msg("sim.cards.pcscd.free_port_pair"),
     )
 
 
@@ -193,15 +193,13 @@ class PcscDaemon:
         while pending:
             if self._popen is not None and self._popen.poll() is not None:
                 raise Unavailable(
-                    "Le démon PC/SC simulé s'est arrêté au démarrage.",
-                    "The simulated PC/SC daemon exited while starting.",
+                    msg("sim.cards.pcscd.pcsc_daemon_wait_ports"),
                     detail=f"rc={self._popen.returncode}",
                 )
             pending -= _listening_ports()
             if pending and time.monotonic() > deadline:
                 raise Unavailable(
-                    "Les lecteurs virtuels ne sont pas apparus.",
-                    "The virtual readers did not appear.",
+                    msg("sim.cards.pcscd.pcsc_daemon_wait_ports_2"),
                     detail=f"ports={sorted(pending)}",
                 )
             if pending:
@@ -209,8 +207,7 @@ class PcscDaemon:
         while not self.socket_path.exists():
             if time.monotonic() > deadline:
                 raise Unavailable(
-                    "Le démon PC/SC simulé ne répond pas.",
-                    "The simulated PC/SC daemon does not answer.",
+                    msg("sim.cards.pcscd.pcsc_daemon_wait_ports_3"),
                 )
             time.sleep(0.02)
 

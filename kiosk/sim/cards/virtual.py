@@ -44,6 +44,7 @@ from kiosk.domain.vitale import (
     build_map,
 )
 from kiosk.errors import NotFound
+from kiosk.locale import msg
 
 __all__ = [
     "CARDS_DIR",
@@ -90,8 +91,7 @@ def load_card(name: str) -> CardSpec:
     path = CARDS_DIR / f"{name}.toml"
     if not path.is_file():
         raise NotFound(
-            f"Carte simulée inconnue : {name} (connues : {', '.join(card_names())})",
-            f"Unknown simulated card: {name} (known: {', '.join(card_names())})",
+            msg("sim.cards.virtual.load_card", name=name, join=", ".join(card_names())),
         )
     data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     kind = str(data["kind"])

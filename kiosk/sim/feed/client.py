@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from kiosk.locale import msg
 from kiosk.outbox.ports import Ack, OutboxItem, PermanentSendError, TransientSendError
 
 __all__ = ["FeedSinkControl", "FeedSinkSender"]
@@ -36,8 +37,7 @@ class FeedSinkSender:
             body: Any = response.json() if response.content else {}
         except (httpx.TransportError, ValueError) as exc:
             raise TransientSendError(
-                "Service injoignable ou réponse perdue ; l'envoi sera refait.",
-                "Service unreachable or answer lost; the item will be sent again.",
+                msg("sim.feed.client.feed_sink_sender_send_3"),
                 fault_code="NETWORK",
                 answered=False,
                 detail=type(exc).__name__,
@@ -53,14 +53,12 @@ class FeedSinkSender:
         code = str(fault.get("code", f"HTTP_{response.status_code}"))
         if fault.get("permanent"):
             raise PermanentSendError(
-                f"Le service a refusé l'élément ({code}).",
-                f"The service refused the item ({code}).",
+                msg("sim.feed.client.feed_sink_sender_send_2", code=code),
                 fault_code=code,
             )
         retry_after = response.headers.get("retry-after")
         raise TransientSendError(
-            f"Le service est momentanément indisponible ({code}).",
-            f"The service is temporarily unavailable ({code}).",
+            msg("sim.feed.client.feed_sink_sender_send", code=code),
             fault_code=code,
             answered=True,
             retry_after_s=float(retry_after) if retry_after else None,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import InvalidInput, Unavailable
+from kiosk.locale import msg
 from kiosk.sim.printer.device import SimulatedPrinter
 
 if TYPE_CHECKING:
@@ -88,15 +89,13 @@ def control(port: int, line: str, *, timeout_s: float = 5.0) -> dict[str, Any]:
             answer = sock.makefile("rb").readline()
     except OSError as exc:
         raise Unavailable(
-            "L'imprimante simulée ne répond pas : le monde simulé tourne-t-il ?",
-            "The simulated printer does not answer: is the simulated world running?",
+            msg("sim.printer.control.control_2"),
             detail=str(exc),
         ) from exc
     reply: dict[str, Any] = json.loads(answer or b"{}")
     if not reply.get("ok"):
         raise InvalidInput(
-            f"Commande inconnue pour l'imprimante simulée : {line}",
-            f"Unknown command for the simulated printer: {line}",
+            msg("sim.printer.control.control", line=line),
         )
     return reply
 
