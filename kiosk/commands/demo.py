@@ -16,6 +16,7 @@ import click
 
 from kiosk.commands.context import CliContext
 from kiosk.sim.world import SimWorld, default_components
+from kiosk.wiring.world import sim_state_dir
 
 __all__ = ["demo"]
 
@@ -46,7 +47,7 @@ def demo(obj: CliContext, duration: float | None, state_dir: Path | None) -> Non
     """Start the simulated world (readers, cards, tokens, services, printer) and supervise it."""
     settings = obj.settings
     world = SimWorld(
-        state_dir=(state_dir or settings.paths.data_dir / "sim").resolve(),
+        state_dir=sim_state_dir(settings, state_dir),
         components=default_components(),
     )
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}

@@ -9,6 +9,7 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import InvalidInput, KioskError, NotFound, Unavailable
+from kiosk.wiring.world import sim_state_dir
 
 __all__ = ["card"]
 
@@ -19,7 +20,7 @@ def _request(obj: CliContext, state_dir: Path | None, request: dict[str, Any]) -
     from kiosk.sim.cards.desk import control_request
     from kiosk.sim.state import load_world_state
 
-    root = (state_dir or obj.settings.paths.data_dir / "sim").resolve()
+    root = sim_state_dir(obj.settings, state_dir)
     state = load_world_state(root)
     facts = state.get("facts") if state else None
     path = facts.get("cards_control") if isinstance(facts, dict) else None
