@@ -23,6 +23,7 @@ from kiosk.dmp.transactions import ExistenceResponse
 from kiosk.dmp.vocabulary import INS_TEST_OID
 from kiosk.domain.ins import Ins
 from kiosk.domain.nir import Nir
+from kiosk.locale import msg
 
 __all__ = ["dmp"]
 
@@ -61,10 +62,8 @@ def status(obj: CliContext, nir: str, oid: str, agent: str, as_json: bool) -> No
         "refusal_reason": answer.refusal_reason,
         "web_account_open": answer.web_account_open,
     }
-    if obj.lang == "en":
-        text = f"{masked}: DMP {'exists' if answer.exists else 'not found'}"
-    else:
-        text = f"{masked} : DMP {'existant' if answer.exists else 'inexistant'}"
+    state = msg("commands.dmp.exists") if answer.exists else msg("commands.dmp.missing")
+    text = msg("commands.dmp.status", nir=masked, state=state).text(obj.lang)
     text += f", autorisation/authorization {answer.authorization.value}"
     if answer.web_account_open is not None:
         text += f", compte web/web account {'ouvert/open' if answer.web_account_open else 'non'}"

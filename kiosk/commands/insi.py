@@ -20,7 +20,7 @@ from kiosk.config import Settings
 from kiosk.errors import InvalidInput
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIns, InsiResult, InsiTraits
-from kiosk.locale import msg
+from kiosk.locale import msg, text
 from kiosk.wiring import insi_client, world_facts
 
 __all__ = ["insi"]
@@ -41,15 +41,12 @@ def _describe(result: InsiResult, lang: str) -> tuple[dict[str, Any], str]:
     }
     found = result.identity
     if found is None:
-        text = {
-            ResultCode.NONE: ("Aucune identité trouvée.", "No identity found."),
-            ResultCode.SEVERAL: (
-                "Plusieurs identités : précisez la recherche (lieu de naissance).",
-                "Several identities: refine the search (birth place).",
-            ),
-            ResultCode.ONE: ("Identité trouvée.", "Identity found."),
+        said = {
+            ResultCode.NONE: msg("commands.insi.none"),
+            ResultCode.SEVERAL: msg("commands.insi.several"),
+            ResultCode.ONE: msg("commands.insi.one"),
         }[result.code]
-        return data, f"{result.code.value} {text[lang == 'en']}"
+        return data, f"{result.code.value} {said.text(lang)}"
     t = found.traits
     data["identity"] = {
         "ins": found.ins.matricule,
@@ -63,7 +60,7 @@ def _describe(result: InsiResult, lang: str) -> tuple[dict[str, Any], str]:
         "history": [{"ins": h.matricule, "oid": h.oid} for h in found.history],
     }
     lines = [
-        f"{result.code.value} {'Identity found' if lang == 'en' else 'Identité trouvée'}",
+        f"{result.code.value} {text('commands.insi.found', lang)}",
         f"  INS        {found.ins.masked} ({found.ins.kind}, {found.ins.oid})",
         f"  {t.family_name} {' '.join(t.given_names)}, {t.sex}, {t.birth_date}, {t.birth_place}",
     ]
