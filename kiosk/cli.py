@@ -11,6 +11,7 @@ No traceback reaches the operator.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -30,7 +31,6 @@ EXIT_INTERNAL = 70
 """Exit code of a bug (an exception outside the error tree): EX_SOFTWARE of sysexits.h."""
 
 _INTERNAL_LINE = "kiosk: internal error, see the log [INTERNAL]"
-_invocation: list[CliContext] = []  # the running command's context, for the crash log
 
 
 # Command name → "module:attribute". Modules load only when their command runs, so a
@@ -71,6 +71,16 @@ class _LazyGroup(click.Group):
             return _load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a bug is logged with the command's settings, then re-raised."""
+        try:
+            return super().invoke(ctx)
+        except (KioskError, click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # ours to render in main(), or click's own
+        except Exception as exc:
+            _log_internal_error(exc, ctx.obj)
+            raise _InternalError from exc
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -99,29 +109,30 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
     )
     os.environ["KIOSK_LANG"] = lang  # main() renders errors after the context is gone
     ctx.obj = CliContext(config_path=config_path, lang=lang)
-    _invocation[:] = [ctx.obj]
 
 
-def _log_dir() -> Path:
+def _log_dir(obj: object) -> Path:
     """Where the crash log goes: the site's ``paths.log_dir``, else the default one."""
     from kiosk.config import Settings
 
-    for obj in _invocation:
-        try:
+    if isinstance(obj, CliContext):
+        with contextlib.suppress(Exception):  # the bug may be in the settings themselves
             return obj.settings.paths.log_dir
-        except Exception:  # the bug may be in the settings themselves
-            break
     return Settings().paths.log_dir
 
 
-def _log_internal_error(exc: BaseException) -> None:
+class _InternalError(Exception):
+    """A bug of ours, already written to the crash log."""
+
+
+def _log_internal_error(exc: BaseException, obj: object = None) -> None:
     """Append the traceback to the crash log; never raise (stderr has its one line)."""
     text = "".join(traceback.format_exception(exc))
     try:
         from kiosk.domain.audit import mask_nirs
 
         text = mask_nirs(text)
-        log_dir = _log_dir()
+        log_dir = _log_dir(obj)
         log_dir.mkdir(parents=True, exist_ok=True)
         path = log_dir / "internal.log"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -150,9 +161,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("kiosk: interrompu / aborted", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug of ours: the operator sees one line, the log the rest
-        _log_internal_error(exc)
+        if not isinstance(exc, _InternalError):  # raised outside a command (parsing, loading)
+            _log_internal_error(exc)
         click.echo(_INTERNAL_LINE, err=True)
         sys.exit(EXIT_INTERNAL)
-    finally:
-        _invocation.clear()
     sys.exit(rc if isinstance(rc, int) else 0)
