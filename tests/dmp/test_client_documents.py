@@ -12,7 +12,7 @@ from kiosk.dmp.attributes import AttributeChange, AttributeUpdate
 from kiosk.dmp.cda import build_cda
 from kiosk.dmp.client import DmpClient
 from kiosk.domain.visibility import Visibility
-from kiosk.errors import KioskError
+from kiosk.errors import Unavailable
 from kiosk.sim.dmp.service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 
@@ -31,8 +31,9 @@ async def test_document_is_stored_once_even_when_its_answer_is_lost(
 ) -> None:
     submission = sample_submission()
     sim.inject(DmpFault.LOST_RESPONSE)
-    with pytest.raises(KioskError):
+    with pytest.raises(Unavailable) as lost:  # retryable: the resend below relies on it
         await doctor.submit(submission)
+    assert lost.value.retryable
     await doctor.submit(submission)  # the resend: same uniqueId, same content
     stored = sim.show(PATIENT.matricule.value)["documents"]
     assert [d["unique_id"] for d in stored] == [submission.document_unique_id]  # type: ignore[attr-defined]
