@@ -32,8 +32,7 @@ class UnknownCard(CardError):
     def __init__(self, atr: bytes) -> None:
         text = format_atr(atr) or "(vide / empty)"
         super().__init__(
-            f"Carte non reconnue : ce n'est ni une carte Vitale ni une carte CPS/CPE (ATR {text}).",
-            f"Unknown card: neither a Vitale nor a CPS/CPE card (ATR {text}).",
+            msg("cards.atr.unknown_card", text=text),
             detail=f"atr={text}",
         )
         self.atr = atr

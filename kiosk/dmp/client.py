@@ -151,17 +151,9 @@ class WrongAnswer(DmpMessageInvalid):
     code = "DMP_WRONG_ANSWER"
 
 
-_REFUSALS: dict[str, tuple[type[DmpRefused], str, str]] = {
-    "DMP_EXISTANT": (
-        DmpAlreadyExists,
-        "Ce patient a déjà un DMP.",
-        "This patient already has a DMP.",
-    ),
-    "DMP_INEXISTANT": (
-        DmpMissing,
-        "Ce patient n'a pas de DMP.",
-        "This patient has no DMP.",
-    ),
+_REFUSALS: dict[str, tuple[type[DmpRefused], Message]] = {
+    "DMP_EXISTANT": (DmpAlreadyExists, msg("dmp.client.already_exists")),
+    "DMP_INEXISTANT": (DmpMissing, msg("dmp.client.missing")),
 }
 
 
@@ -402,8 +394,8 @@ def _wrong(detail: str) -> WrongAnswer:
 def _refusal(code: str, text: str) -> ServiceError:
     known = _REFUSALS.get(code)
     if known is not None:
-        kind, fr, en = known
-        return kind(fr, en, ack_code=code)
+        kind, message = known
+        return kind(message, ack_code=code)
     if code in {"INTERDIT", "ACCES_REFUSE", "NON_AUTORISE"}:
         return AccessDenied(
             msg("dmp.client.refusal_2"),

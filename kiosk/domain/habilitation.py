@@ -74,9 +74,9 @@ class HabilitationDenied(AccessDenied):
 
     def __init__(self, action: DmpAction, profession_code: str, role: str, mode: AuthMode) -> None:
         profile = f"profession {profession_code or '-'}, {role or '-'}, {mode.value}"
+        label = msg(f"domain.habilitation.action.{action.name.lower()}")
         super().__init__(
-            f"action non autorisée pour ce profil : {action.label_fr} ({action.value}) — {profile}",
-            f"action not allowed for this profile: {action.label_en} ({action.value}) — {profile}",
+            msg("domain.habilitation.denied", label=label, action=action.value, profile=profile),
             detail=f"action={action.value} {profile}",
         )
         self.action = action

@@ -34,6 +34,7 @@ from escpos.exceptions import Error as EscposError
 from escpos.printer import File, Network, Usb
 
 from kiosk.errors import PrinterError
+from kiosk.locale import Message, msg
 from kiosk.printing.ports import UNKNOWN_STATUS, PrinterStatus, PrintJob, parse_status
 
 __all__ = ["EscposPrinter", "PrintFailed", "PrinterFault", "printer_error"]
@@ -55,35 +56,14 @@ class PrinterFault(Enum):
     USB_UNSUPPORTED = "usb_unsupported"
 
 
-_MESSAGES: dict[PrinterFault, tuple[str, str]] = {
-    PrinterFault.UNREACHABLE: (
-        "Imprimante injoignable. Le ticket est conservé : réimprimez-le quand elle répond.",
-        "Printer unreachable. The receipt is kept: reprint it once the printer answers.",
-    ),
-    PrinterFault.OFFLINE: (
-        "L'imprimante est hors ligne. Le ticket est conservé pour réimpression.",
-        "The printer is offline. The receipt is kept for reprinting.",
-    ),
-    PrinterFault.PAPER_OUT: (
-        "Plus de papier. Rechargez le rouleau puis réimprimez le ticket.",
-        "Out of paper. Load a new roll, then reprint the receipt.",
-    ),
-    PrinterFault.COVER_OPEN: (
-        "Le capot de l'imprimante est ouvert. Fermez-le puis réimprimez le ticket.",
-        "The printer cover is open. Close it, then reprint the receipt.",
-    ),
-    PrinterFault.PAPER_OUT_MID_JOB: (
-        "Le papier s'est épuisé pendant l'impression. Rechargez puis réimprimez le ticket.",
-        "Paper ran out while printing. Load a new roll, then reprint the receipt.",
-    ),
-    PrinterFault.CONNECTION_LOST: (
-        "Connexion à l'imprimante perdue pendant l'impression. Réimprimez le ticket.",
-        "Connection to the printer lost while printing. Reprint the receipt.",
-    ),
-    PrinterFault.USB_UNSUPPORTED: (
-        "Impression USB directe indisponible (pyusb absent) : utilisez /dev/kiosk-printer.",
-        "Direct USB printing unavailable (pyusb missing): use /dev/kiosk-printer.",
-    ),
+_MESSAGES: dict[PrinterFault, Message] = {
+    PrinterFault.UNREACHABLE: msg("printing.fault.unreachable"),
+    PrinterFault.OFFLINE: msg("printing.fault.offline"),
+    PrinterFault.PAPER_OUT: msg("printing.fault.paper_out"),
+    PrinterFault.COVER_OPEN: msg("printing.fault.cover_open"),
+    PrinterFault.PAPER_OUT_MID_JOB: msg("printing.fault.paper_out_mid_job"),
+    PrinterFault.CONNECTION_LOST: msg("printing.fault.connection_lost"),
+    PrinterFault.USB_UNSUPPORTED: msg("printing.fault.usb_unsupported"),
 }
 
 
@@ -91,8 +71,9 @@ class PrintFailed(PrinterError):
     """A :class:`PrinterError` that knows its :class:`PrinterFault`, for callers that branch."""
 
     def __init__(self, fault: PrinterFault, detail: str = "") -> None:
-        fr, en = _MESSAGES[fault]
-        super().__init__(fr, en, detail=f"{fault.value}: {detail}" if detail else fault.value)
+        super().__init__(
+            _MESSAGES[fault], detail=f"{fault.value}: {detail}" if detail else fault.value
+        )
         self.fault = fault
 
 
