@@ -109,7 +109,7 @@ def _is_words(node: ast.expr) -> bool:
 
 
 def test_no_error_is_raised_with_inline_words() -> None:
-    errors = _error_names()
+    errors = _error_names() | {"__init__"}  # super().__init__ in an error's own constructor
     inline = []
     for path in _modules():
         where = str(path.relative_to(ROOT))
