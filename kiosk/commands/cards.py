@@ -1,24 +1,28 @@
 """``kiosk cards list|watch|read``: readers, live card events, Vitale beneficiaries.
 
-When a demo world runs (``world.json`` under ``<data_dir>/sim`` or ``--state-dir``)
-the commands use its private pcscd through ``PCSCLITE_CSOCK_NAME``; otherwise the
-system pcscd. The variable must be set before the first PC/SC context of the
-process, so it is set here, before ``kiosk.cards.pcsc`` is imported.
+The readers are those :func:`kiosk.wiring.build_card_reader` picks: with
+``cards.kind = "sim"`` the running demo world's private pcscd (``world.json`` under
+``<data_dir>/sim`` or ``--state-dir``), with ``"pcsc"`` the system's, even when a
+world runs.
 No personal data is printed unless ``--show``; the NIR stays masked without it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.commands.cps import login as cps_login
 from kiosk.errors import NotFound
+from kiosk.locale import msg
+from kiosk.wiring.devices import build_card_monitor, build_card_reader
+
+if TYPE_CHECKING:
+    from kiosk.cards.pcsc import PcscMonitor
 
 __all__ = ["cards"]
 
@@ -28,17 +32,6 @@ _STATE_DIR = click.option(
     default=None,
     help="State directory of a running demo (default: <data_dir>/sim).",
 )
-
-
-def _use_world(obj: CliContext, state_dir: Path | None) -> None:
-    from kiosk.sim.state import load_world_state
-
-    if "PCSCLITE_CSOCK_NAME" in os.environ:
-        return  # an explicit choice wins
-    state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
-    env = state.get("env") if state else None
-    if isinstance(env, dict) and "PCSCLITE_CSOCK_NAME" in env:
-        os.environ["PCSCLITE_CSOCK_NAME"] = str(env["PCSCLITE_CSOCK_NAME"])
 
 
 @click.group()
@@ -53,13 +46,12 @@ def cards() -> None:
 @click.pass_obj
 def list_(obj: CliContext, show: bool, as_json: bool, state_dir: Path | None) -> None:
     """Reader slots, and the kind of card in each."""
-    _use_world(obj, state_dir)
+    readers = build_card_reader(obj.settings, state_dir)
     from kiosk.cards.atr import CardProfiles, format_atr
-    from kiosk.cards.pcsc import slot_states
 
     profiles = CardProfiles.load(obj.settings.cards.profiles_dir)
     rows: list[dict[str, Any]] = []
-    for reader, atr in slot_states():
+    for reader, atr in readers.slots():
         row: dict[str, Any] = {"reader": reader, "card": atr is not None}
         if atr is not None:
             profile = profiles.identify(atr)
@@ -69,7 +61,7 @@ def list_(obj: CliContext, show: bool, as_json: bool, state_dir: Path | None) ->
                 "profile": profile.label if profile else "",
             }
             if show and profile is not None and profile.kind.value == "vitale":
-                data = asyncio.run(_read(obj, reader))
+                data = asyncio.run(readers.vitale.read(reader))
                 row["beneficiaries"] = [_person(p, show=True) for p in data.beneficiaries]
         rows.append(row)
     lines = [
@@ -97,19 +89,19 @@ def watch(
     state_dir: Path | None,
 ) -> None:
     """Live reader and card events (present state first), until Ctrl-C."""
-    _use_world(obj, state_dir)
-    asyncio.run(_watch(obj, as_json, count, duration))
+    monitor = build_card_monitor(obj.settings, state_dir)
+    asyncio.run(_watch(monitor, as_json, count, duration))
 
 
-async def _watch(obj: CliContext, as_json: bool, count: int | None, duration: float | None) -> None:
+async def _watch(
+    monitor: PcscMonitor, as_json: bool, count: int | None, duration: float | None
+) -> None:
     import json
     import time
 
-    from kiosk.cards.atr import CardProfiles, format_atr
-    from kiosk.cards.pcsc import PcscMonitor
+    from kiosk.cards.atr import format_atr
     from kiosk.cards.ports import CardInserted
 
-    monitor = PcscMonitor(CardProfiles.load(obj.settings.cards.profiles_dir), poll_ms=250)
     deadline = None if duration is None else time.monotonic() + duration
     seen = 0
     try:
@@ -134,18 +126,6 @@ async def _watch(obj: CliContext, as_json: bool, count: int | None, duration: fl
         await monitor.aclose()
 
 
-async def _read(obj: CliContext, reader: str) -> Any:
-    from kiosk.cards.pcsc import PcscChannel
-    from kiosk.cards.vitale import PcscVitaleReader
-
-    timeout = obj.settings.cards.operation_timeout_s
-
-    async def open_channel(name: str) -> PcscChannel:
-        return await PcscChannel.open(name, timeout_s=timeout)
-
-    return await PcscVitaleReader(open_channel).read(reader)
-
-
 def _person(p: Any, *, show: bool) -> dict[str, Any]:
     return {
         "family_name": p.family_name,
@@ -167,12 +147,11 @@ def read(
     obj: CliContext, reader: str | None, show: bool, as_json: bool, state_dir: Path | None
 ) -> None:
     """Beneficiaries of the Vitale card present (NIR masked unless --show)."""
-    _use_world(obj, state_dir)
+    readers = build_card_reader(obj.settings, state_dir)
     from kiosk.cards.atr import CardProfiles, UnknownCard
-    from kiosk.cards.pcsc import slot_states
 
     profiles = CardProfiles.load(obj.settings.cards.profiles_dir)
-    present = [(r, atr) for r, atr in slot_states() if atr is not None]
+    present = [(r, atr) for r, atr in readers.slots() if atr is not None]
     if reader is not None:
         present = [(r, atr) for r, atr in present if r == reader]
     else:
@@ -180,11 +159,11 @@ def read(
             (r, a) for r, a in present if (p := profiles.identify(a)) and p.kind.value == "vitale"
         ] or present
     if not present:
-        raise NotFound("Aucune carte Vitale dans les lecteurs.", "No Vitale card in the readers.")
+        raise NotFound(msg("commands.cards.read"))
     slot, atr = present[0]
     if profiles.identify(atr) is None:
         raise UnknownCard(atr)
-    data = asyncio.run(_read(obj, slot))
+    data = asyncio.run(readers.vitale.read(slot))
     people = [_person(p, show=show) for p in data.beneficiaries]
     lines = [f"{slot}: {len(people)} bénéficiaire(s) / beneficiaries"]
     lines += [

@@ -6,25 +6,30 @@ logs out before it returns. The card is found as the PKCS#11 adapter finds it
 the card serial, which is read from the card in the reader (GET DATA ``00 CA 00 5A``,
 as the virtual CPE answers it — verify on a real CPS3) when ``--serial`` is not given.
 
-With a running demo world (``world.json`` under ``<data_dir>/sim`` or
-``--state-dir``) the command uses its pcscd and SoftHSM2 tokens, and, as the card
-adapter is ``sim``, the simulated 3-try PIN lock kept beside the tokens.
+Readers and module come from :mod:`kiosk.wiring`: with ``cards.kind = "sim"`` the
+running demo world's pcscd and SoftHSM2 tokens (``world.json`` under
+``<data_dir>/sim`` or ``--state-dir``) and the simulated 3-try PIN lock kept beside
+the tokens; with ``"pcsc"`` the system's readers and ``cards.pkcs11_module``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from kiosk.commands.context import CliContext, emit
-from kiosk.errors import CardError, NotFound, Unavailable
+from kiosk.errors import CardError, NotFound
+from kiosk.locale import msg
+from kiosk.wiring.devices import build_card_reader, build_cps
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kiosk.cards.pkcs11 import CpsModule
+    from kiosk.wiring.devices import CardReaders
 
 __all__ = ["login"]
 
@@ -56,15 +61,19 @@ def login(
     state_dir: Path | None,
 ) -> None:
     """Log in to a CPS/CPE card (PIN asked, hidden) and show the professional."""
-    _use_world(obj, state_dir)
+    readers = build_card_reader(obj.settings, state_dir)
+
+    def module() -> CpsModule:
+        return build_cps(obj.settings, state_dir)
+
     label: str | None = None
     if establishment:
         # Simulation convention of kiosk/sim/hsm.py; a site names its own token.
         label = f"ORG {obj.settings.site.establishment_id}"
     elif card_serial is None:
-        reader, card_serial = asyncio.run(_find_card(obj, reader))
+        reader, card_serial = asyncio.run(_find_card(obj, readers, module, reader))
     pin = click.prompt("Code porteur / PIN", hide_input=True, err=True)
-    result = asyncio.run(_login(obj, pin, reader, card_serial, label))
+    result = asyncio.run(_login(module(), pin, reader, card_serial, label))
     del pin
     who = result["professional"]
     lines = [
@@ -77,52 +86,38 @@ def login(
     emit(as_json, result, "\n".join(lines))
 
 
-def _use_world(obj: CliContext, state_dir: Path | None) -> None:
-    """Take the running world's PC/SC socket and SOFTHSM2_CONF, unless set explicitly."""
-    from kiosk.sim.state import load_world_state
-
-    state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
-    env = state.get("env") if state else None
-    if isinstance(env, dict):
-        for key in ("PCSCLITE_CSOCK_NAME", "SOFTHSM2_CONF"):
-            if key in env and key not in os.environ:
-                os.environ[key] = str(env[key])
-
-
-async def _find_card(obj: CliContext, reader: str | None) -> tuple[str, str | None]:
+async def _find_card(
+    obj: CliContext, readers: CardReaders, module: Callable[[], CpsModule], reader: str | None
+) -> tuple[str, str | None]:
     """The reader holding the professional card, and the card serial when it tells it."""
     if reader is not None:
-        return reader, await _read_serial(obj, reader)
+        return reader, await _read_serial(readers, reader)
     from kiosk.cards.atr import CardProfiles
-    from kiosk.cards.pcsc import slot_states
 
     profiles = CardProfiles.load(obj.settings.cards.profiles_dir)
-    present = [(name, profiles.identify(atr)) for name, atr in slot_states() if atr is not None]
+    present = [(name, profiles.identify(atr)) for name, atr in readers.slots() if atr is not None]
     known = [name for name, profile in present if profile and profile.kind.value == "cps"]
     if len(known) == 1:
-        return known[0], await _read_serial(obj, known[0])
+        return known[0], await _read_serial(readers, known[0])
     if not known:
         # DOMAIN.md §5: a CPS3/CPE is also recognised by the token that appears for it.
-        serials = {t.label.split()[-1] for t in await _module(obj).tokens() if t.label}
+        serials = {t.label.split()[-1] for t in await module().tokens() if t.label}
         matches = []
         for name, profile in present:
-            serial = await _read_serial(obj, name) if profile is None else None
+            serial = await _read_serial(readers, name) if profile is None else None
             if serial is not None and serial in serials:
                 matches.append((name, serial))
         if len(matches) == 1:
             return matches[0]
     found = ", ".join(known) or "aucune / none"
     raise NotFound(
-        f"Indiquez le lecteur de la carte avec --reader (cartes professionnelles : {found}).",
-        f"Name the card's reader with --reader (professional cards: {found}).",
+        msg("commands.cps.find_card", found=found),
     )
 
 
-async def _read_serial(obj: CliContext, reader: str) -> str | None:
-    from kiosk.cards.pcsc import PcscChannel
-
+async def _read_serial(readers: CardReaders, reader: str) -> str | None:
     try:
-        channel = await PcscChannel.open(reader, timeout_s=obj.settings.cards.operation_timeout_s)
+        channel = await readers.open_channel(reader)
         try:
             data, sw = await channel.transmit(_GET_SERIAL)
         finally:
@@ -132,27 +127,9 @@ async def _read_serial(obj: CliContext, reader: str) -> str | None:
     return data.decode("ascii", errors="replace").strip() if sw == 0x9000 and data else None
 
 
-def _module(obj: CliContext) -> CpsModule:
-    from kiosk.cards.pinlock import SimulatedPinLock
-    from kiosk.cards.pkcs11 import CpsModule
-
-    cards = obj.settings.cards
-    pin_lock = None
-    if cards.kind == "sim":
-        conf = os.environ.get("SOFTHSM2_CONF")
-        if conf is None:
-            raise Unavailable(
-                "Aucun monde simulé ne tourne : lancez « kiosk demo ».",
-                "No simulated world is running: start `kiosk demo`.",
-            )
-        pin_lock = SimulatedPinLock(Path(conf).parent / "pin-tries")  # see kiosk/sim/hsm.py
-    return CpsModule(cards.pkcs11_module, pin_lock=pin_lock)
-
-
 async def _login(
-    obj: CliContext, pin: str, reader: str | None, serial: str | None, label: str | None
+    module: CpsModule, pin: str, reader: str | None, serial: str | None, label: str | None
 ) -> dict[str, Any]:
-    module = _module(obj)
     session = await module.login(pin, reader=reader, card_serial=serial, label=label)
     try:
         who = session.professional

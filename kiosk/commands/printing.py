@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -19,10 +18,10 @@ from typing import TypeVar
 import click
 
 from kiosk.commands.context import CliContext, emit
-from kiosk.config import PrinterConfig
 from kiosk.domain.ins import OID_INS_NIR_TEST, Identity, IdentityStatus, Ins, StrictTraits
 from kiosk.errors import AccessDenied, InvalidInput, PrinterError
-from kiosk.printing.ports import JobKind, PrinterStatus, PrintJob, ReceiptPrinter
+from kiosk.locale import msg
+from kiosk.printing.ports import JobKind, PrinterStatus, PrintJob
 from kiosk.printing.profiles import PrinterProfile, load_profile
 from kiosk.printing.receipt import (
     Layout,
@@ -34,56 +33,16 @@ from kiosk.printing.receipt import (
     receipt_layout,
     render,
 )
-from kiosk.sim.state import load_world_state
+from kiosk.wiring.devices import PrinterTarget as _Target
+from kiosk.wiring.devices import build_printer, private_sim_printer
 
 __all__ = ["print_"]
 
 T = TypeVar("T")
 
 
-@dataclass
-class _Target:
-    printer: ReceiptPrinter
-    name: str
-    jobs_dir: Path | None = None
-
-
 def _profile(obj: CliContext, name: str | None) -> PrinterProfile:
     return load_profile(name or obj.settings.printer.profile)
-
-
-def _target(
-    obj: CliContext, cfg: PrinterConfig, profile: PrinterProfile, state: Path | None
-) -> _Target | None:
-    """The configured printer; None for a simulator with no demo world running."""
-    from kiosk.printing.printers import EscposPrinter
-
-    if cfg.kind == "network":
-        printer = EscposPrinter.network(cfg.host, cfg.port, status_queries=profile.status_queries)
-        return _Target(printer, printer.name)
-    if cfg.kind == "file":
-        printer = EscposPrinter.device_file(cfg.device)
-        return _Target(printer, printer.name)
-    if cfg.kind == "usb":
-        if not profile.usb:
-            raise InvalidInput(
-                f"Le profil {profile.key} ne donne aucun identifiant USB.",
-                f"Profile {profile.key} lists no USB ids.",
-            )
-        printer = EscposPrinter.usb(profile.usb[0].vendor_id, profile.usb[0].product_id)
-        return _Target(printer, printer.name)
-    if cfg.kind == "none":
-        raise PrinterError(
-            "Aucune imprimante n'est configurée sur ce poste.",
-            "No printer is configured on this kiosk.",
-        )
-    world = load_world_state((state or obj.settings.paths.data_dir / "sim").resolve())
-    facts = world.get("facts") if world else None
-    found = facts.get("printer") if isinstance(facts, dict) else None
-    if isinstance(found, dict):
-        printer = EscposPrinter.network(str(found["host"]), int(found["port"]))
-        return _Target(printer, printer.name, Path(str(found["jobs_dir"])))
-    return None
 
 
 def _run(
@@ -93,7 +52,7 @@ def _run(
     action: Callable[[_Target], Coroutine[object, object, T]],
 ) -> tuple[T, bytes | None, str]:
     """Run ``action`` on the configured printer; with a private simulator, also its PNG."""
-    target = _target(obj, obj.settings.printer, profile, state)
+    target = build_printer(obj.settings, profile, state)
     if target is None:
         return asyncio.run(_with_private_sim(profile, action))
     return asyncio.run(action(target)), None, target.name
@@ -102,14 +61,9 @@ def _run(
 async def _with_private_sim(
     profile: PrinterProfile, action: Callable[[_Target], Coroutine[object, object, T]]
 ) -> tuple[T, bytes | None, str]:
-    from kiosk.printing.printers import EscposPrinter
-    from kiosk.sim.printer.device import SimulatedPrinter
-
-    async with SimulatedPrinter(width_dots=profile.width_dots) as sim:
-        printer = EscposPrinter.network(sim.host, sim.port)
-        result = await action(_Target(printer, f"{printer.name} (simulated)"))
-        png = sim.jobs[-1].png if sim.jobs else None
-        return result, png, f"{printer.name} (simulated)"
+    async with private_sim_printer(profile) as (target, last_png):
+        result = await action(target)
+        return result, last_png(), target.name
 
 
 def _job(kind: JobKind, layout: Layout, profile: PrinterProfile) -> PrintJob:
@@ -256,8 +210,7 @@ def status(
     emit(as_json, {"printer": name, **state.as_dict()}, f"{name}: {words}")
     if not state.ready:
         raise PrinterError(
-            "L'imprimante signale un problème (papier, capot ou hors ligne).",
-            "The printer reports a problem (paper, cover or offline).",
+            msg("commands.printing.status"),
             detail=words,
         )
 
@@ -269,9 +222,7 @@ def last(reprint: bool) -> None:
     # The receipt lives only in the session's PrintQueue (kiosk.printing.queue), in the
     # kiosk process; a separate CLI process has no session to take it from.
     raise AccessDenied(
-        "Réimpression réservée à une session agent ouverte (carte CPE) : "
-        "utilisez « Réimprimer » sur le poste.",
-        "Reprinting needs an open agent session (CPE card): use “Reprint” on the kiosk.",
+        msg("commands.printing.last"),
         detail=f"reprint={reprint}: no agent session in this process",
     )
 
@@ -297,6 +248,5 @@ def _status_words(state: PrinterStatus, lang: str) -> str:
 def _require_sample(sample: bool) -> None:
     if not sample:
         raise InvalidInput(
-            "Seul l'exemple fictif s'imprime en ligne de commande : ajoutez --sample.",
-            "Only the fictitious sample prints from the command line: add --sample.",
+            msg("commands.printing.require_sample"),
         )

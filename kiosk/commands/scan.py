@@ -16,12 +16,13 @@ from typing import Any
 import click
 
 from kiosk.commands.context import CliContext
-from kiosk.config import ScannerConfig
 from kiosk.domain.datamatrix import payload_for
 from kiosk.domain.ins import OID_INS_NIR_TEST, Identity, IdentityStatus, Ins, StrictTraits
 from kiosk.errors import ConfigError, NotFound
-from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner
+from kiosk.locale import msg
+from kiosk.scanning.devices import SimulatedScanner
 from kiosk.scanning.ports import ScanEvent, ScanPayload, ScanRejected, ScanStatus
+from kiosk.wiring.devices import build_scanner
 
 __all__ = ["scan"]
 
@@ -37,25 +38,6 @@ _SAMPLE = payload_for(
 _INS_HEADER = b"IS01"  # DOMAIN.md §3: every INS Data Matrix starts with it
 
 
-def _scanner(cfg: ScannerConfig) -> HidScanner | SerialScanner | SimulatedScanner:
-    if cfg.kind == "hid":
-        return HidScanner(
-            cfg.device or "/dev/input/kiosk-scanner",
-            keymap=cfg.keymap,
-            gs_substitutes=cfg.gs_substitutes,
-        )
-    if cfg.kind == "serial":
-        return SerialScanner(
-            cfg.device or "/dev/kiosk-scanner-serial", gs_substitutes=cfg.gs_substitutes
-        )
-    if cfg.kind == "sim":
-        return SimulatedScanner(keymap=cfg.keymap, gs_substitutes=cfg.gs_substitutes)
-    raise ConfigError(
-        'Aucun lecteur de codes-barres n\'est configuré ([scanner] kind = "none").',
-        'No barcode scanner is configured ([scanner] kind = "none").',
-    )
-
-
 def _describe(event: ScanEvent, lang: str) -> tuple[dict[str, Any], str]:
     if isinstance(event, ScanPayload):
         kind = "ins" if event.data.startswith(_INS_HEADER) else "other"
@@ -68,7 +50,7 @@ def _describe(event: ScanEvent, lang: str) -> tuple[dict[str, Any], str]:
         message = event.error.message(lang)
         return (
             {"event": "rejected", "code": event.error.code, "message": message},
-            f"{'refusé' if lang == 'fr' else 'rejected'}: {message}",
+            f"{msg('commands.scan.rejected').text(lang)}: {message}",
         )
     assert isinstance(event, ScanStatus)
     return (
@@ -80,11 +62,10 @@ def _describe(event: ScanEvent, lang: str) -> tuple[dict[str, Any], str]:
 async def _watch(
     obj: CliContext, count: int | None, timeout_s: float | None, sample: bool, as_json: bool
 ) -> int:
-    scanner = _scanner(obj.settings.scanner)
+    scanner = build_scanner(obj.settings.scanner)
     if sample and not isinstance(scanner, SimulatedScanner):
         raise ConfigError(
-            '--sample ne sert qu\'avec le lecteur simulé ([scanner] kind = "sim").',
-            '--sample only works with the simulated scanner ([scanner] kind = "sim").',
+            msg("commands.scan.watch"),
         )
     reads = 0
     stream = scanner.events()
@@ -124,6 +105,5 @@ def scan(
     reads = asyncio.run(_watch(obj, count, timeout_s, sample, as_json))
     if reads == 0 and timeout_s is not None:
         raise NotFound(
-            f"Aucune lecture en {timeout_s:g} s.",
-            f"No read within {timeout_s:g} s.",
+            msg("commands.scan.scan", timeout_s=timeout_s),
         )

@@ -15,6 +15,8 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import NotFound, Unavailable
+from kiosk.locale import msg
+from kiosk.wiring.world import sim_state_dir
 
 __all__ = ["dmp"]
 
@@ -27,13 +29,12 @@ def dmp() -> None:
 def _dmp_url(obj: CliContext, state_dir: Path | None) -> str:
     from kiosk.sim.state import load_world_state
 
-    state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
+    state = load_world_state(sim_state_dir(obj.settings, state_dir))
     facts = state.get("facts") if state else None
     url = facts.get("dmp_url") if isinstance(facts, dict) else None
     if not isinstance(url, str) or not url:
         raise NotFound(
-            "Aucun monde simulé avec DMP ne tourne ici (lancez kiosk demo, ou donnez --url).",
-            "No simulated world with a DMP runs here (start kiosk demo, or give --url).",
+            msg("commands.sim_dmp.dmp_url"),
         )
     return url
 
@@ -47,8 +48,7 @@ def _fetch(url: str) -> dict[str, Any]:
         data: dict[str, Any] = reply.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise Unavailable(
-            "Le DMP simulé ne répond pas.",
-            "The simulated DMP does not answer.",
+            msg("commands.sim_dmp.fetch"),
             detail=f"{type(exc).__name__}: {exc}"[:200],
         ) from exc
     return data
@@ -105,7 +105,5 @@ def show(
     state = _fetch(f"{base}/_sim/dmp/{patient.matricule.value}")
     shown = patient.matricule.value if reveal else patient.matricule.masked()
     if not state.get("exists"):
-        raise NotFound(
-            f"Aucun DMP simulé pour {shown}.", f"No simulated DMP for {shown}.", detail="no DMP"
-        )
+        raise NotFound(msg("commands.sim_dmp.show", shown=shown), detail="no DMP")
     emit(as_json, {"ins": shown, "oid": patient.oid, **state}, _render(shown, state))

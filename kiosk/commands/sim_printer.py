@@ -8,8 +8,10 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import NotFound
+from kiosk.locale import msg
 from kiosk.sim.printer.control import CONTROL_COMMANDS, control
 from kiosk.sim.state import load_world_state
+from kiosk.wiring.world import sim_state_dir
 
 __all__ = ["printer"]
 
@@ -24,13 +26,12 @@ def printer(
     obj: CliContext, command: str, amount: int | None, state_dir: Path | None, as_json: bool
 ) -> None:
     """Make the simulated printer run out of paper, open its cover, drop a job, or refill."""
-    state = load_world_state((state_dir or obj.settings.paths.data_dir / "sim").resolve())
+    state = load_world_state(sim_state_dir(obj.settings, state_dir))
     facts = state.get("facts") if state else None
     found = facts.get("printer") if isinstance(facts, dict) else None
     if not isinstance(found, dict):
         raise NotFound(
-            "Aucun monde simulé avec imprimante ne tourne ici (lancez kiosk demo).",
-            "No simulated world with a printer runs here (start kiosk demo).",
+            msg("commands.sim_printer.printer"),
         )
     line = command if amount is None else f"{command} {amount}"
     reply = control(int(found["control_port"]), line)

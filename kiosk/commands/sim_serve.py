@@ -12,6 +12,8 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import ConfigError, Unavailable
+from kiosk.locale import msg
+from kiosk.wiring.world import sim_state_dir
 
 __all__ = ["insi_fault", "serve"]
 
@@ -41,13 +43,12 @@ def serve(
     from kiosk.sim.world import bind, build_services
     from kiosk.sim.world import serve as run
 
-    services = build_services(pki_dir or obj.settings.paths.data_dir / "sim" / "pki")
+    services = build_services(pki_dir or sim_state_dir(obj.settings) / "pki")
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise Unavailable(
-            f"Impossible d'écouter sur {host}:{port} ({exc.strerror}).",
-            f"Cannot listen on {host}:{port} ({exc.strerror}).",
+            msg("commands.sim_serve.serve", host=host, port=port, strerror=exc.strerror),
             detail=str(exc),
         ) from exc
     origin = f"http://{host}:{sock.getsockname()[1]}"
@@ -65,8 +66,7 @@ def insi_fault(obj: CliContext, fault: str, count: int, as_json: bool) -> None:
     cfg = obj.settings.insi
     if cfg.kind != "sim":
         raise ConfigError(
-            "Les pannes ne s'injectent que dans le simulateur (insi.kind = « sim »).",
-            "Faults can only be injected into the simulator (insi.kind = 'sim').",
+            msg("commands.sim_serve.insi_fault"),
             detail="insi.kind",
         )
     url = cfg.endpoint.rstrip("/") + "/_sim/fault"
@@ -79,8 +79,7 @@ def insi_fault(obj: CliContext, fault: str, count: int, as_json: bool) -> None:
             queued = json.loads(reply.read())["queued"]
     except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
         raise Unavailable(
-            f"Simulateur INSi injoignable : {url}",
-            f"INSi simulator unreachable: {url}",
+            msg("commands.sim_serve.insi_fault_2", url=url),
             detail=type(exc).__name__,
         ) from exc
     emit(as_json, {"queued": queued}, f"INSi simulator: next answers {', '.join(queued)}")
