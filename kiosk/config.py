@@ -3,7 +3,7 @@
 Every problem is reported at once, each naming the file, the key and what was
 expected (ARCHITECTURE.md §11). Unknown keys are errors: a typo in a site file must
 not silently fall back to a default. Each device section has one discriminator,
-``kind``, that picks the real adapter or the simulator; only ``kiosk/wiring.py``
+``kind``, that picks the real adapter or the simulator; only ``kiosk/wiring/``
 reads it to build objects.
 """
 

@@ -1,6 +1,6 @@
 """``kiosk dmp status NIR``: TD0.2 against the configured DMP (the simulator by default).
 
-Indirect mode, built by ``kiosk/wiring.py``: the VIHF is signed with the establishment's
+Indirect mode, built by ``kiosk/wiring/``: the VIHF is signed with the establishment's
 ``ORG_SIGN`` key and, with ``dmp.kind = "http"``, TLS is mutual with ``ORG_AUTH_CLI``. Writes
 (creation, authorization, documents) are not offered here: they go through the outbox
 (``kiosk outbox``/``kiosk sync``) and the admission flow. Exit codes (ARCHITECTURE.md

@@ -1,7 +1,7 @@
 """The outbox sync as part of the app's life: start with the app, stop with it, report status.
 
 The app (and ``kiosk sync``) opens the store, gets the sender from
-``kiosk/wiring.py`` (the DMP, signed in indirect mode) and hands them here with the clock.
+``kiosk/wiring/`` (the DMP, signed in indirect mode) and hands them here with the clock.
 The service takes the worker lock (one worker per outbox file), requeues what a
 crashed predecessor left in flight, runs the worker as a task, and publishes the
 outbox gauges. Storage errors (disk full) are logged and waited out by the worker:

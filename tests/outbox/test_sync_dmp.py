@@ -1,4 +1,4 @@
-"""``kiosk sync --once`` to the simulated DMP over a real socket, through ``kiosk/wiring.py``.
+"""``kiosk sync --once`` to the simulated DMP over a real socket, through ``kiosk/wiring/``.
 
 The services run as the demo runs them (``kiosk sim serve`` child on an ephemeral
 port, its URL published in ``world.json``); the creation is enqueued by the
