@@ -88,12 +88,11 @@ def _print_job(
     _, sim_png, name = _run(obj, profile, state, send)
     if output is not None:
         output.write_bytes(sim_png if sim_png is not None else job.png)
-    fr = obj.lang != "en"
-    text = (
-        f"{'Imprimé sur' if fr else 'Printed on'} {name} : {job.kind.value}, "
-        f"{len(job.escpos)} {'octets' if fr else 'bytes'}"
-        + (f" ; {'aperçu' if fr else 'preview'} : {output}" if output else "")
-    )
+    text = msg(
+        "commands.printing.printed", name=name, kind=job.kind.value, size=len(job.escpos)
+    ).text(obj.lang)
+    if output:
+        text += msg("commands.printing.preview", output=output).text(obj.lang)
     emit(
         as_json,
         {
@@ -228,21 +227,22 @@ def last(reprint: bool) -> None:
 
 
 def _status_words(state: PrinterStatus, lang: str) -> str:
-    fr = lang != "en"
     if not state.known:
-        return "ne répond pas aux questions d'état" if fr else "does not answer status queries"
+        return msg("commands.printing.state.unknown").text(lang)
     parts = [
-        ("en ligne" if fr else "online") if state.online else ("hors ligne" if fr else "offline"),
-        ("papier épuisé" if fr else "out of paper")
+        msg("commands.printing.state.online")
+        if state.online
+        else msg("commands.printing.state.offline"),
+        msg("commands.printing.state.paper_out")
         if state.paper_out
-        else ("papier bientôt épuisé" if fr else "paper low")
+        else msg("commands.printing.state.paper_low")
         if state.paper_low
-        else ("papier : ok" if fr else "paper ok"),
-        ("capot ouvert" if fr else "cover open")
+        else msg("commands.printing.state.paper_ok"),
+        msg("commands.printing.state.cover_open")
         if state.cover_open
-        else ("capot fermé" if fr else "cover closed"),
+        else msg("commands.printing.state.cover_closed"),
     ]
-    return ", ".join(parts)
+    return ", ".join(part.text(lang) for part in parts)
 
 
 def _require_sample(sample: bool) -> None:
