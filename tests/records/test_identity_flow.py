@@ -13,7 +13,8 @@ from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import Unavailable
 from kiosk.insi.client import InsiClient
 from kiosk.records import RecordStore
-from kiosk.services.identity import IdentityFlow, IdentityRecord, Source
+from kiosk.records.record import IdentityRecord, Source
+from kiosk.services.identity import IdentityFlow
 from kiosk.sim.insi.service import InsiSimulator, SimFault
 from tests.insi_sim import clock, http, insi, sim
 from tests.pki import pki
