@@ -25,8 +25,10 @@ typecheck:
 pytest:
 	$(RUN) pytest -n auto --dist loadgroup -q
 
+BENCH_REPEAT ?= 1
+
 bench: bootstrap
-	$(RUN) python -m tests.bench
+	$(RUN) python -m tests.bench --repeat $(BENCH_REPEAT)
 
 clean:
 	rm -rf var bench-results .mypy_cache .pytest_cache .ruff_cache

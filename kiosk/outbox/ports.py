@@ -1,8 +1,9 @@
 """The outbox's ports: what it sends through, and the key that seals its payloads.
 
-The DMP client implements :class:`OutboxSender` (ARCHITECTURE.md §6); until it
-exists the simulator's HTTP sender (``kiosk/sim/feed_sender.py``) does, against the
-feed sink process. A sender reports every failure as a :class:`SendError`:
+The DMP sender (``kiosk/dmp/sender.py``) implements :class:`OutboxSender`
+(ARCHITECTURE.md §6); the simulated feed sink's sender (``kiosk/sim/feed/client.py``)
+does too, for the outbox's crash and rate benchmarks. A sender reports every failure as
+a :class:`SendError`:
 ``retryable`` tells the worker whether to try again. A transient failure with
 ``answered=False`` (connection refused, timeout, response lost) says nothing about
 the item: the worker backs off globally and never counts it against the item

@@ -3,6 +3,10 @@
 Each module exposes ``run() -> dict`` and runs in a process of its own; the result is
 written as ``bench-results/<name>.json`` with the machine's facts beside it. Select modules by
 name with ``python -m tests.bench nir datamatrix``.
+
+``--repeat N`` runs the selection N times in a row (``make bench BENCH_REPEAT=5``) and writes
+``bench-results/<name>.runs.json``: every run's summary, then the min, median and max of each
+numeric figure, so a noisy machine shows its spread instead of one lucky or unlucky run.
 """
 
 from __future__ import annotations
@@ -11,18 +15,59 @@ import importlib
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 
+def spread(summaries: list[dict[str, object]]) -> dict[str, dict[str, float]]:
+    """Min, median and max of each numeric figure the runs' summaries share."""
+    keys = set.intersection(*(set(s) for s in summaries)) if summaries else set()
+    figures: dict[str, dict[str, float]] = {}
+    for key in sorted(keys):
+        values = [s[key] for s in summaries]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            numbers = [float(v) for v in values]  # type: ignore[arg-type]
+            figures[key] = {
+                "min": min(numbers),
+                "median": statistics.median(numbers),
+                "max": max(numbers),
+            }
+    return figures
+
+
+def repeat(count: int, names: list[str], out: Path) -> int:
+    """Run the selected benches ``count`` times in a row and write each one's spread."""
+    runs: dict[str, list[dict[str, object]]] = {name: [] for name in names}
+    worst = 0
+    for _ in range(count):
+        for name in names:
+            code = subprocess.run([sys.executable, "-m", "tests.bench", name], check=False)
+            worst = max(worst, code.returncode)
+            if code.returncode == 0:
+                record = json.loads((out / f"{name}.json").read_text())
+                runs[name].append(record["result"].get("summary", {}))
+    for name, summaries in runs.items():
+        path = out / f"{name}.runs.json"
+        body = {"bench": name, "runs": summaries, "spread": spread(summaries)}
+        path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+        print(f"  → {path}: {len(summaries)} of {count} runs")
+    return worst
+
+
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
+    count = 1
+    if argv[:1] == ["--repeat"] and len(argv) > 1 and argv[1].isdigit():
+        count, argv = int(argv[1]), argv[2:]
     names = sorted(p.stem.removeprefix("bench_") for p in here.glob("bench_*.py"))
     wanted = [n for n in names if not argv or n in argv]
+    if count > 1:
+        return repeat(count, wanted, out)
     if len(wanted) > 1:
         # One process per bench: a PKCS#11 module is initialised once per process with the
         # first SOFTHSM2_CONF it sees, and RSS figures must not carry other benches' memory.

@@ -14,6 +14,9 @@ and then no identity, as the agent must refine) from the fictitious population o
 ``data/insi_population.toml``. Faults can be injected for the next calls
 (:meth:`InsiSimulator.inject`, or ``POST /_sim/fault`` over HTTP) and every call is
 recorded (:attr:`InsiSimulator.calls`) so tests assert what the service saw.
+
+It stays one module (a little over 450 lines): the request checks, the population and
+the answers are one teleservice's behaviour, read top to bottom against DOMAIN.md §4.
 """
 
 from __future__ import annotations
