@@ -30,10 +30,10 @@ class UnknownCard(CardError):
     code = "CARD_UNKNOWN"
 
     def __init__(self, atr: bytes) -> None:
-        text = format_atr(atr) or "(vide / empty)"
+        shown = format_atr(atr)
         super().__init__(
-            msg("cards.atr.unknown_card", text=text),
-            detail=f"atr={text}",
+            msg("cards.atr.unknown_card", text=shown or msg("cards.atr.empty")),
+            detail=f"atr={shown or '-'}",
         )
         self.atr = atr
 

@@ -18,7 +18,7 @@ import click
 from kiosk.commands.context import CliContext, emit
 from kiosk.commands.cps import login as cps_login
 from kiosk.errors import NotFound
-from kiosk.locale import msg
+from kiosk.locale import msg, text
 from kiosk.wiring.devices import build_card_monitor, build_card_reader
 
 if TYPE_CHECKING:
@@ -66,7 +66,11 @@ def list_(obj: CliContext, show: bool, as_json: bool, state_dir: Path | None) ->
         rows.append(row)
     lines = [
         f"{r['reader']}: "
-        + (f"{r['kind']} {r['profile']} (ATR {r['atr']})" if r["card"] else "(vide / empty)")
+        + (
+            f"{r['kind']} {r['profile']} (ATR {r['atr']})"
+            if r["card"]
+            else text("commands.cards.empty", obj.lang)
+        )
         for r in rows
     ] or ["Aucun lecteur / no reader"]
     for r in rows:
@@ -165,10 +169,19 @@ def read(
         raise UnknownCard(atr)
     data = asyncio.run(readers.vitale.read(slot))
     people = [_person(p, show=show) for p in data.beneficiaries]
-    lines = [f"{slot}: {len(people)} bénéficiaire(s) / beneficiaries"]
+    lines = [text("commands.cards.beneficiaries", obj.lang, slot=slot, count=len(people))]
     lines += [
-        f"  {i}. {p['family_name']} {p['given_name']}  né(e) {p['birth_date']}"
-        f"  rang {p['birth_rank']}  {p['quality']}  NIR {p['insured_nir']}"
+        text(
+            "commands.cards.person",
+            obj.lang,
+            rank_in_list=i,
+            family=p["family_name"],
+            given=p["given_name"],
+            birth=p["birth_date"],
+            rank=p["birth_rank"],
+            quality=p["quality"],
+            nir=p["insured_nir"],
+        )
         for i, p in enumerate(people, 1)
     ]
     emit(

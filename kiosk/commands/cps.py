@@ -22,7 +22,7 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import CardError, NotFound
-from kiosk.locale import msg
+from kiosk.locale import msg, text
 from kiosk.wiring.devices import build_card_reader, build_cps
 
 if TYPE_CHECKING:
@@ -72,16 +72,26 @@ def login(
         label = f"ORG {obj.settings.site.establishment_id}"
     elif card_serial is None:
         reader, card_serial = asyncio.run(_find_card(obj, readers, module, reader))
-    pin = click.prompt("Code porteur / PIN", hide_input=True, err=True)
+    pin = click.prompt(text("commands.cps.pin_prompt", obj.lang), hide_input=True, err=True)
     result = asyncio.run(_login(module(), pin, reader, card_serial, label))
     del pin
     who = result["professional"]
     lines = [
         f"{who['display_name']} — {who['national_id']}",
-        f"rôle / role: {who['role'] or '-'}  profession: {who['profession_code'] or '-'}"
-        f"  spécialité / specialty: {who['specialty'] or '-'}",
-        f"structure: {who['structure_id'] or '-'}  secteur / sector: {who['sector'] or '-'}",
-        f"jeton / token: {result['token']}  (déconnecté / logged out)",
+        text(
+            "commands.cps.role",
+            obj.lang,
+            role=who["role"] or "-",
+            profession=who["profession_code"] or "-",
+            specialty=who["specialty"] or "-",
+        ),
+        text(
+            "commands.cps.structure",
+            obj.lang,
+            structure=who["structure_id"] or "-",
+            sector=who["sector"] or "-",
+        ),
+        text("commands.cps.token", obj.lang, token=result["token"]),
     ]
     emit(as_json, result, "\n".join(lines))
 

@@ -64,7 +64,8 @@ def status(obj: CliContext, nir: str, oid: str, agent: str, as_json: bool) -> No
     }
     state = msg("commands.dmp.exists") if answer.exists else msg("commands.dmp.missing")
     text = msg("commands.dmp.status", nir=masked, state=state).text(obj.lang)
-    text += f", autorisation/authorization {answer.authorization.value}"
+    text += msg("commands.dmp.authorization", value=answer.authorization.value).text(obj.lang)
     if answer.web_account_open is not None:
-        text += f", compte web/web account {'ouvert/open' if answer.web_account_open else 'non'}"
+        account = "open" if answer.web_account_open else "closed"
+        text += msg(f"commands.dmp.web_account_{account}").text(obj.lang)
     emit(as_json, data, text)

@@ -27,7 +27,7 @@ from kiosk.domain.ins import (
     check_oid_allowed,
 )
 from kiosk.errors import IdentityError, InvalidInput, KioskError, NotFound
-from kiosk.locale import msg
+from kiosk.locale import msg, text
 
 __all__ = ["ins"]
 
@@ -110,7 +110,9 @@ def encode(
     emit(
         as_json,
         {"output": str(output), "width": image.width, "height": image.height},
-        f"INS Data Matrix écrit / written: {output} ({image.width}×{image.height} px)",
+        text(
+            "commands.ins.written", obj.lang, output=output, width=image.width, height=image.height
+        ),
     )
 
 

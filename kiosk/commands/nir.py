@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from kiosk.commands.context import emit
+from kiosk.commands.context import CliContext, emit
 from kiosk.domain.nir import Nir, NirError
+from kiosk.locale import text
 
 __all__ = ["nir"]
 
@@ -19,7 +20,8 @@ def nir() -> None:
 @click.argument("value")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--show", is_flag=True, help="Print the whole NIR instead of the masked form.")
-def check(value: str, as_json: bool, show: bool) -> None:
+@click.pass_obj
+def check(obj: CliContext, value: str, as_json: bool, show: bool) -> None:
     """Check a NIR's structure and key (exit 0 valid, 1 invalid)."""
     try:
         parsed = Nir.parse(value)
@@ -36,5 +38,7 @@ def check(value: str, as_json: bool, show: bool) -> None:
         "key": f"{parsed.key:02d}",
         "born_abroad": parsed.born_abroad,
     }
-    text = f"valide / valid: {shown} ({parsed.kind.value}, clé/key {parsed.key:02d})"
-    emit(as_json, data, text)
+    line = text(
+        "commands.nir.valid", obj.lang, nir=shown, kind=parsed.kind.value, key=f"{parsed.key:02d}"
+    )
+    emit(as_json, data, line)

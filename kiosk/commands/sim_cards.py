@@ -9,6 +9,7 @@ import click
 
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import InvalidInput, KioskError, NotFound, Unavailable
+from kiosk.locale import text
 from kiosk.wiring.world import sim_state_dir
 
 __all__ = ["card"]
@@ -31,8 +32,9 @@ def _request(obj: CliContext, state_dir: Path | None, request: dict[str, Any]) -
     return reply
 
 
-def _render(reply: dict[str, Any]) -> str:
-    return "\n".join(f"{s['reader']}: {s['card'] or '(vide / empty)'}" for s in reply["slots"])
+def _render(reply: dict[str, Any], lang: str) -> str:
+    empty = text("commands.cards.empty", lang)
+    return "\n".join(f"{s['reader']}: {s['card'] or empty}" for s in reply["slots"])
 
 
 _STATE_DIR = click.option(
@@ -60,7 +62,7 @@ def insert(
 ) -> None:
     """Insert fixture card NAME (see `kiosk sim card list`)."""
     reply = _request(obj, state_dir, {"op": "insert", "card": name, "reader": reader})
-    emit(as_json, reply, _render(reply))
+    emit(as_json, reply, _render(reply, obj.lang))
 
 
 @card.command()
@@ -71,7 +73,7 @@ def insert(
 def pull(obj: CliContext, name: str, state_dir: Path | None, as_json: bool) -> None:
     """Pull card NAME out of its slot."""
     reply = _request(obj, state_dir, {"op": "pull", "card": name})
-    emit(as_json, reply, _render(reply))
+    emit(as_json, reply, _render(reply, obj.lang))
 
 
 @card.command("list")
@@ -81,4 +83,6 @@ def pull(obj: CliContext, name: str, state_dir: Path | None, as_json: bool) -> N
 def list_(obj: CliContext, state_dir: Path | None, as_json: bool) -> None:
     """Slots, the card in each, and the cards available."""
     reply = _request(obj, state_dir, {"op": "list"})
-    emit(as_json, reply, _render(reply) + "\navailable: " + ", ".join(reply["available"]))
+    cards = ", ".join(reply["available"])
+    available = text("commands.sim_cards.available", obj.lang, cards=cards)
+    emit(as_json, reply, _render(reply, obj.lang) + "\n" + available)
