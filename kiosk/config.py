@@ -62,6 +62,8 @@ class SiteConfig(_Section):
     """DMP homologation number (LPS_ID_HOMOLOGATION_DMP); site data, check with the GIE."""
     insi_authorisation: str = "TEST-CNDA-0000"
     """CNDA software authorisation number for INSi."""
+    patient_portal_url: str = "https://www.monespacesante.fr"
+    """The patient portal printed (text and QR code) on the credentials receipt."""
 
 
 class CardsConfig(_Section):

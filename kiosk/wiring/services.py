@@ -157,7 +157,7 @@ async def open_services(
                 profile,
                 clock,
                 establishment=site.establishment_name,
-                portal_url="https://www.monespacesante.fr",
+                portal_url=site.patient_portal_url,
                 first_name=first_name,
                 family_name=family_name,
             )
