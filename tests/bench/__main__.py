@@ -24,7 +24,9 @@ from pathlib import Path
 
 def spread(summaries: list[dict[str, object]]) -> dict[str, dict[str, float]]:
     """Min, median and max of each numeric figure the runs' summaries share."""
-    keys = set.intersection(*(set(s) for s in summaries)) if summaries else set()
+    if not summaries or not all(isinstance(s, dict) for s in summaries):
+        return {}  # a bench whose summary is a sentence has no figures to spread
+    keys = set.intersection(*(set(s) for s in summaries))
     figures: dict[str, dict[str, float]] = {}
     for key in sorted(keys):
         values = [s[key] for s in summaries]
