@@ -1,0 +1,91 @@
+"""The kiosk's Textual app: desk and self-service modes over the services bundle.
+
+The app receives the services (``kiosk.wiring.Services``, or anything with the
+attributes of :class:`kiosk.tui.ports.DeskServices`) and never builds an adapter
+(ARCHITECTURE.md §9). It owns the one consumer of the card monitor: each event
+updates :attr:`KioskApp.cards` and goes to the current screen as a
+:class:`~kiosk.tui.messages.CardChanged` message. Errors reach the screen through
+:meth:`KioskApp.show_error`: the message in the app's language and its code, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from kiosk.cards.ports import CardInserted, CardRemoved, ReaderRemoved
+from kiosk.errors import KioskError
+from kiosk.locale import LANGUAGES, text
+from kiosk.tui.desk.welcome import WelcomeScreen
+from kiosk.tui.messages import CardChanged
+from kiosk.tui.ports import DeskServices
+from kiosk.tui.self_service import SelfServicePlaceholder
+
+__all__ = ["KIOSK_MODES", "KioskApp"]
+
+log = logging.getLogger(__name__)
+
+KIOSK_MODES = ("desk", "self")
+
+
+class KioskApp(App[None]):
+    """The admission desk (``desk``) or the self-service kiosk (``self``)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kiosk"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "desk": WelcomeScreen,
+        "self": SelfServicePlaceholder,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "toggle_language", "FR/EN"),
+    ]
+
+    lang: reactive[str] = reactive("fr")
+    """The language of every text on screen (``fr`` or ``en``)."""
+
+    def __init__(self, services: DeskServices, *, mode: str = "desk", lang: str = "fr") -> None:
+        if mode not in KIOSK_MODES:
+            raise ValueError(mode)  # a programming error: the CLI offers only KIOSK_MODES
+        super().__init__()
+        self.services = services
+        self.kiosk_mode = mode
+        self.cards: dict[str, CardInserted] = {}
+        """The card in each reader, as the monitor last told it."""
+        self.set_reactive(KioskApp.lang, lang if lang in LANGUAGES else "fr")
+
+    async def on_mount(self) -> None:
+        await self.switch_mode(self.kiosk_mode)
+        self.watch_cards()
+
+    def action_toggle_language(self) -> None:
+        """Switch between French and English."""
+        self.lang = "en" if self.lang == "fr" else "fr"
+
+    def show_error(self, exc: KioskError) -> None:
+        """Show ``exc`` to the user in the app's language, with its code; log the code."""
+        log.warning("shown error", extra={"code": exc.code, "detail": exc.detail})
+        self.notify(
+            exc.message(self.lang),
+            title=text("tui.app.error_title", self.lang, code=exc.code),
+            severity="error",
+            markup=False,  # a reader's or a file's name is shown as written
+        )
+
+    @work(exclusive=True, exit_on_error=False, group="cards")
+    async def watch_cards(self) -> None:
+        """Forward every card monitor event to the current screen, in order."""
+        async for event in self.services.card_monitor.events():
+            if isinstance(event, CardInserted):
+                self.cards[event.reader] = event
+            elif isinstance(event, CardRemoved | ReaderRemoved):
+                self.cards.pop(event.reader, None)
+            self.screen.post_message(CardChanged(event))

@@ -1,0 +1,30 @@
+"""Service events as Textual messages: posted from the service side, handled by screens.
+
+``post_message`` is the only thread-safe call into Textual (ARCHITECTURE.md §9), so
+the card monitor and the session reach widgets only through these.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from kiosk.cards.ports import CardEvent
+from kiosk.services.session import SessionEvent
+
+__all__ = ["CardChanged", "SessionChanged"]
+
+
+class CardChanged(Message):
+    """A reader or card event from the card monitor."""
+
+    def __init__(self, event: CardEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class SessionChanged(Message):
+    """An event of the agent's session (login, lock, end...)."""
+
+    def __init__(self, event: SessionEvent) -> None:
+        super().__init__()
+        self.event = event

@@ -1,0 +1,92 @@
+"""What the TUI asks of the services bundle, as protocols (ARCHITECTURE.md §9).
+
+The app receives ``kiosk.wiring.Services``; it names only what it uses here, so it
+never imports the composition root (which knows every adapter), and a test can hand
+it a small fake with the same attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from kiosk.cards.ports import CardMonitor
+from kiosk.cards.professional import ProfessionalIdentity
+from kiosk.clock import Clock
+from kiosk.services.session import SessionEvent, SessionMode, SessionState
+
+__all__ = ["DeskServices", "DeskSession", "StatusProbe", "StatusResult"]
+
+
+class StatusResult(Protocol):
+    """One probe's finding (``kiosk.wiring.probes.ProbeResult``)."""
+
+    @property
+    def up(self) -> bool:
+        """Up or down."""
+        ...
+
+    @property
+    def detail(self) -> str:
+        """Short detail for the footer; never personal data."""
+        ...
+
+
+class StatusProbe(Protocol):
+    """One footer light (``kiosk.wiring.probes.Probe``)."""
+
+    @property
+    def name(self) -> str:
+        """``insi``, ``dmp``, ``outbox``, ``readers``, ``printer``."""
+        ...
+
+    async def check(self) -> StatusResult:
+        """Look now; never raises."""
+        ...
+
+
+class DeskSession(Protocol):
+    """What the footer and the screens read of ``kiosk.services.session.AgentSession``."""
+
+    @property
+    def state(self) -> SessionState:
+        """Where the session stands."""
+        ...
+
+    @property
+    def mode(self) -> SessionMode | None:
+        """Direct (CPE) or indirect (establishment), while someone is logged in."""
+        ...
+
+    @property
+    def professional(self) -> ProfessionalIdentity | None:
+        """Who is logged in."""
+        ...
+
+    def subscribe(self, listener: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Hear every session event; returns the function that unsubscribes."""
+        ...
+
+
+class DeskServices(Protocol):
+    """The part of ``kiosk.wiring.Services`` the TUI uses so far."""
+
+    @property
+    def clock(self) -> Clock:
+        """The injected clock."""
+        ...
+
+    @property
+    def card_monitor(self) -> CardMonitor:
+        """Card and reader events."""
+        ...
+
+    @property
+    def session(self) -> DeskSession:
+        """The agent's session."""
+        ...
+
+    @property
+    def probes(self) -> Sequence[StatusProbe]:
+        """The footer's lights, in the order shown."""
+        ...

@@ -1,0 +1,1 @@
+"""Widgets shared by the desk and self-service screens."""

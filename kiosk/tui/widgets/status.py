@@ -1,0 +1,156 @@
+"""The always-visible status bar: the services' lights, the mode and the agent.
+
+Each probe of ``services.probes`` (INSi, DMP, outbox depth, readers, printer) is
+checked every :data:`POLL_S` seconds in one exclusive worker (a round still
+waiting on a slow timeout is let finish, not restarted); a probe that raises
+despite its contract shows down with the error's type, never a traceback. The agent
+comes from the session's state, refreshed on each of its events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+from textual.worker import Worker
+
+from kiosk.locale import catalogue, text
+from kiosk.services.session import SessionEvent, SessionState
+from kiosk.tui.messages import SessionChanged
+
+if TYPE_CHECKING:
+    from kiosk.tui.app import KioskApp
+    from kiosk.tui.ports import StatusProbe
+
+__all__ = ["POLL_S", "Light", "StatusBar"]
+
+POLL_S = 5.0
+"""Seconds between two rounds of probes."""
+
+
+@dataclass(frozen=True)
+class Light:
+    """What the bar shows of one probe; ``up`` is None until the first check."""
+
+    name: str
+    up: bool | None = None
+    detail: str = ""
+
+
+async def _check(probe: StatusProbe) -> Light:
+    try:
+        found = await probe.check()
+    except Exception as exc:  # a probe must never break the footer
+        return Light(probe.name, False, type(exc).__name__)
+    return Light(probe.name, found.up, found.detail)
+
+
+class StatusBar(Vertical):
+    """Two lines at the bottom of every screen: the lights, then the mode and the agent."""
+
+    def __init__(self) -> None:
+        super().__init__(id="status")
+        self.lights: dict[str, Light] = {}
+        self.checked_at: datetime | None = None
+        """When the last round of probes ended, on the app's clock."""
+        self._unsubscribe: Callable[[], None] | None = None
+        self.polling: Worker[None] | None = None
+        """The round of probes under way or last run."""
+
+    @property
+    def kiosk(self) -> KioskApp:
+        """The app, typed."""
+        return cast("KioskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="status-lights"):
+            for probe in self.kiosk.services.probes:
+                self.lights[probe.name] = Light(probe.name)
+                yield Static(markup=False, id=f"probe-{probe.name}", classes="light pending")
+        with Horizontal(id="status-people"):
+            yield Static(markup=False, id="status-mode", classes="mode")
+            yield Static(markup=False, id="status-agent", classes="agent")
+
+    def on_mount(self) -> None:
+        session = self.kiosk.services.session
+        self._unsubscribe = session.subscribe(self._heard)
+        self.watch(self.kiosk, "lang", self._render_all, init=True)
+        self._tick()
+        self.set_interval(POLL_S, self._tick)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _heard(self, event: SessionEvent) -> None:
+        self.post_message(SessionChanged(event))  # may be called from any task
+
+    def on_session_changed(self, message: SessionChanged) -> None:
+        message.stop()
+        self._render_people()
+
+    def _tick(self) -> None:
+        # A round still waiting on a slow service's timeout is left to finish, not
+        # restarted: the lights that answered are already shown.
+        if self.polling is None or self.polling.is_finished:
+            self.polling = self.poll()
+
+    @work(exclusive=True, exit_on_error=False, group="probes")
+    async def poll(self) -> None:
+        """Check every probe at once; show each result as it comes."""
+
+        async def one(probe: StatusProbe) -> None:
+            light = await _check(probe)
+            self.lights[light.name] = light
+            self._render_light(light)
+
+        await asyncio.gather(*(one(p) for p in self.kiosk.services.probes))
+        self.checked_at = self.kiosk.services.clock.now()
+
+    def _render_all(self) -> None:
+        self._render_lights()
+        self._render_people()
+
+    def _render_lights(self) -> None:
+        for light in self.lights.values():
+            self._render_light(light)
+
+    def _render_light(self, light: Light) -> None:
+        lang = self.kiosk.lang
+        widget = self.query_one(f"#probe-{light.name}", Static)
+        known = f"tui.status.probe.{light.name}" in catalogue(lang)
+        label = text(f"tui.status.probe.{light.name}", lang) if known else light.name
+        if light.up is None:
+            state = text("tui.status.pending", lang)
+        elif light.up:
+            state = text("tui.status.up", lang)
+        else:
+            state = text("tui.status.down", lang)
+        shown = f"{label} {state}"
+        widget.update(f"{shown} {light.detail}" if light.detail else shown)
+        widget.set_class(light.up is None, "pending")
+        widget.set_class(light.up is True, "up")
+        widget.set_class(light.up is False, "down")
+
+    def _render_people(self) -> None:
+        lang = self.kiosk.lang
+        self.query_one("#status-mode", Static).update(
+            text(f"tui.status.mode.{self.kiosk.kiosk_mode}", lang)
+        )
+        session = self.kiosk.services.session
+        who = session.professional
+        if who is not None and session.state is SessionState.LOGGED_IN:
+            agent = text("tui.status.agent", lang, name=who.display_name)
+        elif who is not None and session.state is SessionState.LOCKED:
+            agent = text("tui.status.agent_locked", lang, name=who.display_name)
+        else:
+            agent = text("tui.status.no_agent", lang)
+        self.query_one("#status-agent", Static).update(agent)
