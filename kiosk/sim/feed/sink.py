@@ -267,17 +267,7 @@ class FeedSinkProcess:
         port_file.unlink(missing_ok=True)
         log = (directory / "feed_sink.log").open("ab")
         popen = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kiosk.sim.feed.sink",
-                "--db",
-                str(directory / "feed_sink.sqlite3"),
-                "--port-file",
-                str(port_file),
-                "--rate",
-                str(rate),
-            ],
+            _sink_argv(directory, port_file, rate),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -296,6 +286,21 @@ class FeedSinkProcess:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+
+
+def _sink_argv(directory: Path, port_file: Path, rate: float) -> list[str]:
+    """The command line of a sink process keeping its files in ``directory``."""
+    return [
+        sys.executable,
+        "-m",
+        "kiosk.sim.feed.sink",
+        "--db",
+        str(directory / "feed_sink.sqlite3"),
+        "--port-file",
+        str(port_file),
+        "--rate",
+        str(rate),
+    ]
 
 
 def _wait_for_port(port_file: Path, popen: subprocess.Popen[bytes], timeout_s: float) -> int:
@@ -323,20 +328,7 @@ class FeedSinkComponent:
         directory.mkdir(parents=True, exist_ok=True)
         port_file = directory / "feed_sink.port"
         port_file.unlink(missing_ok=True)
-        proc = world.spawn(
-            self.name,
-            [
-                sys.executable,
-                "-m",
-                "kiosk.sim.feed.sink",
-                "--db",
-                str(directory / "feed_sink.sqlite3"),
-                "--port-file",
-                str(port_file),
-                "--rate",
-                str(self._rate),
-            ],
-        )
+        proc = world.spawn(self.name, _sink_argv(directory, port_file, self._rate))
         port = _wait_for_port(port_file, proc.popen, 30.0)
         self._url = f"http://127.0.0.1:{port}"
         world.facts["feed_sink_url"] = self._url
