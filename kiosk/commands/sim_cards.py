@@ -10,7 +10,7 @@ import click
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import InvalidInput, KioskError, NotFound, Unavailable
 from kiosk.locale import text
-from kiosk.wiring.world import sim_state_dir
+from kiosk.wiring.world import sim_state_dir, world_facts
 
 __all__ = ["card"]
 
@@ -19,12 +19,9 @@ _ERRORS: dict[str, type[KioskError]] = {"NOT_FOUND": NotFound, "INVALID_INPUT": 
 
 def _request(obj: CliContext, state_dir: Path | None, request: dict[str, Any]) -> dict[str, Any]:
     from kiosk.sim.cards.desk import control_request
-    from kiosk.sim.state import load_world_state
 
     root = sim_state_dir(obj.settings, state_dir)
-    state = load_world_state(root)
-    facts = state.get("facts") if state else None
-    path = facts.get("cards_control") if isinstance(facts, dict) else None
+    path = world_facts(obj.settings, state_dir).get("cards_control")
     reply = control_request(Path(str(path or root / "cards" / "cards.sock")), request)
     if not reply.get("ok"):
         error = _ERRORS.get(str(reply.get("code")), Unavailable)

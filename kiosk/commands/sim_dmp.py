@@ -16,7 +16,7 @@ import click
 from kiosk.commands.context import CliContext, emit
 from kiosk.errors import NotFound, Unavailable
 from kiosk.locale import msg
-from kiosk.wiring.world import sim_state_dir
+from kiosk.wiring.world import world_facts
 
 __all__ = ["dmp"]
 
@@ -27,11 +27,7 @@ def dmp() -> None:
 
 
 def _dmp_url(obj: CliContext, state_dir: Path | None) -> str:
-    from kiosk.sim.state import load_world_state
-
-    state = load_world_state(sim_state_dir(obj.settings, state_dir))
-    facts = state.get("facts") if state else None
-    url = facts.get("dmp_url") if isinstance(facts, dict) else None
+    url = world_facts(obj.settings, state_dir).get("dmp_url")
     if not isinstance(url, str) or not url:
         raise NotFound(
             msg("commands.sim_dmp.dmp_url"),

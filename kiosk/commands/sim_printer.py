@@ -10,8 +10,7 @@ from kiosk.commands.context import CliContext, emit
 from kiosk.errors import NotFound
 from kiosk.locale import msg
 from kiosk.sim.printer.control import CONTROL_COMMANDS, control
-from kiosk.sim.state import load_world_state
-from kiosk.wiring.world import sim_state_dir
+from kiosk.wiring.world import world_facts
 
 __all__ = ["printer"]
 
@@ -26,9 +25,7 @@ def printer(
     obj: CliContext, command: str, amount: int | None, state_dir: Path | None, as_json: bool
 ) -> None:
     """Make the simulated printer run out of paper, open its cover, drop a job, or refill."""
-    state = load_world_state(sim_state_dir(obj.settings, state_dir))
-    facts = state.get("facts") if state else None
-    found = facts.get("printer") if isinstance(facts, dict) else None
+    found = world_facts(obj.settings, state_dir).get("printer")
     if not isinstance(found, dict):
         raise NotFound(
             msg("commands.sim_printer.printer"),
