@@ -24,8 +24,19 @@ __all__ = ["desk_services", "sim_settings", "sim_world"]
 
 
 @pytest.fixture
-def sim_world(tmp_path: Path, test_pki: TestPki, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A demo world (readers, tokens, INSi/DMP, printer) under ``tmp_path/sim``."""
+def sim_world(
+    tmp_path_factory: pytest.TempPathFactory, test_pki: TestPki, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A fresh demo world (readers, tokens, INSi/DMP, printer) under ``<home>/sim``.
+
+    The home is the same directory for every test of a worker, emptied before each:
+    libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once per process, so each new world's
+    pcscd must listen where the first one did (tests/cards/conftest.py); and SoftHSM2
+    is initialised once per process, so the tokens it loaded stay (their PIN-try
+    counters are reset).
+    """
+    tmp_path = tmp_path_factory.getbasetemp() / "desk-world"  # one per xdist worker
+    _empty(tmp_path)
     from kiosk.sim.cards.desk import CardDeskComponent
     from kiosk.sim.hsm import TokensComponent
     from kiosk.sim.printer.control import PrinterComponent
@@ -34,7 +45,8 @@ def sim_world(tmp_path: Path, test_pki: TestPki, monkeypatch: pytest.MonkeyPatch
     for name in ("PCSCLITE_CSOCK_NAME", "SOFTHSM2_CONF"):  # restored after the test
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
-    shutil.copytree(test_pki.directory, tmp_path / "sim" / "pki")  # RSA generation is slow
+    # RSA generation is slow: the session's test PKI, copied once per worker.
+    shutil.copytree(test_pki.directory, tmp_path / "sim" / "pki", dirs_exist_ok=True)
     components: list[SimComponent] = [
         CardDeskComponent(),
         TokensComponent(),
@@ -44,6 +56,28 @@ def sim_world(tmp_path: Path, test_pki: TestPki, monkeypatch: pytest.MonkeyPatch
     world = SimWorld(state_dir=tmp_path / "sim", components=components)
     with world.running():
         yield tmp_path
+
+
+def _empty(home: Path) -> None:
+    """Everything of the last world goes but its tokens and the PKI they hold."""
+
+    def remove(path: Path) -> None:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+    sim = home / "sim"
+    sim.mkdir(parents=True, exist_ok=True)
+    for child in home.iterdir():
+        if child != sim:
+            remove(child)
+    for child in sim.iterdir():
+        if child.name not in ("hsm", "pki"):
+            remove(child)
+    tries = sim / "hsm" / "pin-tries"
+    for child in tries.iterdir() if tries.is_dir() else ():
+        remove(child)
 
 
 def sim_settings(data_dir: Path) -> Settings:

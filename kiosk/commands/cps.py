@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kiosk.commands.context import CliContext, emit
-from kiosk.errors import CardError, NotFound
+from kiosk.errors import NotFound
 from kiosk.locale import msg, text
 from kiosk.wiring.devices import build_card_reader, build_cps
 
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from kiosk.wiring.devices import CardReaders
 
 __all__ = ["login"]
-
-_GET_SERIAL = bytes.fromhex("00CA005A00")
 
 
 @click.command("login")
@@ -126,15 +124,9 @@ async def _find_card(
 
 
 async def _read_serial(readers: CardReaders, reader: str) -> str | None:
-    try:
-        channel = await readers.open_channel(reader)
-        try:
-            data, sw = await channel.transmit(_GET_SERIAL)
-        finally:
-            await channel.aclose()
-    except CardError:
-        return None  # no serial is no failure: the Cryptolib finds a card by its reader's slot
-    return data.decode("ascii", errors="replace").strip() if sw == 0x9000 and data else None
+    from kiosk.cards.serial import read_card_serial
+
+    return await read_card_serial(readers.open_channel, reader)
 
 
 async def _login(

@@ -54,12 +54,24 @@ __all__ = [
     "build_existence_response",
     "build_request",
     "build_transaction_response",
+    "normalise_mobile",
     "read_existence_response",
     "read_request",
     "read_transaction_response",
 ]
 
-_MOBILE = re.compile(r"^(\+33|0)[67][0-9]{8}$")
+_MOBILE = re.compile(r"^(?:(?:\+33|0)[67][0-9]{8}|\+(?:262|269|590|594|596)[0-9]{9})$")
+"""A French mobile: ``06…``/``07…``, ``+33 6…``, or an overseas one (Réunion and Mayotte
+``+262``/``+269``, Guadeloupe ``+590``, Guyane ``+594``, Martinique ``+596``: nine digits)."""
+_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def normalise_mobile(text: str) -> str:
+    """A mobile number as typed (spaces, dots, dashes; ``00`` for ``+``) in one compact form."""
+    compact = _SEPARATORS.sub("", text)
+    return "+" + compact[2:] if compact.startswith("00") else compact
+
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -176,6 +188,8 @@ class WebAccountRequest:
     email: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "mobile", normalise_mobile(self.mobile))
+        object.__setattr__(self, "email", self.email.strip())
         if not self.mobile and not self.email:
             raise DmpRequestInvalid(
                 msg("dmp.transactions.web_account_request_post_init"),

@@ -91,6 +91,29 @@ class OperatorActions(OutboxFile):
 
         return await self._db.call(job)
 
+    async def position(self, idempotency_key: str) -> int | None:
+        """Where the row of ``idempotency_key`` stands in the queue (1 = next), or None.
+
+        Counted among the rows still to send (pending or in flight) queued before it,
+        itself included; None when the row is sent, dead or unknown.
+        """
+
+        def job(conn: sqlite3.Connection) -> int | None:
+            found = conn.execute(
+                "SELECT seq FROM outbox WHERE idempotency_key = ?"
+                " AND state IN ('pending', 'in_flight')",
+                (idempotency_key,),
+            ).fetchone()
+            if found is None:
+                return None
+            (ahead,) = conn.execute(
+                "SELECT count(*) FROM outbox WHERE seq <= ? AND state IN ('pending', 'in_flight')",
+                (found[0],),
+            ).fetchone()
+            return int(ahead)
+
+        return await self._db.call(job)
+
     def _requeued(self, reason: str, subject: str = "") -> Callable[[int], AuditEvent]:
         return lambda count: AuditEvent(
             self._now(),

@@ -223,6 +223,8 @@ class EnrolmentFlow:
         self.stage = Stage.START
         self.history: list[tuple[Stage, Event, Stage]] = []
         self.last_error = ""
+        self.last_key = ""
+        """The idempotency key of the last write queued (to show its place in the queue)."""
         self._ins: Ins | None = None
         self._traits: VitaleTraits | None = None
         self._information: InformationGiven | None = None
@@ -307,6 +309,7 @@ class EnrolmentFlow:
         request = CreationRequest(self._patient(), self._traits, ConsentStatement.of(record))
         kind, key, payload = creation_item(request)
         await self._outbox.enqueue(kind, key, payload)
+        self.last_key = key
         self._fire(Event.CONSENT_GIVEN)
         delivery, error = await self._outbox.deliver(key)
         if delivery is Delivery.DONE:
@@ -325,6 +328,7 @@ class EnrolmentFlow:
         advance(self.stage, Event.AUTHORIZATION_GIVEN)
         kind, key, payload = authorization_item(self._patient(), self._structure)
         await self._outbox.enqueue(kind, key, payload)
+        self.last_key = key
         delivery, error = await self._outbox.deliver(key)
         if delivery is Delivery.DEAD:
             self.last_error = error

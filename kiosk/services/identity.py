@@ -322,7 +322,8 @@ class IdentityFlow:
         return IdentityCheck(result.code, identity, self._card_diffs, result.given_names_tried)
 
     def _need_insi(self) -> tuple[Ins, StrictTraits, tuple[Ins, ...]]:
-        if self._step is not _Step.INSI_DONE or self._found is None:
+        # STORED too: an identity kept "récupérée" is qualified once a document is checked.
+        if self._step not in (_Step.INSI_DONE, _Step.STORED) or self._found is None:
             raise _order(msg("services.identity.identity_flow_need_insi"))
         return self._found
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from kiosk.printing.queue import PrintQueue
     from kiosk.records.store import RecordStore
     from kiosk.scanning.ports import Scanner
+    from kiosk.services.desk import Desk
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
     from kiosk.services.session import AgentSession
@@ -81,6 +82,8 @@ class Services:
     """A new identity flow reading the Vitale card through the given function."""
     enrolment_flow: Callable[[Signer, str, str, str], EnrolmentFlow]
     """A new admission: (agent's signer, agent's id, patient's first and family name)."""
+    desk: Desk
+    """The desk's cards, login and admission in progress, audited: what the TUI drives."""
 
 
 @contextlib.asynccontextmanager
@@ -93,6 +96,7 @@ async def open_services(
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
     from kiosk.services.credentials import ReceiptPrinter
+    from kiosk.services.desk import Desk
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
     from kiosk.services.session import AgentSession
@@ -171,6 +175,16 @@ async def open_services(
                 recorded_by=recorded_by,
             )
 
+        desk = Desk(
+            session=session,
+            trail=outbox,
+            queue=outbox,
+            clock=clock,
+            open_channel=readers.open_channel,
+            read_vitale=readers.vitale.read,
+            identity_flow=identity_flow,
+            enrolment_flow=enrolment_flow,
+        )
         yield Services(
             settings=settings,
             clock=clock,
@@ -191,6 +205,7 @@ async def open_services(
             probes=_probes(settings, facts, outbox, readers, printer),
             identity_flow=identity_flow,
             enrolment_flow=enrolment_flow,
+            desk=desk,
         )
 
 

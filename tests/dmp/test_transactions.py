@@ -90,6 +90,32 @@ def test_web_account_needs_a_valid_mobile_or_email(mobile: str, email: str) -> N
         WebAccountRequest(PATIENT, mobile=mobile, email=email)
 
 
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("06 12 34 56 78", "0612345678"),
+        ("07.12.34.56.78", "0712345678"),
+        ("+33 6 12 34 56 78", "+33612345678"),
+        ("0033612345678", "+33612345678"),
+        ("+262 692 12 34 56", "+262692123456"),  # Réunion
+        ("+269 639 12 34 56", "+269639123456"),  # Mayotte (historic code)
+        ("+590 690 12 34 56", "+590690123456"),  # Guadeloupe
+        ("+594 694 12 34 56", "+594694123456"),  # Guyane
+        ("+596 696 12 34 56", "+596696123456"),  # Martinique
+        ("00262-692-12-34-56", "+262692123456"),
+    ],
+)
+def test_a_mobile_typed_with_separators_or_overseas_is_accepted(typed: str, sent: str) -> None:
+    # Issue 16: "overseas numbers such as +262/+590/+596/+594/+269 accepted".
+    assert WebAccountRequest(PATIENT, mobile=typed).mobile == sent
+
+
+@pytest.mark.parametrize("mobile", ["0112345678", "+262 692 12 34", "+1 555 0100", "06123456789"])
+def test_a_number_that_is_no_french_mobile_is_refused(mobile: str) -> None:
+    with pytest.raises(DmpRequestInvalid):
+        WebAccountRequest(PATIENT, mobile=mobile)
+
+
 def test_existence_answer_round_trip_with_refusal_reason() -> None:
     answer = ExistenceResponse(
         ack=Acknowledgement(True, target_message_id=HEADER.message_id),

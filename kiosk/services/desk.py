@@ -1,0 +1,176 @@
+"""The admission desk as the TUI sees it: cards to the session, the agent's login, one admission.
+
+:class:`Desk` is the one object the desk screens call (STYLE.md §6). It routes the
+card monitor's events: a CPS/CPE card goes to the :class:`AgentSession` with its
+serial (the PKCS#11 adapter finds the card by it); a Vitale card is left to the
+screens, which start an :class:`~kiosk.services.admission.Admission` on it once an
+agent is logged in. Pulling the Vitale card of the admission in progress wipes that
+admission at once, before any screen hears of it; pulling the CPE ends the session,
+and with it the admission (a creation already queued stays queued: the outbox owns
+it).
+
+Each session change is audited here, because every one goes through here: card
+inserted or removed (the reader and the card's kind, nothing else), login, lock and
+logout with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+
+from kiosk.cards.ports import (
+    ApduChannel,
+    CardEvent,
+    CardInserted,
+    CardKind,
+    CardRemoved,
+    ReaderRemoved,
+)
+from kiosk.cards.professional import ProfessionalIdentity
+from kiosk.cards.serial import read_card_serial
+from kiosk.clock import Clock
+from kiosk.domain.audit import AuditEvent, AuditKind
+from kiosk.domain.vitale import VitaleCardData
+from kiosk.errors import InvalidInput
+from kiosk.locale import msg
+from kiosk.services.admission import Admission, Agent, AuditTrail, QueuePosition
+from kiosk.services.enrolment import EnrolmentFlow
+from kiosk.services.identity import IdentityFlow
+from kiosk.services.session import AgentSession, EndReason, SessionState
+from kiosk.signing import Signer
+
+__all__ = ["Desk"]
+
+
+class Desk:
+    """Cards, login and the admission in progress, for one desk."""
+
+    def __init__(
+        self,
+        *,
+        session: AgentSession,
+        trail: AuditTrail,
+        queue: QueuePosition,
+        clock: Clock,
+        open_channel: Callable[[str], Awaitable[ApduChannel]],
+        read_vitale: Callable[[str], Awaitable[VitaleCardData]],
+        identity_flow: Callable[[Callable[[], Awaitable[VitaleCardData]]], IdentityFlow],
+        enrolment_flow: Callable[[Signer, str, str, str], EnrolmentFlow],
+    ) -> None:
+        self.session = session
+        self._trail = trail
+        self._queue = queue
+        self._clock = clock
+        self._open_channel = open_channel
+        self._read_vitale = read_vitale
+        self._identity_flow = identity_flow
+        self._enrolment_flow = enrolment_flow
+        self.admission: Admission | None = None
+        """The patient at the desk now, if any."""
+
+    def __repr__(self) -> str:
+        return f"Desk(session={self.session.state.value}, admission={self.admission!r})"
+
+    async def card_event(self, event: CardEvent) -> None:
+        """One event of the card monitor, in order: audit it and route it."""
+        if isinstance(event, CardInserted):
+            await self._audit(
+                AuditKind.CARD_INSERTED, {"reader": event.reader, "card": event.kind.value}
+            )
+            if event.kind is CardKind.CPS:
+                serial = await read_card_serial(self._open_channel, event.reader)
+                await self.session.card_inserted(event.reader, serial or "")
+        elif isinstance(event, CardRemoved | ReaderRemoved):
+            if self.admission is not None and self.admission.reader == event.reader:
+                self.end_admission()
+            if isinstance(event, CardRemoved):
+                await self._audit(AuditKind.CARD_REMOVED, {"reader": event.reader})
+            was, who = self.session.state, self.session.professional
+            await self.session.card_removed(event.reader)
+            if was is not self.session.state and self.session.state is SessionState.ENDED:
+                await self._ended(EndReason.CARD_REMOVED, who)
+
+    async def login(self, pin: str) -> ProfessionalIdentity:
+        """Log in (or unlock) with the PIN of the CPE present; the PIN is not kept."""
+        professional = await self.session.login(pin)
+        await self._audit(AuditKind.LOGIN, {"mode": "direct"})
+        return professional
+
+    async def login_indirect(self, pin: str) -> ProfessionalIdentity:
+        """Log in on the establishment's certificate (indirect mode), where the site allows it."""
+        professional = await self.session.login_indirect(pin)
+        await self._audit(AuditKind.LOGIN, {"mode": "indirect"})
+        return professional
+
+    async def logout(self) -> None:
+        """End the session on the agent's request."""
+        if self.session.state in (SessionState.LOGGED_IN, SessionState.LOCKED):
+            who = self.session.professional
+            await self.session.logout()
+            await self._ended(EndReason.LOGOUT, who)
+
+    async def check_inactivity(self) -> None:
+        """Lock (direct) or end (indirect) a session idle past its timeout."""
+        before, who = self.session.state, self.session.professional
+        await self.session.check_inactivity()
+        if self.session.state is before:
+            return
+        if self.session.state is SessionState.LOCKED:
+            await self._audit(AuditKind.SESSION_LOCKED, {"reason": EndReason.INACTIVITY.value})
+        elif self.session.state is SessionState.ENDED:
+            await self._ended(EndReason.INACTIVITY, who)
+
+    def touch(self) -> None:
+        """A key press: defers the inactivity lock."""
+        self.session.touch()
+
+    def begin_admission(self, reader: str) -> Admission:
+        """A new admission on the Vitale card in ``reader``; the previous one is wiped."""
+        if self.session.state is not SessionState.LOGGED_IN or self.session.professional is None:
+            raise InvalidInput(msg("services.desk.login_first"), detail=self.session.state)
+        self.end_admission()
+        signer = self.session.signer
+        professional = self.session.professional
+        mode = self.session.mode.value if self.session.mode else ""
+        agent = Agent(professional.national_id, mode)
+
+        def enrolment(first_name: str, family_name: str) -> EnrolmentFlow:
+            return self._enrolment_flow(signer, agent.national_id, first_name, family_name)
+
+        self.admission = Admission(
+            reader=reader,
+            identity=self._identity_flow(lambda: self._read_vitale(reader)),
+            enrolment=enrolment,
+            trail=self._trail,
+            queue=self._queue,
+            clock=self._clock,
+            agent=agent,
+        )
+        self.session.touch()
+        return self.admission
+
+    def end_admission(self) -> None:
+        """Forget the patient at the desk (next patient, card pulled, session over)."""
+        admission, self.admission = self.admission, None
+        if admission is not None:
+            admission.wipe()
+
+    async def _ended(self, reason: EndReason, who: ProfessionalIdentity | None) -> None:
+        self.end_admission()
+        await self._audit(AuditKind.LOGOUT, {"reason": reason.value}, who)
+
+    async def _audit(
+        self,
+        kind: AuditKind,
+        details: Mapping[str, str],
+        who: ProfessionalIdentity | None = None,
+    ) -> None:
+        professional = who or self.session.professional
+        event = AuditEvent(
+            self._clock.now(),
+            kind,
+            actor=professional.national_id if professional else "",
+            details=dict(details),
+        )
+        await asyncio.shield(self._trail.record(event))

@@ -1,0 +1,148 @@
+"""The desk service on the real simulated stack: cards → login → one admission → receipt, audited.
+
+Everything goes through ``open_services`` on a running world: the private pcscd with
+the virtual cards, the SoftHSM2 tokens, INSi and the DMP over a socket, the
+simulated printer, the outbox and the audit chain on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kiosk.audit.store import AuditLog
+from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved
+from kiosk.domain.ins import IdentityNotQualified
+from kiosk.errors import PinIncorrect
+from kiosk.services.admission import Stage
+from kiosk.services.session import SessionState
+from kiosk.sim.cards.desk import control_request
+from kiosk.wiring import Services
+from kiosk.wiring.world import world_facts
+from tests import softhsm as tokens
+from tests.desk import desk_services, sim_world
+
+__all__ = ["desk_services", "sim_world"]  # fixtures, used by name
+
+test_pki = tokens.test_pki
+
+AGENT_PIN = "1234"  # kiosk/sim/data/professionals.toml, the fixture agent's test PIN
+ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS test OID
+
+
+def _control(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+    path = world_facts(services.settings).get("cards_control")
+    reply = control_request(Path(str(path)), request)
+    assert reply.get("ok"), reply
+    return reply
+
+
+async def _next(events: Any, want: type[CardEvent], kind: CardKind | None = None) -> CardEvent:
+    """The next event of type ``want`` (and card kind), within a bounded wait."""
+
+    async def find() -> CardEvent:
+        async for event in events:
+            if isinstance(event, want) and (kind is None or event.kind is kind):  # type: ignore[attr-defined]
+                return event
+        raise AssertionError("monitor stopped")
+
+    return await asyncio.wait_for(find(), timeout=20)
+
+
+async def _logged_in(services: Services, events: Any) -> None:
+    _control(services, {"op": "insert", "card": "cpe-agent"})
+    cpe = await _next(events, CardInserted, CardKind.CPS)
+    await services.desk.card_event(cpe)
+    assert services.session.state is SessionState.CARD_PRESENT
+    with pytest.raises(PinIncorrect):
+        await services.desk.login("0000")
+    who = await services.desk.login(AGENT_PIN)
+    assert who.family_name == "ACCUEIL-TEST"
+
+
+async def test_an_agent_enrols_a_patient_from_card_to_receipt(desk_services: Services) -> None:
+    services = desk_services
+    events = services.card_monitor.events()
+    await _logged_in(services, events)
+
+    _control(services, {"op": "insert", "card": "adult"})
+    vitale = await _next(events, CardInserted, CardKind.VITALE)
+    await services.desk.card_event(vitale)
+    admission = services.desk.begin_admission(vitale.reader)
+    people = await admission.read_card()
+    assert [p.family_name for p in people] == ["MARTIN-TEST"]
+    admission.choose(0)
+    check = await admission.search_identity()
+    assert check.identity is not None
+    assert check.card_differences == ()
+    with pytest.raises(IdentityNotQualified):
+        await admission.qualify()  # INSi alone gives "récupérée", not "qualifiée"
+    admission.confirm_document()
+    record = await admission.qualify()
+    assert record.identity.status.value == "QUAL"
+    assert await admission.dmp_status() is Stage.NO_DMP
+    assert await admission.give_information(brochure=True) is Stage.INFORMED
+    stage = await admission.consent(
+        creation=True,
+        establishment_access=True,
+        emergency_access=True,
+        regulation_centre_access=True,
+    )
+    assert stage is Stage.CREATED
+    assert await admission.open_web_account(mobile="+262692123456") is Stage.WEB_ACCOUNT_OPEN
+    await admission.print_credentials()
+    await admission.print_credentials()  # the patient asks again: a reprint
+    assert admission.finish() is Stage.DONE
+
+    dmp_url = str(world_facts(services.settings)["dmp_url"]).rstrip("/")
+    async with httpx.AsyncClient() as http:
+        state = (await http.get(f"{dmp_url}/_sim/dmp/{ADULT_NIR}")).json()
+    assert state["exists"]
+    assert state["consent"]["emergency_access"] is True
+    assert state["web_account"]
+
+    _control(services, {"op": "pull", "card": "cpe-agent"})
+    await services.desk.card_event(await _next(events, CardRemoved))
+    assert services.session.state is SessionState.ENDED
+    assert services.desk.admission is None
+
+    await services.outbox.chain_owed()
+    report = await AuditLog(services.outbox.path).verify()
+    assert report.ok, report
+    lines = "\n".join(await AuditLog(services.outbox.path).export_lines())
+    for kind in (
+        "session.login",
+        "identity.verified",
+        "information.given",
+        "consent.given",
+        "dmp.created",
+        "dmp.web_account_opened",
+        "receipt.printed",
+        "receipt.reprinted",
+        "session.logout",
+    ):
+        assert f'"{kind}"' in lines, kind
+    assert ADULT_NIR not in lines
+    assert AGENT_PIN not in lines.replace("seq", "")
+
+
+async def test_pulling_the_vitale_card_wipes_the_admission(desk_services: Services) -> None:
+    services = desk_services
+    events = services.card_monitor.events()
+    await _logged_in(services, events)
+    _control(services, {"op": "insert", "card": "adult"})
+    vitale = await _next(events, CardInserted, CardKind.VITALE)
+    admission = services.desk.begin_admission(vitale.reader)
+    await admission.read_card()
+    admission.choose(0)
+    await admission.search_identity()
+
+    _control(services, {"op": "pull", "card": "adult"})
+    await services.desk.card_event(await _next(events, CardRemoved))
+    assert services.desk.admission is None
+    assert "MARTIN" not in repr(vars(admission))
+    assert services.session.state is SessionState.LOGGED_IN  # the agent stays
