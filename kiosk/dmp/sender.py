@@ -21,17 +21,11 @@ the service answered → transient, counted against the row.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
 
 from lxml import etree
 
 from kiosk.dmp.client import DUPLICATE, DmpClient, DmpRefused
-from kiosk.dmp.transactions import (
-    ConsentStatement,
-    CreationRequest,
-    VitaleTraits,
-)
+from kiosk.dmp.items import KINDS, creation_from, ins_from
 from kiosk.domain.ins import Ins
 from kiosk.errors import AccessDenied, InvalidInput, KioskError, SoapFault, Unavailable
 from kiosk.locale import msg
@@ -45,58 +39,10 @@ from kiosk.outbox.ports import (
 )
 from kiosk.soap.envelope import parse_xml, serialize
 
-__all__ = [
-    "KINDS",
-    "DmpSender",
-    "authorization_item",
-    "creation_item",
-    "registry_item",
-]
-
-KINDS: dict[str, str] = {
-    "dmp.create": "TD1.1",
-    "dmp.authorize": "TD0.3",
-    "dmp.submit": "TD2.1",
-    "dmp.attributes": "TD3.3",
-}
-"""Outbox kind → DMP transaction."""
+__all__ = ["DmpSender", "registry_item"]
 
 _MAX_PAYLOAD = 16 << 20
 """A queued submission holds its document: far above a discharge letter's PDF."""
-
-
-def creation_item(request: CreationRequest) -> tuple[str, str, bytes]:
-    """Kind, idempotency key and payload of a TD1.1: one per patient and consent given."""
-    traits, consent = request.traits, request.consent
-    payload = {
-        "ins": [request.patient.matricule.value, request.patient.oid],
-        "traits": [
-            traits.family_name,
-            traits.given_name,
-            traits.birth_date,
-            traits.birth_rank,
-            traits.sex,
-        ],
-        "consent": {
-            "informed_at": consent.informed_at.isoformat(),
-            "creation": consent.creation,
-            "establishment_access": consent.establishment_access,
-            "emergency_access": consent.emergency_access,
-            "regulation_centre_access": consent.regulation_centre_access,
-        },
-    }
-    patient = request.patient
-    key = idempotency_key(
-        "dmp.create", patient.oid, patient.matricule.value, consent.informed_at.isoformat()
-    )
-    return "dmp.create", key, json.dumps(payload, sort_keys=True).encode()
-
-
-def authorization_item(patient: Ins, structure_id: str) -> tuple[str, str, bytes]:
-    """Kind, idempotency key and payload of a TD0.3 for this establishment."""
-    key = idempotency_key("dmp.authorize", patient.oid, patient.matricule.value, structure_id)
-    payload = {"ins": [patient.matricule.value, patient.oid]}
-    return "dmp.authorize", key, json.dumps(payload, sort_keys=True).encode()
 
 
 def registry_item(
@@ -110,27 +56,6 @@ def registry_item(
         "body": serialize(body).decode("utf-8"),
     }
     return kind, idempotency_key(kind, natural_key), json.dumps(payload).encode()
-
-
-def _ins(data: dict[str, Any]) -> Ins:
-    matricule, oid = data["ins"]
-    return Ins.of(str(matricule), str(oid))
-
-
-def _creation(data: dict[str, Any]) -> CreationRequest:
-    family, given, birth, rank, sex = data["traits"]
-    consent = data["consent"]
-    return CreationRequest(
-        _ins(data),
-        VitaleTraits(str(family), str(given), str(birth), int(rank), str(sex)),
-        ConsentStatement(
-            informed_at=datetime.fromisoformat(consent["informed_at"]),
-            creation=bool(consent["creation"]),
-            establishment_access=bool(consent["establishment_access"]),
-            emergency_access=bool(consent["emergency_access"]),
-            regulation_centre_access=bool(consent["regulation_centre_access"]),
-        ),
-    )
 
 
 class DmpSender:
@@ -174,13 +99,13 @@ class DmpSender:
         data = json.loads(item.payload)
         key = item.idempotency_key
         if transaction == "TD1.1":
-            await self._client.create(_creation(data), request_id=key)
+            await self._client.create(creation_from(data), request_id=key)
         elif transaction == "TD0.3":
-            await self._client.authorize(_ins(data), request_id=key)
+            await self._client.authorize(ins_from(data), request_id=key)
         else:
             # Our own payload, still parsed by the hardened parser: it was stored on disk.
             body = parse_xml(str(data["body"]).encode("utf-8"), max_bytes=_MAX_PAYLOAD)
-            await self._client.send_registry(transaction, body, _ins(data), str(data["key"]))
+            await self._client.send_registry(transaction, body, ins_from(data), str(data["key"]))
         return Ack(key, key)
 
 

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 
+from kiosk.outbox.ports import Delivery
 from kiosk.outbox.store import OutboxStore
 from kiosk.signing import Signer
 
-__all__ = ["Delivery", "StoreOutbox"]
-
-
-class Delivery(StrEnum):
-    """What became of a queued DMP write when the flow asked."""
-
-    DONE = "done"
-    PENDING = "pending"
-    DEAD = "dead"
+__all__ = ["StoreOutbox"]
 
 
 class StoreOutbox:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from kiosk.errors import ServiceError, StorageError
@@ -23,6 +24,7 @@ from kiosk.locale import Message
 
 __all__ = [
     "Ack",
+    "Delivery",
     "DeviceKey",
     "OutboxItem",
     "OutboxSender",
@@ -32,6 +34,14 @@ __all__ = [
     "TransientSendError",
     "idempotency_key",
 ]
+
+
+class Delivery(StrEnum):
+    """What became of a queued write when the flow asked."""
+
+    DONE = "done"
+    PENDING = "pending"
+    DEAD = "dead"
 
 
 def idempotency_key(kind: str, *parts: str) -> str:

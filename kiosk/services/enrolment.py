@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from kiosk.clock import Clock
-from kiosk.dmp.sender import authorization_item, creation_item
+from kiosk.dmp.items import authorization_item, creation_item
 from kiosk.dmp.transactions import (
     AuthorizationStatus,
     ConsentStatement,
@@ -43,7 +43,7 @@ from kiosk.domain.consent import Consent, ConsentRecord, InformationGiven
 from kiosk.domain.ins import Identity, Ins
 from kiosk.errors import InvalidInput, ServiceError
 from kiosk.locale import msg
-from kiosk.outbox.delivery import Delivery
+from kiosk.outbox.ports import Delivery
 from kiosk.records.record import KnownDmp
 
 __all__ = [

@@ -19,7 +19,7 @@ from typing import Any
 
 from kiosk.clock import SystemClock
 from kiosk.config import parse_settings
-from kiosk.dmp.sender import creation_item
+from kiosk.dmp.items import creation_item
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest, VitaleTraits
 from kiosk.domain.ins import Ins
 from kiosk.outbox.keys import FileDeviceKey

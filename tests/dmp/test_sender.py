@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from kiosk.clock import FrozenClock
-from kiosk.dmp.sender import DmpSender, authorization_item, creation_item, registry_item
+from kiosk.dmp.items import authorization_item, creation_item
+from kiosk.dmp.sender import DmpSender, registry_item
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest
 from kiosk.dmp.xds import build_submission
 from kiosk.outbox.keys import FileDeviceKey

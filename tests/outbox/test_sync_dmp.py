@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext
 from kiosk.commands.outbox import outbox, sync
-from kiosk.dmp.sender import creation_item
+from kiosk.dmp.items import creation_item
 from kiosk.dmp.transactions import ConsentStatement, CreationRequest, VitaleTraits
 from kiosk.domain.ins import Ins
 from kiosk.errors import Unavailable

@@ -16,7 +16,7 @@ from kiosk.dmp.transactions import (
     WebCredentials,
 )
 from kiosk.domain.ins import Identity, IdentityStatus, Ins, InsEnvironment, StrictTraits
-from kiosk.outbox.delivery import Delivery
+from kiosk.outbox.ports import Delivery
 from kiosk.records import RecordStore
 from kiosk.records.record import IdentityRecord, KnownDmp, Source
 from kiosk.services.enrolment import EnrolmentFlow, Stage

@@ -13,7 +13,7 @@ from kiosk.dmp.transactions import (
     WebCredentials,
 )
 from kiosk.domain.ins import Identity, IdentityStatus, Ins
-from kiosk.outbox.delivery import Delivery
+from kiosk.outbox.ports import Delivery
 from kiosk.records.record import KnownDmp
 from tests.dmp.samples import PATIENT, TRAITS
 

@@ -15,7 +15,7 @@ from kiosk.dmp.transactions import (
 )
 from kiosk.domain.ins import IdentityStatus
 from kiosk.errors import InvalidInput, KioskError
-from kiosk.outbox.delivery import Delivery
+from kiosk.outbox.ports import Delivery
 from kiosk.records.record import KnownDmp
 from kiosk.services.enrolment import (
     TERMINAL,
