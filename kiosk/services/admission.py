@@ -34,10 +34,11 @@ from kiosk.errors import InvalidInput
 from kiosk.insi.results import InsiTraits
 from kiosk.locale import Words, msg
 from kiosk.records.record import IdentityRecord
-from kiosk.services.enrolment import EnrolmentFlow, Stage
+from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.services.identity import IdentityCheck, IdentityFlow
+from kiosk.services.stages import Stage
 
-__all__ = ["Admission", "AuditTrail", "QueuePosition", "Stage"]
+__all__ = ["Admission", "Agent", "AuditTrail", "QueuePosition"]
 
 
 class AuditTrail(Protocol):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from textual.message import Message
 
 from kiosk.cards.ports import CardEvent
+from kiosk.scanning.ports import ScanEvent
 from kiosk.services.session import SessionEvent
 
-__all__ = ["CardChanged", "SessionChanged"]
+__all__ = ["CardChanged", "ScanReceived", "SessionChanged"]
 
 
 class CardChanged(Message):
@@ -26,5 +27,13 @@ class SessionChanged(Message):
     """An event of the agent's session (login, lock, end...)."""
 
     def __init__(self, event: SessionEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ScanReceived(Message):
+    """A read (or a broken read, or the scanner coming and going) from the 2D scanner."""
+
+    def __init__(self, event: ScanEvent) -> None:
         super().__init__()
         self.event = event

@@ -19,7 +19,8 @@ from kiosk.domain.ins import Identity, IdentityStatus, Ins, InsEnvironment, Stri
 from kiosk.outbox.ports import Delivery
 from kiosk.records import RecordStore
 from kiosk.records.record import IdentityRecord, KnownDmp, Source
-from kiosk.services.enrolment import EnrolmentFlow, Stage
+from kiosk.services.enrolment import EnrolmentFlow
+from kiosk.services.stages import Stage
 
 PATIENT = Ins.of("277076322082910", "1.2.250.1.213.1.4.10")
 TRAITS = StrictTraits.create("Testeur", "Alice Marie", date(1977, 7, 6), "F", "63220")

@@ -18,8 +18,8 @@ from kiosk.audit.store import AuditLog
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved
 from kiosk.domain.ins import IdentityNotQualified
 from kiosk.errors import PinIncorrect
-from kiosk.services.admission import Stage
 from kiosk.services.session import SessionState
+from kiosk.services.stages import Stage
 from kiosk.sim.cards.desk import control_request
 from kiosk.wiring import Services
 from kiosk.wiring.world import world_facts

@@ -17,15 +17,8 @@ from kiosk.domain.ins import IdentityStatus
 from kiosk.errors import InvalidInput, KioskError
 from kiosk.outbox.ports import Delivery
 from kiosk.records.record import KnownDmp
-from kiosk.services.enrolment import (
-    TERMINAL,
-    TRANSITIONS,
-    EnrolmentFlow,
-    Event,
-    InvalidTransition,
-    Stage,
-    advance,
-)
+from kiosk.services.enrolment import EnrolmentFlow
+from kiosk.services.stages import TERMINAL, TRANSITIONS, Event, InvalidTransition, Stage, advance
 from tests.dmp.samples import PATIENT, T0, VITALE_TRAITS
 
 from .memory_ports import MemoryDmpRecords, Ports, identity

@@ -19,7 +19,8 @@ from kiosk.outbox.delivery import StoreOutbox
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncWorker
-from kiosk.services.enrolment import EnrolmentFlow, Stage
+from kiosk.services.enrolment import EnrolmentFlow
+from kiosk.services.stages import Stage
 from kiosk.sim.dmp.service import DmpFault, DmpSimulator
 from kiosk.sim.pki import TestPki
 from tests.dmp.samples import PATIENT, T0, TRAITS, VITALE_TRAITS

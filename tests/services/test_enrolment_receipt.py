@@ -15,7 +15,8 @@ from kiosk.printing.printers import EscposPrinter
 from kiosk.printing.profiles import load_profile
 from kiosk.printing.queue import PrintQueue
 from kiosk.services.credentials import ReceiptPrinter
-from kiosk.services.enrolment import EnrolmentFlow, Stage
+from kiosk.services.enrolment import EnrolmentFlow
+from kiosk.services.stages import Stage
 from kiosk.sim.printer.device import SimulatedPrinter
 from tests.dmp.samples import T0, VITALE_TRAITS
 from tests.services.memory_ports import MemoryDmpRecords

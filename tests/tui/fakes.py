@@ -11,7 +11,7 @@ from kiosk.clock import FrozenClock
 from kiosk.services.session import LoggedIn, SessionEvent, SessionMode, SessionState
 from kiosk.wiring.probes import ProbeResult
 
-__all__ = ["AGENT", "FakeMonitor", "FakeProbe", "FakeServices", "FakeSession"]
+__all__ = ["AGENT", "FakeDesk", "FakeMonitor", "FakeProbe", "FakeServices", "FakeSession"]
 
 AGENT = ProfessionalIdentity(
     national_id="0000000001",
@@ -73,6 +73,23 @@ class FakeSession:
             listener(LoggedIn(who, SessionMode.DIRECT))
 
 
+class FakeDesk:
+    """The desk service's routing, as a recorder: no admission ever starts."""
+
+    def __init__(self) -> None:
+        self.admission = None
+        self.events: list[CardEvent] = []
+
+    async def card_event(self, event: CardEvent) -> None:
+        self.events.append(event)
+
+    async def check_inactivity(self) -> None:
+        return None
+
+    def touch(self) -> None:
+        return None
+
+
 @dataclass
 class FakeServices:
     """What ``KioskApp`` reads of the bundle."""
@@ -81,3 +98,5 @@ class FakeServices:
     card_monitor: FakeMonitor = field(default_factory=FakeMonitor)
     session: FakeSession = field(default_factory=FakeSession)
     clock: FrozenClock = field(default_factory=FrozenClock)
+    desk: FakeDesk = field(default_factory=FakeDesk)
+    scanner: None = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from kiosk.services.enrolment import EnrolmentFlow, Stage
+from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.services.identity import IdentityFlow
 from kiosk.services.session import SessionState
+from kiosk.services.stages import Stage
 from kiosk.sim.pki import ESTABLISHMENT, TestPki
 from kiosk.wiring import Services
 from tests import softhsm as tokens
