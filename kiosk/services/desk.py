@@ -125,6 +125,11 @@ class Desk:
         """A key press: defers the inactivity lock."""
         self.session.touch()
 
+    async def reprint_last(self) -> None:
+        """Print the session's last receipt again (paper jam, the patient came back)."""
+        await self.session.reprint_last()
+        await self._audit(AuditKind.RECEIPT_REPRINTED, {"from": "session"})
+
     def begin_admission(self, reader: str) -> Admission:
         """A new admission on the Vitale card in ``reader``; the previous one is wiped."""
         if self.session.state is not SessionState.LOGGED_IN or self.session.professional is None:

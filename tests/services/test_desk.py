@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 
 from kiosk.audit.store import AuditLog
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved
@@ -51,6 +53,17 @@ async def _next(events: Any, want: type[CardEvent], kind: CardKind | None = None
         raise AssertionError("monitor stopped")
 
     return await asyncio.wait_for(find(), timeout=20)
+
+
+def _printed(services: Services) -> list[Path]:
+    """The pages the simulated printer cut, oldest first."""
+    jobs = Path(str(world_facts(services.settings)["printer"]["jobs_dir"]))  # type: ignore[index]
+    return sorted(jobs.glob("job-*.png"))
+
+
+def _qr_texts(page_png: Path) -> list[str]:
+    with Image.open(page_png) as page:
+        return [c.text for c in zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
 async def _logged_in(services: Services, events: Any) -> None:
@@ -97,6 +110,12 @@ async def test_an_agent_enrols_a_patient_from_card_to_receipt(desk_services: Ser
     await admission.print_credentials()
     await admission.print_credentials()  # the patient asks again: a reprint
     assert admission.finish() is Stage.DONE
+    services.desk.end_admission()
+    await services.desk.reprint_last()  # the patient is back: the session kept the receipt
+
+    receipts = _printed(services)
+    assert len(receipts) == 3  # printed, reprinted at the patient's request, reprinted later
+    assert _qr_texts(receipts[0]) == [services.settings.site.patient_portal_url]
 
     dmp_url = str(world_facts(services.settings)["dmp_url"]).rstrip("/")
     async with httpx.AsyncClient() as http:
@@ -114,6 +133,7 @@ async def test_an_agent_enrols_a_patient_from_card_to_receipt(desk_services: Ser
     report = await AuditLog(services.outbox.path).verify()
     assert report.ok, report
     lines = "\n".join(await AuditLog(services.outbox.path).export_lines())
+    assert lines.count('"receipt.reprinted"') == 2
     for kind in (
         "session.login",
         "identity.verified",
