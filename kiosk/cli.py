@@ -19,6 +19,7 @@ import sys
 import traceback
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,6 +47,7 @@ _COMMANDS: dict[str, str] = {
     "outbox": "kiosk.commands.outbox:outbox",
     "print": "kiosk.commands.printing:print_",
     "records": "kiosk.commands.records:records",
+    "run": "kiosk.commands.run:run",
     "scan": "kiosk.commands.scan:scan",
     "sim": "kiosk.commands.sim:sim",
     "sync": "kiosk.commands.outbox:sync",
@@ -108,7 +110,14 @@ def root(ctx: click.Context, config_path: Path | None, lang: str, verbose: bool)
         format="%(levelname)s %(name)s: %(message)s",
     )
     os.environ["KIOSK_LANG"] = lang  # main() renders errors after the context is gone
-    ctx.obj = CliContext(config_path=config_path, lang=lang)
+    ctx.obj = CliContext(config_path=config_path, lang=lang, tui=_launch_tui)
+
+
+async def _launch_tui(services: object, **options: Any) -> None:
+    """The kiosk app in this terminal (``kiosk run``, ``kiosk demo``), loaded only then."""
+    from kiosk.tui.launch import run_app
+
+    await run_app(services, **options)  # type: ignore[arg-type]  # a kiosk.wiring.Services
 
 
 def _log_dir(obj: object) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,10 @@ import click
 if TYPE_CHECKING:
     from kiosk.config import Settings
 
-__all__ = ["CliContext", "emit"]
+__all__ = ["CliContext", "TuiLauncher", "emit"]
+
+TuiLauncher = Callable[..., Awaitable[None]]
+"""Runs the kiosk app on a services bundle (``kiosk.tui.launch.run_app``)."""
 
 
 @dataclass
@@ -21,6 +25,8 @@ class CliContext:
 
     config_path: Path | None
     lang: str = "fr"
+    tui: TuiLauncher | None = None
+    """The kiosk app's launcher, from ``kiosk.cli``: commands may not import the TUI."""
     _settings: Settings | None = field(default=None, repr=False)
 
     @property

@@ -8,25 +8,17 @@ from typing import Any
 import click
 
 from kiosk.commands.context import CliContext, emit
-from kiosk.errors import InvalidInput, KioskError, NotFound, Unavailable
 from kiosk.locale import text
 from kiosk.wiring.world import sim_state_dir, world_facts
 
 __all__ = ["card"]
 
-_ERRORS: dict[str, type[KioskError]] = {"NOT_FOUND": NotFound, "INVALID_INPUT": InvalidInput}
-
 
 def _request(obj: CliContext, state_dir: Path | None, request: dict[str, Any]) -> dict[str, Any]:
-    from kiosk.sim.cards.desk import control_request
+    from kiosk.sim.control import card_request
 
-    root = sim_state_dir(obj.settings, state_dir)
-    path = world_facts(obj.settings, state_dir).get("cards_control")
-    reply = control_request(Path(str(path or root / "cards" / "cards.sock")), request)
-    if not reply.get("ok"):
-        error = _ERRORS.get(str(reply.get("code")), Unavailable)
-        raise error(str(reply.get("fr")), str(reply.get("en")))
-    return reply
+    default = sim_state_dir(obj.settings, state_dir) / "cards" / "cards.sock"
+    return card_request(world_facts(obj.settings, state_dir), request, default)
 
 
 def _render(reply: dict[str, Any], lang: str) -> str:

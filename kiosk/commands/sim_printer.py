@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from kiosk.commands.context import CliContext, emit
-from kiosk.errors import NotFound
-from kiosk.locale import msg
-from kiosk.sim.printer.control import CONTROL_COMMANDS, control
+from kiosk.sim.control import printer_command
+from kiosk.sim.printer.control import CONTROL_COMMANDS
 from kiosk.wiring.world import world_facts
 
 __all__ = ["printer"]
@@ -25,11 +24,6 @@ def printer(
     obj: CliContext, command: str, amount: int | None, state_dir: Path | None, as_json: bool
 ) -> None:
     """Make the simulated printer run out of paper, open its cover, drop a job, or refill."""
-    found = world_facts(obj.settings, state_dir).get("printer")
-    if not isinstance(found, dict):
-        raise NotFound(
-            msg("commands.sim_printer.printer"),
-        )
     line = command if amount is None else f"{command} {amount}"
-    reply = control(int(found["control_port"]), line)
+    reply = printer_command(world_facts(obj.settings, state_dir), line)
     emit(as_json, reply, f"printer: {line} → jobs {reply['jobs']}, status {reply['status']}")

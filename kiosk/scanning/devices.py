@@ -29,7 +29,7 @@ from kiosk.scanning.framing import (
 )
 from kiosk.scanning.ports import ScanEvent, ScannerState, ScanStatus
 
-__all__ = ["HidScanner", "SerialScanner", "SimulatedScanner"]
+__all__ = ["HidScanner", "SerialScanner", "SimulatedScanner", "SocketScanner"]
 
 # --- the reconnecting event stream shared by all scanners --------------------------------
 
@@ -233,6 +233,51 @@ class SerialScanner(_Reconnecting):
         await asyncio.to_thread(thread.join, 5)
         with contextlib.suppress(OSError):
             port.close()
+
+
+class SocketScanner(_Reconnecting):
+    """A scanner whose bytes arrive on a Unix socket, framed as a serial scanner's (CR/LF).
+
+    The simulated world's scanner (``kiosk/sim/scanner.py``) is one: any process
+    makes it read a label (``kiosk sim scan``), and every kiosk listening gets it.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        gs_substitutes: Sequence[str] = DEFAULT_GS_SUBSTITUTES,
+        gap_s: float = 0.5,
+        retry_s: float = 0.5,
+    ) -> None:
+        super().__init__(gap_s=gap_s, retry_s=retry_s)
+        self.path = path
+        self.source = f"socket:{path}"
+        self._substitutes = tuple(gs_substitutes)
+
+    def _decoder(self) -> SerialFramer:
+        return SerialFramer(self._substitutes, self.source)
+
+    async def _open(self, queue: asyncio.Queue[_Item]) -> Any:
+        reader, writer = await asyncio.open_unix_connection(self.path)
+        writer.write(b"listen\n")
+        await writer.drain()
+        pump = asyncio.get_running_loop().create_task(self._pump(reader, queue))
+        return writer, pump
+
+    @staticmethod
+    async def _pump(reader: asyncio.StreamReader, queue: asyncio.Queue[_Item]) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(4096):
+                queue.put_nowait(data)
+        queue.put_nowait(None)  # the scanner went away
+
+    async def _release(self, link: Any) -> None:
+        writer, pump = link
+        pump.cancel()
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
 
 class SimulatedScanner(_Reconnecting):

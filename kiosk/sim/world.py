@@ -327,13 +327,17 @@ def default_components() -> list[SimComponent]:
     from kiosk.sim.cards.desk import CardDeskComponent
     from kiosk.sim.feed.sink import FeedSinkComponent
     from kiosk.sim.hsm import TokensComponent
+    from kiosk.sim.network import NetworkComponent
     from kiosk.sim.printer.control import PrinterComponent
+    from kiosk.sim.scanner import ScannerComponent
 
     factories: list[ComponentFactory] = [
         CardDeskComponent,
         TokensComponent,
         ServicesComponent,
+        NetworkComponent,  # in front of the services: publishes the URLs clients use
         PrinterComponent,
+        ScannerComponent,
         FeedSinkComponent,
     ]
     return [factory() for factory in factories]

@@ -26,7 +26,7 @@ from kiosk.errors import KioskError
 from kiosk.locale import LANGUAGES, text
 from kiosk.tui.desk.welcome import WelcomeScreen
 from kiosk.tui.messages import CardChanged
-from kiosk.tui.ports import DeskServices
+from kiosk.tui.ports import DemoControl, DeskServices
 from kiosk.tui.self_service import SelfServicePlaceholder
 
 __all__ = ["KIOSK_MODES", "KioskApp"]
@@ -47,12 +47,20 @@ class KioskApp(App[None]):
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "toggle_language", "FR/EN"),
+        Binding("f12", "demo_panel", "Démo / Demo"),  # only in a demo: see check_action
     ]
 
     lang: reactive[str] = reactive("fr")
     """The language of every text on screen (``fr`` or ``en``)."""
 
-    def __init__(self, services: DeskServices, *, mode: str = "desk", lang: str = "fr") -> None:
+    def __init__(
+        self,
+        services: DeskServices,
+        *,
+        mode: str = "desk",
+        lang: str = "fr",
+        demo: DemoControl | None = None,
+    ) -> None:
         if mode not in KIOSK_MODES:
             raise ValueError(mode)  # a programming error: the CLI offers only KIOSK_MODES
         super().__init__()
@@ -61,10 +69,27 @@ class KioskApp(App[None]):
         self.cards: dict[str, CardInserted] = {}
         """The card in each reader, as the monitor last told it."""
         self.set_reactive(KioskApp.lang, lang if lang in LANGUAGES else "fr")
+        self.demo = demo
+        """The simulated world's controls (``kiosk demo`` only): F12 opens their panel."""
 
     async def on_mount(self) -> None:
         await self.switch_mode(self.kiosk_mode)
         self.watch_cards()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The demo panel's key exists only in a demo (hidden from the footer otherwise)."""
+        if action == "demo_panel":
+            return self.demo is not None
+        return True
+
+    def action_demo_panel(self) -> None:
+        """Open the demo panel (close it when it is open)."""
+        from kiosk.tui.demo_panel import DemoPanel
+
+        if isinstance(self.screen, DemoPanel):
+            self.screen.dismiss()
+        elif self.demo is not None:
+            self.push_screen(DemoPanel(self.demo))
 
     def action_toggle_language(self) -> None:
         """Switch between French and English."""

@@ -7,7 +7,7 @@ it a small fake with the same attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from kiosk.cards.ports import CardMonitor
@@ -15,7 +15,7 @@ from kiosk.cards.professional import ProfessionalIdentity
 from kiosk.clock import Clock
 from kiosk.services.session import SessionEvent, SessionMode, SessionState
 
-__all__ = ["DeskServices", "DeskSession", "StatusProbe", "StatusResult"]
+__all__ = ["DemoControl", "DeskServices", "DeskSession", "StatusProbe", "StatusResult"]
 
 
 class StatusResult(Protocol):
@@ -89,4 +89,44 @@ class DeskServices(Protocol):
     @property
     def probes(self) -> Sequence[StatusProbe]:
         """The footer's lights, in the order shown."""
+        ...
+
+
+class DemoControl(Protocol):
+    """What the demo panel drives of the simulated world (``kiosk.sim.control.SimControl``).
+
+    Exactly what ``kiosk sim …`` does from another terminal: the app still learns the
+    outcome only from its card monitor, its scanner and its probes.
+    """
+
+    def cards(self) -> Sequence[tuple[str, str]]:
+        """Every fixture card: (name, description)."""
+        ...
+
+    def people(self) -> Sequence[str]:
+        """Every fixture person whose INS Data Matrix can be scanned."""
+        ...
+
+    async def inserted(self) -> Sequence[str]:
+        """The cards now in a slot."""
+        ...
+
+    async def insert_card(self, name: str) -> None:
+        """Insert fixture card ``name``."""
+        ...
+
+    async def pull_card(self, name: str) -> None:
+        """Pull card ``name``."""
+        ...
+
+    async def scan(self, person: str) -> int:
+        """The simulated scanner reads ``person``'s label; how many kiosks listened."""
+        ...
+
+    async def network(self, op: str, services: Sequence[str]) -> Mapping[str, bool]:
+        """``cut``, ``restore`` or ``status`` of ``insi``/``dmp``; each one's reachability."""
+        ...
+
+    async def printer(self, command: str) -> None:
+        """``paper-out`` or ``refill``."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from kiosk.cards.vitale import PcscVitaleReader
     from kiosk.printing.ports import ReceiptPrinter
     from kiosk.printing.profiles import PrinterProfile
-    from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner
+    from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner, SocketScanner
 
 __all__ = [
     "CardReaders",
@@ -160,9 +160,15 @@ async def private_sim_printer(
         )
 
 
-def build_scanner(cfg: ScannerConfig) -> HidScanner | SerialScanner | SimulatedScanner:
-    """The 2D scanner of ``[scanner]``; ``kind = "none"`` is a configuration error."""
-    from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner
+def build_scanner(
+    cfg: ScannerConfig, facts: Mapping[str, object] | None = None
+) -> HidScanner | SerialScanner | SimulatedScanner | SocketScanner:
+    """The 2D scanner of ``[scanner]``; ``kind = "none"`` is a configuration error.
+
+    ``kind = "sim"`` is the running world's scanner when ``facts`` (the world's) name
+    its socket, so ``kiosk sim scan`` reaches this process; else one in memory.
+    """
+    from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner, SocketScanner
 
     if cfg.kind == "hid":
         return HidScanner(
@@ -175,6 +181,9 @@ def build_scanner(cfg: ScannerConfig) -> HidScanner | SerialScanner | SimulatedS
             cfg.device or "/dev/kiosk-scanner-serial", gs_substitutes=cfg.gs_substitutes
         )
     if cfg.kind == "sim":
+        found = (facts or {}).get("scanner_socket")
+        if isinstance(found, str) and found:
+            return SocketScanner(found, gs_substitutes=cfg.gs_substitutes)
         return SimulatedScanner(keymap=cfg.keymap, gs_substitutes=cfg.gs_substitutes)
     raise ConfigError(
         msg("wiring.devices.build_scanner"),

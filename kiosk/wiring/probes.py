@@ -1,18 +1,20 @@
 """The connectivity/health probes the TUI footer shows: INSi, DMP, outbox, readers, printer.
 
+In a demo, one more: ``world``, the simulators the demo started (:func:`world_probe`).
+
 A probe has a name and one async check; it never raises (a failure is ``up=False``
 with a short detail) and holds no personal data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from kiosk.errors import KioskError
 
-__all__ = ["FunctionProbe", "HttpProbe", "Probe", "ProbeResult"]
+__all__ = ["FunctionProbe", "HttpProbe", "Probe", "ProbeResult", "world_probe"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,17 @@ class HttpProbe:
         except httpx.HTTPError as exc:
             return ProbeResult(False, type(exc).__name__)
         return ProbeResult(True, f"HTTP {answer.status_code}")
+
+
+def world_probe(dead: Callable[[], Sequence[str]]) -> Probe:
+    """The ``world`` light: down, naming them, while simulators ``dead()`` lists have exited.
+
+    ``dead`` is asked in the process that started them (``SimWorld.dead_processes``),
+    the only one that sees an exited child as exited rather than as a zombie.
+    """
+
+    async def look() -> ProbeResult:
+        gone = sorted(set(dead()))
+        return ProbeResult(not gone, ", ".join(gone))
+
+    return FunctionProbe("world", look)

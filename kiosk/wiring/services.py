@@ -11,7 +11,7 @@ carries their factories, not flows.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,9 +88,17 @@ class Services:
 
 @contextlib.asynccontextmanager
 async def open_services(
-    settings: Settings, *, clock: Clock | None = None, state_dir: Path | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    state_dir: Path | None = None,
+    extra_probes: Sequence[Probe] = (),
 ) -> AsyncIterator[Services]:
-    """Open every service of ``settings`` for the block; close them in reverse order."""
+    """Open every service of ``settings`` for the block; close them in reverse order.
+
+    ``extra_probes`` go after the footer's usual lights (``kiosk demo`` adds the
+    world's, :func:`kiosk.wiring.probes.world_probe`).
+    """
     from kiosk.domain.ins import InsEnvironment
     from kiosk.outbox.delivery import StoreOutbox
     from kiosk.printing.profiles import load_profile
@@ -140,7 +148,9 @@ async def open_services(
             cps, clock, establishment_label=f"ORG {site.establishment_id}", print_queue=queue
         )
         stack.push_async_callback(session.logout)  # a session left open ends with the services
-        scanner = None if settings.scanner.kind == "none" else build_scanner(settings.scanner)
+        scanner = None
+        if settings.scanner.kind != "none":  # the world's scanner when one runs (kind sim)
+            scanner = build_scanner(settings.scanner, facts)
         if scanner is not None:
             stack.push_async_callback(scanner.close)
 
@@ -202,7 +212,7 @@ async def open_services(
             sync=sync,
             insi=insi,
             dmp=dmp,
-            probes=_probes(settings, facts, outbox, readers, printer),
+            probes=(*_probes(settings, facts, outbox, readers, printer), *extra_probes),
             identity_flow=identity_flow,
             enrolment_flow=enrolment_flow,
             desk=desk,
