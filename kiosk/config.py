@@ -64,6 +64,10 @@ class SiteConfig(_Section):
     """CNDA software authorisation number for INSi."""
     patient_portal_url: str = "https://www.monespacesante.fr"
     """The patient portal printed (text and QR code) on the credentials receipt."""
+    indirect_mode: bool = False
+    """Whether agents may log in without a CPE, on the establishment's ``ORG_SIGN`` token
+    (indirect mode, DOMAIN.md §5): off unless the site decides so, because nobody's card
+    then vouches for the person at the desk."""
 
 
 class CardsConfig(_Section):

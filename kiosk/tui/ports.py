@@ -63,6 +63,16 @@ class DeskSession(Protocol):
         """Who is logged in."""
         ...
 
+    @property
+    def reader(self) -> str | None:
+        """The reader of the professional card present, if any."""
+        ...
+
+    @property
+    def establishment_label(self) -> str | None:
+        """The establishment's token, when the site allows indirect mode; else None."""
+        ...
+
     def subscribe(self, listener: Callable[[SessionEvent], None]) -> Callable[[], None]:
         """Hear every session event; returns the function that unsubscribes."""
         ...

@@ -144,9 +144,9 @@ async def open_services(
             found = (await stack.enter_async_context(private_sim_printer(profile)))[0]
         printer: PrinterTarget = found
         queue = PrintQueue(printer.printer, clock)
-        session = AgentSession(
-            cps, clock, establishment_label=f"ORG {site.establishment_id}", print_queue=queue
-        )
+        # Indirect mode only where the site allows it: the session refuses it otherwise.
+        establishment = f"ORG {site.establishment_id}" if site.indirect_mode else None
+        session = AgentSession(cps, clock, establishment_label=establishment, print_queue=queue)
         stack.push_async_callback(session.logout)  # a session left open ends with the services
         scanner = None
         if settings.scanner.kind != "none":  # the world's scanner when one runs (kind sim)

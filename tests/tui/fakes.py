@@ -61,6 +61,8 @@ class FakeSession:
         self.state = SessionState.NO_CARD
         self.mode: SessionMode | None = None
         self.professional: ProfessionalIdentity | None = None
+        self.reader: str | None = None
+        self.establishment_label: str | None = None
         self.listeners: list[Callable[[SessionEvent], None]] = []
 
     def subscribe(self, listener: Callable[[SessionEvent], None]) -> Callable[[], None]:

@@ -53,10 +53,10 @@ async def test_the_footer_shows_each_probe_up_or_down_with_its_detail() -> None:
     app = KioskApp(FakeServices(probes=_probes()))
     async with app.run_test(size=SIZE) as pilot:
         await _settle(app, pilot)
-        assert _shown(app, "#probe-insi") == "INSi ok HTTP 200"
-        assert _shown(app, "#probe-dmp") == "DMP hors service ConnectError"
+        assert _shown(app, "#probe-insi") == "INSi ok"  # "HTTP 200" is in its tooltip
+        assert _shown(app, "#probe-dmp") == "DMP hors service injoignable"
         assert _shown(app, "#probe-outbox") == "File d'envoi ok 3"
-        assert _shown(app, "#probe-readers") == "Lecteurs hors service RuntimeError"
+        assert _shown(app, "#probe-readers") == "Lecteurs hors service"  # no type name
         assert app.screen.query_one("#probe-insi").has_class("up")
         assert app.screen.query_one("#probe-dmp").has_class("down")
         bar = app.screen.query_one(StatusBar)
@@ -72,7 +72,7 @@ async def test_the_footer_follows_the_session() -> None:
         await _settle(app, pilot)
         services.session.log_in()
         await pilot.pause()
-        assert _shown(app, "#status-agent") == f"Agent : {AGENT.display_name}"
+        assert _shown(app, "#status-agent") == f"Agent : {AGENT.display_name} · Hôpital d'essai"
 
 
 async def test_the_welcome_asks_for_the_cpe_and_names_the_card_present() -> None:
@@ -111,7 +111,7 @@ async def test_the_language_key_switches_every_text() -> None:
         await pilot.pause()
         assert app.lang == "en"
         assert _shown(app, "#welcome-prompt") == "Insert your CPE card"
-        assert _shown(app, "#probe-dmp") == "DMP down ConnectError"
+        assert _shown(app, "#probe-dmp") == "DMP down unreachable"
         assert _shown(app, "#status-mode") == "Desk"
         assert _shown(app, "#welcome-card").startswith("Vitale card in")
 

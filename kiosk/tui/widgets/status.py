@@ -3,13 +3,16 @@
 Each probe of ``services.probes`` (INSi, DMP, outbox depth, readers, printer) is
 checked every :data:`POLL_S` seconds in one exclusive worker (a round still
 waiting on a slow timeout is let finish, not restarted); a probe that raises
-despite its contract shows down with the error's type, never a traceback. The agent
-comes from the session's state, refreshed on each of its events.
+despite its contract shows down, never a traceback; a light shows words (a count, a
+reason from the catalogue), its technical detail is in its tooltip. The agent line
+(name, profession, structure, or the indirect mode) comes from the session's state,
+refreshed on each of its events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,14 +25,14 @@ from textual.widgets import Static
 from textual.worker import Worker
 
 from kiosk.locale import catalogue, text
-from kiosk.services.session import SessionEvent, SessionState
+from kiosk.services.session import SessionEvent, SessionMode, SessionState
 from kiosk.tui.messages import SessionChanged
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
-    from kiosk.tui.ports import StatusProbe
+    from kiosk.tui.ports import DeskSession, StatusProbe
 
-__all__ = ["POLL_S", "Light", "StatusBar"]
+__all__ = ["POLL_S", "Light", "StatusBar", "agent_line"]
 
 POLL_S = 5.0
 """Seconds between two rounds of probes."""
@@ -135,7 +138,9 @@ class StatusBar(Vertical):
         else:
             state = text("tui.status.down", lang)
         shown = f"{label} {state}"
-        widget.update(f"{shown} {light.detail}" if light.detail else shown)
+        words = _detail_words(light, lang)
+        widget.update(f"{shown} {words}" if words else shown)
+        widget.tooltip = light.detail or None  # the technical detail, for whoever looks closer
         widget.set_class(light.up is None, "pending")
         widget.set_class(light.up is True, "up")
         widget.set_class(light.up is False, "down")
@@ -145,12 +150,50 @@ class StatusBar(Vertical):
         self.query_one("#status-mode", Static).update(
             text(f"tui.status.mode.{self.kiosk.kiosk_mode}", lang)
         )
-        session = self.kiosk.services.session
-        who = session.professional
-        if who is not None and session.state is SessionState.LOGGED_IN:
-            agent = text("tui.status.agent", lang, name=who.display_name)
-        elif who is not None and session.state is SessionState.LOCKED:
-            agent = text("tui.status.agent_locked", lang, name=who.display_name)
-        else:
-            agent = text("tui.status.no_agent", lang)
-        self.query_one("#status-agent", Static).update(agent)
+        self.query_one("#status-agent", Static).update(
+            agent_line(self.kiosk.services.session, lang)
+        )
+
+
+_NAMES = re.compile(r"[a-z0-9][a-z0-9 ,_-]*")
+"""Details shown as they are: counts and lower-case names, never a type or a code."""
+
+
+def _detail_words(light: Light, lang: str) -> str:
+    """What a light adds for the people at the desk: a count, or a reason in words.
+
+    A probe's detail is technical ("HTTP 200", an exception's type, an error code):
+    it is shown only as a count (outbox depth, readers), as the catalogue's words for
+    a known reason, or as lower-case names (the simulators that stopped); the rest
+    stays in the light's tooltip and the log.
+    """
+    detail = light.detail.strip()
+    reason = f"tui.status.reason.{detail.lower()}"
+    if detail and reason in catalogue(lang):
+        return text(f"tui.status.reason.{detail.lower()}", lang)
+    if light.up:
+        return detail if detail.isdigit() else ""
+    return detail if _NAMES.fullmatch(detail) else ""
+
+
+def agent_line(session: DeskSession, lang: str) -> str:
+    """Who is logged in, in words: name, profession or role, structure; or the mode."""
+    who = session.professional
+    if who is None or session.state not in (SessionState.LOGGED_IN, SessionState.LOCKED):
+        return text("tui.status.no_agent", lang)
+    if session.state is SessionState.LOCKED:
+        return text("tui.status.agent_locked", lang, name=who.display_name)
+    if session.mode is SessionMode.INDIRECT:
+        return text("tui.status.agent_indirect", lang, name=who.display_name)
+    parts = [text("tui.status.agent", lang, name=who.display_name)]
+    profession = f"tui.status.agent_profession.{who.profession_code}"
+    role = f"tui.status.agent_role.{who.role}"
+    if who.profession_code and profession in catalogue(lang):
+        parts.append(text(f"tui.status.agent_profession.{who.profession_code}", lang))
+    elif who.role and role in catalogue(lang):
+        parts.append(text(f"tui.status.agent_role.{who.role}", lang))
+    if who.organisation:
+        parts.append(who.organisation)
+    elif who.structure_id:
+        parts.append(text("tui.status.agent_structure", lang, structure=who.structure_id))
+    return " · ".join(parts)
