@@ -19,6 +19,7 @@ from kiosk.sim.pki import TestPki
 from kiosk.sim.scanner import ScannerComponent
 from kiosk.sim.world import ServicesComponent, SimWorld
 from tests.desk import _empty
+from tests.pcsc_link import point_pcsc_at
 
 __all__ = ["demo_world", "remote_world"]
 
@@ -68,4 +69,5 @@ def demo_world(
     home = tmp_path_factory.getbasetemp() / "desk-world"  # tests.desk.sim_world's
     _empty(home)
     with _world(home, test_pki, components).running() as world:
+        point_pcsc_at(world.env["PCSCLITE_CSOCK_NAME"], tmp_path_factory.getbasetemp())
         yield world

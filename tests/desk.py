@@ -19,6 +19,7 @@ from kiosk.sim.component import SimComponent
 from kiosk.sim.pki import TestPki
 from kiosk.sim.world import SimWorld
 from kiosk.wiring import Services, open_services
+from tests.pcsc_link import point_pcsc_at
 
 __all__ = ["desk_services", "sim_settings", "sim_world"]
 
@@ -30,10 +31,10 @@ def sim_world(
     """A fresh demo world (readers, tokens, INSi/DMP, printer) under ``<home>/sim``.
 
     The home is the same directory for every test of a worker, emptied before each:
-    libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once per process, so each new world's
-    pcscd must listen where the first one did (tests/cards/conftest.py); and SoftHSM2
-    is initialised once per process, so the tokens it loaded stay (their PIN-try
-    counters are reset).
+    SoftHSM2 is initialised once per process, so the tokens it loaded stay (their
+    PIN-try counters are reset); and libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once
+    per process, so the worker's one socket path is pointed at this world's pcscd
+    (``tests/pcsc_link.py``).
     """
     tmp_path = tmp_path_factory.getbasetemp() / "desk-world"  # one per xdist worker
     _empty(tmp_path)
@@ -55,6 +56,7 @@ def sim_world(
     ]
     world = SimWorld(state_dir=tmp_path / "sim", components=components)
     with world.running():
+        point_pcsc_at(world.env["PCSCLITE_CSOCK_NAME"], tmp_path_factory.getbasetemp())
         yield tmp_path
 
 

@@ -24,8 +24,9 @@ from textual.screen import Screen
 from kiosk.cards.ports import CardInserted, CardRemoved, ReaderRemoved
 from kiosk.errors import KioskError
 from kiosk.locale import LANGUAGES, text
+from kiosk.services.session import SessionEvent, SessionLocked, SessionState
 from kiosk.tui.desk.welcome import WelcomeScreen
-from kiosk.tui.messages import CardChanged
+from kiosk.tui.messages import CardChanged, ScanReceived, SessionChanged
 from kiosk.tui.ports import DemoControl, DeskServices
 from kiosk.tui.self_service import SelfServicePlaceholder
 
@@ -35,12 +36,16 @@ log = logging.getLogger(__name__)
 
 KIOSK_MODES = ("desk", "self")
 
+INACTIVITY_CHECK_S = 5.0
+"""Seconds between two looks at the session's idle time (measured on its clock)."""
+
 
 class KioskApp(App[None]):
     """The admission desk (``desk``) or the self-service kiosk (``self``)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "kiosk"
+    ENABLE_COMMAND_PALETTE = False  # an appliance: no way around the screens' own keys
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "desk": WelcomeScreen,
         "self": SelfServicePlaceholder,
@@ -74,7 +79,61 @@ class KioskApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.switch_mode(self.kiosk_mode)
+        self._unsubscribe = self.services.session.subscribe(self._session_event)
         self.watch_cards()
+        self.watch_scanner()
+        self.set_interval(INACTIVITY_CHECK_S, self.check_inactivity)
+
+    def on_unmount(self) -> None:
+        self._unsubscribe()
+
+    def on_key(self) -> None:
+        """Any key is activity: it defers the session's inactivity lock."""
+        self.services.desk.touch()
+
+    @work(exclusive=True, exit_on_error=False, group="inactivity")
+    async def check_inactivity(self) -> None:
+        """Lock (direct) or end (indirect) an idle session; the session's clock decides."""
+        try:
+            await self.services.desk.check_inactivity()
+        except KioskError as exc:
+            self.show_error(exc)
+
+    def _session_event(self, event: SessionEvent) -> None:
+        # Called inside a service call: the screens change once it has returned.
+        self.call_later(self._after_session_event, event)
+
+    def _after_session_event(self, event: SessionEvent) -> None:
+        self.reconcile_screens()
+        if isinstance(event, SessionLocked):  # the PIN covers whatever screen was shown
+            from kiosk.tui.desk.pin import PinMode, PinScreen
+
+            self.push_screen(PinScreen(PinMode.UNLOCK))
+        self.screen.post_message(SessionChanged(event))
+
+    def reconcile_screens(self) -> None:
+        """Drop every screen the desk's state no longer allows: nothing personal stays.
+
+        No agent: back to the mode's first screen, but for a PIN screen the session
+        still asks for. No admission: every patient screen goes (they are fresh
+        instances, so their widgets go with them).
+        """
+        from kiosk.tui.demo_panel import DemoPanel
+        from kiosk.tui.desk.patient import PatientScreen
+        from kiosk.tui.desk.pin import PinScreen
+
+        if isinstance(self.screen, DemoPanel):
+            return  # the demo's panel stays open: the screens under it follow when it closes
+        desk = self.services.desk
+        logged = self.services.session.state in (SessionState.LOGGED_IN, SessionState.LOCKED)
+        while len(self.screen_stack) > 1 and (
+            (not logged and not (isinstance(self.screen, PinScreen) and self.screen.wanted))
+            or (desk.admission is None and isinstance(self.screen, PatientScreen))
+            or (isinstance(self.screen, PatientScreen) and self.screen.stale)
+        ):
+            self.pop_screen()
+        if not logged or desk.admission is None:
+            self.clear_notifications()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The demo panel's key exists only in a demo (hidden from the footer otherwise)."""
@@ -89,7 +148,7 @@ class KioskApp(App[None]):
         if isinstance(self.screen, DemoPanel):
             self.screen.dismiss()
         elif self.demo is not None:
-            self.push_screen(DemoPanel(self.demo))
+            self.push_screen(DemoPanel(self.demo), lambda _: self.reconcile_screens())
 
     def action_toggle_language(self) -> None:
         """Switch between French and English."""
@@ -113,4 +172,18 @@ class KioskApp(App[None]):
                 self.cards[event.reader] = event
             elif isinstance(event, CardRemoved | ReaderRemoved):
                 self.cards.pop(event.reader, None)
+            try:
+                await self.services.desk.card_event(event)
+            except KioskError as exc:
+                self.show_error(exc)
+            self.reconcile_screens()
             self.screen.post_message(CardChanged(event))
+
+    @work(exclusive=True, exit_on_error=False, group="scanner")
+    async def watch_scanner(self) -> None:
+        """Forward every scanner event to the current screen (a Data Matrix, a bad read)."""
+        scanner = self.services.scanner
+        if scanner is None:
+            return
+        async for event in scanner.events():
+            self.screen.post_message(ScanReceived(event))

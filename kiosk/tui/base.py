@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from kiosk.locale import text
 from kiosk.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -18,6 +20,10 @@ __all__ = ["KioskScreen"]
 
 class KioskScreen(Screen[None]):
     """A screen with the always-visible status bar; subclasses write :meth:`body`."""
+
+    KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    """``(key, action, catalogue key of its label)``: bindings whose footer label follows
+    the app's language (Textual's ``BINDINGS`` have one fixed description)."""
 
     @property
     def kiosk(self) -> KioskApp:
@@ -34,7 +40,22 @@ class KioskScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.kiosk, "lang", self.render_texts, init=True)
+        self.watch(self.kiosk, "lang", self._localise, init=True)
+
+    def _localise(self) -> None:
+        self._localise_keys()
+        self.render_texts()
+
+    def _localise_keys(self) -> None:
+        if not self.KEYS:
+            return
+        lang = self.kiosk.lang
+        merged = type(self)._merged_bindings
+        bindings = merged.copy() if merged is not None else BindingsMap()
+        for key, action, label in self.KEYS:
+            bindings.key_to_bindings[key] = [Binding(key, action, text(label, lang))]
+        self._bindings = bindings  # Textual's own map, rebuilt: no public setter exists
+        self.refresh_bindings()
 
     def render_texts(self) -> None:
         """Write every text in the app's language (on mount and on each switch)."""

@@ -1,14 +1,14 @@
 """One private pcscd per test worker, a desk of virtual cards, and a card monitor.
 
 libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once, at the first PC/SC context of the
-process, so the daemon is session-scoped and its socket path never changes (a
-restart reuses it). Each test starts with empty slots.
+process, so the daemon is session-scoped, and each test points the worker's one
+socket path at it (``tests/pcsc_link.py``: a simulated world's test may have pointed
+it elsewhere). Each test starts with empty slots.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -18,6 +18,7 @@ from kiosk.cards.pcsc import PcscMonitor, slot_states
 from kiosk.cards.ports import CardEvent
 from kiosk.sim.cards.desk import CardDesk
 from kiosk.sim.cards.pcscd import PcscDaemon
+from tests.pcsc_link import point_pcsc_at
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def pcsc_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon
     # Two two-slot readers, as on a desk with a pair of readers (DOMAIN.md §5).
     daemon = PcscDaemon(tmp_path_factory.mktemp("pcscd"), reader_names=("Kiosk Desk", "Kiosk Pair"))
     daemon.start()
-    os.environ.update(daemon.env)  # before this worker's first PC/SC context
+    point_pcsc_at(daemon.env["PCSCLITE_CSOCK_NAME"], tmp_path_factory.getbasetemp())
     yield daemon
     daemon.stop()
 
@@ -41,9 +42,10 @@ def wait_slots_empty(timeout: float = 10.0) -> None:
 
 
 @pytest.fixture
-def desk(pcsc_daemon: PcscDaemon) -> Iterator[CardDesk]:
+def desk(pcsc_daemon: PcscDaemon, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CardDesk]:
     if pcsc_daemon.pid is None:
         pcsc_daemon.start()
+    point_pcsc_at(pcsc_daemon.env["PCSCLITE_CSOCK_NAME"], tmp_path_factory.getbasetemp())
     desk = CardDesk(pcsc_daemon)
     wait_slots_empty()
     yield desk

@@ -58,14 +58,34 @@ def _name(call: ast.Call) -> str | None:
     return func.attr if isinstance(func, ast.Attribute) else None
 
 
+def _footer_keys(tree: ast.AST) -> set[str]:
+    """The label keys of a screen's ``KEYS = (("key", "action", "label.key"), ...)``."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        if not any(isinstance(t, ast.Name) and t.id == "KEYS" for t in targets):
+            continue
+        value = node.value  # type: ignore[union-attr]
+        for item in ast.walk(value) if value is not None else ():
+            if isinstance(item, ast.Tuple) and len(item.elts) == 3:
+                label = item.elts[2]
+                if isinstance(label, ast.Constant) and "." in str(label.value):
+                    found.add(str(label.value))
+    return found
+
+
 def _used_keys() -> dict[str, str]:
-    """Every key given to ``msg`` or ``text`` in kiosk/, with where it is.
+    """Every key given to ``msg`` or ``text`` in kiosk/, or a footer label, with where it is.
 
     A key built as ``f"domain.ins.status.{...}"`` uses every key under its prefix.
     """
     keys: dict[str, str] = {}
     for path in _modules():
-        for call in _calls(ast.parse(path.read_text("utf-8"))):
+        tree = ast.parse(path.read_text("utf-8"))
+        keys.update({k: f"{path.relative_to(ROOT)}: KEYS" for k in _footer_keys(tree)})
+        for call in _calls(tree):
             named = _name(call) == "msg" or (
                 isinstance(call.func, ast.Name) and call.func.id == "text"
             )

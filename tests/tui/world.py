@@ -1,0 +1,104 @@
+"""Steps the desk TUI tests share on the real simulated world: cards, login, an admission.
+
+The app is the card monitor's only consumer, so a test inserts a card through the
+world's card desk (as ``kiosk sim card insert`` does) and waits, with a bound, for
+the app to have routed it; it never reads the monitor itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from kiosk.cards.ports import CardKind
+from kiosk.services.admission import Admission
+from kiosk.services.session import SessionState
+from kiosk.sim.cards.desk import control_request
+from kiosk.tui.app import KioskApp
+from kiosk.wiring import Services
+from kiosk.wiring.world import world_facts
+
+__all__ = [
+    "AGENT_PIN",
+    "WATCHERS",
+    "card",
+    "qualified_admission",
+    "settle",
+    "wait_for",
+    "wait_logged_in",
+    "with_card",
+]
+
+AGENT_PIN = "1234"  # kiosk/sim/data/professionals.toml: the fixture agent's test PIN
+
+
+def card(services: Services, op: str, name: str) -> dict[str, Any]:
+    """``insert`` or ``pull`` fixture card ``name`` through the world's card desk."""
+    path = world_facts(services.settings).get("cards_control")
+    reply = control_request(Path(str(path)), {"op": op, "card": name})
+    assert reply.get("ok"), reply
+    return reply
+
+
+WATCHERS = frozenset({"cards", "scanner"})
+"""The app's workers that run as long as the app (they never complete)."""
+
+
+async def settle(app: KioskApp, pilot: Pilot[None]) -> None:
+    """Let the screen mount, its workers finish, and their results render.
+
+    Every worker but the app's watchers, which end only with the app.
+    """
+    await pilot.pause()
+    busy = [w for w in app.workers if w.group not in WATCHERS]
+    if busy:  # an empty list would mean "every worker" to Textual
+        await app.workers.wait_for_complete(busy)
+    await pilot.pause()
+
+
+async def wait_for(pilot: Pilot[None], condition: Any, what: str, bound_s: float = 20) -> None:
+    """Pause until ``condition()`` holds (a card reaching the app crosses processes)."""
+    async with asyncio.timeout(bound_s):
+        while not condition():
+            await pilot.pause(0.05)
+    assert condition(), what
+
+
+async def with_card(app: KioskApp, pilot: Pilot[None], name: str, kind: CardKind) -> str:
+    """Insert ``name`` and wait until the app has heard of it; returns its reader."""
+    card(app.services, "insert", name)  # type: ignore[arg-type]
+
+    def arrived() -> bool:
+        return any(c.kind is kind for c in app.cards.values())
+
+    await wait_for(pilot, arrived, f"{name} reached the app")
+    await settle(app, pilot)
+    return next(r for r, c in app.cards.items() if c.kind is kind)
+
+
+async def wait_logged_in(app: KioskApp, pilot: Pilot[None]) -> None:
+    """Insert the agent's CPE and log in through the service (the PIN screen has its tests)."""
+    services: Services = app.services  # type: ignore[assignment]
+    await with_card(app, pilot, "cpe-agent", CardKind.CPS)
+    await wait_for(pilot, lambda: services.session.state is SessionState.CARD_PRESENT, "CPE routed")
+    await services.desk.login(AGENT_PIN)
+    await settle(app, pilot)
+
+
+async def qualified_admission(
+    app: KioskApp, pilot: Pilot[None], vitale: str = "adult", index: int = 0
+) -> Admission:
+    """Log in, insert ``vitale`` and qualify beneficiary ``index`` through the service."""
+    services: Services = app.services  # type: ignore[assignment]
+    await wait_logged_in(app, pilot)
+    reader = await with_card(app, pilot, vitale, CardKind.VITALE)
+    admission = services.desk.admission or services.desk.begin_admission(reader)
+    await admission.read_card()
+    admission.choose(index)
+    await admission.search_identity()
+    admission.confirm_document()
+    await admission.qualify()
+    return admission
