@@ -10,6 +10,9 @@ prints its one line.
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from textual.pilot import Pilot
 
@@ -45,6 +48,28 @@ async def run_app(
         pilot.app.exit()
 
     app = _TerminalApp(services, mode=mode, lang=lang, demo=demo)
-    await app.run_async(auto_pilot=None if duration is None else stop_after)
+    with _leave_on_signals(app):
+        await app.run_async(auto_pilot=None if duration is None else stop_after)
     if app._exception is not None:
         raise app._exception
+
+
+@contextmanager
+def _leave_on_signals(app: KioskApp) -> Iterator[None]:
+    """SIGTERM (systemd) and SIGHUP (the terminal closed) leave the app as its own keys do.
+
+    A Python handler raising from the middle of the event loop is not seen by
+    Textual, which then runs on with no terminal; the loop's handler asks the app to
+    exit, and whoever started it (``kiosk demo``) stops its processes afterwards.
+    """
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+    for sig in signals:
+        loop.add_signal_handler(sig, app.exit)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, handler)
