@@ -38,7 +38,14 @@ from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.services.identity import IdentityCheck, IdentityFlow
 from kiosk.services.stages import Stage
 
-__all__ = ["Admission", "Agent", "AuditTrail", "QueuePosition"]
+__all__ = [
+    "CONSENT_CHOICES",
+    "Admission",
+    "AdmissionSummary",
+    "Agent",
+    "AuditTrail",
+    "QueuePosition",
+]
 
 
 class AuditTrail(Protocol):
@@ -63,6 +70,37 @@ class Agent:
 
     national_id: str
     mode: str
+
+
+CONSENT_CHOICES = (
+    "creation",
+    "establishment_access",
+    "emergency_access",
+    "regulation_centre_access",
+)
+"""The consent's authorizations, in the order the agent records them."""
+
+
+@dataclass(frozen=True)
+class AdmissionSummary:
+    """What was done for the patient, as the summary screen says it: facts, no personal data.
+
+    ``None`` means the step did not happen (no information given, no consent asked,
+    no authorization asked); ``consent`` pairs each of :data:`CONSENT_CHOICES` with
+    the patient's answer.
+    """
+
+    qualified: bool
+    brochure: bool | None
+    consent: tuple[tuple[str, bool], ...] | None
+    authorization: bool | None
+    creation: Stage | None
+    """What the consent's creation came to (created, deferred, failed, refused), or None."""
+    stage: Stage | None
+    web_account: str
+    """``mobile`` or ``email`` (where the one-time codes go), or empty: none opened."""
+    printed: bool
+    last_error: str
 
 
 class Admission:
@@ -92,6 +130,11 @@ class Admission:
         self._record: IdentityRecord | None = None
         self._enrolment: EnrolmentFlow | None = None
         self._printed = False
+        self._brochure: bool | None = None
+        self._consent: tuple[tuple[str, bool], ...] | None = None
+        self._authorization: bool | None = None
+        self._creation: Stage | None = None
+        self._web_channel = ""
 
     def __repr__(self) -> str:
         stage = self._enrolment.stage.value if self._enrolment else "identity"
@@ -165,6 +208,7 @@ class Admission:
     async def give_information(self, *, brochure: bool) -> Stage:
         """The patient was told what the DMP is and their rights (brochure handed or declined)."""
         stage = self._enrolled().give_information(brochure=brochure)
+        self._brochure = brochure
         await self._audit(AuditKind.INFORMATION_GIVEN, {"brochure": _yes(brochure)})
         return stage
 
@@ -190,6 +234,9 @@ class Admission:
             emergency_access=emergency_access,
             regulation_centre_access=regulation_centre_access,
         )
+        choices = (creation, establishment_access, emergency_access, regulation_centre_access)
+        self._consent = tuple(zip(CONSENT_CHOICES, choices, strict=True))
+        self._creation = stage
         if stage is Stage.CONSENT_REFUSED:
             await self._audit(AuditKind.CONSENT_REFUSED, details)
             return stage
@@ -207,6 +254,7 @@ class Admission:
     async def authorize(self, *, agreed: bool) -> Stage:
         """The patient gives (or refuses) this establishment's access to their existing DMP."""
         stage = await self._enrolled().authorize(agreed=agreed)
+        self._authorization = agreed
         kind = AuditKind.AUTHORIZATION_GIVEN if agreed else AuditKind.AUTHORIZATION_REFUSED
         await self._audit(kind, {})
         return stage
@@ -214,9 +262,8 @@ class Admission:
     async def open_web_account(self, *, mobile: str = "", email: str = "") -> Stage:
         """TD1.5 on the patient's request; the one-time codes go to ``mobile`` or ``email``."""
         stage = await self._enrolled().open_web_account(mobile=mobile.strip(), email=email.strip())
-        await self._audit(
-            AuditKind.WEB_ACCOUNT_OPENED, {"channel": "mobile" if mobile.strip() else "email"}
-        )
+        self._web_channel = "mobile" if mobile.strip() else "email"
+        await self._audit(AuditKind.WEB_ACCOUNT_OPENED, {"channel": self._web_channel})
         return stage
 
     async def print_credentials(self) -> None:
@@ -244,6 +291,21 @@ class Admission:
     def printed(self) -> bool:
         """Whether the credentials were printed at least once."""
         return self._printed
+
+    def summary(self) -> AdmissionSummary:
+        """What was done so far, step by step (the summary screen's one source)."""
+        record = self._record
+        return AdmissionSummary(
+            qualified=record is not None and record.identity.status is IdentityStatus.QUAL,
+            brochure=self._brochure,
+            consent=self._consent,
+            authorization=self._authorization,
+            creation=self._creation,
+            stage=self.stage,
+            web_account=self._web_channel,
+            printed=self._printed,
+            last_error=self.last_error,
+        )
 
     def wipe(self) -> None:
         """Forget the patient: card data, choice, checks, both flows and the credentials."""
