@@ -278,9 +278,14 @@ class _Worker:
                 value = fn(*args)
             except BaseException as exc:  # delivered to the awaiting task
                 err = exc
-                loop.call_soon_threadsafe(settle, lambda: future.set_exception(err))
+                deliver(lambda: future.set_exception(err))
             else:
-                loop.call_soon_threadsafe(settle, lambda: future.set_result(value))
+                deliver(lambda: future.set_result(value))
+
+        def deliver(outcome: Callable[[], None]) -> None:
+            # A call stuck past its timeout may return after its loop has closed: no one waits.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, outcome)
 
         self._jobs.put(job)
         return await asyncio.wait_for(future, wait_s)
@@ -307,6 +312,11 @@ class PcscChannel:
         channel = cls(reader, timeout_s)
         try:
             await channel._worker.call(channel._connect, wait_s=timeout_s)
+        except TimeoutError:
+            # A card gone silent mid-read can keep the reader busy: a read error, as transmit's.
+            channel._hung = True  # the connect may stay blocked until the card is pulled
+            await channel.aclose()
+            raise channel._timeout() from None
         except BaseException:
             await channel.aclose()
             raise

@@ -38,10 +38,12 @@ __all__ = [
     "build_tlv",
     "check_insured_nir",
     "content_serial",
+    "date_from_shown",
     "parse_beneficiaries",
     "parse_card_description",
     "parse_map",
     "parse_tlv",
+    "shown_birth_date",
 ]
 
 VITALE_AID = bytes.fromhex("D250000002564954414C45")
@@ -264,6 +266,35 @@ class Beneficiary:
         if self.quality is None:
             return "unknown"
         return QUALITIES.get(self.quality, self.quality)
+
+
+def shown_birth_date(card_date: str) -> str:
+    """``DD/MM/YYYY`` from the card's ``YYYYMMDD``, for a person to read.
+
+    A lunar date (day or month ``00``, a civil record without them) keeps its ``00``
+    as the card has it: it is not a calendar date, so it is never "corrected".
+    Anything that is not eight digits is shown unchanged rather than guessed at.
+    """
+    if len(card_date) != 8 or not card_date.isdigit():
+        return card_date
+    return f"{card_date[6:8]}/{card_date[4:6]}/{card_date[:4]}"
+
+
+def date_from_shown(shown: str) -> str | None:
+    """The card's ``YYYYMMDD`` from a typed ``DD/MM/YYYY`` (``-`` or ``.`` also), or None.
+
+    The inverse of :func:`shown_birth_date`, for the agent refining an INSi search:
+    day ``00``-``31`` and month ``00``-``12`` (lunar dates exist), a four-digit year.
+    """
+    parts = shown.strip().replace("-", "/").replace(".", "/").split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    day, month, year = parts
+    if len(day) > 2 or len(month) > 2 or len(year) != 4:
+        return None
+    if not (0 <= int(day) <= 31 and 0 <= int(month) <= 12):
+        return None
+    return f"{year}{int(month):02d}{int(day):02d}"
 
 
 def _one_beneficiary(value: bytes, file: str) -> Beneficiary:

@@ -169,6 +169,15 @@ class Admission:
         """The agent checked a high-trust identity document against INSi's traits."""
         self._flow().confirm_document()
 
+    def withdraw_document(self) -> None:
+        """The agent unticked the document check (ticked by mistake): it no longer counts."""
+        self._flow().withdraw_document()
+
+    @property
+    def chosen(self) -> Beneficiary | None:
+        """The beneficiary picked on the card, for the screens that compare it with INSi."""
+        return self._chosen
+
     async def qualify(self) -> IdentityRecord:
         """Store the identity with the status its checks earned; only a qualified one goes on."""
         record = await self._flow().store()

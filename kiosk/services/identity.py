@@ -347,6 +347,10 @@ class IdentityFlow:
         self._need_insi()
         self._sources.add(Source.DOCUMENT)
 
+    def withdraw_document(self) -> None:
+        """Step 4b undone: the document check no longer counts towards the status."""
+        self._sources.discard(Source.DOCUMENT)
+
     async def store(
         self, *, ipp: str | None = None, doubtful: bool = False, fictitious: bool = False
     ) -> IdentityRecord:

@@ -178,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     daemon.start()
     desk = CardDesk(daemon)
     server = ControlServer(desk, state / "cards.sock")
-    (state / "cards.json").write_text(json.dumps({"slots": daemon.slots, "pid": os.getpid()}))
+    # Written whole, then renamed: the world reads it as soon as the name exists.
+    ready = state / "cards.json.tmp"
+    ready.write_text(json.dumps({"slots": daemon.slots, "pid": os.getpid()}))
+    ready.replace(state / "cards.json")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=server.serve_forever, daemon=True).start()
