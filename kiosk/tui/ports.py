@@ -8,11 +8,15 @@ it a small fake with the same attributes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk.cards.ports import CardMonitor
 from kiosk.cards.professional import ProfessionalIdentity
 from kiosk.clock import Clock
+from kiosk.scanning.ports import Scanner
+
+if TYPE_CHECKING:
+    from kiosk.services.desk import Desk
 from kiosk.services.session import SessionEvent, SessionMode, SessionState
 
 __all__ = ["DemoControl", "DeskServices", "DeskSession", "StatusProbe", "StatusResult"]
@@ -79,7 +83,7 @@ class DeskSession(Protocol):
 
 
 class DeskServices(Protocol):
-    """The part of ``kiosk.wiring.Services`` the TUI uses so far."""
+    """The part of ``kiosk.wiring.Services`` the TUI uses."""
 
     @property
     def clock(self) -> Clock:
@@ -99,6 +103,16 @@ class DeskServices(Protocol):
     @property
     def probes(self) -> Sequence[StatusProbe]:
         """The footer's lights, in the order shown."""
+        ...
+
+    @property
+    def desk(self) -> Desk:
+        """Cards, login and the admission in progress: what the desk screens call."""
+        ...
+
+    @property
+    def scanner(self) -> Scanner | None:
+        """The 2D barcode scanner, if the site has one."""
         ...
 
 

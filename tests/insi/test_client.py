@@ -65,7 +65,7 @@ async def test_homonyms_are_several_and_never_picked_then_the_birth_place_separa
         traits("GARNIER-TEST", "MARIE", "F", "1990-01-01", place="2A004")
     )
     assert refined.identity is not None
-    assert refined.identity.ins.matricule == "2900102A0041772"
+    assert refined.identity.ins.matricule == "290012A00417731"
 
 
 async def test_twins_are_separated_by_birth_rank_with_vitale_data(client: InsiClient) -> None:
