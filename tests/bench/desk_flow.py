@@ -153,7 +153,9 @@ async def _typed(app: Any, pilot: Any, card: Callable[[str, str], object], jobs:
         )
 
     async def tab_to(selector: str) -> None:
-        await until(settled, "the screen settled")
+        # the screen's own first focus (AUTO_FOCUS) lands after its mount: a Tab sent
+        # before it would move the focus once more than this loop counts
+        await until(lambda: settled() and app.focused is not None, "the screen's first focus")
         for _ in range(12):  # Tab, as the agent would, one focus move at a time
             if ready(selector):
                 return
