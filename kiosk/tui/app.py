@@ -11,6 +11,8 @@ traceback.
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -26,7 +28,7 @@ from kiosk.errors import KioskError
 from kiosk.locale import LANGUAGES, text
 from kiosk.services.session import SessionEvent, SessionLocked, SessionState
 from kiosk.tui.desk.welcome import WelcomeScreen
-from kiosk.tui.messages import CardChanged, ScanReceived, SessionChanged
+from kiosk.tui.messages import CardChanged, LanguageChanged, ScanReceived, SessionChanged
 from kiosk.tui.ports import DemoControl, DeskServices
 from kiosk.tui.self_service import SelfServicePlaceholder
 
@@ -131,9 +133,13 @@ class KioskApp(App[None]):
             or (desk.admission is None and isinstance(self.screen, PatientScreen))
             or (isinstance(self.screen, PatientScreen) and self.screen.stale)
         ):
+            if isinstance(self.screen, PatientScreen):
+                self.screen.scrub()
             self.pop_screen()
         if not logged or desk.admission is None:
             self.clear_notifications()
+            _forget_cancelled_timers()
+            self.set_timer(1.0, _forget_cancelled_timers)  # and those the wipe itself cancels
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The demo panel's key exists only in a demo (hidden from the footer otherwise)."""
@@ -153,6 +159,10 @@ class KioskApp(App[None]):
     def action_toggle_language(self) -> None:
         """Switch between French and English."""
         self.lang = "en" if self.lang == "fr" else "fr"
+
+    def watch_lang(self) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(LanguageChanged())
 
     def show_error(self, exc: KioskError) -> None:
         """Show ``exc`` to the user in the app's language, with its code; log the code."""
@@ -187,3 +197,23 @@ class KioskApp(App[None]):
             return
         async for event in scanner.events():
             self.screen.post_message(ScanReceived(event))
+
+
+def _forget_cancelled_timers() -> None:
+    """Drop the loop's cancelled timers now, and the contexts they were made in.
+
+    asyncio keeps a cancelled timer in its heap until it falls due (a client's 30 s
+    timeout, say), and with it the context of the task that armed it: for a timer
+    armed in a screen's worker, Textual's current worker, hence the screen and what
+    it showed of the patient. A wipe must not leave that in memory for a minute.
+    Only for the standard loop, whose heap is a list of handles.
+    """
+    loop = asyncio.get_running_loop()
+    scheduled = getattr(loop, "_scheduled", None)
+    if not isinstance(scheduled, list):
+        return
+    live = [handle for handle in scheduled if not handle.cancelled()]
+    if len(live) != len(scheduled):
+        heapq.heapify(live)
+        scheduled[:] = live
+        loop._timer_cancelled_count = 0  # type: ignore[attr-defined]

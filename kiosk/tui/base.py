@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from kiosk.locale import text
+from kiosk.tui.messages import LanguageChanged
 from kiosk.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -30,6 +31,19 @@ class KioskScreen(Screen[None]):
         """The app, typed."""
         return cast("KioskApp", self.app)
 
+    def show(self, screen: Screen[Any]) -> None:
+        """Push ``screen`` from the app's own task, not from the caller's worker.
+
+        A screen pushed inside a worker starts its tasks and timers in that worker's
+        context, where Textual keeps the worker, hence this screen: a wiped patient
+        screen would stay in memory as long as the next one lives.
+        """
+        self.app.call_later(self.app.push_screen, screen)
+
+    def replace_with(self, screen: Screen[Any]) -> None:
+        """Switch to ``screen`` in place of this one, from the app's own task (see :meth:`show`)."""
+        self.app.call_later(self.app.switch_screen, screen)
+
     def body(self) -> ComposeResult:
         """The screen's own widgets."""
         yield from ()
@@ -40,7 +54,12 @@ class KioskScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.kiosk, "lang", self._localise, init=True)
+        self._localise()
+
+    def on_language_changed(self, message: LanguageChanged) -> None:
+        self._localise()
+        for bar in self.query(StatusBar):
+            bar.post_message(LanguageChanged())
 
     def _localise(self) -> None:
         self._localise_keys()

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from kiosk.errors import KioskError
 from kiosk.locale import text
+from kiosk.tui.messages import LanguageChanged
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
@@ -69,8 +70,11 @@ class DemoPanel(ModalScreen[None]):
             yield Static(markup=False, id="demo-hint")
 
     def on_mount(self) -> None:
-        self.watch(self.kiosk, "lang", self.render_texts, init=True)
+        self.render_texts()
         self.refresh_cards()
+
+    def on_language_changed(self, message: LanguageChanged) -> None:
+        self.render_texts()
 
     def action_close(self) -> None:
         """Back to the screen underneath."""

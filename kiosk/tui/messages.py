@@ -12,7 +12,7 @@ from kiosk.cards.ports import CardEvent
 from kiosk.scanning.ports import ScanEvent
 from kiosk.services.session import SessionEvent
 
-__all__ = ["CardChanged", "ScanReceived", "SessionChanged"]
+__all__ = ["CardChanged", "LanguageChanged", "ScanReceived", "SessionChanged"]
 
 
 class CardChanged(Message):
@@ -37,3 +37,12 @@ class ScanReceived(Message):
     def __init__(self, event: ScanEvent) -> None:
         super().__init__()
         self.event = event
+
+
+class LanguageChanged(Message):
+    """The app's language changed: write every text again.
+
+    Sent to each screen of the stack (and by a screen to its status bar) rather than
+    watched: a watcher on the app would keep a popped screen, and what it showed of
+    the patient, alive until the next switch.
+    """

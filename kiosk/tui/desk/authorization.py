@@ -105,8 +105,8 @@ class AuthorizationScreen(PatientScreen):
         if stage is Stage.AUTHORIZED:
             from kiosk.tui.desk.web_account import WebAccountScreen
 
-            self.app.push_screen(WebAccountScreen(self.admission))
+            self.show(WebAccountScreen(self.admission))
         else:
             from kiosk.tui.desk.summary import SummaryScreen
 
-            self.app.push_screen(SummaryScreen(self.admission))
+            self.show(SummaryScreen(self.admission))

@@ -98,7 +98,7 @@ class BeneficiariesScreen(PatientScreen):
         except KioskError as exc:
             self.kiosk.show_error(exc)
             return
-        self.app.push_screen(IdentityScreen(self.admission))
+        self.show(IdentityScreen(self.admission))
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang

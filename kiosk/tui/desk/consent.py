@@ -157,8 +157,8 @@ class ConsentScreen(PatientScreen):
         if self._stage is Stage.CREATED:
             from kiosk.tui.desk.web_account import WebAccountScreen
 
-            self.app.push_screen(WebAccountScreen(self.admission))
+            self.show(WebAccountScreen(self.admission))
         elif self._stage is not None:
             from kiosk.tui.desk.summary import SummaryScreen
 
-            self.app.push_screen(SummaryScreen(self.admission))
+            self.show(SummaryScreen(self.admission))

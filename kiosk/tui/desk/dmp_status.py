@@ -120,16 +120,16 @@ class DmpStatusScreen(PatientScreen):
         if stage is Stage.NO_DMP:
             from kiosk.tui.desk.information import InformationScreen
 
-            self.app.push_screen(InformationScreen(self.admission))
+            self.show(InformationScreen(self.admission))
         elif stage is Stage.NEEDS_AUTHORIZATION:
             from kiosk.tui.desk.authorization import AuthorizationScreen
 
-            self.app.push_screen(AuthorizationScreen(self.admission))
+            self.show(AuthorizationScreen(self.admission))
         elif stage is Stage.AUTHORIZED:
             from kiosk.tui.desk.web_account import WebAccountScreen
 
-            self.app.push_screen(WebAccountScreen(self.admission))
+            self.show(WebAccountScreen(self.admission))
         elif stage is not None:
             from kiosk.tui.desk.summary import SummaryScreen
 
-            self.app.push_screen(SummaryScreen(self.admission))
+            self.show(SummaryScreen(self.admission))

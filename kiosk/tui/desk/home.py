@@ -74,7 +74,7 @@ class DeskHomeScreen(KioskScreen):
             self.kiosk.show_error(exc)
             return
         self._started_on = card
-        self.app.push_screen(BeneficiariesScreen(admission))
+        self.show(BeneficiariesScreen(admission))
 
     def action_logout(self) -> None:
         """End the session; the app goes back to the first screen."""

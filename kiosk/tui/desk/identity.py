@@ -229,7 +229,7 @@ class IdentityScreen(PatientScreen):
         self.render_texts()
         from kiosk.tui.desk.dmp_status import DmpStatusScreen
 
-        self.app.push_screen(DmpStatusScreen(self.admission))
+        self.show(DmpStatusScreen(self.admission))
 
     def on_scan_received(self, message: ScanReceived) -> None:
         """A Data Matrix read: held against INSi's identity; a bad read changes nothing."""

@@ -89,4 +89,4 @@ class InformationScreen(PatientScreen):
             self.render_texts()
         from kiosk.tui.desk.consent import ConsentScreen
 
-        self.app.push_screen(ConsentScreen(self.admission))
+        self.show(ConsentScreen(self.admission))

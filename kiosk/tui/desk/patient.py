@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.widgets import Button, DataTable, Input, Static
+
 from kiosk.tui.base import KioskScreen
 
 if TYPE_CHECKING:
@@ -42,6 +44,24 @@ class PatientScreen(KioskScreen):
     def stale(self) -> bool:
         """Whether the desk moved on to another admission (or none)."""
         return self._admission is None or self.desk.admission is not self._admission
+
+    def scrub(self) -> None:
+        """Blank every text this screen shows, before the app drops it.
+
+        Textual may keep a dropped screen referenced for a while (a timer's context
+        holds the screens visible when it was armed): it must hold nothing of the
+        patient by then.
+        """
+        for widget in self.query("*"):
+            if isinstance(widget, Static):
+                widget.update("")
+            elif isinstance(widget, DataTable):
+                widget.clear(columns=True)
+            elif isinstance(widget, Input):
+                widget.value = ""
+            elif isinstance(widget, Button):
+                widget.label = ""
+        self._admission = None
 
     def on_unmount(self) -> None:
         self._admission = None  # nothing of the patient outlives the screen

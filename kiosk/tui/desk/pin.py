@@ -143,7 +143,7 @@ class PinScreen(KioskScreen):
             self.app.pop_screen()  # back to the screen the lock covered
             self.kiosk.reconcile_screens()  # unless a card left meanwhile
         else:
-            self.app.switch_screen(DeskHomeScreen())
+            self.replace_with(DeskHomeScreen())
 
     def on_session_changed(self, message: SessionChanged) -> None:
         event = message.event

@@ -155,4 +155,4 @@ class WebAccountScreen(PatientScreen):
     def _done(self) -> None:
         from kiosk.tui.desk.summary import SummaryScreen
 
-        self.app.push_screen(SummaryScreen(self.admission))
+        self.show(SummaryScreen(self.admission))

@@ -82,7 +82,7 @@ class WelcomeScreen(KioskScreen):
 
         screen = PinScreen(PinMode(mode))
         if self.is_current and screen.wanted:
-            self.app.push_screen(screen)
+            self.show(screen)
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang

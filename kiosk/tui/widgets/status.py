@@ -26,7 +26,7 @@ from textual.worker import Worker
 
 from kiosk.locale import catalogue, text
 from kiosk.services.session import SessionEvent, SessionMode, SessionState
-from kiosk.tui.messages import SessionChanged
+from kiosk.tui.messages import LanguageChanged, SessionChanged
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
@@ -84,7 +84,7 @@ class StatusBar(Vertical):
     def on_mount(self) -> None:
         session = self.kiosk.services.session
         self._unsubscribe = session.subscribe(self._heard)
-        self.watch(self.kiosk, "lang", self._render_all, init=True)
+        self._render_all()
         self._tick()
         self.set_interval(POLL_S, self._tick)
 
@@ -95,6 +95,10 @@ class StatusBar(Vertical):
 
     def _heard(self, event: SessionEvent) -> None:
         self.post_message(SessionChanged(event))  # may be called from any task
+
+    def on_language_changed(self, message: LanguageChanged) -> None:
+        message.stop()
+        self._render_all()
 
     def on_session_changed(self, message: SessionChanged) -> None:
         message.stop()

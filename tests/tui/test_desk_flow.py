@@ -1,0 +1,249 @@
+"""The whole desk flow through the app, by keyboard alone, on the real simulated stack.
+
+The agent's CPE goes into the world's reader, the PIN is typed (a wrong one first),
+the patient's Vitale card follows, and every screen is driven with its keys until
+the receipt comes out of the simulated printer. Then the world is asked what
+happened: the DMP with its consent, the receipt's QR code, the audit chain. The
+wipe tests search the app's object graph for the patient after the card is pulled
+and after the session ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import zxingcpp
+from PIL import Image
+from textual.pilot import Pilot
+
+from kiosk.audit.store import AuditLog
+from kiosk.cards.ports import CardKind
+from kiosk.services.session import SessionState
+from kiosk.services.stages import Stage
+from kiosk.tui.app import KioskApp
+from kiosk.tui.desk.beneficiaries import BeneficiariesScreen
+from kiosk.tui.desk.consent import ConsentScreen
+from kiosk.tui.desk.dmp_status import DmpStatusScreen
+from kiosk.tui.desk.home import DeskHomeScreen
+from kiosk.tui.desk.identity import IdentityScreen
+from kiosk.tui.desk.information import InformationScreen
+from kiosk.tui.desk.patient import PatientScreen
+from kiosk.tui.desk.pin import PinScreen
+from kiosk.tui.desk.summary import SummaryScreen
+from kiosk.tui.desk.web_account import WebAccountScreen
+from kiosk.tui.desk.welcome import WelcomeScreen
+from kiosk.wiring import Services
+from kiosk.wiring.world import world_facts
+from tests import softhsm as tokens
+from tests.desk import desk_services, sim_world
+from tests.tui.world import AGENT_PIN, card, settle, wait_for, with_card
+
+__all__ = ["desk_services", "sim_world"]  # fixtures, used by name
+
+test_pki = tokens.test_pki
+
+SIZE = (100, 30)
+ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS test OID
+PERSON = ("MARTIN-TEST", "PAUL HENRI", ADULT_NIR, "19800523", "23/05/1980")
+"""What must not outlive the patient's admission: names, NIR, birth date (both forms)."""
+
+
+async def _on(app: KioskApp, pilot: Pilot[None], screen: type[Any]) -> None:
+    await wait_for(pilot, lambda: isinstance(app.screen, screen), f"{screen.__name__} shown")
+    await settle(app, pilot)
+
+
+async def _keys(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(app, pilot)
+
+
+def _printed(services: Services) -> list[Path]:
+    jobs = Path(str(world_facts(services.settings)["printer"]["jobs_dir"]))  # type: ignore[index]
+    return sorted(jobs.glob("job-*.png"))
+
+
+def _qr(page: Path) -> list[str]:
+    with Image.open(page) as image:
+        return [
+            c.text for c in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        ]
+
+
+_CODE = (
+    type,
+    types.FunctionType,
+    types.ModuleType,
+    types.FrameType,
+    types.CoroutineType,
+    asyncio.Task,
+)
+"""Not followed: through a function's globals every module, and the test's own frame, are
+reachable; the search is of the app's objects, not of the process."""
+
+
+def _reachable(root: object) -> Iterator[object]:
+    """Every object reachable from ``root`` (the app: its screens, widgets, services)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, _CODE):
+            continue
+        seen.add(id(obj))
+        yield obj
+        todo.extend(gc.get_referents(obj))
+
+
+def _path_to(root: object, needle: str) -> list[str]:
+    """Debug aid: the chain of types from ``root`` to a string holding ``needle``."""
+    seen: set[int] = set()
+    todo: list[tuple[object, list[str]]] = [(root, [])]
+    while todo:
+        obj, trail = todo.pop(0)
+        if id(obj) in seen or isinstance(obj, _CODE):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str) and needle in obj:
+            return trail
+        for ref in gc.get_referents(obj):
+            todo.append((ref, [*trail, type(obj).__name__]))
+    return []
+
+
+def _leaks(app: KioskApp) -> set[str]:
+    """Which of the patient's traits a string reachable from the app still holds."""
+    found: set[str] = set()
+    for obj in _reachable(app):
+        if isinstance(obj, str):
+            found.update(t for t in PERSON if t in obj)
+    return found
+
+
+async def _gone(app: KioskApp, pilot: Pilot[None]) -> None:
+    """The patient leaves the app's objects within a few seconds of the wipe.
+
+    The screens go at once; a timer armed meanwhile (a notification's, a client's
+    timeout) may hold a dropped screen until the app's second sweep, a second later.
+    """
+    try:
+        await wait_for(pilot, lambda: not _leaks(app), "patient gone from memory", 5)
+    except TimeoutError:
+        raise AssertionError(" > ".join(_path_to(app, "MARTIN-TEST"))) from None
+
+
+async def _log_in_by_keys(app: KioskApp, pilot: Pilot[None]) -> None:
+    await with_card(app, pilot, "cpe-agent", CardKind.CPS)
+    await _on(app, pilot, PinScreen)
+    await _keys(app, pilot, *"0000", "enter")  # a wrong PIN first: the card counts it
+    assert isinstance(app.screen, PinScreen)
+    await _keys(app, pilot, *AGENT_PIN, "enter")
+    await _on(app, pilot, DeskHomeScreen)
+
+
+async def _to_identity(app: KioskApp, pilot: Pilot[None]) -> None:
+    await with_card(app, pilot, "adult", CardKind.VITALE)
+    await _on(app, pilot, BeneficiariesScreen)
+    await _keys(app, pilot, "enter")
+    await _on(app, pilot, IdentityScreen)
+
+
+async def test_an_agent_enrols_a_patient_by_keyboard_from_cpe_to_printed_receipt(
+    desk_services: Services,
+) -> None:
+    services = desk_services
+    app = KioskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await _log_in_by_keys(app, pilot)
+        assert services.session.state is SessionState.LOGGED_IN
+        await _to_identity(app, pilot)
+        await _keys(app, pilot, "d", "q")  # document checked, then qualify
+        await _on(app, pilot, DmpStatusScreen)
+        await _keys(app, pilot, "enter")  # no DMP: continue
+        await _on(app, pilot, InformationScreen)
+        await _keys(app, pilot, "f5")  # informed, brochure handed
+        await _on(app, pilot, ConsentScreen)
+        await _keys(app, pilot, "space", "tab", "space", "f5")  # creation, our access; record
+        admission = services.desk.admission
+        assert admission is not None
+        assert admission.stage is Stage.CREATED
+        await _keys(app, pilot, "enter")  # to the web account
+        await _on(app, pilot, WebAccountScreen)
+        await pilot.press(*"06 12 34 56 78")
+        await _keys(app, pilot, "enter")  # open the account
+        assert admission.stage is Stage.WEB_ACCOUNT_OPEN
+        assert not _printed(services), "credentials are printed only on request"
+        await _keys(app, pilot, "enter")  # print, on the patient's request
+        await wait_for(pilot, lambda: len(_printed(services)) == 1, "receipt printed", 40)
+        assert _qr(_printed(services)[0]) == [services.settings.site.patient_portal_url]
+
+        app.screen.query_one("#web-done").focus()
+        await _keys(app, pilot, "enter")
+        await _on(app, pilot, SummaryScreen)
+        await _keys(app, pilot, "f5")  # next patient
+        await _on(app, pilot, DeskHomeScreen)
+        assert services.desk.admission is None
+
+        card(services, "pull", "adult")
+        card(services, "pull", "cpe-agent")
+        await wait_for(pilot, lambda: isinstance(app.screen, WelcomeScreen), "session over")
+        await settle(app, pilot)
+        assert services.session.state is SessionState.ENDED
+        await _gone(app, pilot)
+
+    dmp_url = str(world_facts(services.settings)["dmp_url"]).rstrip("/")
+    async with httpx.AsyncClient() as http:
+        record = (await http.get(f"{dmp_url}/_sim/dmp/{ADULT_NIR}")).json()
+    assert record["exists"]
+    assert record["consent"]["emergency_access"] is True
+    assert record["web_account"]
+    await services.outbox.chain_owed()
+    report = await AuditLog(services.outbox.path).verify()
+    assert report.ok, report
+    lines = "\n".join(await AuditLog(services.outbox.path).export_lines())
+    assert lines.count('"session.login"') == 1
+    for kind in ("identity.verified", "consent.given", "dmp.created", "receipt.printed"):
+        assert f'"{kind}"' in lines, kind
+    assert ADULT_NIR not in lines
+
+
+PATH: list[tuple[str, tuple[str, ...], type[Any]]] = [
+    ("beneficiaries", ("enter",), IdentityScreen),
+    ("identity", ("d", "q"), DmpStatusScreen),
+    ("dmp", ("enter",), InformationScreen),
+    ("information", ("f5",), ConsentScreen),
+    ("consent", ("space", "tab", "space", "f5", "enter"), WebAccountScreen),
+    ("web_account", (), WebAccountScreen),
+]
+"""Each step, the keys that leave it, and the screen they lead to."""
+
+
+@pytest.mark.parametrize("step", [name for name, _, _ in PATH])
+async def test_pulling_the_vitale_card_at_any_step_clears_the_patient_at_once(
+    desk_services: Services, step: str
+) -> None:
+    services = desk_services
+    app = KioskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await _log_in_by_keys(app, pilot)
+        await with_card(app, pilot, "adult", CardKind.VITALE)
+        await _on(app, pilot, BeneficiariesScreen)
+        for name, keys, screen in PATH:
+            if name == step:
+                break
+            await _keys(app, pilot, *keys)
+            await _on(app, pilot, screen)
+
+        card(services, "pull", "adult")
+        await wait_for(pilot, lambda: services.desk.admission is None, "admission wiped")
+        await _on(app, pilot, DeskHomeScreen)
+        assert not any(isinstance(s, PatientScreen) for s in app.screen_stack)
+        assert services.session.state is SessionState.LOGGED_IN  # the agent stays
+        await _gone(app, pilot)
