@@ -1,0 +1,148 @@
+"""``kiosk demo`` in a real terminal (tmux): an agent types their way from CPE to printed receipt.
+
+The demo runs in a detached tmux session of 100×30 cells; the test drives it the way
+a person at the desk would (cards from "another terminal" with ``kiosk sim card``,
+keys with ``tmux send-keys``) and reads the screen with ``capture-pane``. At the end
+the terminal is closed: every simulator must stop, and the audit chain the session
+wrote must verify.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from kiosk.sim.pki import TestPki
+from tests import softhsm as tokens
+from tests.command_line import KIOSK
+
+test_pki = tokens.test_pki
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux (scripts/bootstrap)")
+
+_NOT_INHERITED = ("KIOSK_", "TEXTUAL", "PCSCLITE_CSOCK_NAME", "SOFTHSM2_CONF")
+"""The test worker's own settings, readers and tokens: the demo must use its world's."""
+
+
+class Desk:
+    """One tmux session running ``kiosk demo`` in ``home``."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.name = f"kiosk-e2e-{uuid.uuid4().hex[:8]}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+
+    def start(self) -> None:
+        command = f"cd {self.home} && exec {KIOSK} demo --services-port 0"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command],
+            check=True,
+            env={**self.env, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"},
+        )
+
+    def screen(self) -> str:
+        done = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout
+
+    def wait(self, text: str, bound_s: float = 60) -> str:
+        """The screen once it shows ``text``."""
+        deadline = time.monotonic() + bound_s
+        while True:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never shown; the screen was:\n{shown}")
+            time.sleep(0.2)
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def kiosk(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A command from "another terminal" of the same desk."""
+        return subprocess.run(
+            [str(KIOSK), *args],
+            cwd=self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False)
+
+
+def _world_processes(home: Path) -> list[str]:
+    """Command lines of live processes started for this home's world."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if str(home) in argv and state != "Z":
+            found.append(argv)
+    return found
+
+
+def test_an_agent_goes_from_cpe_to_printed_receipt_in_the_demo(
+    tmp_path: Path, test_pki: TestPki
+) -> None:
+    shutil.copytree(test_pki.directory, tmp_path / "var" / "sim" / "pki")  # RSA is slow
+    desk = Desk(tmp_path)
+    desk.start()
+    try:
+        desk.wait("Insérez votre carte CPE", bound_s=120)
+        assert desk.kiosk("sim", "card", "insert", "cpe-agent").returncode == 0
+        desk.wait("Saisissez votre code porteur")
+        desk.keys("1234", "Enter")
+        home = desk.wait("Insérez la carte Vitale du patient")
+        assert "Camille ACCUEIL-TEST" in home  # the agent, in the status bar
+        assert "1234" not in home  # the PIN was masked, and is gone
+
+        assert desk.kiosk("sim", "card", "insert", "adult").returncode == 0
+        assert "23/05/1980" in desk.wait("MARTIN-TEST")  # the birth date as a date
+        desk.keys("Enter")
+        desk.wait("La carte Vitale et INSi concordent.")
+        desk.keys("d", "q")
+        desk.wait("pas de DMP")
+        desk.keys("Enter")
+        desk.wait("La brochure d'information a-t-elle été remise au patient ?")
+        desk.keys("F5")
+        desk.wait("Consentement du patient à la création de son DMP")
+        desk.keys("Space", "Tab", "Space", "F5")
+        desk.wait("DMP créé.")
+        desk.keys("Enter")
+        desk.wait("Compte web du patient (Mon espace santé)")
+        desk.keys("0", "6", " ", "1", "2", " ", "3", "4", " ", "5", "6", " ", "7", "8", "Enter")
+        desk.wait("Imprimer les identifiants")
+        desk.keys("Enter")
+        printed = desk.wait("Identifiants imprimés")
+        assert "Réimprimer" in printed
+        jobs = list((tmp_path / "var" / "sim").rglob("job-*.png"))
+        assert len(jobs) == 1, jobs
+    finally:
+        desk.close()
+
+    deadline = time.monotonic() + 30
+    while _world_processes(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _world_processes(tmp_path) == []  # closing the terminal stopped every simulator
+    verified = desk.kiosk("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
