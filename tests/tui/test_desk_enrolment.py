@@ -12,7 +12,6 @@ control channel, as ``kiosk sim network|printer`` do.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,11 @@ from PIL import Image
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, Switch
 
-from kiosk.clock import FrozenClock
 from kiosk.services.admission import Admission
 from kiosk.services.stages import Stage
 from kiosk.sim.network import network_request
 from kiosk.sim.printer.control import control as printer_control
 from kiosk.sim.world import SimWorld
-from kiosk.tui import app as app_module
 from kiosk.tui.app import KioskApp
 from kiosk.tui.desk.authorization import AuthorizationScreen
 from kiosk.tui.desk.consent import ConsentScreen
@@ -44,7 +41,7 @@ from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
 from tests.demo_world import demo_world
 from tests.desk import desk_services, sim_settings, sim_world
-from tests.tui.world import qualified_admission, settle, wait_for
+from tests.tui.world import WorldApp, qualified_admission, settle, wait_for
 
 __all__ = ["demo_world", "desk_services", "sim_world"]  # fixtures, used by name
 
@@ -371,23 +368,6 @@ async def test_a_refused_consent_creates_nothing_and_says_so(desk_services: Serv
 # -- snapshots ----------------------------------------------------------------
 
 
-class _WorldApp(KioskApp):
-    """The app on services opened in its own event loop (snap_compare runs one of its own)."""
-
-    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))  # else read from tests/
-
-    def __init__(self, world: Path, lang: str) -> None:
-        super().__init__(None, lang=lang)  # type: ignore[arg-type]  # opened in run_async
-        self._world = world
-
-    async def run_async(self, *args: Any, **kwargs: Any) -> Any:
-        # Frozen near now: INSi checks the assertion's validity window on its own clock.
-        clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
-        async with open_services(sim_settings(self._world), clock=clock) as services:
-            self.services = services
-            return await super().run_async(*args, **kwargs)
-
-
 async def _stage_for(screen: str, admission: Admission) -> None:
     """Drive the admission (through the service) to where ``screen`` is shown."""
     if screen in ("dmp_status", "authorization"):
@@ -424,7 +404,7 @@ SCREENS = {
 def test_the_enrolment_screen_snapshot(
     snap_compare: Any, sim_world: Path, screen: str, lang: str
 ) -> None:
-    app = _WorldApp(sim_world, lang)
+    app = WorldApp(sim_world, lang)
 
     async def run_before(pilot: Pilot[None]) -> None:
         admission = await qualified_admission(app, pilot)

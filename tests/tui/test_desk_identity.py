@@ -11,7 +11,7 @@ import asyncio
 import sys
 import types
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 from textual.worker import WorkerState
 
 from kiosk.cards.ports import CardKind
-from kiosk.clock import FrozenClock
 from kiosk.domain.datamatrix import build_payload
 from kiosk.domain.ins import OID_INS_NIR_TEST, Ins, StrictTraits
 from kiosk.errors import InvalidInput
@@ -29,7 +28,6 @@ from kiosk.locale import msg, text
 from kiosk.scanning.ports import ScanPayload, ScanRejected
 from kiosk.sim.scanner import SCANNER_SOCKET, person_payload, scan_request
 from kiosk.sim.world import SimWorld
-from kiosk.tui import app as app_module
 from kiosk.tui.app import KioskApp
 from kiosk.tui.desk.beneficiaries import BeneficiariesScreen
 from kiosk.tui.desk.identity import IdentityScreen
@@ -40,7 +38,7 @@ from kiosk.wiring import Services, open_services
 from tests import softhsm as tokens
 from tests.demo_world import demo_world
 from tests.desk import desk_services, sim_settings, sim_world
-from tests.tui.world import card, settle, wait_for, wait_logged_in, with_card
+from tests.tui.world import WorldApp, card, settle, wait_for, wait_logged_in, with_card
 
 __all__ = ["demo_world", "desk_services", "sim_world"]  # fixtures, used by name
 
@@ -368,23 +366,6 @@ async def test_a_scan_through_the_worlds_scanner_reaches_the_identity_screen(
 # -- snapshots ----------------------------------------------------------------
 
 
-class _WorldApp(KioskApp):
-    """The app on services opened in its own event loop (snap_compare runs one of its own)."""
-
-    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))  # not relative to tests/
-
-    def __init__(self, world: Path, lang: str) -> None:
-        super().__init__(None, lang=lang)  # type: ignore[arg-type]  # opened in run_async
-        self._world = world
-
-    async def run_async(self, *args: Any, **kwargs: Any) -> Any:
-        # Frozen near now: INSi checks the assertion's validity window on its own clock.
-        clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
-        async with open_services(sim_settings(self._world), clock=clock) as services:
-            self.services = services
-            return await super().run_async(*args, **kwargs)
-
-
 async def _snapshot_ready(app: KioskApp, pilot: Pilot[None]) -> None:
     await settle(app, pilot)
     bar = app.screen.query_one(StatusBar)
@@ -395,7 +376,7 @@ async def _snapshot_ready(app: KioskApp, pilot: Pilot[None]) -> None:
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_beneficiaries_screen_snapshot(snap_compare: Any, sim_world: Path, lang: str) -> None:
-    app = _WorldApp(sim_world, lang)
+    app = WorldApp(sim_world, lang)
 
     async def run_before(pilot: Pilot[None]) -> None:
         await _beneficiaries(app, pilot, "family")
@@ -407,7 +388,7 @@ def test_the_beneficiaries_screen_snapshot(snap_compare: Any, sim_world: Path, l
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_identity_screen_snapshot(snap_compare: Any, sim_world: Path, lang: str) -> None:
-    app = _WorldApp(sim_world, lang)
+    app = WorldApp(sim_world, lang)
 
     async def run_before(pilot: Pilot[None]) -> None:
         await _identity(app, pilot, "family")  # DURAND-TEST on the card, LEROY-TEST in INSi

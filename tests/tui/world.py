@@ -8,22 +8,27 @@ the app to have routed it; it never reads the monitor itself.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
 from kiosk.cards.ports import CardKind
+from kiosk.clock import FrozenClock
 from kiosk.services.admission import Admission
 from kiosk.services.session import SessionState
 from kiosk.sim.cards.desk import control_request
+from kiosk.tui import app as app_module
 from kiosk.tui.app import KioskApp
-from kiosk.wiring import Services
+from kiosk.wiring import Services, open_services
 from kiosk.wiring.world import world_facts
+from tests.desk import sim_settings
 
 __all__ = [
     "AGENT_PIN",
     "WATCHERS",
+    "WorldApp",
     "card",
     "qualified_admission",
     "settle",
@@ -102,3 +107,20 @@ async def qualified_admission(
     admission.confirm_document()
     await admission.qualify()
     return admission
+
+
+class WorldApp(KioskApp):
+    """The app on services opened in its own event loop (snap_compare runs one of its own)."""
+
+    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))  # not relative to tests/
+
+    def __init__(self, world: Path, lang: str) -> None:
+        super().__init__(None, lang=lang)  # type: ignore[arg-type]  # opened in run_async
+        self._world = world
+
+    async def run_async(self, *args: Any, **kwargs: Any) -> Any:
+        # Frozen near now: INSi checks the assertion's validity window on its own clock.
+        clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+        async with open_services(sim_settings(self._world), clock=clock) as services:
+            self.services = services
+            return await super().run_async(*args, **kwargs)
