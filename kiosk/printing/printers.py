@@ -23,19 +23,47 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
+import tempfile
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from escpos.exceptions import DeviceNotFoundError
-from escpos.exceptions import Error as EscposError
-from escpos.printer import File, Network, Usb
 
-from kiosk.errors import PrinterError
-from kiosk.locale import Message, msg
-from kiosk.printing.ports import UNKNOWN_STATUS, PrinterStatus, PrintJob, parse_status
+def _capabilities_cache() -> None:
+    """Give python-escpos a lasting place for its parsed capabilities, before it loads.
+
+    Without one it parses its YAML profile file on every start (0.5–0.8 s of the
+    kiosk's cold start here) and pickles the result into a new temporary directory
+    each time. ``ESCPOS_CAPABILITIES_PICKLE_DIR`` set by the site or the unit wins.
+    """
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
+        return
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    for folder in (Path(home) / "kiosk" / "escpos", Path(tempfile.gettempdir()) / "kiosk-escpos"):
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(folder)
+                return
+
+
+_capabilities_cache()
+
+from escpos.exceptions import DeviceNotFoundError  # noqa: E402  # after the cache is chosen
+from escpos.exceptions import Error as EscposError  # noqa: E402
+from escpos.printer import File, Network, Usb  # noqa: E402
+
+from kiosk.errors import PrinterError  # noqa: E402
+from kiosk.locale import Message, msg  # noqa: E402
+from kiosk.printing.ports import (  # noqa: E402
+    UNKNOWN_STATUS,
+    PrinterStatus,
+    PrintJob,
+    parse_status,
+)
 
 __all__ = ["EscposPrinter", "PrintFailed", "PrinterFault", "printer_error"]
 
