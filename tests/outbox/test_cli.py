@@ -56,7 +56,7 @@ def invoke(command: object, context: CliContext, *args: str) -> dict[str, object
     result = CliRunner().invoke(command, list(args), obj=context)  # type: ignore[arg-type]
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
-    return json.loads(result.output)  # type: ignore[no-any-return]
+    return json.loads(result.stdout)  # type: ignore[no-any-return]  # logs may go to stderr
 
 
 def test_status_sync_once_and_purge(tmp_path: Path, signer: KeySigner, world: SimWorld) -> None:

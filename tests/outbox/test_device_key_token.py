@@ -308,7 +308,7 @@ def write_config(
 def run(context: CliContext, *args: str) -> tuple[object, BaseException | None]:
     result = CliRunner().invoke(outbox, list(args), obj=context)
     if result.exception is None or isinstance(result.exception, SystemExit):
-        return json.loads(result.output), None
+        return json.loads(result.stdout), None  # a log line may go to stderr
     return None, result.exception
 
 

@@ -101,7 +101,7 @@ def invoke(
         raise result.exception
     else:
         assert result.exit_code == 0, result.output
-    return json.loads(result.output)  # type: ignore[no-any-return]
+    return json.loads(result.stdout)  # type: ignore[no-any-return]  # logs may go to stderr
 
 
 def creations(dmp_url: str) -> tuple[dict[str, object], int]:

@@ -55,7 +55,7 @@ def test_show_json_with_show_reveals_nir_and_ipp(context: CliContext) -> None:
         records, ["show", "277076322082910", "--show", "--json"], obj=context
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # a log line may go to stderr
     assert data["ins"] == "277076322082910"
     assert data["ipp"] == "IPP-000777"
     assert data["status"] == "QUAL"

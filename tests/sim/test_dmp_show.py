@@ -26,7 +26,7 @@ async def _kiosk(*args: str) -> tuple[int, str]:
     result = await asyncio.to_thread(CliRunner().invoke, root, ["--lang", "en", *args])
     if isinstance(result.exception, KioskError):  # kiosk.cli.main maps these to exit codes
         return result.exception.exit_code, result.exception.message("en")
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout  # a log line may go to stderr
 
 
 async def _fill(desk: Desk) -> None:
