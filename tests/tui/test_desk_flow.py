@@ -190,6 +190,8 @@ async def test_an_agent_enrols_a_patient_by_keyboard_from_cpe_to_printed_receipt
         await _keys(app, pilot, "f5")  # next patient
         await _on(app, pilot, DeskHomeScreen)
         assert services.desk.admission is None
+        await _keys(app, pilot, "f7")  # the patient is back for their credentials
+        await wait_for(pilot, lambda: len(_printed(services)) == 2, "receipt reprinted", 40)
 
         card(services, "pull", "adult")
         card(services, "pull", "cpe-agent")

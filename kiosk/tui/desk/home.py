@@ -6,7 +6,8 @@ reader when the screen is shown) starts one admission
 (:meth:`kiosk.services.desk.Desk.begin_admission`) and opens its beneficiaries. One
 insertion gives one admission: coming back here with the same card still in (next
 patient) does not start it over; the card must be pulled and inserted again. Any
-other card is named as not recognised. F10 logs out.
+other card is named as not recognised. F7 prints the session's last receipt again (a
+patient back for their credentials); F10 logs out.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ __all__ = ["DeskHomeScreen"]
 class DeskHomeScreen(KioskScreen):
     """ "Insert the patient's Vitale card", for the agent logged in."""
 
-    KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (("f10", "logout", "tui.home.key_logout"),)
+    KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("f7", "reprint", "tui.home.key_reprint"),
+        ("f10", "logout", "tui.home.key_logout"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -75,6 +79,20 @@ class DeskHomeScreen(KioskScreen):
             return
         self._started_on = card
         self.show(BeneficiariesScreen(admission))
+
+    def action_reprint(self) -> None:
+        """Print the session's last receipt again (the patient came back for it)."""
+        self.reprint()
+
+    @work(exclusive=True, exit_on_error=False, group="reprint")
+    async def reprint(self) -> None:
+        """The one service call of F7."""
+        try:
+            await self.kiosk.services.desk.reprint_last()
+        except KioskError as exc:
+            self.kiosk.show_error(exc)
+        else:
+            self.notify(text("tui.home.reprinted", self.kiosk.lang), markup=False)
 
     def action_logout(self) -> None:
         """End the session; the app goes back to the first screen."""
