@@ -340,7 +340,7 @@ async def test_paper_out_says_so_and_the_receipt_prints_once_refilled(
         assert len(kept) == 1, "the failed receipt stays in the session's queue"
 
         _printer(services, "refill")
-        await _press(app, pilot, "enter")  # the print button kept the focus
+        await _click(app, pilot, "#web-print")  # focus and Enter: a slow failure may move focus
         await wait_for(
             pilot, lambda: len(_printed_pages(services)) == 1, "printed after refill", bound_s=40
         )
