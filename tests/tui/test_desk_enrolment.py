@@ -181,6 +181,7 @@ async def test_an_online_creation_goes_to_the_web_account_and_the_printed_receip
         )
         assert "Identifiants imprimés" in _shown(app, "#web-outcome")
         assert str(app.screen.query_one("#web-print", Button).label) == "Réimprimer"
+        assert app.screen.query_one("#web-print", Button).has_focus
         await _press(app, pilot, "enter")  # the patient asks again
         await wait_for(
             pilot, lambda: len(_printed_pages(services)) == 2, "receipt reprinted", bound_s=40
@@ -340,7 +341,8 @@ async def test_paper_out_says_so_and_the_receipt_prints_once_refilled(
         assert len(kept) == 1, "the failed receipt stays in the session's queue"
 
         _printer(services, "refill")
-        await _click(app, pilot, "#web-print")  # focus and Enter: a slow failure may move focus
+        assert app.screen.query_one("#web-print", Button).has_focus  # Enter prints again
+        await _press(app, pilot, "enter")
         await wait_for(
             pilot, lambda: len(_printed_pages(services)) == 1, "printed after refill", bound_s=40
         )

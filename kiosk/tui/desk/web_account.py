@@ -133,6 +133,9 @@ class WebAccountScreen(PatientScreen):
     async def print_credentials(self) -> None:
         """Print (again, on a second request); a printer fault leaves the receipt queued."""
         await self._call(self.admission.print_credentials())
+        # Hidden while busy, the button lost the focus: give it back, so that Enter
+        # reprints (or prints once the paper is back) as the label says.
+        self.query_one("#web-print", Button).focus()
 
     async def _call(self, call: Awaitable[object]) -> None:
         self._busy, self._failure, self._print_failure = True, None, None
