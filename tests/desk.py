@@ -21,7 +21,7 @@ from kiosk.sim.world import SimWorld
 from kiosk.wiring import Services, open_services
 from tests.pcsc_link import point_pcsc_at
 
-__all__ = ["desk_services", "sim_settings", "sim_world"]
+__all__ = ["desk_services", "printed_pages", "qr_texts", "sim_settings", "sim_world"]
 
 
 @pytest.fixture
@@ -101,3 +101,21 @@ async def desk_services(sim_world: Path) -> AsyncIterator[Services]:
     """The desk's services, as ``kiosk run`` will open them, on the simulated world."""
     async with open_services(sim_settings(sim_world)) as opened:
         yield opened
+
+
+def printed_pages(services: Services) -> list[Path]:
+    """The pages the world's simulated printer cut, oldest first (its job PNGs)."""
+    from kiosk.wiring.world import world_facts
+
+    jobs = Path(str(world_facts(services.settings)["printer"]["jobs_dir"]))  # type: ignore[index]
+    return sorted(jobs.glob("job-*.png"))
+
+
+def qr_texts(page: Path) -> list[str]:
+    """What the QR codes on a printed page say."""
+    import zxingcpp
+    from PIL import Image
+
+    with Image.open(page) as image:
+        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [barcode.text for barcode in found]

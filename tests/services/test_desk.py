@@ -13,8 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import zxingcpp
-from PIL import Image
 
 from kiosk.audit.store import AuditLog
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved
@@ -26,7 +24,7 @@ from kiosk.sim.cards.desk import control_request
 from kiosk.wiring import Services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
-from tests.desk import desk_services, sim_world
+from tests.desk import desk_services, printed_pages, qr_texts, sim_world
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
 
@@ -53,17 +51,6 @@ async def _next(events: Any, want: type[CardEvent], kind: CardKind | None = None
         raise AssertionError("monitor stopped")
 
     return await asyncio.wait_for(find(), timeout=20)
-
-
-def _printed(services: Services) -> list[Path]:
-    """The pages the simulated printer cut, oldest first."""
-    jobs = Path(str(world_facts(services.settings)["printer"]["jobs_dir"]))  # type: ignore[index]
-    return sorted(jobs.glob("job-*.png"))
-
-
-def _qr_texts(page_png: Path) -> list[str]:
-    with Image.open(page_png) as page:
-        return [c.text for c in zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
 async def _logged_in(services: Services, events: Any) -> None:
@@ -113,9 +100,9 @@ async def test_an_agent_enrols_a_patient_from_card_to_receipt(desk_services: Ser
     services.desk.end_admission()
     await services.desk.reprint_last()  # the patient is back: the session kept the receipt
 
-    receipts = _printed(services)
+    receipts = printed_pages(services)
     assert len(receipts) == 3  # printed, reprinted at the patient's request, reprinted later
-    assert _qr_texts(receipts[0]) == [services.settings.site.patient_portal_url]
+    assert qr_texts(receipts[0]) == [services.settings.site.patient_portal_url]
 
     dmp_url = str(world_facts(services.settings)["dmp_url"]).rstrip("/")
     async with httpx.AsyncClient() as http:

@@ -17,8 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import zxingcpp
-from PIL import Image
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, Switch
 
@@ -40,7 +38,7 @@ from kiosk.wiring import Services, open_services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
 from tests.demo_world import demo_world
-from tests.desk import desk_services, sim_settings, sim_world
+from tests.desk import desk_services, printed_pages, qr_texts, sim_settings, sim_world
 from tests.tui.world import WorldApp, qualified_admission, settle, wait_for
 
 __all__ = ["demo_world", "desk_services", "sim_world"]  # fixtures, used by name
@@ -87,16 +85,6 @@ def _network(services: Services, op: str) -> None:
 
 def _printer(services: Services, line: str) -> None:
     printer_control(int(_facts(services)["printer"]["control_port"]), line)
-
-
-def _printed_pages(services: Services) -> list[Path]:
-    return sorted(Path(str(_facts(services)["printer"]["jobs_dir"])).glob("job-*.png"))
-
-
-def _qr_texts(page: Path) -> list[str]:
-    with Image.open(page) as image:
-        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-    return [barcode.text for barcode in found]
 
 
 async def _on(pilot: Pilot[None], app: KioskApp, screen: type[Any]) -> None:
@@ -173,18 +161,18 @@ async def test_an_online_creation_goes_to_the_web_account_and_the_printed_receip
         await pilot.press(*MOBILE)
         await _press(app, pilot, "enter")
         assert admission.stage is Stage.WEB_ACCOUNT_OPEN
-        assert not _printed_pages(services), "printed only on request"
+        assert not printed_pages(services), "printed only on request"
         assert app.screen.query_one("#web-print", Button).has_focus
         await _press(app, pilot, "enter")
         await wait_for(
-            pilot, lambda: len(_printed_pages(services)) == 1, "receipt printed", bound_s=40
+            pilot, lambda: len(printed_pages(services)) == 1, "receipt printed", bound_s=40
         )
         assert "Identifiants imprimés" in _shown(app, "#web-outcome")
         assert str(app.screen.query_one("#web-print", Button).label) == "Réimprimer"
         assert app.screen.query_one("#web-print", Button).has_focus
         await _press(app, pilot, "enter")  # the patient asks again
         await wait_for(
-            pilot, lambda: len(_printed_pages(services)) == 2, "receipt reprinted", bound_s=40
+            pilot, lambda: len(printed_pages(services)) == 2, "receipt reprinted", bound_s=40
         )
         shown = "\n".join(str(s.content) for s in app.screen.query(Static))
         assert "mot de passe provisoire n'est jamais affiché" in shown
@@ -215,8 +203,8 @@ async def test_an_online_creation_goes_to_the_web_account_and_the_printed_receip
     assert record["consent"]["regulation_centre_access"] is True
     assert record["web_account"]
     portal = services.settings.site.patient_portal_url
-    for page in _printed_pages(services):
-        assert any(t.startswith(portal) for t in _qr_texts(page)), page
+    for page in printed_pages(services):
+        assert any(t.startswith(portal) for t in qr_texts(page)), page
 
 
 async def test_with_the_dmp_cut_the_creation_is_queued_then_synced_when_restored(
@@ -334,7 +322,7 @@ async def test_paper_out_says_so_and_the_receipt_prints_once_refilled(
         outcome = _shown(app, "#web-outcome")
         assert outcome.startswith("Cannot print:"), outcome
         assert "The receipt is kept" in outcome
-        assert not _printed_pages(services)
+        assert not printed_pages(services)
         assert not admission.printed
         assert str(app.screen.query_one("#web-print", Button).label) == "Print the credentials"
         kept = services.print_queue.pending()
@@ -344,7 +332,7 @@ async def test_paper_out_says_so_and_the_receipt_prints_once_refilled(
         assert app.screen.query_one("#web-print", Button).has_focus  # Enter prints again
         await _press(app, pilot, "enter")
         await wait_for(
-            pilot, lambda: len(_printed_pages(services)) == 1, "printed after refill", bound_s=40
+            pilot, lambda: len(printed_pages(services)) == 1, "printed after refill", bound_s=40
         )
         assert _shown(app, "#web-outcome").startswith("Credentials printed")
         assert admission.printed

@@ -14,13 +14,10 @@ import asyncio
 import gc
 import types
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import zxingcpp
-from PIL import Image
 from textual.pilot import Pilot
 
 from kiosk.audit.store import AuditLog
@@ -42,7 +39,7 @@ from kiosk.tui.desk.welcome import WelcomeScreen
 from kiosk.wiring import Services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
-from tests.desk import desk_services, sim_world
+from tests.desk import desk_services, printed_pages, qr_texts, sim_world
 from tests.tui.world import AGENT_PIN, card, settle, wait_for, with_card
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
@@ -63,18 +60,6 @@ async def _on(app: KioskApp, pilot: Pilot[None], screen: type[Any]) -> None:
 async def _keys(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
     await pilot.press(*keys)
     await settle(app, pilot)
-
-
-def _printed(services: Services) -> list[Path]:
-    jobs = Path(str(world_facts(services.settings)["printer"]["jobs_dir"]))  # type: ignore[index]
-    return sorted(jobs.glob("job-*.png"))
-
-
-def _qr(page: Path) -> list[str]:
-    with Image.open(page) as image:
-        return [
-            c.text for c in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-        ]
 
 
 _CODE = (
@@ -179,10 +164,10 @@ async def test_an_agent_enrols_a_patient_by_keyboard_from_cpe_to_printed_receipt
         await pilot.press(*"06 12 34 56 78")
         await _keys(app, pilot, "enter")  # open the account
         assert admission.stage is Stage.WEB_ACCOUNT_OPEN
-        assert not _printed(services), "credentials are printed only on request"
+        assert not printed_pages(services), "credentials are printed only on request"
         await _keys(app, pilot, "enter")  # print, on the patient's request
-        await wait_for(pilot, lambda: len(_printed(services)) == 1, "receipt printed", 40)
-        assert _qr(_printed(services)[0]) == [services.settings.site.patient_portal_url]
+        await wait_for(pilot, lambda: len(printed_pages(services)) == 1, "receipt printed", 40)
+        assert qr_texts(printed_pages(services)[0]) == [services.settings.site.patient_portal_url]
 
         app.screen.query_one("#web-done").focus()
         await _keys(app, pilot, "enter")
@@ -191,7 +176,7 @@ async def test_an_agent_enrols_a_patient_by_keyboard_from_cpe_to_printed_receipt
         await _on(app, pilot, DeskHomeScreen)
         assert services.desk.admission is None
         await _keys(app, pilot, "f7")  # the patient is back for their credentials
-        await wait_for(pilot, lambda: len(_printed(services)) == 2, "receipt reprinted", 40)
+        await wait_for(pilot, lambda: len(printed_pages(services)) == 2, "receipt reprinted", 40)
 
         card(services, "pull", "adult")
         card(services, "pull", "cpe-agent")
