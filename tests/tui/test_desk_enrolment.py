@@ -93,6 +93,14 @@ async def _on(pilot: Pilot[None], app: KioskApp, screen: type[Any]) -> None:
 
 
 async def _press(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
+    """Press as a person would: not while a button still shows its last press.
+
+    Textual ignores Enter on a button during its 0.2 s "pressed" effect (a double
+    press prints once); a fast print ends inside it, and the next Enter was lost.
+    """
+    focused = app.focused
+    if isinstance(focused, Button):
+        await wait_for(pilot, lambda: not focused.has_class("-active"), "button released")
     await pilot.press(*keys)
     await settle(app, pilot)
 
