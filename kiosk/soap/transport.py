@@ -14,6 +14,7 @@ WS-Security authentication fault; anything unreadable →
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -33,7 +34,13 @@ from kiosk.soap.envelope import (
     serialize,
 )
 
-__all__ = ["ExchangeTimings", "SoapClient", "TlsSettings", "build_http_client"]
+__all__ = [
+    "ExchangeTimings",
+    "SoapClient",
+    "TlsSettings",
+    "build_http_client",
+    "default_tls_context",
+]
 
 _AUTH_FAULTS = frozenset(
     # WS-Security 1.1 §12 fault subcodes: the caller is not authenticated or the
@@ -59,17 +66,29 @@ class TlsSettings:
     """Mutual TLS with a file key; a CPS card's key cannot be used by ``ssl`` (see README)."""
 
 
+@functools.cache
+def default_tls_context() -> ssl.SSLContext:
+    """The system store's verifying context (TLS 1.2 or later), built once per process.
+
+    Shared by every client that names no CA file and no client pair: each context
+    built afresh reads the whole store again (~45 ms here, more on a Pi), and the
+    desk opens several clients at start.
+    """
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def build_http_client(tls: TlsSettings | None, *, timeout_s: float) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for a SOAP endpoint; mutual TLS when a client pair is given."""
-    verify: ssl.SSLContext | bool = True
-    if tls is not None:
-        context = ssl.create_default_context(
+    verify = default_tls_context()
+    if tls is not None and (tls.ca_file is not None or tls.client_cert is not None):
+        verify = ssl.create_default_context(
             cafile=str(tls.ca_file) if tls.ca_file is not None else None
         )
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        verify.minimum_version = ssl.TLSVersion.TLSv1_2
         if tls.client_cert is not None and tls.client_key is not None:
-            context.load_cert_chain(str(tls.client_cert), str(tls.client_key))
-        verify = context
+            verify.load_cert_chain(str(tls.client_cert), str(tls.client_key))
     return httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(timeout_s))
 
 

@@ -39,7 +39,9 @@ def build_dmp_http(settings: Settings, clock: Clock) -> httpx.AsyncClient:
 
     cfg = settings.dmp
     if cfg.kind == "sim":
-        return httpx.AsyncClient(timeout=httpx.Timeout(cfg.timeout_s))
+        from kiosk.soap.transport import default_tls_context
+
+        return httpx.AsyncClient(verify=default_tls_context(), timeout=httpx.Timeout(cfg.timeout_s))
     if cfg.ca_file is None or cfg.client_cert is None or cfg.client_key is None:
         raise ConfigError(
             msg("wiring.dmp.build_dmp_http"),

@@ -31,6 +31,7 @@ from kiosk.wiring.signers import establishment_signer, token_pin
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from kiosk.dmp.client import DmpClient
     from kiosk.outbox.ports import DeviceKey, OutboxSender
     from kiosk.outbox.store import OutboxStore
 
@@ -84,8 +85,13 @@ async def outbox_sender(
     *,
     facts: Mapping[str, object],
     state_dir: Path | None = None,
+    dmp: DmpClient | None = None,
 ) -> AsyncIterator[OutboxSender]:
-    """The outbox's sender, open for the block: the DMP (kinds ``dmp.*``) or the feed sink."""
+    """The outbox's sender, open for the block: the DMP (kinds ``dmp.*``) or the feed sink.
+
+    ``dmp``: the DMP client the caller already holds (the desk's), so that the outbox
+    and the desk share one signer and one connection pool; else one of its own.
+    """
     if outbox_sender_kind(settings) == "feed_sink":
         import httpx
 
@@ -104,6 +110,9 @@ async def outbox_sender(
         return
     from kiosk.dmp.sender import DmpSender
 
+    if dmp is not None:
+        yield DmpSender(dmp)
+        return
     async with (
         establishment_signer(settings, state_dir=state_dir) as signer,
         build_dmp_http(settings, clock) as http,

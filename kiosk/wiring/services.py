@@ -117,8 +117,13 @@ async def open_services(
     async with contextlib.AsyncExitStack() as stack:
         outbox = await stack.enter_async_context(open_outbox(settings, clock))
         records = await stack.enter_async_context(open_records(settings))
+        signer = await stack.enter_async_context(
+            establishment_signer(settings, state_dir=state_dir)
+        )
+        http = await stack.enter_async_context(build_dmp_http(settings, clock))
+        dmp = build_dmp_client(settings, http, signer, clock, facts=facts)
         sender = await stack.enter_async_context(
-            outbox_sender(settings, clock, facts=facts, state_dir=state_dir)
+            outbox_sender(settings, clock, facts=facts, state_dir=state_dir, dmp=dmp)
         )
         sync = SyncService(
             outbox,
@@ -127,11 +132,6 @@ async def open_services(
             policy=policy_from_settings(settings),
             trusted=outbox_trust(settings),
         )
-        signer = await stack.enter_async_context(
-            establishment_signer(settings, state_dir=state_dir)
-        )
-        http = await stack.enter_async_context(build_dmp_http(settings, clock))
-        dmp = build_dmp_client(settings, http, signer, clock, facts=facts)
         insi = await stack.enter_async_context(insi_client(settings, clock, facts))
 
         readers = build_card_reader(settings, state_dir)
