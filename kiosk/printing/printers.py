@@ -6,6 +6,10 @@ for the printer's state (``DLE EOT 1/2/4``), sends the bytes, asks again, and cl
 The second question is what tells "paper ran out half way" from "printed": a thermal
 printer accepts the rest of a job into its buffer and drops it silently otherwise.
 
+python-escpos loads with the first job or status question, not at start: its import
+(its capabilities, PyYAML, qrcode, pyusb, pyserial) costs ~50 ms and ~15 MiB that a
+desk waiting for its first agent does not need.
+
 python-escpos calls block, so each job runs in ``asyncio.to_thread``. Every failure
 becomes a :class:`PrinterError` with a French and an English message; the job itself
 is never dropped here (the session's :class:`~kiosk.printing.queue.PrintQueue` keeps
@@ -22,14 +26,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from kiosk.errors import PrinterError
+from kiosk.locale import Message, msg
+from kiosk.printing.ports import (
+    UNKNOWN_STATUS,
+    PrinterStatus,
+    PrintJob,
+    parse_status,
+)
 
 
 def _capabilities_cache() -> None:
@@ -49,21 +64,6 @@ def _capabilities_cache() -> None:
                 os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(folder)
                 return
 
-
-_capabilities_cache()
-
-from escpos.exceptions import DeviceNotFoundError  # noqa: E402  # after the cache is chosen
-from escpos.exceptions import Error as EscposError  # noqa: E402
-from escpos.printer import File, Network, Usb  # noqa: E402
-
-from kiosk.errors import PrinterError  # noqa: E402
-from kiosk.locale import Message, msg  # noqa: E402
-from kiosk.printing.ports import (  # noqa: E402
-    UNKNOWN_STATUS,
-    PrinterStatus,
-    PrintJob,
-    parse_status,
-)
 
 __all__ = ["EscposPrinter", "PrintFailed", "PrinterFault", "printer_error"]
 
@@ -120,25 +120,54 @@ def _status_fault(status: PrinterStatus) -> PrinterFault | None:
     return PrinterFault.OFFLINE
 
 
-class _Network(Network):  # type: ignore[misc]
-    """python-escpos's TCP printer, opening its socket without leaking it on failure."""
+@dataclass(frozen=True)
+class _Escpos:
+    """What this module takes from python-escpos, once it is loaded."""
 
-    def open(self, raise_not_found: bool = True) -> None:
-        # The stock open() leaves the socket unclosed when connect() fails.
-        try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except OSError as exc:
-            self.device = None
-            raise DeviceNotFoundError(f"{self.host}:{self.port}: {exc}") from exc
-        self.device = sock
+    network: Callable[..., Any]
+    file: Callable[..., Any]
+    usb: Any
+    open_errors: tuple[type[BaseException], ...]
+    """What opening a device raises when it is not there."""
+    errors: tuple[type[BaseException], ...]
+    """What a device raises while it is used."""
 
-    def close(self) -> None:
-        sock: object = getattr(self, "_device", False)
-        self._device = False
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+
+@functools.cache
+def _escpos() -> _Escpos:
+    """python-escpos, loaded on first use (in the job's worker thread)."""
+    _capabilities_cache()
+    from escpos.exceptions import DeviceNotFoundError
+    from escpos.exceptions import Error as EscposError
+    from escpos.printer import File, Network, Usb
+
+    class _Network(Network):  # type: ignore[misc]
+        """python-escpos's TCP printer, opening its socket without leaking it on failure."""
+
+        def open(self, raise_not_found: bool = True) -> None:
+            # The stock open() leaves the socket unclosed when connect() fails.
+            try:
+                sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            except OSError as exc:
+                self.device = None
+                raise DeviceNotFoundError(f"{self.host}:{self.port}: {exc}") from exc
+            self.device = sock
+
+        def close(self) -> None:
+            sock: object = getattr(self, "_device", False)
+            self._device = False
+            if isinstance(sock, socket.socket):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+
+    return _Escpos(
+        network=_Network,
+        file=File,
+        usb=Usb,
+        open_errors=(DeviceNotFoundError, EscposError, OSError),
+        errors=(EscposError, OSError),
+    )
 
 
 class EscposPrinter:
@@ -165,7 +194,7 @@ class EscposPrinter:
     ) -> EscposPrinter:
         """A network printer (raw TCP, port 9100 by default)."""
         return cls(
-            lambda: _Network(host, port, timeout=timeout_s),
+            lambda: _escpos().network(host, port, timeout=timeout_s),
             name=f"tcp://{host}:{port}",
             status_queries=status_queries,
         )
@@ -173,16 +202,17 @@ class EscposPrinter:
     @classmethod
     def device_file(cls, path: Path) -> EscposPrinter:
         """A printer device file such as ``/dev/kiosk-printer`` (usblp); writes only."""
-        return cls(lambda: File(str(path)), name=str(path), status_queries=False)
+        return cls(lambda: _escpos().file(str(path)), name=str(path), status_queries=False)
 
     @classmethod
     def usb(cls, vendor_id: int, product_id: int, *, status_queries: bool = True) -> EscposPrinter:
         """A USB printer driven directly through pyusb."""
 
         def make() -> Any:
-            if not Usb.is_usable():
+            usb = _escpos().usb
+            if not usb.is_usable():
                 raise printer_error(PrinterFault.USB_UNSUPPORTED)
-            return Usb(vendor_id, product_id, timeout=10_000)
+            return usb(vendor_id, product_id, timeout=10_000)
 
         return cls(
             make, name=f"usb:{vendor_id:04x}:{product_id:04x}", status_queries=status_queries
@@ -205,12 +235,12 @@ class EscposPrinter:
             self._device = self._make_device()
         try:
             self._device.open()
-        except (DeviceNotFoundError, EscposError, OSError) as exc:
+        except _escpos().open_errors as exc:
             raise printer_error(PrinterFault.UNREACHABLE, f"{self.name}: {exc}") from exc
         return self._device
 
     def _close(self, device: Any) -> None:
-        with contextlib.suppress(EscposError, OSError):
+        with contextlib.suppress(*_escpos().errors):
             device.close()
 
     def _status_blocking(self) -> PrinterStatus:
@@ -229,7 +259,7 @@ class EscposPrinter:
                 raise printer_error(fault, self.name)
             try:
                 device._raw(job.escpos)
-            except (EscposError, OSError) as exc:
+            except _escpos().errors as exc:
                 raise printer_error(PrinterFault.CONNECTION_LOST, f"{self.name}: {exc}") from exc
             after = self._query(device, mid_job=True)
             if after.known and after.paper_out:
@@ -248,6 +278,7 @@ class EscposPrinter:
         if sock is not None:
             # A printer that never answers must not hold a job for the connect timeout.
             sock.settimeout(self.status_timeout_s * (5 if mid_job else 1))
+        unanswered: tuple[type[BaseException], ...] = (*_escpos().errors, NotImplementedError)
         answers: list[int] = []
         for n in (1, 2, 4):
             try:
@@ -255,7 +286,7 @@ class EscposPrinter:
                 reply = device._read()
             except TimeoutError:
                 return UNKNOWN_STATUS
-            except (EscposError, OSError, NotImplementedError) as exc:
+            except unanswered as exc:
                 if mid_job or isinstance(exc, ConnectionError):
                     raise printer_error(
                         PrinterFault.CONNECTION_LOST, f"{self.name}: {exc}"

@@ -17,13 +17,6 @@ from kiosk.dmp.transactions import WebCredentials
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.queue import PrintQueue
-from kiosk.printing.receipt import (
-    ReceiptContent,
-    encode_escpos,
-    png_bytes,
-    receipt_layout,
-    render,
-)
 
 __all__ = ["ReceiptPrinter"]
 
@@ -56,6 +49,16 @@ class ReceiptPrinter:
         return f"ReceiptPrinter(establishment={self._establishment!r}, …)"
 
     def _job(self, credentials: WebCredentials) -> PrintJob:
+        # The renderer (Pillow, NumPy, the QR and Data Matrix encoders: ~60 ms and
+        # ~20 MiB) loads with the first receipt, in its worker thread, not at start.
+        from kiosk.printing.receipt import (
+            ReceiptContent,
+            encode_escpos,
+            png_bytes,
+            receipt_layout,
+            render,
+        )
+
         content = ReceiptContent(
             establishment=self._establishment,
             printed_at=self._clock.now(),
