@@ -322,7 +322,7 @@ class DmpClient:
         header = MessageHeader(
             message_id, self._clock.now(), self.settings.sender_oid, self.settings.sender_name
         )
-        body = build_request(request, header)
+        body = build_request(request, header, structure_id=self._actor.structure_id)
         action = ACTIONS["hl7"] + etree.QName(body).localname
         answer = await self._send(name, body, action, request.patient, access, message_id)
         return answer, message_id

@@ -5,12 +5,24 @@ devices), control act with its reason code, acknowledgement, ``attentionLine``
 keywords and the patient's ``administrativeObservation`` values. The transactions of
 :mod:`kiosk.dmp.transactions` fill the payload; the simulator reads with the same
 functions. Names and codes come from :data:`kiosk.dmp.vocabulary.HL7V3`.
+
+Shapes follow the HL7 v3 Normative Edition 2008 schemas (``../shared/schemas``):
+
+* the acknowledgement's type is a child element, ``<acknowledgement><typeCode
+  code="AA"/>…`` (MCCI_MT000200UV01/MCCI_MT000300UV01); the attribute form an earlier
+  version of this module wrote is refused when read (:class:`AcknowledgementShapeInvalid`);
+* every ``value`` of an ``attentionLine`` or an ``administrativeObservation`` is of the
+  abstract type ``ANY`` and so carries its ``xsi:type`` (``BL``, ``INT``, ``TS``, ``ST``,
+  ``CD``); a value without one is refused when read. The type of each DMP keyword is
+  ours, from its meaning (verify against the DMP guide);
+* an accept acknowledgement (MCCI_IN000002UV01) has no ``controlActProcess``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from lxml import etree
 
@@ -20,8 +32,11 @@ from kiosk.locale import msg
 
 __all__ = [
     "V3",
+    "XSI_TYPE",
     "Acknowledgement",
+    "AcknowledgementShapeInvalid",
     "MessageHeader",
+    "ValueType",
     "build_message",
     "child",
     "observation",
@@ -29,10 +44,24 @@ __all__ = [
     "read_attention",
     "read_header",
     "read_observations",
+    "read_value",
+    "typed_value",
 ]
 
 V3 = f"{{{NS['hl7']}}}"
 """Clark prefix of the HL7 v3 namespace."""
+
+XSI_TYPE = f"{{{NS['xsi']}}}type"
+"""Clark name of ``xsi:type``."""
+
+ValueType = Literal["BL", "INT", "TS", "ST", "CD"]
+"""The HL7 v3 data types a DMP keyword or observation value is sent as."""
+
+
+class AcknowledgementShapeInvalid(DmpMessageInvalid):
+    """An answer whose acknowledgement type is an attribute, not the schema's element."""
+
+    code = "DMP_ACK_SHAPE"
 
 
 @dataclass(frozen=True)
@@ -82,17 +111,19 @@ def build_message(
     *,
     reason: str = "",
     ack: Acknowledgement | None = None,
-    attention: tuple[tuple[str, str], ...] = (),
-) -> tuple[etree._Element, etree._Element]:
+    attention: tuple[tuple[str, ValueType, str], ...] = (),
+    control_act: bool = True,
+) -> tuple[etree._Element, etree._Element | None]:
     """The wrapper and its ``controlActProcess``, to which the caller adds the payload.
 
     Element order follows MCCI_MT000100UV01/MCCI_MT000300UV01: receiver, sender, then
-    the ``attentionLine`` keywords (DMP outputs), then the acknowledgement.
+    the ``attentionLine`` keywords (DMP outputs), then the acknowledgement. An accept
+    acknowledgement (``control_act=False``, MCCI_IN000002UV01) stops there.
     """
     root = etree.Element(
         f"{V3}{interaction}",
         {"ITSVersion": HL7V3["its_version"]},
-        nsmap={None: NS["hl7"]},  # type: ignore[dict-item]
+        nsmap={None: NS["hl7"], "xsi": NS["xsi"]},  # type: ignore[dict-item]
     )
     child(root, "id", root=f"{header.sender_oid}.1", extension=header.message_id)
     created = header.created.astimezone(UTC).strftime("%Y%m%d%H%M%S")
@@ -103,32 +134,60 @@ def build_message(
     child(root, "acceptAckCode", code=HL7V3["accept_ack"])
     _device(root, "RCV", header.receiver_oid, "DMP" if ack is None else "")
     _device(root, "SND", header.sender_oid, header.sender_name)
-    for keyword, value in attention:
+    for keyword, kind, value in attention:
         line = child(root, "attentionLine")
         child(line, "keyWordText", code=keyword)
-        child(line, "value", code=value)
+        typed_value(line, kind, value)
     if ack is not None:
         code = HL7V3["ack_ok"] if ack.accepted else HL7V3["ack_error"]
-        acknowledgement = child(root, "acknowledgement", typeCode=code)
+        acknowledgement = child(root, "acknowledgement")
+        child(acknowledgement, "typeCode", code=code)
         target = child(acknowledgement, "targetMessage")
         child(target, "id", extension=ack.target_message_id)
         if not ack.accepted:
             detail = child(acknowledgement, "acknowledgementDetail", typeCode="E")
             child(detail, "code", code=ack.code)
             child(detail, "text", ack.text)
+    if not control_act:
+        return root, None
     control = child(root, "controlActProcess", classCode="CACT", moodCode="EVN")
     if reason:
         child(control, "reasonCode", code=reason, codeSystem=HL7V3["reason_system"])
     return root, control
 
 
-def observation(parent: etree._Element, code: str, value: str) -> None:
-    """A patient ``subjectOf/administrativeObservation`` with a code and a value."""
+def typed_value(parent: etree._Element, kind: ValueType, value: str) -> etree._Element:
+    """A ``value`` of the abstract type ``ANY`` with its ``xsi:type``: text, code or value."""
+    element = child(parent, "value")
+    element.set(XSI_TYPE, kind)
+    if kind == "ST":
+        element.text = value
+    elif kind == "CD":
+        element.set("code", value)
+    else:
+        element.set("value", value)
+    return element
+
+
+def read_value(element: etree._Element) -> str:
+    """The text, code or value of a typed ``value``; DmpMessageInvalid without ``xsi:type``."""
+    kind = element.get(XSI_TYPE, "").rpartition(":")[2]
+    if kind == "ST":
+        return element.text or ""
+    if kind in ("CD", "CE", "CS", "CV"):
+        return element.get("code", "")
+    if kind in ("BL", "INT", "TS", "REAL"):
+        return element.get("value", "")
+    raise _invalid(f"value without a known xsi:type ({kind or 'none'})")
+
+
+def observation(parent: etree._Element, code: str, kind: ValueType, value: str) -> None:
+    """A patient ``subjectOf/administrativeObservation`` with a code and a typed value."""
     obs = child(child(parent, "subjectOf", typeCode="SBJ"), "administrativeObservation")
     obs.set("classCode", "OBS")
     obs.set("moodCode", "EVN")
     child(obs, "code", code=code, codeSystem=HL7V3["reason_system"])
-    child(obs, "value", value=value)
+    typed_value(obs, kind, value)
 
 
 def _invalid(what: str) -> DmpMessageInvalid:
@@ -174,11 +233,18 @@ def read_acknowledgement(message: etree._Element) -> Acknowledgement:
     ack = message.find(f"{V3}acknowledgement")
     if ack is None:
         raise _invalid("no acknowledgement")
+    if ack.get("typeCode") is not None:
+        raise AcknowledgementShapeInvalid(
+            msg("dmp.hl7v3.ack_attribute"), detail="acknowledgement/@typeCode (not HL7 v3)"
+        )
+    type_code = ack.find(f"{V3}typeCode")
+    if type_code is None:
+        raise _invalid("acknowledgement without typeCode")
     detail = ack.find(f"{V3}acknowledgementDetail")
     target = ack.find(f"{V3}targetMessage/{V3}id")
     code = detail.find(f"{V3}code") if detail is not None else None
     return Acknowledgement(
-        accepted=ack.get("typeCode") == HL7V3["ack_ok"],
+        accepted=type_code.get("code") == HL7V3["ack_ok"],
         code=code.get("code", "") if code is not None else "",
         text=detail.findtext(f"{V3}text", "") if detail is not None else "",
         target_message_id=target.get("extension", "") if target is not None else "",
@@ -193,7 +259,7 @@ def read_attention(message: etree._Element) -> dict[str, str]:
         keyword = line.find(f"{V3}keyWordText")
         value = line.find(f"{V3}value")
         if keyword is not None and value is not None:
-            found[keyword.get("code", "")] = value.get("code", "")
+            found[keyword.get("code", "")] = read_value(value)
     return found
 
 
@@ -204,5 +270,5 @@ def read_observations(patient: etree._Element) -> dict[str, str]:
         code = obs.find(f"{V3}code")
         value = obs.find(f"{V3}value")
         if code is not None and value is not None:
-            found[code.get("code", "")] = value.get("value", "")
+            found[code.get("code", "")] = read_value(value)
     return found

@@ -7,6 +7,32 @@ e-mail address for the one-time codes). Pure: each request builds to an HL7 v3
 message and reads back to the same value, so the client and the simulator share one
 definition. Personal values (traits, contacts, credentials) redact themselves in
 ``repr``. Interaction ids and codes are data (:data:`kiosk.dmp.vocabulary.TD`).
+
+Payload shapes, checked against the HL7 v3 NE2008 schemas of ``../shared/schemas``
+(README "DMP messages and simulator"):
+
+* **Requests carry a** ``registrationRequest`` (classCode ``REG``, moodCode ``RQO``),
+  not a ``registrationEvent`` (verify). PRPA_IN201311UV02 (Add Request) and
+  PRPA_IN201314UV02 (Revise Request) have no public schema; their NE2008 siblings
+  PRPA_IN201301UV02/201302UV02 share the wrapper and the payload types
+  (PRPA_MT201301UV02/201302UV02) but are *notifications* of a registry that already
+  registered the record: their control act (MFMI_MT700701UV01) holds a
+  ``registrationEvent`` in mood ``EVN`` with a mandatory ``custodian``, the registry
+  itself. A request names no custodian, and NE2008 models the request act as
+  ``registrationRequest``/``RQO`` (MFMI_MT700711UV01 refers to it through
+  ``inFulfillmentOf``); the public DMP clients generated from the DMP's WSDL send
+  ``RegistrationRequest``/``RQO`` too. The conformance tests validate requests against
+  the siblings after renaming the act and adding the custodian the notification needs.
+* **TD1.1** sends the patient's ``providerOrganization`` (required by
+  PRPA_MT201301UV02): the creating establishment, by its national structure id, with
+  an empty ``contactParty`` (the schema requires one; what the DMP expects in it: verify).
+* **TD0.3, TD1.2, TD1.4, TD1.5** carry a ``patientPerson`` whose ``name`` is
+  ``nullFlavor="NI"``: PRPA_MT201302UV02 requires a person and a name, and the DMP
+  knows the patient by the INS (verify).
+* The **TD0.2 answer** (PRPA_IN201308UV02, no public schema) follows its sibling
+  PRPA_IN201310UV02: ``registrationEvent`` (EVN) with the DMP as ``custodian``, the
+  patient with ``patientPerson``; the web account status is an ``attentionLine`` like
+  the authorization, since that payload has no ``subjectOf`` (verify).
 """
 
 from __future__ import annotations
@@ -23,6 +49,7 @@ from kiosk.dmp.hl7v3 import (
     V3,
     Acknowledgement,
     MessageHeader,
+    ValueType,
     build_message,
     child,
     observation,
@@ -31,7 +58,7 @@ from kiosk.dmp.hl7v3 import (
     read_header,
     read_observations,
 )
-from kiosk.dmp.vocabulary import HL7V3, TD
+from kiosk.dmp.vocabulary import HL7V3, OID, TD
 from kiosk.domain.consent import ConsentRecord
 from kiosk.domain.ins import Ins
 from kiosk.errors import IdentityError
@@ -258,10 +285,12 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _patient(control: etree._Element, patient: Ins) -> etree._Element:
-    event = child(child(control, "subject", typeCode="SUBJ"), "registrationEvent")
+def _patient(
+    control: etree._Element, patient: Ins, act: str = "registrationRequest"
+) -> etree._Element:
+    event = child(child(control, "subject", typeCode="SUBJ"), act)
     event.set("classCode", "REG")
-    event.set("moodCode", "EVN")
+    event.set("moodCode", "RQO" if act == "registrationRequest" else "EVN")
     child(event, "statusCode", code="active")
     element = child(child(event, "subject1", typeCode="SBJ"), "patient", classCode="PAT")
     child(element, "id", root=patient.oid, extension=patient.matricule.value)
@@ -269,10 +298,27 @@ def _patient(control: etree._Element, patient: Ins) -> etree._Element:
     return element
 
 
-def build_request(request: Request, header: MessageHeader) -> etree._Element:
-    """The HL7 v3 message of ``request``."""
+def _unnamed_person(patient: etree._Element) -> etree._Element:
+    person = child(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
+    child(person, "name", nullFlavor="NI")
+    return person
+
+
+def _provider_organization(patient: etree._Element, structure_id: str) -> None:
+    organization = child(
+        patient, "providerOrganization", classCode="ORG", determinerCode="INSTANCE"
+    )
+    child(organization, "id", root=OID["structure"], extension=structure_id)
+    child(organization, "contactParty", classCode="CON")
+
+
+def build_request(
+    request: Request, header: MessageHeader, *, structure_id: str = ""
+) -> etree._Element:
+    """The HL7 v3 message of ``request``; TD1.1 needs the creating ``structure_id``."""
     interaction, reason = TD[_TRANSACTION[type(request)]]
     root, control = build_message(interaction, header, reason=reason)
+    assert control is not None
     if isinstance(request, ExistenceQuery):
         query = child(control, "queryByParameter")
         child(query, "queryId", root=f"{header.sender_oid}.2", extension=header.message_id)
@@ -285,6 +331,11 @@ def build_request(request: Request, header: MessageHeader) -> etree._Element:
         return root
     patient = _patient(control, request.patient)
     if isinstance(request, CreationRequest):
+        if not structure_id:
+            raise DmpRequestInvalid(
+                msg("dmp.transactions.creation_request_post_init"),
+                detail="TD1.1 without the creating structure",
+            )
         traits, consent = request.traits, request.consent
         person = child(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
         name = child(person, "name")
@@ -294,23 +345,27 @@ def build_request(request: Request, header: MessageHeader) -> etree._Element:
             person, "administrativeGenderCode", code=traits.sex, codeSystem=HL7V3["gender_system"]
         )
         child(person, "birthTime", value=traits.birth_date)
-        observation(patient, HL7V3["obs_birth_rank"], str(traits.birth_rank))
+        _provider_organization(patient, structure_id)
+        observation(patient, HL7V3["obs_birth_rank"], "INT", str(traits.birth_rank))
         informed = consent.informed_at.astimezone(UTC).strftime("%Y%m%d%H%M%S")
-        observation(patient, HL7V3["obs_information_date"], informed)
-        observation(patient, HL7V3["obs_consent_creation"], _bool(consent.creation))
-        observation(patient, HL7V3["obs_establishment_access"], _bool(consent.establishment_access))
-        observation(patient, HL7V3["obs_emergency_access"], _bool(consent.emergency_access))
+        observation(patient, HL7V3["obs_information_date"], "TS", informed)
+        observation(patient, HL7V3["obs_consent_creation"], "BL", _bool(consent.creation))
         observation(
-            patient, HL7V3["obs_regulation_access"], _bool(consent.regulation_centre_access)
+            patient, HL7V3["obs_establishment_access"], "BL", _bool(consent.establishment_access)
         )
-    elif isinstance(request, WebAccountRequest):
-        person = child(patient, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
+        observation(patient, HL7V3["obs_emergency_access"], "BL", _bool(consent.emergency_access))
+        observation(
+            patient, HL7V3["obs_regulation_access"], "BL", _bool(consent.regulation_centre_access)
+        )
+        return root
+    person = _unnamed_person(patient)
+    if isinstance(request, WebAccountRequest):
         if request.mobile:
             child(person, "telecom", value=f"tel:{request.mobile}", use="MC")
         if request.email:
             child(person, "telecom", value=f"mailto:{request.email}")
     elif isinstance(request, ClosureRequest):
-        observation(patient, HL7V3["obs_closure_reason"], request.reason)
+        observation(patient, HL7V3["obs_closure_reason"], "ST", request.reason)
     return root
 
 
@@ -334,7 +389,7 @@ def read_request(message: etree._Element) -> tuple[MessageHeader, Request]:
                 raise _invalid("no patient identifier")
             return header, ExistenceQuery(Ins.of(value.get("extension", ""), value.get("root", "")))
         patient_el = message.find(
-            f"{V3}controlActProcess/{V3}subject/{V3}registrationEvent/{V3}subject1/{V3}patient"
+            f"{V3}controlActProcess/{V3}subject/{V3}registrationRequest/{V3}subject1/{V3}patient"
         )
         ident = patient_el.find(f"{V3}id") if patient_el is not None else None
         if patient_el is None or ident is None:
@@ -359,6 +414,8 @@ def read_request(message: etree._Element) -> tuple[MessageHeader, Request]:
             email = next((t[7:] for t in telecoms if t.startswith("mailto:")), "")
             request = WebAccountRequest(patient, mobile=mobile, email=email)
         else:
+            if patient_el.find(f"{V3}providerOrganization/{V3}id") is None:
+                raise _invalid("TD1.1 without providerOrganization")
             request = _read_creation(patient, person, observations)
     except (DmpRequestInvalid, IdentityError, ValueError) as exc:
         raise _invalid(f"{transaction}: {type(exc).__name__}") from exc
@@ -396,16 +453,25 @@ def build_existence_response(
     header: MessageHeader, response: ExistenceResponse, patient: Ins
 ) -> etree._Element:
     """PRPA_IN201308UV02 answering a TD0.2 query (the simulator's side)."""
-    lines = [(HL7V3["kw_authorization"], response.authorization.value)]
+    lines: list[tuple[str, ValueType, str]] = [
+        (HL7V3["kw_authorization"], "CD", response.authorization.value)
+    ]
     if response.refusal_reason:
-        lines.append((HL7V3["kw_refusal_reason"], response.refusal_reason))
+        lines.append((HL7V3["kw_refusal_reason"], "CD", response.refusal_reason))
+    if response.exists and response.web_account_open is not None:
+        lines.append((HL7V3["obs_web_account"], "BL", _bool(response.web_account_open)))
     root, control = build_message(
         HL7V3["query_response"], header, ack=response.ack, attention=tuple(lines)
     )
+    assert control is not None
     if response.exists:
-        element = _patient(control, patient)
-        if response.web_account_open is not None:
-            observation(element, HL7V3["obs_web_account"], _bool(response.web_account_open))
+        element = _patient(control, patient, "registrationEvent")
+        _unnamed_person(element)
+        event = control.find(f"{V3}subject/{V3}registrationEvent")
+        assert event is not None
+        custodian = child(event, "custodian", typeCode="CST")
+        entity = child(custodian, "assignedEntity", classCode="ASSIGNED")
+        child(entity, "id", root=header.sender_oid)
     query_ack = child(control, "queryAck")
     found = HL7V3["query_found"] if response.exists else HL7V3["query_not_found"]
     child(query_ack, "queryResponseCode", code=found)
@@ -421,10 +487,7 @@ def read_existence_response(message: etree._Element) -> ExistenceResponse:
         authorization = AuthorizationStatus(lines.get(HL7V3["kw_authorization"], "NON_EXISTE"))
     except ValueError as exc:
         raise _invalid("authorization status") from exc
-    patient = message.find(
-        f"{V3}controlActProcess/{V3}subject/{V3}registrationEvent/{V3}subject1/{V3}patient"
-    )
-    web = read_observations(patient).get(HL7V3["obs_web_account"]) if patient is not None else None
+    web = lines.get(HL7V3["obs_web_account"])
     return ExistenceResponse(
         ack=ack,
         exists=code is not None and code.get("code") == HL7V3["query_found"],
@@ -438,13 +501,15 @@ def build_transaction_response(
     header: MessageHeader, response: TransactionResponse
 ) -> etree._Element:
     """MCCI_IN000002UV01 acknowledging a TD0.3/TD1.x request, with credentials if any."""
-    lines: tuple[tuple[str, str], ...] = ()
+    lines: tuple[tuple[str, ValueType, str], ...] = ()
     if response.credentials is not None:
         lines = (
-            (HL7V3["kw_web_identifier"], response.credentials.identifier),
-            (HL7V3["kw_web_password"], response.credentials.temporary_password),
+            (HL7V3["kw_web_identifier"], "ST", response.credentials.identifier),
+            (HL7V3["kw_web_password"], "ST", response.credentials.temporary_password),
         )
-    root, _ = build_message(HL7V3["ack_response"], header, ack=response.ack, attention=lines)
+    root, _ = build_message(
+        HL7V3["ack_response"], header, ack=response.ack, attention=lines, control_act=False
+    )
     return root
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from kiosk.dmp.errors import DmpMessageInvalid, DmpRequestInvalid
-from kiosk.dmp.hl7v3 import Acknowledgement, MessageHeader
+from kiosk.dmp.hl7v3 import Acknowledgement, AcknowledgementShapeInvalid, MessageHeader
 from kiosk.dmp.transactions import (
     AuthorizationRequest,
     AuthorizationStatus,
@@ -39,6 +39,7 @@ from .samples import CORSICAN, PATIENT, T0
 
 HEADER = MessageHeader("0190a1b2-0000-7000-8000-0000000000a1", T0, "1.2.250.1.999.1.4", "kiosk")
 REPLY = MessageHeader("dmp-reply-1", T0, "1.2.250.1.213.4.1.1.1", "DMP", "1.2.250.1.999.1.4")
+STRUCTURE = "3750100000"
 TRAITS = VitaleTraits("TESTEUR", "ALICE", "19770706", 1, "F")
 CONSENT = ConsentStatement(T0, creation=True, establishment_access=True)
 
@@ -58,12 +59,14 @@ def _reparse(element: etree._Element) -> etree._Element:
 
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_request_matches_golden_file(name: str) -> None:
-    assert_golden(f"{name}.xml", build_request(REQUESTS[name], HEADER))
+    assert_golden(f"{name}.xml", build_request(REQUESTS[name], HEADER, structure_id=STRUCTURE))
 
 
 @pytest.mark.parametrize("name", sorted(REQUESTS))
 def test_simulator_reads_back_the_same_request(name: str) -> None:
-    header, request = read_request(_reparse(build_request(REQUESTS[name], HEADER)))
+    header, request = read_request(
+        _reparse(build_request(REQUESTS[name], HEADER, structure_id=STRUCTURE))
+    )
     assert request == REQUESTS[name]
     assert header == HEADER
 
@@ -77,7 +80,9 @@ def test_creation_without_consent_cannot_be_built() -> None:
 def test_lunar_birth_date_is_sent_unchanged() -> None:
     lunar = VitaleTraits("TESTEUR", "ALICE", "19770231", 2, "F")
     _, request = read_request(
-        _reparse(build_request(CreationRequest(PATIENT, lunar, CONSENT), HEADER))
+        _reparse(
+            build_request(CreationRequest(PATIENT, lunar, CONSENT), HEADER, structure_id=STRUCTURE)
+        )
     )
     assert isinstance(request, CreationRequest)
     assert request.traits.birth_date == "19770231"
@@ -161,6 +166,76 @@ def test_refusal_carries_the_service_code_and_text() -> None:
     assert read.credentials is None
 
 
+def test_creation_names_the_creating_structure_or_is_not_built() -> None:
+    built = build_request(REQUESTS["td1_1_creation"], HEADER, structure_id=STRUCTURE)
+    organization = built.find(".//{urn:hl7-org:v3}patient/{urn:hl7-org:v3}providerOrganization")
+    assert organization is not None
+    assert organization.find("{urn:hl7-org:v3}id").get("extension") == STRUCTURE  # type: ignore[union-attr]
+    assert organization.find("{urn:hl7-org:v3}contactParty") is not None
+    with pytest.raises(DmpRequestInvalid):
+        build_request(REQUESTS["td1_1_creation"], HEADER)
+    organization.getparent().remove(organization)  # type: ignore[union-attr]
+    with pytest.raises(DmpMessageInvalid) as caught:
+        read_request(_reparse(built))
+    assert "providerOrganization" in caught.value.detail
+
+
+@pytest.mark.parametrize("name", sorted(set(REQUESTS) - {"td0_2_existence"}))
+def test_requests_ask_with_a_registration_request_and_name_a_person(name: str) -> None:
+    built = build_request(REQUESTS[name], HEADER, structure_id=STRUCTURE)
+    act = built.find("{urn:hl7-org:v3}controlActProcess/{urn:hl7-org:v3}subject/*")
+    assert act is not None
+    assert (etree.QName(act).localname, act.get("moodCode")) == ("registrationRequest", "RQO")
+    person = act.find(
+        "{urn:hl7-org:v3}subject1/{urn:hl7-org:v3}patient/{urn:hl7-org:v3}patientPerson"
+    )
+    assert person is not None
+    assert person.find("{urn:hl7-org:v3}name") is not None
+
+
+def test_an_old_registration_event_request_is_refused() -> None:
+    built = build_request(REQUESTS["td0_3_authorization"], HEADER)
+    act = built.find("{urn:hl7-org:v3}controlActProcess/{urn:hl7-org:v3}subject/*")
+    assert act is not None
+    act.tag = "{urn:hl7-org:v3}registrationEvent"
+    with pytest.raises(DmpMessageInvalid):
+        read_request(_reparse(built))
+
+
+def test_acknowledgement_type_is_an_element_and_the_attribute_shape_is_refused() -> None:
+    element = build_transaction_response(
+        REPLY, TransactionResponse(Acknowledgement(True, target_message_id="m1"))
+    )
+    ack = element.find("{urn:hl7-org:v3}acknowledgement")
+    assert ack is not None
+    assert ack.get("typeCode") is None
+    assert ack.find("{urn:hl7-org:v3}typeCode").get("code") == "AA"  # type: ignore[union-attr]
+    assert element.find("{urn:hl7-org:v3}controlActProcess") is None  # MCCI_IN000002UV01
+    type_code = ack.find("{urn:hl7-org:v3}typeCode")
+    ack.remove(type_code)  # type: ignore[arg-type]
+    ack.set("typeCode", "AA")
+    with pytest.raises(AcknowledgementShapeInvalid) as caught:
+        read_transaction_response(_reparse(element))
+    assert "typeCode" in caught.value.message("en")
+
+
+def test_every_observation_and_attention_value_carries_its_type() -> None:
+    built = build_request(REQUESTS["td1_1_creation"], HEADER, structure_id=STRUCTURE)
+    answer = ExistenceResponse(
+        Acknowledgement(True), exists=True, authorization=AuthorizationStatus.VALID,
+        web_account_open=True,
+    )  # fmt: skip
+    reply = build_existence_response(REPLY, answer, PATIENT)
+    xsi = "{http://www.w3.org/2001/XMLSchema-instance}type"
+    kinds = [v.get(xsi) for m in (built, reply) for v in m.iter("{urn:hl7-org:v3}value")
+             if v.getparent().tag != "{urn:hl7-org:v3}patientIdentifier"]  # type: ignore[union-attr]  # fmt: skip
+    assert kinds == ["INT", "TS", "BL", "BL", "BL", "BL", "CD", "BL"]
+    for value in reply.iter("{urn:hl7-org:v3}value"):
+        del value.attrib[xsi]
+    with pytest.raises(DmpMessageInvalid):
+        read_existence_response(_reparse(reply))
+
+
 def test_foreign_message_is_refused() -> None:
     with pytest.raises(DmpMessageInvalid):
         read_request(etree.fromstring(b"<PRPA_IN201307UV02/>"))
@@ -201,7 +276,9 @@ def test_creation_round_trip(
         regulation_centre_access=flags[2],
     )
     request = CreationRequest(patient, traits, consent)  # type: ignore[arg-type]
-    assert read_request(_reparse(build_request(request, HEADER)))[1] == request
+    assert (
+        read_request(_reparse(build_request(request, HEADER, structure_id=STRUCTURE)))[1] == request
+    )
 
 
 @given(

@@ -127,7 +127,7 @@ class Desk:
     ) -> tuple[etree._Element, str]:
         message_id = message_id or str(uuid7(self.clock))
         header = MessageHeader(message_id, self.clock.now(), "1.2.250.1.999.1.4", "kiosk")
-        body = build_request(request, header)
+        body = build_request(request, header, structure_id="3750100000")
         action = DMP_ACTION_PREFIX + etree.QName(body).localname
         wrapped = self.wrap(body, action, request.patient, message_id, signer, purpose, emergency)
         return wrapped, action
