@@ -177,8 +177,17 @@ def _text(element: etree._Element | None, path: str) -> str:
 
 
 def build_fault(fault: FaultInfo, *, fault_ns: str = "urn:siram") -> etree._Element:
-    """A SOAP 1.2 Fault element (for simulators): code, subcode, FR and EN reasons, detail."""
-    el = etree.Element(qname("soap", "Fault"), nsmap={"soap": NS["soap"], "siram": fault_ns})
+    """A SOAP 1.2 Fault element (for simulators): code, subcode, FR and EN reasons, detail.
+
+    The subcode is a QName (SOAP 1.2 Part 1 §5.4.1.3): its prefix is declared on the
+    fault, a transport prefix (``wsse``, ``wsa``) for its standard namespace, any other
+    (``siram``, ``dmp``) for the service's ``fault_ns``.
+    """
+    nsmap = {"soap": NS["soap"], "siram": fault_ns}
+    prefix = fault.subcode.partition(":")[0] if ":" in fault.subcode else ""
+    if prefix and prefix != "soap":
+        nsmap[prefix] = NS.get(prefix, fault_ns)
+    el = etree.Element(qname("soap", "Fault"), nsmap=nsmap)
     code = etree.SubElement(el, qname("soap", "Code"))
     etree.SubElement(code, qname("soap", "Value")).text = f"soap:{fault.code}"
     if fault.subcode:
