@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from kiosk.locale import set_strict
+from kiosk.sim.schemas import SCHEMAS_ENV
 
 set_strict(True)
+
+# Every simulator a test starts (in process or as a subprocess) checks requests against
+# the published schemas beside the checkout; tests/conformance fails when they are missing.
+os.environ.setdefault(
+    SCHEMAS_ENV, str(Path(__file__).resolve().parents[1].parent / "shared" / "schemas")
+)
 
 
 def pytest_configure(config: object) -> None:

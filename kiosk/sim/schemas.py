@@ -31,6 +31,7 @@ import copy
 import functools
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_DIGITS = re.compile(r"[0-9]{6,}")
 
 SCHEMAS_ENV = "KIOSK_SCHEMAS_DIR"
 """Environment variable naming the folder of the published schemas (``shared/schemas``)."""
@@ -160,7 +162,8 @@ def _errors(schema: etree.XMLSchema, element: etree._Element, what: str) -> list
     if schema.validate(etree.ElementTree(copy.deepcopy(element))):
         return []
     log: Any = schema.error_log  # iterable; lxml-stubs say otherwise
-    return [f"{what}: line {e.line}: {e.message}" for e in log][:5]
+    # Values may be a NIR or a name: long digit runs are masked, the rest names the place.
+    return [f"{what}: line {e.line}: {_DIGITS.sub('…', e.message)}" for e in log][:5]
 
 
 @dataclass(frozen=True)

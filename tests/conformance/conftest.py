@@ -81,6 +81,7 @@ def dmp_traffic(
         IssuedBy((test_pki.ca_certificate,), clock.now),
         tmp_path / "dmp.sqlite3",
         clock=clock,
+        schemas=checker.root,
     )
     yield Recorder(sim.app)
     sim.close()

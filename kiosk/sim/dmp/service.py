@@ -5,6 +5,10 @@ backed by one SQLite file so its state survives a restart. It enforces what the
 real service enforces (DOMAIN.md §1 and §6), each refusal a SOAP fault, an HL7 ``AE``
 acknowledgement or an XDS error, in this order:
 
+* the published schemas first (:mod:`kiosk.sim.schemas`): envelope, WS-* headers, the
+  VIHF and the payload, before any rule; a request they refuse gets a ``Sender`` fault
+  ``dmp:RequeteNonConforme`` (the DMP's subcode for it: verify). Without the schemas
+  (``schemas`` argument or ``KIOSK_SCHEMAS_DIR``) the check is off, said once in the log;
 * WS-Security holding a VIHF signed by a certificate of the test CA with the
   **signature** key (no non-repudiation bit: the authentication key, refused), read
   by :func:`kiosk.dmp.vihf.read_vihf` with no problem (attributes, card structure in
@@ -68,6 +72,7 @@ from kiosk.sim.dmp.rate import FeedingRate
 from kiosk.sim.dmp.records import OPEN, RecordKeeper
 from kiosk.sim.dmp.traces import Trace, TraceLog
 from kiosk.sim.dmp.xades import check_submission_signature
+from kiosk.sim.schemas import SchemaChecker
 from kiosk.soap.envelope import (
     NS,
     Envelope,
@@ -138,8 +143,11 @@ class DmpSimulator:
         allowed_oids: frozenset[str] = frozenset({INS_TEST_OID}),
         max_feeding_per_s: int = 5,
         habilitations: HabilitationTable | None = None,
+        schemas: Path | None = None,
     ) -> None:
         self.trust = trust
+        self.schemas = SchemaChecker.find(schemas, service="DMP")
+        """The published schemas requests are checked against; None: not checked."""
         self.habilitations = habilitations or HabilitationTable.from_toml_text(habilitations_text())
         """Who may call what; the kiosk's shipped table unless a site's is given."""
         self.clock: Clock = clock or SystemClock()
@@ -222,6 +230,7 @@ class DmpSimulator:
                 raw, parts = split_related(content_type, raw)
             envelope = parse_envelope(raw)
             resolve_includes(envelope.payload, parts)
+            self._check_schemas(envelope)
             reading = self._check_vihf(envelope)
             answer = self._answer(envelope, reading)
         except _Refused as refused:
@@ -242,6 +251,17 @@ class DmpSimulator:
             message_id=f"uuid:{uuid7(self.clock)}",
         )
         return Response(serialize(reply), status, media_type=_SOAP_TYPE)
+
+    def _check_schemas(self, envelope: Envelope) -> None:
+        if self.schemas is None:
+            return
+        errors = self.schemas.errors(envelope.root, envelope.payload)
+        if errors:
+            raise _Refused(
+                "dmp:RequeteNonConforme",
+                f"Requête non conforme aux schémas ({errors[0]}).",
+                f"Request does not conform to the schemas ({errors[0]}).",
+            )
 
     def _check_vihf(self, envelope: Envelope) -> VihfReading:
         security = envelope.header(f"{{{NS['wsse']}}}Security")

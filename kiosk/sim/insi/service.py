@@ -5,6 +5,10 @@ show: it reads requests with its own paths and answers with its own ``RESULTAT``
 What it enforces, each answered by a SOAP fault when missing:
 
 * a well-formed, non-hostile SOAP 1.2 envelope with a known WS-Addressing action;
+* the published schemas (:mod:`kiosk.sim.schemas`) before any rule: the envelope, the
+  WS-* headers and the SAML assertion (CNAM publishes no body schema); a request they
+  refuse gets ``siram:RequeteNonConforme`` (verify). Without the schemas (``schemas``
+  argument or ``KIOSK_SCHEMAS_DIR``) the check is off, said once in the log;
 * the ``ContexteLPS`` (authorisation number, instance, version) and ``ContexteBAM`` headers;
 * a ``wsse:Security`` header holding a SAML assertion signed by a certificate of the
   test CA, within its validity window (``wsse:FailedAuthentication`` otherwise).
@@ -38,6 +42,7 @@ from starlette.routing import Route
 from kiosk.clock import Clock, SystemClock, uuid7
 from kiosk.errors import KioskError
 from kiosk.insi.protocol import INSI, InsiProtocol, ResultCode
+from kiosk.sim.schemas import SchemaChecker
 from kiosk.soap.envelope import (
     NS,
     Envelope,
@@ -156,8 +161,11 @@ class InsiSimulator:
         population: Path = POPULATION_FILE,
         protocol: InsiProtocol = INSI,
         delay_s: float = 30.0,
+        schemas: Path | None = None,
     ) -> None:
         self.trust = trust
+        self.schemas = SchemaChecker.find(schemas, service="INSi")
+        """The published schemas requests are checked against; None: not checked."""
         self.clock: Clock = clock or SystemClock()
         self.oid, self.people = load_population(population)
         self.p = protocol
@@ -216,6 +224,7 @@ class InsiSimulator:
         raw = await request.body()
         try:
             envelope = parse_envelope(raw)
+            self._check_schemas(envelope)
             operation = self._operation(envelope)
             emitter = self._check_headers(envelope)
             self._check_security(envelope)
@@ -244,6 +253,17 @@ class InsiSimulator:
             message_id=f"uuid:{uuid7(self.clock)}",
         )
         return Response(serialize(reply), status, media_type=_SOAP_TYPE)
+
+    def _check_schemas(self, envelope: Envelope) -> None:
+        if self.schemas is None:
+            return
+        errors = self.schemas.errors(envelope.root, envelope.payload)
+        if errors:
+            raise _sender(
+                "siram:RequeteNonConforme",
+                f"Requête non conforme aux schémas ({errors[0]}).",
+                f"Request does not conform to the schemas ({errors[0]}).",
+            )
 
     def _operation(self, envelope: Envelope) -> str:
         ops = {self.p.op_traits, self.p.op_vitale, self.p.op_verify}
