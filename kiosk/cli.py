@@ -41,6 +41,7 @@ _COMMANDS: dict[str, str] = {
     "cards": "kiosk.commands.cards:cards",
     "demo": "kiosk.commands.demo:demo",
     "dmp": "kiosk.commands.dmp:dmp",
+    "habilitations": "kiosk.commands.habilitations:habilitations",
     "ins": "kiosk.commands.ins:ins",
     "insi": "kiosk.commands.insi:insi",
     "nir": "kiosk.commands.nir:nir",

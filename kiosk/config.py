@@ -20,6 +20,7 @@ from kiosk.locale import msg
 
 __all__ = [
     "INSTALLATION",
+    "AgentsConfig",
     "CardsConfig",
     "DmpConfig",
     "InsiConfig",
@@ -134,6 +135,47 @@ class DmpConfig(_Section):
     takes precedence over ``sign_key``/``sign_cert``."""
     sign_pin_file: Path | None = None
     """File (0600) holding that token's PIN, read once at start and never logged."""
+    habilitations: Path | None = None
+    """The site's habilitation table (TOML, as ``kiosk/data/habilitations.toml``), checked
+    before every DMP call; unset: the shipped table."""
+
+
+class AgentsConfig(_Section):
+    """Named local agents for indirect mode (seed 000: « identification nominative »).
+
+    ``kind`` picks the :class:`~kiosk.agents.ports.AgentDirectory`: ``none`` (no
+    directory: indirect mode is then refused in production), ``file`` (the site file of
+    argon2id hashes written by ``kiosk agents add``) or ``ldap`` (the hospital's
+    LDAP/Active Directory, a bind as the user)."""
+
+    kind: Literal["none", "file", "ldap"] = "none"
+    file: Path = Path("var/agents.toml")
+    """The site file of agents (mode 0600), with ``kind = "file"`` or as the LDAP's fallback."""
+    fallback_file: bool = False
+    """With ``kind = "ldap"``: when the directory cannot be reached, check the site file."""
+    ldap_url: str = ""
+    """``ldap://host:389`` or ``ldaps://host:636``."""
+    ldap_user_dn: str = "uid={name},ou=people,dc=example,dc=org"
+    """The DN (or, for Active Directory, the ``{name}@domain`` UPN) to bind as; ``{name}``
+    is the login typed, escaped."""
+    ldap_base: str = ""
+    """Where to find the person's entry after the bind; empty: the bound DN itself."""
+    ldap_filter: str = "(uid={name})"
+    """The entry's filter under ``ldap_base`` (``(sAMAccountName={name})`` for AD)."""
+    ldap_given_name: str = "givenName"
+    ldap_family_name: str = "sn"
+    ldap_role_attribute: str = ""
+    """An attribute holding ``admission``, ``secretary`` or ``professional``; empty or
+    another value: ``ldap_default_role``."""
+    ldap_default_role: Literal["admission", "secretary", "professional"] = "admission"
+    ldap_start_tls: bool = False
+    ldap_ca_file: Path | None = None
+    """CA bundle of the directory's certificate (ldaps or StartTLS); unset: the system's."""
+    ldap_timeout_s: float = Field(default=5.0, gt=0)
+    max_failures: int = Field(default=5, ge=1)
+    """Wrong passwords in a row before a name is locked."""
+    lockout_s: float = Field(default=900.0, gt=0)
+    """How long a locked name stays locked."""
 
 
 class OutboxConfig(_Section):
@@ -227,6 +269,7 @@ class Settings(_Section):
     cards: CardsConfig = CardsConfig()
     insi: InsiConfig = InsiConfig()
     dmp: DmpConfig = DmpConfig()
+    agents: AgentsConfig = AgentsConfig()
     outbox: OutboxConfig = OutboxConfig()
     printer: PrinterConfig = PrinterConfig()
     scanner: ScannerConfig = ScannerConfig()

@@ -16,7 +16,15 @@ TD3.3 attribute update (ITI-57). Every call:
   the HL7 acknowledgement's target are our ids, the interaction is the expected one):
   a replayed or wrapped answer to another message is refused;
 * maps every refusal to a :class:`~kiosk.errors.KioskError` whose ``permanent`` flag
-  tells the outbox whether sending again can help.
+  tells the outbox whether sending again can help;
+* is first checked against the local habilitation table (``habilitations``), for the
+  profile the VIHF will state, and refused with
+  :class:`~kiosk.domain.habilitation.HabilitationDenied` before anything is signed or
+  sent (seed 001: a secretary never feeds the DMP with her own CPE).
+
+:meth:`DmpClient.for_agent` gives the same client speaking for another named agent
+(indirect mode, seed 000: « identification nominative »): the VIHF's subject is that
+person, not the installation.
 
 The HL7 message id of a write is the caller's ``request_id`` (the outbox's idempotency
 key): the service answers a resent request with its stored answer, so a response lost
@@ -29,6 +37,7 @@ Envelopes are built with lxml rather than zeep: the VIHF must be signed in place
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import time
 import uuid
@@ -39,7 +48,12 @@ import httpx
 from lxml import etree
 
 from kiosk.clock import Clock, uuid7
-from kiosk.dmp.attributes import AttributeUpdate, build_attribute_update
+from kiosk.dmp.attributes import (
+    AttributeChange,
+    AttributeUpdate,
+    build_attribute_update,
+    read_attribute_update,
+)
 from kiosk.dmp.errors import DmpMessageInvalid
 from kiosk.dmp.hl7v3 import V3, MessageHeader
 from kiosk.dmp.mtom import MtomSoapClient, optimise
@@ -58,6 +72,7 @@ from kiosk.dmp.transactions import (
 )
 from kiosk.dmp.vihf import (
     Actor,
+    AuthMode,
     EmergencyAccess,
     PurposeOfUse,
     Software,
@@ -65,9 +80,11 @@ from kiosk.dmp.vihf import (
     build_vihf,
     issuer_of,
 )
-from kiosk.dmp.vocabulary import HL7V3, NS
+from kiosk.dmp.vocabulary import HL7V3, NS, OID
 from kiosk.dmp.xades import sign_submission
 from kiosk.dmp.xds import Submission, build_submission, read_registry_response
+from kiosk.domain.habilitation import AuthMode as TableMode
+from kiosk.domain.habilitation import DmpAction, HabilitationTable, Profile
 from kiosk.domain.ins import Ins
 from kiosk.errors import AccessDenied, ServiceError, Unavailable
 from kiosk.locale import Message, msg
@@ -88,6 +105,7 @@ __all__ = [
     "DmpRefused",
     "DmpSettings",
     "WrongAnswer",
+    "caller_profile",
 ]
 
 ACTIONS: dict[str, str] = {
@@ -113,6 +131,29 @@ TIMEOUTS_S: dict[str, float] = {
 """Default HTTP timeout of each transaction, in seconds."""
 
 _ISSUER = f"{{{NS['saml']}}}Issuer"
+
+_TABLE_ACTIONS: dict[str, DmpAction] = {
+    "TD0.2": DmpAction.EXISTENCE_TEST,
+    "TD0.3": DmpAction.AUTHORIZATION,
+    "TD1.1": DmpAction.CREATION,
+    "TD1.2": DmpAction.REACTIVATION,
+    "TD1.3": DmpAction.ADMINISTRATIVE_UPDATE,
+    "TD1.4": DmpAction.CLOSURE,
+    "TD1.5": DmpAction.WEB_ACCOUNT,
+    "TD2.1": DmpAction.SUBMISSION,
+}
+"""Transaction → the habilitation table's action; TD3.3 depends on the change it carries."""
+_UPDATE_ACTIONS = {
+    AttributeChange.DELETE: DmpAction.DELETION,
+    AttributeChange.WRONG_PATIENT: DmpAction.WRONG_RECORD_CORRECTION,
+}
+
+
+def caller_profile(actor: Actor, role: str) -> Profile:
+    """The profile the habilitation table is asked about: what the VIHF says, and the local role."""
+    g15 = actor.profession.code_system == OID["g15_profession"]
+    mode = TableMode.DIRECT if actor.mode is AuthMode.DIRECT else TableMode.INDIRECT
+    return Profile(actor.profession.code if g15 else "", role, mode)
 
 
 class DmpRefused(ServiceError):
@@ -208,8 +249,14 @@ class DmpClient:
         software: Software,
         clock: Clock,
         settings: DmpSettings,
+        habilitations: HabilitationTable | None = None,
+        role: str = "",
     ) -> None:
         self._signer = signer
+        self.habilitations = habilitations
+        """The local pre-check; None sends every call (the DMP still decides)."""
+        self.role = role
+        """The local role of the person the VIHF names (``admission``, ``secretary``…)."""
         # The VIHF issuer is the signing certificate's subject (the service checks it).
         self._actor = dataclasses.replace(actor, issuer=issuer_of(signer.certificate))
         self._software = software
@@ -227,6 +274,41 @@ class DmpClient:
             )
             for name, timeout in (TIMEOUTS_S | settings.timeouts_s).items()
         }
+
+    @property
+    def actor(self) -> Actor:
+        """Who the VIHF names."""
+        return self._actor
+
+    @property
+    def profile(self) -> Profile:
+        """The profile the habilitation table is asked about before each call."""
+        return caller_profile(self._actor, self.role)
+
+    def for_agent(self, national_id: str, display_name: str, *, role: str = "") -> DmpClient:
+        """This client (same connection, signer, software) speaking for the named agent."""
+        other = copy.copy(self)
+        other._actor = dataclasses.replace(
+            self._actor, national_id=national_id, display_name=display_name
+        )
+        other.role = role or self.role
+        return other
+
+    def check(self, name: str, body: etree._Element | None = None) -> None:
+        """The local pre-check of transaction ``name``: :class:`HabilitationDenied` if refused."""
+        if self.habilitations is None:
+            return
+        action = _TABLE_ACTIONS.get(name)
+        if name == "TD3.3":
+            action = DmpAction.ATTRIBUTE_UPDATE
+            if body is not None:
+                try:
+                    change = read_attribute_update(body).change
+                except DmpMessageInvalid:
+                    change = AttributeChange.VISIBILITY
+                action = _UPDATE_ACTIONS.get(change, DmpAction.ATTRIBUTE_UPDATE)
+        if action is not None:
+            self.habilitations.check(self.profile, action)
 
     # -- transactions ---------------------------------------------------------
 
@@ -286,6 +368,7 @@ class DmpClient:
         """Send a built TD2.1/TD3.3 body (as the outbox keeps it) under a fresh VIHF."""
         if name not in ("TD2.1", "TD3.3"):
             raise ValueError(f"not a registry transaction: {name}")
+        self.check(name, body)  # before the submission set is signed
         parts: dict[str, bytes] = {}
         if name == "TD2.1":
             # Every submission leaves signed, a resent outbox body too; off the loop (a card).
@@ -337,6 +420,7 @@ class DmpClient:
         key: str,
         parts: dict[str, bytes] | None = None,
     ) -> Envelope:
+        self.check(name, body)  # before anything is signed or sent
         # The WS-Addressing id follows the request id, so a resend is recognisably the same.
         wsa_id = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{name}:{key}')}"
         try:

@@ -19,11 +19,30 @@ if TYPE_CHECKING:
     import httpx
 
     from kiosk.dmp.client import DmpClient
+    from kiosk.domain.habilitation import HabilitationTable
 
-__all__ = ["build_dmp_client", "build_dmp_http", "dmp_endpoint"]
+__all__ = ["build_dmp_client", "build_dmp_http", "dmp_endpoint", "habilitation_table"]
 
 _ADMISSION = ("ADM", "1.2.250.1.213.1.1.4.6", "Personnel administratif")
 """Profession of the kiosk's admission agent in indirect mode (as ``kiosk dmp status``)."""
+
+
+def habilitation_table(settings: Settings) -> HabilitationTable:
+    """The pre-check's table: the site's file (``dmp.habilitations``), else the shipped one."""
+    from kiosk.data import habilitations_text
+    from kiosk.domain.habilitation import HabilitationTable
+
+    path = settings.dmp.habilitations
+    if path is None:
+        return HabilitationTable.from_toml_text(habilitations_text())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            msg("wiring.dmp.habilitations_unreadable", path=path, strerror=exc.strerror),
+            detail="dmp.habilitations",
+        ) from exc
+    return HabilitationTable.from_toml_text(text)
 
 
 def dmp_endpoint(settings: Settings, facts: Mapping[str, object]) -> str:
@@ -62,7 +81,11 @@ def build_dmp_client(
     facts: Mapping[str, object],
     agent: str = "KIOSK",
 ) -> DmpClient:
-    """The DMP client in indirect mode for this establishment's admission ``agent``."""
+    """The DMP client in indirect mode for this establishment's admission ``agent``.
+
+    Every call is first checked against the habilitation table (an ``admission`` role
+    until :meth:`~kiosk.dmp.client.DmpClient.for_agent` names the person who acts).
+    """
     from kiosk.dmp.client import DmpClient, DmpSettings
     from kiosk.dmp.vihf import Actor, AuthMode, Software
     from kiosk.dmp.vocabulary import CodedValue
@@ -85,4 +108,6 @@ def build_dmp_client(
         software=Software(site.lps_id, site.lps_name, site.lps_version, site.dmp_homologation),
         clock=clock,
         settings=DmpSettings(dmp_endpoint(settings, facts), settings.dmp.sender_oid, site.lps_name),
+        habilitations=habilitation_table(settings),
+        role="admission",
     )
