@@ -61,7 +61,10 @@ def qname(prefix: str, local: str) -> str:
     return f"{{{NS[prefix]}}}{local}"
 
 
-def _invalid(reason: Message, detail: str) -> InvalidXml:
+def _invalid(reason: Message, detail: str, *, request: bool = False) -> InvalidXml:
+    # A service refusing what it received says "request", a client "response".
+    if request:
+        return InvalidXml(msg("soap.envelope.request_unreadable", reason=reason), detail=detail)
     return InvalidXml(msg("soap.envelope.unreadable", reason=reason), detail=detail)
 
 
@@ -80,28 +83,33 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_xml(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
-    """Parse untrusted XML: size checked first, no DTD or entity, no network; else InvalidXml."""
+def parse_xml(
+    raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, request: bool = False
+) -> etree._Element:
+    """Parse untrusted XML: size checked first, no DTD or entity, no network; else InvalidXml.
+
+    ``request`` is set by a service parsing what a client sent: the error then speaks of
+    an unreadable request, not of an unreadable response.
+    """
     if len(raw) > max_bytes:
         raise _invalid(
-            msg("soap.envelope.parse_xml"),
-            f"{len(raw)} bytes > {max_bytes}",
+            msg("soap.envelope.parse_xml"), f"{len(raw)} bytes > {max_bytes}", request=request
         )
     head = raw[:4]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
         # UTF-16/32 would hide a DOCTYPE from the byte scan below; SOAP here is UTF-8.
-        raise _invalid(msg("soap.envelope.parse_xml_2"), "non UTF-8 document")
+        raise _invalid(msg("soap.envelope.parse_xml_2"), "non UTF-8 document", request=request)
     if any(marker in raw for marker in _FORBIDDEN_MARKUP):
-        raise _invalid(msg("soap.envelope.parse_xml_3"), "DOCTYPE present")
+        raise _invalid(msg("soap.envelope.parse_xml_3"), "DOCTYPE present", request=request)
     try:
         root = etree.fromstring(raw, _parser())
     except etree.XMLSyntaxError as exc:
-        raise _invalid(msg("soap.envelope.parse_xml_6"), str(exc)[:200]) from exc
+        raise _invalid(msg("soap.envelope.parse_xml_6"), str(exc)[:200], request=request) from exc
     if root is None:
-        raise _invalid(msg("soap.envelope.parse_xml_4"), "no root element")
+        raise _invalid(msg("soap.envelope.parse_xml_4"), "no root element", request=request)
     docinfo: Any = root.getroottree().docinfo  # lxml-stubs lack ``doctype``
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise _invalid(msg("soap.envelope.parse_xml_5"), "DTD after parse")
+        raise _invalid(msg("soap.envelope.parse_xml_5"), "DTD after parse", request=request)
     return root
 
 
@@ -230,16 +238,20 @@ def _parse_fault(el: etree._Element) -> FaultInfo:
     )
 
 
-def parse_envelope(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope:
+def parse_envelope(
+    raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, request: bool = False
+) -> Envelope:
     """Parse a SOAP 1.2 message through :func:`parse_xml`; a Fault body is returned, not raised."""
-    root = parse_xml(raw, max_bytes=max_bytes)
+    root = parse_xml(raw, max_bytes=max_bytes, request=request)
     if root.tag != qname("soap", "Envelope"):
-        raise _invalid(msg("soap.envelope.parse_envelope"), str(root.tag)[:80])
+        raise _invalid(msg("soap.envelope.parse_envelope"), str(root.tag)[:80], request=request)
     header = root.find("soap:Header", NS)
     body = root.find("soap:Body", NS)
     children = [c for c in body if isinstance(c.tag, str)] if body is not None else []
     if len(children) != 1:
-        raise _invalid(msg("soap.envelope.parse_envelope_2"), f"{len(children)} elements")
+        raise _invalid(
+            msg("soap.envelope.parse_envelope_2"), f"{len(children)} elements", request=request
+        )
     payload = children[0]
     fault = _parse_fault(payload) if payload.tag == qname("soap", "Fault") else None
     return Envelope(

@@ -9,6 +9,8 @@ acknowledgement or an XDS error, in this order:
   VIHF and the payload, before any rule; a request they refuse gets a ``Sender`` fault
   ``dmp:RequeteNonConforme`` (the DMP's subcode for it: verify). Without the schemas
   (``schemas`` argument or ``KIOSK_SCHEMAS_DIR``) the check is off, said once in the log;
+* a body of at most ``max_request_bytes``, read as a stream (a declared
+  ``Content-Length`` over it is refused unread): ``dmp:MessageTropVolumineux``, 413;
 * WS-Security holding a VIHF signed by a certificate of the test CA with the
   **signature** key (no non-repudiation bit: the authentication key, refused), read
   by :func:`kiosk.dmp.vihf.read_vihf` with no problem (attributes, card structure in
@@ -57,6 +59,7 @@ from kiosk.dmp.vocabulary import NS as DMP_NS
 from kiosk.dmp.xds import build_registry_response
 from kiosk.domain.habilitation import DmpAction, HabilitationTable
 from kiosk.errors import KioskError
+from kiosk.sim.body import RequestTooLarge, read_bounded
 from kiosk.sim.dmp.access import (
     REQUEST_ACTIONS,
     UPDATE_ACTIONS,
@@ -142,10 +145,13 @@ class DmpSimulator:
         clock: Clock | None = None,
         allowed_oids: frozenset[str] = frozenset({INS_TEST_OID}),
         max_feeding_per_s: int = 5,
+        max_request_bytes: int = 32 << 20,
         habilitations: HabilitationTable | None = None,
         schemas: Path | None = None,
     ) -> None:
         self.trust = trust
+        self.max_request_bytes = max_request_bytes
+        """Largest request body read (a TD2.1 carries its documents); past it, a fault."""
         self.schemas = SchemaChecker.find(schemas, service="DMP")
         """The published schemas requests are checked against; None: not checked."""
         self.habilitations = habilitations or HabilitationTable.from_toml_text(habilitations_text())
@@ -222,13 +228,22 @@ class DmpSimulator:
                 "Receiver", "dmp:ErreurInterne", "Erreur interne du DMP.", "DMP error."
             )
             return self._fault(info, 500)
-        raw = await request.body()
+        try:
+            raw = await read_bounded(request, self.max_request_bytes)
+        except RequestTooLarge as exc:
+            info = FaultInfo(
+                "Sender",
+                "dmp:MessageTropVolumineux",
+                f"Requête trop volumineuse (plus de {exc.limit} octets).",
+                f"Request too large (over {exc.limit} bytes).",
+            )
+            return self._fault(info, 413)
         try:
             content_type = request.headers.get("content-type", "")
             parts: dict[str, bytes] = {}
             if is_multipart(content_type):  # MTOM/XOP: the documents are MIME parts
                 raw, parts = split_related(content_type, raw)
-            envelope = parse_envelope(raw)
+            envelope = parse_envelope(raw, request=True)
             resolve_includes(envelope.payload, parts)
             self._check_schemas(envelope)
             reading = self._check_vihf(envelope)

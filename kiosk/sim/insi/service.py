@@ -10,8 +10,11 @@ What it enforces, each answered by a SOAP fault when missing:
   refuse gets ``siram:RequeteNonConforme`` (verify). Without the schemas (``schemas``
   argument or ``KIOSK_SCHEMAS_DIR``) the check is off, said once in the log;
 * the ``ContexteLPS`` (authorisation number, instance, version) and ``ContexteBAM`` headers;
+* a body of at most ``max_request_bytes``, read as a stream (a declared
+  ``Content-Length`` over it is refused unread): ``siram:MessageTropVolumineux``, 413;
 * a ``wsse:Security`` header holding a SAML assertion signed by a certificate of the
-  test CA, within its validity window (``wsse:FailedAuthentication`` otherwise).
+  test CA, within its validity window, never seen before (a replayed request):
+  ``wsse:FailedAuthentication`` otherwise.
 
 It answers ``00`` (one identity with its history), ``01`` (none) or ``02`` (several,
 and then no identity, as the agent must refine) from the fictitious population of
@@ -42,8 +45,10 @@ from starlette.routing import Route
 from kiosk.clock import Clock, SystemClock, uuid7
 from kiosk.errors import KioskError
 from kiosk.insi.protocol import INSI, InsiProtocol, ResultCode
+from kiosk.sim.body import RequestTooLarge, read_bounded
 from kiosk.sim.schemas import SchemaChecker
 from kiosk.soap.envelope import (
+    DEFAULT_MAX_BYTES,
     NS,
     Envelope,
     FaultInfo,
@@ -162,8 +167,13 @@ class InsiSimulator:
         protocol: InsiProtocol = INSI,
         delay_s: float = 30.0,
         schemas: Path | None = None,
+        max_request_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.trust = trust
+        self.max_request_bytes = max_request_bytes
+        """Largest request body read; past it (declared or streamed), a fault."""
+        self._seen: dict[str, datetime] = {}
+        """Assertion id → end of its validity: a signed request is accepted once."""
         self.schemas = SchemaChecker.find(schemas, service="INSi")
         """The published schemas requests are checked against; None: not checked."""
         self.clock: Clock = clock or SystemClock()
@@ -221,9 +231,20 @@ class InsiSimulator:
                 await asyncio.sleep(self.delay_s)
             else:
                 return _play(fault)
-        raw = await request.body()
         try:
-            envelope = parse_envelope(raw)
+            raw = await read_bounded(request, self.max_request_bytes)
+        except RequestTooLarge as exc:
+            self.calls.append(Call("?", "refused:siram:MessageTropVolumineux"))
+            info = FaultInfo(
+                "Sender",
+                "siram:MessageTropVolumineux",
+                f"Requête trop volumineuse (plus de {exc.limit} octets).",
+                f"Request too large (over {exc.limit} bytes).",
+                severity="erreur",
+            )
+            return self._fault_response(info, 413)
+        try:
+            envelope = parse_envelope(raw, request=True)
             self._check_schemas(envelope)
             operation = self._operation(envelope)
             emitter = self._check_headers(envelope)
@@ -320,6 +341,13 @@ class InsiSimulator:
                 "Assertion expirée ou pas encore valide.",
                 "Assertion expired or not yet valid.",
             )
+        # A signed request sent again byte for byte carries the same assertion: refused
+        # within its validity, as the DMP does (after it, the expiry above refuses it).
+        self._seen = {key: until for key, until in self._seen.items() if until > now}
+        assertion_id = verified.get("ID", "")
+        if not assertion_id or assertion_id in self._seen:
+            raise _sender("wsse:FailedAuthentication", "Assertion rejouée.", "Replayed assertion.")
+        self._seen[assertion_id] = end
 
     # -- answers -------------------------------------------------------------
 
