@@ -71,6 +71,9 @@ class AuditKind(StrEnum):
     WEB_ACCOUNT_OPENED = "dmp.web_account_opened"
     RECEIPT_PRINTED = "receipt.printed"
     RECEIPT_REPRINTED = "receipt.reprinted"
+    DOCUMENT_QUEUED = "dmp.document_queued"
+    """A TD2.1 submission queued; details ``type`` (the document type's code) and ``key``
+    (the outbox row's idempotency key), so the indicators count sent documents by type."""
     OUTBOX_ENQUEUED = "outbox.enqueued"
     OUTBOX_SENT = "outbox.sent"
     OUTBOX_ACKED = "outbox.acked"
