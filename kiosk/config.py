@@ -12,6 +12,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -69,6 +70,11 @@ class SiteConfig(_Section):
     """Whether agents may log in without a CPE, on the establishment's ``ORG_SIGN`` token
     (indirect mode, DOMAIN.md §5): off unless the site decides so, because nobody's card
     then vouches for the person at the desk."""
+    daily_document_volume: int = Field(default=30_000, ge=1)
+    """Documents a day the site may send to the DMP before ``kiosk report`` warns: the
+    volume agreed with the service. Default 30,000, the figure above which seed 000 asks the
+    establishment to warn the Assurance Maladie beforehand (« > 30 000 documents par jour »);
+    a site feeding the training environment FO3 sets 20 (« 20 documents alimentés par jour »)."""
 
 
 class CardsConfig(_Section):
@@ -204,7 +210,19 @@ class OutboxConfig(_Section):
     bulk_kinds: tuple[str, ...] = ()
     """Kinds sent only inside the off-hours window (e.g. historical documents)."""
     timezone: str = "Europe/Paris"
-    """Site time zone of the off-hours window."""
+    """Site time zone (IANA name): the off-hours window, and the local days of ``kiosk report``."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name, e.g. Europe/Paris)"
+            ) from exc
+        return value
+
     backoff_base_s: float = Field(default=2.0, gt=0)
     backoff_cap_s: float = Field(default=900.0, gt=0)
     offline_cap_s: float = Field(default=60.0, gt=0)
