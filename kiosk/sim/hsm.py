@@ -19,7 +19,11 @@ lines, which ``kiosk/cards/pkcs11/`` reads.
 
 Provisioning uses the command-line tools (``softhsm2-util`` to create tokens and
 import key pairs, ``pkcs11-tool`` from OpenSC for certificates and data objects),
-so that ``kiosk/cards/pkcs11/`` stays the only importer of ``pkcs11``. The test PINs
+so that ``kiosk/cards/pkcs11/`` stays the only importer of ``pkcs11``; the key usage
+flags the tools cannot clear are then set by ``kiosk/cards/pkcs11/usage.py`` in a child
+process: every RSA private key signs only (no DECRYPT/UNWRAP), the signature key as
+its non-repudiation certificate states and the authentication key for the TLS
+handshake, as on a CPS card. The test PINs
 travel as tool arguments: they are fixture values of this simulation, never real
 PINs. SoftHSM2 reads its token directory when the module is initialised: provision
 before any process loads the module. Each world or test session gets a private
@@ -48,6 +52,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -283,6 +288,17 @@ def _provision_one(hsm: SoftHsm, pki: TestPki, token: ProvisionedToken, work: Pa
             "--label",
             label,
         )
+    # As on a CPS card: each private key signs and nothing else (kiosk/cards/pkcs11/usage.py).
+    _run(
+        hsm,
+        sys.executable,
+        "-m",
+        "kiosk.cards.pkcs11.usage",
+        str(hsm.module),
+        token.label,
+        *(key_id.hex() for _, key_id, _ in pairs),
+        stdin=f"{token.pin}\n",
+    )
     if token.owner == ESTABLISHMENT:
         return
     person = next(p for p in pki.professionals if p.id == token.owner)
@@ -342,11 +358,18 @@ def _tool(hsm: SoftHsm, token: ProvisionedToken, *args: str) -> None:
     )
 
 
-def _run(hsm: SoftHsm, *argv: str) -> None:
+def _run(hsm: SoftHsm, *argv: str, stdin: str | None = None) -> None:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", **hsm.env}
     try:
         # Fixed tools; arguments come from our own fixture.
-        subprocess.run(argv, env=env, check=True, capture_output=True, timeout=_TOOL_TIMEOUT_S)
+        subprocess.run(
+            argv,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=_TOOL_TIMEOUT_S,
+            input=stdin.encode() if stdin is not None else None,
+        )
     except FileNotFoundError as exc:
         raise Unavailable(
             msg("sim.hsm.run", argv=argv[0]),
@@ -372,6 +395,7 @@ def _fingerprint(pki: TestPki, module: Path) -> str:
     digest.update(pki.establishment.pin.encode())
     # The device token: its label, key and PIN; the key itself is random per provisioning.
     digest.update(f"{DEVICE_LABEL}|{DEVICE_KEY_LABEL}|AES-GCM|{_DEVICE_PIN}".encode())
+    digest.update(b"rsa-keys:sign-only")  # tokens provisioned before that are redone
     return digest.hexdigest()
 
 

@@ -6,6 +6,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from kiosk.sim.hsm import (
     AUTHENTICATION_KEY_ID,
     SIGNATURE_KEY_ID,
@@ -107,3 +110,43 @@ def test_tokens_component_publishes_softhsm2_conf(tmp_path: Path, test_pki: Test
         assert isinstance(facts, dict)
         assert facts["tokens"]["labels"]["agent"] == "CPE 0123456789"
         assert any("CPE 0123456789" in line for line in world.describe())
+
+
+def _private_key_usages(listing: str) -> list[str]:
+    usages, in_private = [], False
+    for line in listing.splitlines():
+        if line.startswith(("Private Key Object", "Public Key Object", "Certificate Object")):
+            in_private = line.startswith("Private Key Object")
+        elif in_private and line.strip().startswith("Usage:"):
+            usages.append(line.split(":", 1)[1].strip())
+    return usages
+
+
+def test_every_rsa_private_key_signs_and_nothing_else(softhsm: SoftHsm) -> None:
+    # Each certificate states signing (non-repudiation, or the TLS handshake for the
+    # authentication key): no DECRYPT, no UNWRAP, as on a CPS card.
+    for owner in ("doctor", "agent", "establishment"):
+        token = softhsm.token(owner)
+        assert _private_key_usages(_objects(softhsm, token.label, token.pin)) == ["sign", "sign"]
+
+
+def test_a_decryption_with_the_signature_key_is_refused_by_the_token(
+    softhsm: SoftHsm, test_pki: TestPki, tmp_path: Path
+) -> None:
+    doctor = softhsm.token("doctor")
+    certificate = x509.load_pem_x509_certificate(
+        test_pki.files("doctor", "sign").certificate.read_bytes()
+    )
+    public = certificate.public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(public.encrypt(b"for the holder's eyes", padding.PKCS1v15()))
+    argv = [
+        "pkcs11-tool", "--module", str(softhsm.module), "--token-label", doctor.label,
+        "--login", "--pin", doctor.pin, "--decrypt", "--id", SIGNATURE_KEY_ID.hex(),
+        "-m", "RSA-PKCS", "--input-file", str(secret),
+    ]  # fmt: skip
+    done = subprocess.run(argv, env=softhsm.env, capture_output=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert b"for the holder's eyes" not in done.stdout
+    assert b"CKR_KEY_FUNCTION_NOT_PERMITTED" in done.stdout + done.stderr
