@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import uuid
 
 from lxml import etree
 
@@ -107,6 +108,7 @@ class DocumentQueries:
             etree.SubElement(
                 extrinsic,
                 f"{_RIM}ExternalIdentifier",
+                id=_object_id(entry, XDS["de_unique_id"], unique_id),
                 identificationScheme=XDS["de_unique_id"],
                 registryObject=entry,
                 value=unique_id,
@@ -114,10 +116,13 @@ class DocumentQueries:
         return (response, f"found={len(visible)}", "TD3.1")
 
     def _retrieve(self, payload: etree._Element, visible: dict[str, tuple[str, ...]]) -> _Answer:
-        wanted = [
-            (request.findtext(f"{_XDS}DocumentUniqueId") or "").strip()
+        repositories = {
+            (request.findtext(f"{_XDS}DocumentUniqueId") or "").strip(): (
+                request.findtext(f"{_XDS}RepositoryUniqueId") or ""
+            ).strip()
             for request in payload.iterfind(f"{_XDS}DocumentRequest")
-        ]
+        }
+        wanted = list(repositories)
         unknown = [w for w in wanted if w not in visible]
         errors = tuple(("XDSDocumentUniqueIdError", w[:120]) for w in unknown) or (
             () if wanted else (("XDSRegistryMetadataError", "no DocumentRequest"),)
@@ -131,6 +136,8 @@ class DocumentQueries:
                 "SELECT content FROM document WHERE unique_id = ?", (unique_id,)
             ).fetchone()
             document = etree.SubElement(response, f"{_XDS}DocumentResponse")
+            # ITI-43 (XDS.b schema): the repository comes before the document's id.
+            etree.SubElement(document, f"{_XDS}RepositoryUniqueId").text = repositories[unique_id]
             etree.SubElement(document, f"{_XDS}DocumentUniqueId").text = unique_id
             etree.SubElement(document, f"{_XDS}mimeType").text = "text/xml"
             content = base64.b64encode(row[0] or b"").decode("ascii")
@@ -138,10 +145,16 @@ class DocumentQueries:
         return response, f"retrieved={len(wanted)}", "TD3.2"
 
 
+def _object_id(*parts: str) -> str:
+    """A stable ``urn:uuid`` for a metadata object (ebRIM requires an ``id`` on each)."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, '|'.join(parts))}"
+
+
 def _classification(parent: etree._Element, scheme: str, target: str, code: str) -> None:
     etree.SubElement(
         parent,
         f"{_RIM}Classification",
+        id=_object_id(target, scheme, code),
         classificationScheme=scheme,
         classifiedObject=target,
         nodeRepresentation=code,
