@@ -15,6 +15,7 @@ import asyncio
 import heapq
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import work
@@ -22,15 +23,23 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import Worker
 
 from kiosk.cards.ports import CardInserted, CardRemoved, ReaderRemoved
 from kiosk.errors import KioskError
 from kiosk.locale import LANGUAGES, text
 from kiosk.services.session import SessionEvent, SessionLocked, SessionState
 from kiosk.tui.desk.welcome import WelcomeScreen
-from kiosk.tui.messages import CardChanged, LanguageChanged, ScanReceived, SessionChanged
-from kiosk.tui.ports import DemoControl, DeskServices
+from kiosk.tui.messages import (
+    CardChanged,
+    LanguageChanged,
+    LightChanged,
+    ScanReceived,
+    SessionChanged,
+)
+from kiosk.tui.ports import DemoControl, DeskServices, StatusProbe
 from kiosk.tui.self_service import SelfServicePlaceholder
+from kiosk.tui.widgets.status import POLL_S, Light, check_probe
 
 __all__ = ["KIOSK_MODES", "KioskApp"]
 
@@ -78,13 +87,22 @@ class KioskApp(App[None]):
         self.set_reactive(KioskApp.lang, lang if lang in LANGUAGES else "fr")
         self.demo = demo
         """The simulated world's controls (``kiosk demo`` only): F12 opens their panel."""
+        self.lights: dict[str, Light] = {}
+        """The footer's lights, as the last round of probes left them."""
+        self.probes_checked_at: datetime | None = None
+        """When the last round of probes ended, on the services' clock."""
+        self.probing: Worker[None] | None = None
+        """The round of probes under way or last run."""
 
     async def on_mount(self) -> None:
+        self.lights = {probe.name: Light(probe.name) for probe in self.services.probes}
         await self.switch_mode(self.kiosk_mode)
         self._unsubscribe = self.services.session.subscribe(self._session_event)
         self.watch_cards()
         self.watch_scanner()
         self.set_interval(INACTIVITY_CHECK_S, self.check_inactivity)
+        self._tick_probes()
+        self.set_interval(POLL_S, self._tick_probes)
 
     def on_unmount(self) -> None:
         self._unsubscribe()
@@ -100,6 +118,24 @@ class KioskApp(App[None]):
             await self.services.desk.check_inactivity()
         except KioskError as exc:
             self.show_error(exc)
+
+    def _tick_probes(self) -> None:
+        # A round still waiting on a slow service's timeout is left to finish, not
+        # restarted: the lights that answered are already shown.
+        if self.probing is None or self.probing.is_finished:
+            self.probing = self.poll_probes()
+
+    @work(exclusive=True, exit_on_error=False, group="probes")
+    async def poll_probes(self) -> None:
+        """Check every probe at once, for every screen; each light is shown as it comes."""
+
+        async def one(probe: StatusProbe) -> None:
+            light = await check_probe(probe)
+            self.lights[light.name] = light
+            self.screen.post_message(LightChanged(light.name))
+
+        await asyncio.gather(*(one(p) for p in self.services.probes))
+        self.probes_checked_at = self.services.clock.now()
 
     def _session_event(self, event: SessionEvent) -> None:
         # Called inside a service call: the screens change once it has returned.

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from kiosk.locale import text
-from kiosk.tui.messages import LanguageChanged
+from kiosk.tui.messages import LanguageChanged, LightChanged
 from kiosk.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -60,6 +60,14 @@ class KioskScreen(Screen[None]):
         self._localise()
         for bar in self.query(StatusBar):
             bar.post_message(LanguageChanged())
+
+    def on_light_changed(self, message: LightChanged) -> None:
+        for bar in self.query(StatusBar):
+            bar.post_message(LightChanged(message.name))
+
+    def on_screen_resume(self) -> None:
+        for bar in self.query(StatusBar):  # the lights went on while another screen was shown
+            bar.redraw()
 
     def _localise(self) -> None:
         self._localise_keys()

@@ -12,7 +12,7 @@ from kiosk.cards.ports import CardEvent
 from kiosk.scanning.ports import ScanEvent
 from kiosk.services.session import SessionEvent
 
-__all__ = ["CardChanged", "LanguageChanged", "ScanReceived", "SessionChanged"]
+__all__ = ["CardChanged", "LanguageChanged", "LightChanged", "ScanReceived", "SessionChanged"]
 
 
 class CardChanged(Message):
@@ -46,3 +46,11 @@ class LanguageChanged(Message):
     watched: a watcher on the app would keep a popped screen, and what it showed of
     the patient, alive until the next switch.
     """
+
+
+class LightChanged(Message):
+    """A round of probes brought a new light for ``name`` (the app holds the lights)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

@@ -64,11 +64,20 @@ class HttpProbe:
     timeout_s: float = 2.0
 
     async def check(self) -> ProbeResult:
-        """One HEAD request; connection failures and timeouts are down."""
+        """One HEAD request on a fresh connection; connection failures and timeouts are down.
+
+        The client is new each time (a pooled connection would hide a cut link) but its
+        TLS context is the shared one: building a context reads the whole CA store,
+        ~25 ms on the event loop at every probe, which the agent felt as a stutter.
+        """
         import httpx
 
+        from kiosk.soap.transport import default_tls_context
+
         try:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as http:
+            async with httpx.AsyncClient(
+                verify=default_tls_context(), timeout=self.timeout_s
+            ) as http:
                 answer = await http.head(self.url)
         except httpx.HTTPError as exc:
             return ProbeResult(False, type(exc).__name__)

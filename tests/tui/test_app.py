@@ -12,6 +12,7 @@ from kiosk.errors import Unavailable
 from kiosk.locale import msg, text
 from kiosk.services.session import SessionState
 from kiosk.tui.app import KioskApp
+from kiosk.tui.base import KioskScreen
 from kiosk.tui.widgets.status import StatusBar
 from kiosk.wiring import Services
 from kiosk.wiring.probes import ProbeResult
@@ -63,6 +64,31 @@ async def test_the_footer_shows_each_probe_up_or_down_with_its_detail() -> None:
         assert bar.checked_at == app.services.clock.now()
         assert _shown(app, "#status-mode") == "Guichet"
         assert _shown(app, "#status-agent") == "Aucun agent connecté"
+
+
+class _CountedProbe(FakeProbe):
+    checks = 0
+
+    async def check(self) -> ProbeResult:
+        type(self).checks += 1
+        return await super().check()
+
+
+async def test_a_new_screen_shows_the_lights_at_once_without_asking_the_services_again() -> None:
+    _CountedProbe.checks = 0
+    probes = [_CountedProbe("insi", ProbeResult(True)), _CountedProbe("dmp", ProbeResult(False))]
+    services = FakeServices(probes=probes)
+    app = KioskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        first = app.screen
+        assert _CountedProbe.checks == 2  # one round for the whole app
+        await app.push_screen(KioskScreen())  # any next screen, with its own status bar
+        await _settle(app, pilot)
+        assert app.screen is not first
+        assert _shown(app, "#probe-insi") == "INSi ok"  # not "pending": the app's last round
+        assert _shown(app, "#probe-dmp").startswith("DMP hors service")
+        assert _CountedProbe.checks == 2  # the new screen asked no service
 
 
 async def test_the_footer_follows_the_session() -> None:

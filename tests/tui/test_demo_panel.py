@@ -142,13 +142,12 @@ async def test_the_world_light_names_a_dead_simulator() -> None:
     probes = [FakeProbe("insi"), world_probe(lambda: dead)]
     app = KioskApp(FakeServices(probes=probes))  # type: ignore[arg-type]
     async with app.run_test(size=SIZE) as pilot:
-        bar = app.screen.query_one(StatusBar)
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert str(app.screen.query_one("#probe-world", Static).content) == "Simulateurs ok"
         dead.append("cards")
-        bar.poll()
+        app.poll_probes()  # a round now, not in POLL_S seconds
         await app.workers.wait_for_complete()
         await pilot.pause()
         shown = str(app.screen.query_one("#probe-world", Static).content)
@@ -226,11 +225,10 @@ async def test_network_and_paper_from_the_panel_and_the_cli_turn_the_lights(
 
     async def lights(pilot: Pilot[None]) -> dict[str, bool | None]:
         bar = app.screen.query_one(StatusBar)
-        if bar.polling is not None:
-            await bar.polling.wait()
-        polling = bar.poll()  # a round now, not in POLL_S seconds
-        bar.polling = polling
-        await polling.wait()
+        if app.probing is not None:
+            await app.probing.wait()
+        app.probing = app.poll_probes()  # a round now, not in POLL_S seconds
+        await app.probing.wait()
         await pilot.pause()
         return {name: light.up for name, light in bar.lights.items()}
 

@@ -1,9 +1,13 @@
 """The always-visible status bar: the services' lights, the mode and the agent.
 
 Each probe of ``services.probes`` (INSi, DMP, outbox depth, readers, printer) is
-checked every :data:`POLL_S` seconds in one exclusive worker (a round still
-waiting on a slow timeout is let finish, not restarted); a probe that raises
-despite its contract shows down, never a traceback; a light shows words (a count, a
+checked every :data:`POLL_S` seconds by the app, in one exclusive worker for every
+screen (:meth:`KioskApp.poll_probes`; a round still waiting on a slow timeout is
+let finish, not restarted). A bar draws the app's latest lights when its screen
+mounts or comes back, and each light as a round brings it
+(:class:`~kiosk.tui.messages.LightChanged`): a new screen costs no HTTP request and
+never shows "pending" again. A probe that raises despite its contract shows down,
+never a traceback; a light shows words (a count, a
 reason from the catalogue), its technical detail is in its tooltip. The agent line
 (name, profession, structure, or the indirect mode) comes from the session's state,
 refreshed on each of its events.
@@ -11,14 +15,12 @@ refreshed on each of its events.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
@@ -26,13 +28,13 @@ from textual.worker import Worker
 
 from kiosk.locale import catalogue, text
 from kiosk.services.session import SessionEvent, SessionMode, SessionState
-from kiosk.tui.messages import LanguageChanged, SessionChanged
+from kiosk.tui.messages import LanguageChanged, LightChanged, SessionChanged
 
 if TYPE_CHECKING:
     from kiosk.tui.app import KioskApp
     from kiosk.tui.ports import DeskSession, StatusProbe
 
-__all__ = ["POLL_S", "Light", "StatusBar", "agent_line"]
+__all__ = ["POLL_S", "Light", "StatusBar", "agent_line", "check_probe"]
 
 POLL_S = 5.0
 """Seconds between two rounds of probes."""
@@ -47,7 +49,8 @@ class Light:
     detail: str = ""
 
 
-async def _check(probe: StatusProbe) -> Light:
+async def check_probe(probe: StatusProbe) -> Light:
+    """One probe's light; a probe that raises despite its contract is down."""
     try:
         found = await probe.check()
     except Exception as exc:  # a probe must never break the footer
@@ -60,22 +63,31 @@ class StatusBar(Vertical):
 
     def __init__(self) -> None:
         super().__init__(id="status")
-        self.lights: dict[str, Light] = {}
-        self.checked_at: datetime | None = None
-        """When the last round of probes ended, on the app's clock."""
         self._unsubscribe: Callable[[], None] | None = None
-        self.polling: Worker[None] | None = None
-        """The round of probes under way or last run."""
 
     @property
     def kiosk(self) -> KioskApp:
         """The app, typed."""
         return cast("KioskApp", self.app)
 
+    @property
+    def lights(self) -> dict[str, Light]:
+        """The app's latest light of each probe."""
+        return self.kiosk.lights
+
+    @property
+    def checked_at(self) -> datetime | None:
+        """When the app's last round of probes ended, on the app's clock."""
+        return self.kiosk.probes_checked_at
+
+    @property
+    def polling(self) -> Worker[None] | None:
+        """The app's round of probes under way or last run."""
+        return self.kiosk.probing
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="status-lights"):
             for probe in self.kiosk.services.probes:
-                self.lights[probe.name] = Light(probe.name)
                 yield Static(markup=False, id=f"probe-{probe.name}", classes="light pending")
         with Horizontal(id="status-people"):
             yield Static(markup=False, id="status-mode", classes="mode")
@@ -85,8 +97,6 @@ class StatusBar(Vertical):
         session = self.kiosk.services.session
         self._unsubscribe = session.subscribe(self._heard)
         self._render_all()
-        self._tick()
-        self.set_interval(POLL_S, self._tick)
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -100,35 +110,25 @@ class StatusBar(Vertical):
         message.stop()
         self._render_all()
 
+    def on_light_changed(self, message: LightChanged) -> None:
+        message.stop()
+        self._render_light(self.lights.get(message.name, Light(message.name)))
+
     def on_session_changed(self, message: SessionChanged) -> None:
         message.stop()
         self._render_people()
 
-    def _tick(self) -> None:
-        # A round still waiting on a slow service's timeout is left to finish, not
-        # restarted: the lights that answered are already shown.
-        if self.polling is None or self.polling.is_finished:
-            self.polling = self.poll()
-
-    @work(exclusive=True, exit_on_error=False, group="probes")
-    async def poll(self) -> None:
-        """Check every probe at once; show each result as it comes."""
-
-        async def one(probe: StatusProbe) -> None:
-            light = await _check(probe)
-            self.lights[light.name] = light
-            self._render_light(light)
-
-        await asyncio.gather(*(one(p) for p in self.kiosk.services.probes))
-        self.checked_at = self.kiosk.services.clock.now()
+    def redraw(self) -> None:
+        """Draw every light and the agent line again (the screen is shown again)."""
+        self._render_all()
 
     def _render_all(self) -> None:
         self._render_lights()
         self._render_people()
 
     def _render_lights(self) -> None:
-        for light in self.lights.values():
-            self._render_light(light)
+        for probe in self.kiosk.services.probes:
+            self._render_light(self.lights.get(probe.name, Light(probe.name)))
 
     def _render_light(self, light: Light) -> None:
         lang = self.kiosk.lang
