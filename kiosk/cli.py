@@ -37,6 +37,7 @@ _INTERNAL_LINE = "kiosk: internal error, see the log [INTERNAL]"
 # Command name → "module:attribute". Modules load only when their command runs, so a
 # quick `kiosk nir check` does not pay for pyscard, lxml, httpx or zxing-cpp.
 _COMMANDS: dict[str, str] = {
+    "agents": "kiosk.commands.agents:agents",
     "audit": "kiosk.commands.outbox:audit",
     "cards": "kiosk.commands.cards:cards",
     "demo": "kiosk.commands.demo:demo",

@@ -9,6 +9,7 @@ client (the TUI's import contract holds through the enrolment flow).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,16 @@ from kiosk.dmp.transactions import ConsentStatement, CreationRequest, VitaleTrai
 from kiosk.domain.ins import Ins
 from kiosk.outbox.ports import idempotency_key
 
-__all__ = ["KINDS", "authorization_item", "creation_from", "creation_item", "ins_from"]
+__all__ = [
+    "KINDS",
+    "ItemAgent",
+    "agent_of",
+    "authorization_item",
+    "creation_from",
+    "creation_item",
+    "ins_from",
+    "with_agent",
+]
 
 KINDS: dict[str, str] = {
     "dmp.create": "TD1.1",
@@ -25,6 +35,34 @@ KINDS: dict[str, str] = {
     "dmp.attributes": "TD3.3",
 }
 """Outbox kind → DMP transaction."""
+
+
+@dataclass(frozen=True)
+class ItemAgent:
+    """Who the item's VIHF names when the worker sends it (seed 000: « identification
+    nominative »): the agent's local id, name and role, kept in the (encrypted) payload."""
+
+    national_id: str
+    display_name: str
+    role: str
+
+    def __repr__(self) -> str:
+        return f"ItemAgent(role={self.role!r})"
+
+
+def with_agent(payload: bytes, agent: ItemAgent) -> bytes:
+    """The item's JSON payload naming ``agent``; the idempotency key does not change."""
+    data = json.loads(payload)
+    data["agent"] = [agent.national_id, agent.display_name, agent.role]
+    return json.dumps(data).encode()
+
+
+def agent_of(data: dict[str, Any]) -> ItemAgent | None:
+    """The agent an item names, or None (an item queued before agents were named)."""
+    raw = data.get("agent")
+    if not isinstance(raw, list) or len(raw) != 3 or not all(isinstance(v, str) for v in raw):
+        return None
+    return ItemAgent(raw[0], raw[1], raw[2])
 
 
 def creation_item(request: CreationRequest) -> tuple[str, str, bytes]:

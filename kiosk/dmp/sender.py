@@ -25,7 +25,7 @@ import json
 from lxml import etree
 
 from kiosk.dmp.client import DUPLICATE, DmpClient, DmpRefused
-from kiosk.dmp.items import KINDS, creation_from, ins_from
+from kiosk.dmp.items import KINDS, agent_of, creation_from, ins_from
 from kiosk.domain.ins import Ins
 from kiosk.errors import AccessDenied, InvalidInput, KioskError, SoapFault, Unavailable
 from kiosk.locale import msg
@@ -98,14 +98,17 @@ class DmpSender:
     async def _deliver(self, item: OutboxItem, transaction: str) -> Ack:
         data = json.loads(item.payload)
         key = item.idempotency_key
+        client, agent = self._client, agent_of(data)
+        if agent is not None:  # the VIHF names who acted, not the installation
+            client = client.for_agent(agent.national_id, agent.display_name, role=agent.role)
         if transaction == "TD1.1":
-            await self._client.create(creation_from(data), request_id=key)
+            await client.create(creation_from(data), request_id=key)
         elif transaction == "TD0.3":
-            await self._client.authorize(ins_from(data), request_id=key)
+            await client.authorize(ins_from(data), request_id=key)
         else:
             # Our own payload, still parsed by the hardened parser: it was stored on disk.
             body = parse_xml(str(data["body"]).encode("utf-8"), max_bytes=_MAX_PAYLOAD)
-            await self._client.send_registry(transaction, body, ins_from(data), str(data["key"]))
+            await client.send_registry(transaction, body, ins_from(data), str(data["key"]))
         return Ack(key, key)
 
 

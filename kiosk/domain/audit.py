@@ -58,6 +58,8 @@ class AuditKind(StrEnum):
     CARD_INSERTED = "card.inserted"
     CARD_REMOVED = "card.removed"
     LOGIN = "session.login"
+    LOGIN_REFUSED = "session.login_refused"
+    """A named agent's local login refused (details ``agent``: the login typed, ``reason``)."""
     LOGOUT = "session.logout"
     SESSION_LOCKED = "session.locked"
     IDENTITY_VERIFIED = "identity.verified"

@@ -12,6 +12,14 @@ it).
 Each session change is audited here, because every one goes through here: card
 inserted or removed (the reader and the card's kind, nothing else), login, lock and
 logout with the reason.
+
+Indirect mode (seed 000: « L'accès au DMP nécessite une identification nominative, il
+faut donc que le PS s’authentifie localement »): where the site has an
+:class:`~kiosk.agents.ports.AgentDirectory`, :meth:`Desk.login_indirect` first checks the
+agent's name and password there, and only then opens the establishment's token; the
+session, the VIHF and every audit line then name that agent. A refused name is audited
+(``session.login_refused``, the login typed and the reason; never the password). A site
+that requires named agents (production) refuses indirect mode without a directory.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
+from kiosk.agents.ports import AgentDirectory, LocalAgent
 from kiosk.cards.ports import (
     ApduChannel,
     CardEvent,
@@ -32,12 +41,12 @@ from kiosk.cards.serial import read_card_serial
 from kiosk.clock import Clock
 from kiosk.domain.audit import AuditEvent, AuditKind
 from kiosk.domain.vitale import VitaleCardData
-from kiosk.errors import InvalidInput
+from kiosk.errors import AccessDenied, InvalidInput
 from kiosk.locale import msg
 from kiosk.services.admission import Admission, Agent, AuditTrail, QueuePosition
 from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.services.identity import IdentityFlow
-from kiosk.services.session import AgentSession, EndReason, SessionState
+from kiosk.services.session import AgentSession, EndReason, NotAllowedNow, SessionState
 from kiosk.signing import Signer
 
 __all__ = ["Desk"]
@@ -57,8 +66,13 @@ class Desk:
         read_vitale: Callable[[str], Awaitable[VitaleCardData]],
         identity_flow: Callable[[Callable[[], Awaitable[VitaleCardData]]], IdentityFlow],
         enrolment_flow: Callable[[Signer, str, str, str], EnrolmentFlow],
+        agents: AgentDirectory | None = None,
+        named_agents_required: bool = False,
     ) -> None:
         self.session = session
+        self.agents = agents
+        """Where named agents log in for indirect mode; None: no directory."""
+        self._named_required = named_agents_required
         self._trail = trail
         self._queue = queue
         self._clock = clock
@@ -97,11 +111,42 @@ class Desk:
         await self._audit(AuditKind.LOGIN, {"mode": "direct"})
         return professional
 
-    async def login_indirect(self, pin: str) -> ProfessionalIdentity:
-        """Log in on the establishment's certificate (indirect mode), where the site allows it."""
-        professional = await self.session.login_indirect(pin)
-        await self._audit(AuditKind.LOGIN, {"mode": "indirect"})
+    async def login_indirect(
+        self, pin: str, name: str | None = None, password: str | None = None
+    ) -> ProfessionalIdentity:
+        """Log in on the establishment's certificate (indirect mode), where the site allows it.
+
+        With an agent directory, ``name`` and ``password`` are checked there first (the
+        password is not kept); the session then names that agent.
+        """
+        agent = await self.named_agent(name, password)
+        professional = await self.session.login_indirect(pin, agent=agent)
+        details = {"mode": "indirect"}
+        if agent is not None:
+            details |= {"agent": agent.login, "directory": agent.source}
+        await self._audit(AuditKind.LOGIN, details)
         return professional
+
+    @property
+    def needs_agent_login(self) -> bool:
+        """Whether indirect mode asks for a name and a password (an agent directory is set)."""
+        return self.agents is not None
+
+    async def named_agent(self, name: str | None, password: str | None) -> LocalAgent | None:
+        """The agent ``name``/``password`` designate, through the directory; None without one."""
+        if self.agents is None:
+            if self._named_required:
+                raise NotAllowedNow(msg("services.desk.named_agents_required"))
+            return None
+        if not name or not name.strip() or not password:
+            raise InvalidInput(msg("services.desk.agent_name_required"), detail="agent")
+        try:
+            return await self.agents.authenticate(name, password)
+        except AccessDenied as exc:
+            await self._audit(
+                AuditKind.LOGIN_REFUSED, {"agent": name.strip()[:64], "reason": exc.code}
+            )
+            raise
 
     async def logout(self) -> None:
         """End the session on the agent's request."""

@@ -22,6 +22,10 @@ Decisions, for a trusted medical appliance:
 - A blocked card is never tried again: every later PIN is refused here, without a
   call to the token.
 - A CPE inserted during an indirect session ends it: the agent takes over directly.
+- In indirect mode the session names the agent who logged in locally, by name, before
+  the establishment's token was opened (seed 000: « identification nominative »):
+  :attr:`AgentSession.professional` is that person (``<structure>/<login>``), not the
+  establishment, so the VIHF and every audit line name them.
 - Time comes from the injected :class:`kiosk.clock.Clock`; the caller (the TUI's
   timer) calls :meth:`AgentSession.check_inactivity` and :meth:`AgentSession.touch`.
 """
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from kiosk.agents.ports import LocalAgent
 from kiosk.cards.pin import PinState, PinStatus, pin_error
 from kiosk.cards.professional import ProfessionalIdentity
 from kiosk.clock import Clock
@@ -293,8 +298,13 @@ class AgentSession:
                 raise CardRemoved(msg("services.session.agent_session_login"))
             return self._logged_in(token, SessionMode.DIRECT)
 
-    async def login_indirect(self, pin: str) -> ProfessionalIdentity:
-        """Open an indirect session on the establishment's token (no CPE present)."""
+    async def login_indirect(
+        self, pin: str, *, agent: LocalAgent | None = None
+    ) -> ProfessionalIdentity:
+        """Open an indirect session on the establishment's token (no CPE present).
+
+        ``agent`` is the person the directory just authenticated: the session is theirs.
+        """
         async with self._busy:
             if self.establishment_label is None:
                 raise NotAllowedNow(
@@ -310,7 +320,12 @@ class AgentSession:
             if generation != self._card_generation:
                 await token.aclose()  # a CPE arrived meanwhile: it takes precedence
                 raise self._not_now()
-            return self._logged_in(token, SessionMode.INDIRECT)
+            named = None
+            if agent is not None:
+                from kiosk.services.named import named_identity
+
+                named = named_identity(token.professional, agent)
+            return self._logged_in(token, SessionMode.INDIRECT, named)
 
     async def check_inactivity(self) -> None:
         """Lock (direct) or end (indirect) a session idle for the configured timeout."""
@@ -334,14 +349,20 @@ class AgentSession:
         if self.state in (SessionState.LOGGED_IN, SessionState.LOCKED):
             await self._end(EndReason.LOGOUT)
 
-    def _logged_in(self, token: LoggedInToken, mode: SessionMode) -> ProfessionalIdentity:
+    def _logged_in(
+        self,
+        token: LoggedInToken,
+        mode: SessionMode,
+        professional: ProfessionalIdentity | None = None,
+    ) -> ProfessionalIdentity:
+        who = professional or token.professional
         self._token = token
-        self.professional = token.professional
+        self.professional = who
         self.mode = mode
         self.state = SessionState.LOGGED_IN
         self._last_activity = self._clock.monotonic()
-        self._emit(LoggedIn(token.professional, mode))
-        return token.professional
+        self._emit(LoggedIn(who, mode))
+        return who
 
     async def _end(self, reason: EndReason) -> None:
         # State and event first, logout second: the screen is wiped at once.

@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING
 
 from kiosk.clock import Clock, SystemClock
 from kiosk.config import Settings
+from kiosk.errors import ConfigError
+from kiosk.locale import msg
 from kiosk.signing import Signer
+from kiosk.wiring.agents import build_agent_directory
 from kiosk.wiring.devices import (
     CardReaders,
     PrinterTarget,
@@ -103,10 +106,12 @@ async def open_services(
     from kiosk.outbox.delivery import StoreOutbox
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
+    from kiosk.services.agent_outbox import AgentOutbox, OutboxPort, item_agent
     from kiosk.services.credentials import ReceiptPrinter
     from kiosk.services.desk import Desk
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
+    from kiosk.services.named import table_role
     from kiosk.services.session import AgentSession
     from kiosk.services.sync import SyncService, policy_from_settings
 
@@ -114,6 +119,11 @@ async def open_services(
     site = settings.site
     environment = InsEnvironment(site.environment)
     facts = world_facts(settings, state_dir)
+    agents = build_agent_directory(settings, clock)
+    production = site.environment == "production"
+    if site.indirect_mode and production and agents is None:
+        # Seed 000: « L'accès au DMP nécessite une identification nominative ».
+        raise ConfigError(msg("wiring.agents.required"), detail="agents.kind")
     async with contextlib.AsyncExitStack() as stack:
         outbox = await stack.enter_async_context(open_outbox(settings, clock))
         records = await stack.enter_async_context(open_records(settings))
@@ -175,9 +185,16 @@ async def open_services(
                 first_name=first_name,
                 family_name=family_name,
             )
+            # The VIHF and the queued items name the person logged in, not the installation.
+            who = session.professional
+            named_dmp, queued = dmp, StoreOutbox(outbox, agent, sync.run_once)
+            queued_port: OutboxPort = queued
+            if who is not None and who.national_id == recorded_by:
+                named_dmp = dmp.for_agent(who.national_id, who.display_name, role=table_role(who))
+                queued_port = AgentOutbox(queued, item_agent(who))
             return EnrolmentFlow(
-                dmp=dmp,
-                outbox=StoreOutbox(outbox, agent, sync.run_once),
+                dmp=named_dmp,
+                outbox=queued_port,
                 records=records,
                 printer=receipts,
                 clock=clock,
@@ -194,6 +211,8 @@ async def open_services(
             read_vitale=readers.vitale.read,
             identity_flow=identity_flow,
             enrolment_flow=enrolment_flow,
+            agents=agents,
+            named_agents_required=production,
         )
         yield Services(
             settings=settings,
