@@ -74,7 +74,14 @@ class WelcomeScreen(KioskScreen):
         self._ask_pin("card")
 
     def action_establishment(self) -> None:
-        """The PIN of the establishment's certificate (indirect mode)."""
+        """The PIN of the establishment's certificate (indirect mode), after the agent's name."""
+        if self.kiosk.services.desk.needs_agent_login:
+            from kiosk.tui.desk.agent_login import AgentLoginScreen
+
+            screen = AgentLoginScreen()
+            if self.is_current and screen.wanted:
+                self.show(screen)
+            return
         self._ask_pin("establishment")
 
     def _ask_pin(self, mode: str) -> None:
