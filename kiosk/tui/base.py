@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from kiosk.locale import text
 from kiosk.tui.messages import LanguageChanged, LightChanged
+from kiosk.tui.widgets.keys import KeyBar
 from kiosk.tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class KioskScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield from self.body()
         yield StatusBar()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._localise()

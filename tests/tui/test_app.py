@@ -91,6 +91,19 @@ async def test_a_new_screen_shows_the_lights_at_once_without_asking_the_services
         assert _CountedProbe.checks == 2  # the new screen asked no service
 
 
+async def test_a_click_on_a_key_in_the_key_bar_is_that_key() -> None:
+    app = KioskApp(FakeServices(probes=_probes()))
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(app, pilot)
+        assert str(app.screen.query_one("#keys", Static).content).split() == ["f2", "FR/EN"]
+        await pilot.click("#keys", offset=(5, 0))  # on "FR/EN", the words of f2
+        await pilot.pause()
+        assert app.lang == "en"
+        await pilot.click("#keys", offset=(40, 0))  # past the last key: nothing
+        await pilot.pause()
+        assert app.lang == "en"
+
+
 async def test_the_footer_follows_the_session() -> None:
     services = FakeServices(probes=_probes())
     app = KioskApp(services)
