@@ -106,7 +106,7 @@ async def open_services(
     from kiosk.outbox.delivery import StoreOutbox
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
-    from kiosk.services.agent_outbox import AgentOutbox, OutboxPort, item_agent
+    from kiosk.services.agent_outbox import AgentOutbox, OnBehalfSigner, OutboxPort, item_agent
     from kiosk.services.credentials import ReceiptPrinter
     from kiosk.services.desk import Desk
     from kiosk.services.enrolment import EnrolmentFlow
@@ -187,11 +187,16 @@ async def open_services(
             )
             # The VIHF and the queued items name the person logged in, not the installation.
             who = session.professional
-            named_dmp, queued = dmp, StoreOutbox(outbox, agent, sync.run_once)
-            queued_port: OutboxPort = queued
+            queued_port: OutboxPort = StoreOutbox(outbox, agent, sync.run_once)
+            named_dmp = dmp
             if who is not None and who.national_id == recorded_by:
                 named_dmp = dmp.for_agent(who.national_id, who.display_name, role=table_role(who))
-                queued_port = AgentOutbox(queued, item_agent(who))
+                signer = agent
+                if agent.identity.national_id != who.national_id:  # the establishment's key
+                    signer = OnBehalfSigner(agent, who)
+                queued_port = AgentOutbox(
+                    StoreOutbox(outbox, signer, sync.run_once), item_agent(who)
+                )
             return EnrolmentFlow(
                 dmp=named_dmp,
                 outbox=queued_port,
