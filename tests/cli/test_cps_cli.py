@@ -38,7 +38,8 @@ def invoke(tmp_path: Path, pin: str, *args: str) -> Result:
     # No world in tmp_path: the command uses SOFTHSM2_CONF as exported for this worker.
     return CliRunner().invoke(
         root,
-        ["cards", "login", "--state-dir", str(tmp_path), *args],
+        # English asked for: the text assertions must not depend on an earlier test's --lang.
+        ["--lang", "en", "cards", "login", "--state-dir", str(tmp_path), *args],
         input=pin + "\n",
         standalone_mode=False,
     )
