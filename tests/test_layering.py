@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("textual", "smartcard", "pkcs11", "httpx", "lxml", "escpos", "zxingcpp", "aiosqlite")
+HEAVY = ("textual", "smartcard", "pkcs11", "httpx", "lxml", "usb", "zxingcpp", "aiosqlite")
 
 
 def test_domain_import_loads_no_adapter_library() -> None:

@@ -214,3 +214,23 @@ async def test_wipe_forgets_every_job_and_trim_never_drops_an_unprinted_one(
     assert ids == ["unprinted", "printed-2"]
     queue.wipe()
     assert queue.jobs() == []
+
+
+def test_a_desk_with_a_network_printer_never_loads_the_usb_stack() -> None:
+    """pyusb and libusb load with the first USB job, not with the printers module."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, asyncio, kiosk.printing.printers as p\n"
+        "printer = p.EscposPrinter.network('127.0.0.1', 9, timeout_s=0.5)\n"
+        "try:\n"
+        "    asyncio.run(printer.status())\n"
+        "except p.PrintFailed:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('usb', 'escpos', 'yaml')))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], check=True, timeout=120, capture_output=True, text=True
+    )
+    assert shown.stdout.strip() == "[]"
