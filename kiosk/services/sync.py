@@ -14,16 +14,19 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from kiosk.clock import Clock
 from kiosk.config import Settings
-from kiosk.observability import OutboxMetrics
 from kiosk.outbox.admin import OutboxStatus
 from kiosk.outbox.ports import OutboxSender
 from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncReport, SyncWorker
+
+if TYPE_CHECKING:  # prometheus_client loads only where metrics are served (~2 MiB)
+    from kiosk.observability import OutboxMetrics
 
 __all__ = ["SyncService", "policy_from_settings"]
 

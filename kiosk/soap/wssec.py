@@ -20,6 +20,7 @@ trusted CA (or be exactly the pinned certificate) and be valid now; only
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,20 +29,6 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from lxml import etree
-from signxml import (  # type: ignore[attr-defined]
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureMethod,
-    XMLSigner,
-    XMLVerifier,
-)
-from signxml.exceptions import InvalidInput as SignxmlInvalidInput
-from signxml.exceptions import InvalidSignature as SignxmlInvalidSignature
-from signxml.xades import (  # type: ignore[attr-defined]
-    XAdESSignatureConfiguration,
-    XAdESSigner,
-    XAdESVerifier,
-)
 
 from kiosk.errors import AccessDenied
 from kiosk.locale import Message, msg
@@ -86,12 +73,41 @@ class _PortKey:
         return self._signer.sign(data)
 
 
+@dataclass(frozen=True)
+class _Signxml:
+    """signxml, loaded with the first signature or verification, not with the desk.
+
+    (Its import is ~1.3 MiB and ~20 ms a desk waiting for its first agent does not need.)
+    """
+
+    module: Any
+    xades: Any
+    invalid: tuple[type[Exception], ...]
+    """What signxml raises for a signature or an input it refuses."""
+    invalid_input: type[Exception]
+
+
+@functools.cache
+def _signxml() -> _Signxml:
+    import signxml
+    import signxml.xades
+    from signxml.exceptions import InvalidInput, InvalidSignature
+
+    return _Signxml(signxml, signxml.xades, (InvalidSignature, InvalidInput), InvalidInput)
+
+
+def _algorithms() -> dict[str, Any]:
+    """RSA-SHA256, SHA-256 digests, exclusive c14n: the only ones the DMP and INSi take."""
+    sx = _signxml().module
+    return {
+        "signature_algorithm": sx.SignatureMethod.RSA_SHA256,
+        "digest_algorithm": sx.DigestAlgorithm.SHA256,
+        "c14n_algorithm": sx.CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    }
+
+
 def _signxml_signer() -> Any:
-    return XMLSigner(
-        signature_algorithm=SignatureMethod.RSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-    )
+    return _signxml().module.XMLSigner(**_algorithms())
 
 
 def sign_enveloped(
@@ -118,7 +134,7 @@ def sign_enveloped(
             key=_PortKey(signer),
             cert=[signer.certificate],
         )
-    except SignxmlInvalidInput as exc:  # a programming error, not a user's
+    except _signxml().invalid_input as exc:  # a programming error, not a user's
         raise ValueError(f"cannot sign element: {exc}") from exc
     return signed
 
@@ -211,8 +227,10 @@ def verify_enveloped(element: etree._Element, trust: TrustAnchor) -> Verified:
     certificate = _key_info_certificate(element)
     trust.check(certificate)
     try:
-        result = XMLVerifier().verify(etree.tostring(element), x509_cert=certificate)
-    except (SignxmlInvalidSignature, SignxmlInvalidInput) as exc:
+        result = (
+            _signxml().module.XMLVerifier().verify(etree.tostring(element), x509_cert=certificate)
+        )
+    except _signxml().invalid as exc:
         raise _rejected(msg("soap.wssec.verify_enveloped_3"), detail=str(exc)[:200]) from exc
     if isinstance(result, list):  # only with expect_references > 1, which is not asked
         raise _rejected(msg("soap.wssec.verify_enveloped"))
@@ -227,28 +245,30 @@ def sign_xades(element: etree._Element, signer: Signer) -> etree._Element:
     if element.get("Id") is None:
         raise ValueError("the signed element needs an Id attribute for the reference")
     work = etree.fromstring(etree.tostring(element))
-    xades: Any = XAdESSigner(
-        signature_algorithm=SignatureMethod.RSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-    )
+    xades: Any = _signxml().xades.XAdESSigner(**_algorithms())
     try:
         # No KeyValue: the port exposes no key object, and the certificate carries it.
         signed: etree._Element = xades.sign(
             work, key=_PortKey(signer), cert=[signer.certificate], always_add_key_value=False
         )
-    except SignxmlInvalidInput as exc:  # a programming error, not a user's
+    except _signxml().invalid_input as exc:  # a programming error, not a user's
         raise ValueError(f"cannot sign element: {exc}") from exc
     return signed
 
 
-# The signer canonicalises unreferenced-transform references (SignedProperties, KeyInfo)
-# with exclusive c14n; the verifier must expect the same, and only RSA-SHA256.
-_XADES_CONFIG = XAdESSignatureConfiguration(
-    default_reference_c14n_method=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-    signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
-    digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
-)
+@functools.cache
+def _xades_config() -> Any:
+    """What the XAdES verifier expects.
+
+    The signer canonicalises unreferenced-transform references (SignedProperties,
+    KeyInfo) with exclusive c14n; the verifier must expect the same, and only RSA-SHA256.
+    """
+    sx = _signxml()
+    return sx.xades.XAdESSignatureConfiguration(
+        default_reference_c14n_method=sx.module.CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        signature_methods=frozenset({sx.module.SignatureMethod.RSA_SHA256}),
+        digest_algorithms=frozenset({sx.module.DigestAlgorithm.SHA256}),
+    )
 
 
 def verify_xades(element: etree._Element, trust: TrustAnchor) -> Verified:
@@ -265,10 +285,12 @@ def verify_xades(element: etree._Element, trust: TrustAnchor) -> Verified:
             msg("soap.wssec.verify_xades"),
         )
     try:
-        results = XAdESVerifier().verify(
-            etree.tostring(element), x509_cert=certificate, expect_config=_XADES_CONFIG
+        results = (
+            _signxml()
+            .xades.XAdESVerifier()
+            .verify(etree.tostring(element), x509_cert=certificate, expect_config=_xades_config())
         )
-    except (SignxmlInvalidSignature, SignxmlInvalidInput) as exc:
+    except _signxml().invalid as exc:
         raise _rejected(msg("soap.wssec.verify_xades_3"), detail=str(exc)[:200]) from exc
     # The data reference comes first; SignedProperties and KeyInfo follow it.
     signed = next(
