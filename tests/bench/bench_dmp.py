@@ -119,7 +119,7 @@ def run() -> dict[str, object]:
     )
 
     def td1_1_round_trip() -> object:
-        raw = etree.tostring(build_request(creation, header))
+        raw = etree.tostring(build_request(creation, header, structure_id="3750100000"))
         return read_request(etree.fromstring(raw))
 
     results = {

@@ -7,7 +7,9 @@ app headless, and prints one JSON line the moment the welcome screen's frame hol
 ``/proc/self/stat``, 10 ms ticks), seconds since this module's first line (the
 interpreter's own start-up excluded) and its parts (the app's and the wiring's
 imports; settings and ``open_services``; the app to its first frame), and the peak
-RSS so far. Then it leaves.
+RSS so far. Then a second line once the app's first round of footer probes has
+ended (the printer asked for its status, the services for their health): the peak
+RSS of the desk at rest, waiting for its first agent. Then it leaves.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ async def main(site_file: Path) -> dict[str, Any]:
 
         async def leave(pilot: Any) -> None:
             await asyncio.wait_for(shown.wait(), 30)
+            if app.probing is not None:  # started on mount, before the first frame
+                await app.probing.wait()
+            print(json.dumps({"idle_vm_hwm_mib": peak_rss_mib()}), flush=True)
             pilot.app.exit()
 
         await app.run_async(headless=True, size=(100, 30), auto_pilot=leave)
