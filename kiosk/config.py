@@ -182,6 +182,10 @@ class AgentsConfig(_Section):
     """Wrong passwords in a row before a name is locked."""
     lockout_s: float = Field(default=900.0, gt=0)
     """How long a locked name stays locked."""
+    establishment_pin_file: Path | None = None
+    """File (0600) holding the PIN of the establishment token a named login opens (``ORG
+    <establishment_id>``), read at each login and never logged: agents then type only
+    their name and password. Unset: the desk asks for that PIN too."""
 
 
 class OutboxConfig(_Section):

@@ -68,11 +68,13 @@ class Desk:
         enrolment_flow: Callable[[Signer, str, str, str], EnrolmentFlow],
         agents: AgentDirectory | None = None,
         named_agents_required: bool = False,
+        establishment_pin: Callable[[], str] | None = None,
     ) -> None:
         self.session = session
         self.agents = agents
         """Where named agents log in for indirect mode; None: no directory."""
         self._named_required = named_agents_required
+        self._establishment_pin = establishment_pin
         self._trail = trail
         self._queue = queue
         self._clock = clock
@@ -120,6 +122,8 @@ class Desk:
         password is not kept); the session then names that agent.
         """
         agent = await self.named_agent(name, password)
+        if agent is not None and not pin and self._establishment_pin is not None:
+            pin = self._establishment_pin()  # the site's, read now: agents never type it
         professional = await self.session.login_indirect(pin, agent=agent)
         details = {"mode": "indirect"}
         if agent is not None:
@@ -131,6 +135,11 @@ class Desk:
     def needs_agent_login(self) -> bool:
         """Whether indirect mode asks for a name and a password (an agent directory is set)."""
         return self.agents is not None
+
+    @property
+    def asks_establishment_pin(self) -> bool:
+        """Whether a named login also asks for the establishment token's PIN (no PIN file)."""
+        return self._establishment_pin is None
 
     async def named_agent(self, name: str | None, password: str | None) -> LocalAgent | None:
         """The agent ``name``/``password`` designate, through the directory; None without one."""

@@ -218,6 +218,7 @@ async def open_services(
             enrolment_flow=enrolment_flow,
             agents=agents,
             named_agents_required=production,
+            establishment_pin=_establishment_pin(settings),
         )
         yield Services(
             settings=settings,
@@ -241,6 +242,24 @@ async def open_services(
             enrolment_flow=enrolment_flow,
             desk=desk,
         )
+
+
+def _establishment_pin(settings: Settings) -> Callable[[], str] | None:
+    """The site's establishment PIN for named logins (``agents.establishment_pin_file``)."""
+    path = settings.agents.establishment_pin_file
+    if path is None:
+        return None
+    from kiosk.wiring.signers import token_pin
+
+    def read() -> str:
+        return token_pin(
+            path,
+            setting="agents.establishment_pin_file",
+            required_by="agents.kind",
+            what=f"ORG {settings.site.establishment_id}",
+        )
+
+    return read
 
 
 def _probes(

@@ -160,3 +160,25 @@ async def test_without_a_directory_the_test_site_keeps_the_establishment_pin(
         assert not services.desk.needs_agent_login
         who = await services.desk.login_indirect(ESTABLISHMENT_PIN)
         assert who.national_id == "3750100000"
+
+
+async def test_with_the_sites_pin_file_the_agent_types_only_name_and_password(
+    sim_world: Path,
+) -> None:
+    SiteAgentFile(sim_world / "agents.toml", fast_hasher()).add(
+        "cmartin", PASSWORD, given_name="Claire", family_name="MARTIN-TEST", role="secretary"
+    )
+    pin_file = sim_world / "establishment.pin"
+    pin_file.write_text(ESTABLISHMENT_PIN + "\n")
+    pin_file.chmod(0o600)
+    async with open_services(_named(sim_world, establishment_pin_file=pin_file)) as services:
+        assert not services.desk.asks_establishment_pin
+        with pytest.raises(AgentRefused):  # the directory still comes first
+            await services.desk.login_indirect("", "cmartin", "wrong password")
+        who = await services.desk.login_indirect("", "cmartin", PASSWORD)
+        assert who.national_id == AGENT_ID
+    pin_file.chmod(0o644)  # readable by others: refused, as every PIN file of the kiosk
+    async with open_services(_named(sim_world, establishment_pin_file=pin_file)) as services:
+        with pytest.raises(ConfigError):
+            await services.desk.login_indirect("", "cmartin", PASSWORD)
+        assert services.session.state is not SessionState.LOGGED_IN

@@ -76,3 +76,34 @@ async def test_the_agent_types_name_password_and_pin(sim_world: Path) -> None:
             assert s.session.professional is not None
             assert s.session.professional.national_id == "3750100000/cmartin"
             assert "Claire MARTIN-TEST" in _shown(app, "#status-agent")
+
+
+async def test_with_the_sites_pin_file_no_pin_field(sim_world: Path) -> None:
+    SiteAgentFile(sim_world / "agents.toml", fast_hasher()).add(
+        "cmartin", PASSWORD, given_name="Claire", family_name="MARTIN-TEST", role="secretary"
+    )
+    pin_file = sim_world / "establishment.pin"
+    pin_file.write_text(ESTABLISHMENT_PIN)
+    pin_file.chmod(0o600)
+    settings = sim_settings(sim_world)
+    site = settings.site.model_copy(update={"indirect_mode": True})
+    agents = settings.agents.model_copy(
+        update={
+            "kind": "file",
+            "file": sim_world / "agents.toml",
+            "establishment_pin_file": pin_file,
+        }
+    )
+    async with open_services(settings.model_copy(update={"site": site, "agents": agents})) as s:
+        app = KioskApp(s)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: isinstance(app.screen, AgentLoginScreen), "named login")
+            await settle(app, pilot)
+            assert not app.screen.query_one("#pin-field").display
+            await _type(app, pilot, "cmartin")
+            await _type(app, pilot, PASSWORD)  # Enter on the password submits
+            await wait_for(pilot, lambda: isinstance(app.screen, DeskHomeScreen), "home")
+            assert s.session.professional is not None
+            assert s.session.professional.national_id == "3750100000/cmartin"

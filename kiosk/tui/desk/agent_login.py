@@ -5,7 +5,9 @@ PS s’authentifie localement ». Where the site has an agent directory
 (``Desk.needs_agent_login``), F5 on the welcome screen opens this screen instead of the
 bare establishment PIN: three masked-where-secret fields, Enter moving from one to the
 next, the last one submitting all three to :meth:`kiosk.services.desk.Desk.login_indirect`.
-The directory is asked first; the establishment's token only after it said yes.
+The directory is asked first; the establishment's token only after it said yes. Where
+the site keeps that token's PIN in a file (``[agents] establishment_pin_file``), the PIN
+field is not shown and the password submits.
 
 It is a :class:`~kiosk.tui.desk.pin.PinScreen` for the establishment (the app keeps it
 while the session asks for that PIN) with two more fields. The password, like the PIN,
@@ -52,7 +54,15 @@ class AgentLoginScreen(PinScreen):
             yield Static(markup=False, id="pin-message", classes="message")
             yield Static(markup=False, id="pin-hint", classes="hint")
 
+    @property
+    def asks_pin(self) -> bool:
+        """Whether the agent types the establishment PIN too (the site keeps no PIN file)."""
+        return self.kiosk.services.desk.asks_establishment_pin
+
     def on_mount(self) -> None:  # PinScreen's focuses the PIN: the name comes first here
+        if not self.asks_pin:
+            for selector in ("#pin-reader", "#pin-field"):
+                self.query_one(selector).display = False
         self.query_one("#agent-name", Input).focus()
 
     def on_input_submitted(self, message: Input.Submitted) -> None:
@@ -64,10 +74,10 @@ class AgentLoginScreen(PinScreen):
         if message.input is name:
             password.focus()
             return
-        if message.input is password:
+        if message.input is password and self.asks_pin:
             pin.focus()
             return
-        if not (name.value.strip() and password.value and pin.value):
+        if not (name.value.strip() and password.value and (pin.value or not self.asks_pin)):
             self._focus_first_empty()
             return
         box = [name.value.strip(), password.value, pin.value]
@@ -104,7 +114,8 @@ class AgentLoginScreen(PinScreen):
         super().render_texts()
         lang = self.kiosk.lang
         self.query_one("#pin-title", Static).update(text("tui.agent_login.title", lang))
-        self.query_one("#agent-prompt", Static).update(text("tui.agent_login.prompt", lang))
+        prompt = "tui.agent_login.prompt" if self.asks_pin else "tui.agent_login.prompt_no_pin"
+        self.query_one("#agent-prompt", Static).update(text(prompt, lang))
         name = self.query_one("#agent-name", Input)
         password = self.query_one("#agent-password", Input)
         name.placeholder = text("tui.agent_login.name", lang)
@@ -116,6 +127,8 @@ class AgentLoginScreen(PinScreen):
     def _focus_first_empty(self) -> None:
         for selector in ("#agent-name", "#agent-password", "#pin-input"):
             field = self.query_one(selector, Input)
+            if selector == "#pin-input" and not self.asks_pin:
+                return
             if not field.value and not field.disabled:
                 field.focus()
                 return
