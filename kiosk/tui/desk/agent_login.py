@@ -114,8 +114,11 @@ class AgentLoginScreen(PinScreen):
         super().render_texts()
         lang = self.kiosk.lang
         self.query_one("#pin-title", Static).update(text("tui.agent_login.title", lang))
-        prompt = "tui.agent_login.prompt" if self.asks_pin else "tui.agent_login.prompt_no_pin"
-        self.query_one("#agent-prompt", Static).update(text(prompt, lang))
+        if self.asks_pin:
+            prompt = text("tui.agent_login.prompt", lang)
+        else:
+            prompt = text("tui.agent_login.prompt_no_pin", lang)
+        self.query_one("#agent-prompt", Static).update(prompt)
         name = self.query_one("#agent-name", Input)
         password = self.query_one("#agent-password", Input)
         name.placeholder = text("tui.agent_login.name", lang)
