@@ -124,7 +124,7 @@ def _report_text(report: SyncReport) -> str:
 @click.pass_obj
 def sync(obj: CliContext, once: bool, as_json: bool) -> None:
     """Send the outbox to the service, at the configured rate (exit 3 if unreachable)."""
-    from kiosk.observability import OutboxMetrics
+    from kiosk.metrics import OutboxMetrics
     from kiosk.services.sync import SyncService, policy_from_settings
     from kiosk.wiring import outbox_sender, outbox_trust, world_facts
 

@@ -28,7 +28,7 @@ from kiosk.clock import SystemClock
 from kiosk.commands.context import CliContext
 from kiosk.errors import InvalidInput, StorageError
 from kiosk.locale import msg, text
-from kiosk.observability import IndicatorCollector
+from kiosk.metrics import IndicatorCollector
 
 __all__ = ["metrics", "report"]
 

@@ -26,7 +26,7 @@ from kiosk.outbox.store import OutboxStore
 from kiosk.outbox.sync import SyncPolicy, SyncReport, SyncWorker
 
 if TYPE_CHECKING:  # prometheus_client loads only where metrics are served (~2 MiB)
-    from kiosk.observability import OutboxMetrics
+    from kiosk.metrics import OutboxMetrics
 
 __all__ = ["SyncService", "policy_from_settings"]
 

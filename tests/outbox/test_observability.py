@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import generate_latest
 
-from kiosk.observability import OutboxMetrics, configure_logging
+from kiosk.metrics import OutboxMetrics
+from kiosk.observability import configure_logging
 from kiosk.outbox.admin import OutboxStatus
 
 

@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 
 from kiosk.clock import SystemClock
 from kiosk.config import Settings
-from kiosk.observability import OutboxMetrics
+from kiosk.metrics import OutboxMetrics
 from kiosk.outbox.keys import FileDeviceKey
 from kiosk.outbox.store import OutboxStore
 from kiosk.services.sync import SyncService, policy_from_settings
