@@ -73,6 +73,7 @@ class AuditKind(StrEnum):
     WEB_ACCOUNT_OPENED = "dmp.web_account_opened"
     RECEIPT_PRINTED = "receipt.printed"
     RECEIPT_REPRINTED = "receipt.reprinted"
+    ADMISSION_REOPENED = "admission.reopened"
     DOCUMENT_QUEUED = "dmp.document_queued"
     """A TD2.1 submission queued; details ``type`` (the document type's code) and ``key``
     (the outbox row's idempotency key), so the indicators count sent documents by type."""

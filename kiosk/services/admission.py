@@ -301,6 +301,12 @@ class Admission:
         """Whether the credentials were printed at least once."""
         return self._printed
 
+    @property
+    def patient_name(self) -> str:
+        """The chosen beneficiary as the agent saw them ("Given FAMILY"); empty once wiped."""
+        chosen = self._chosen
+        return "" if chosen is None else f"{chosen.given_name} {chosen.family_name}"
+
     def summary(self) -> AdmissionSummary:
         """What was done so far, step by step (the summary screen's one source)."""
         record = self._record

@@ -9,6 +9,14 @@ admission at once, before any screen hears of it; pulling the CPE ends the sessi
 and with it the admission (a creation already queued stays queued: the outbox owns
 it).
 
+A patient of this session can be reopened (:meth:`Desk.reopen`): an admission that
+recorded something in the DMP or the outbox (a DMP created or queued, an
+authorization given, a web account opened) is set aside when the agent moves on or
+the card leaves, so that its receipt can be printed again or its web account opened
+later in the session, without the card. What is set aside stays in this object only
+(never on a screen) and is wiped with the session: logout, lock-out by inactivity in
+indirect mode, CPE pulled. At most :data:`KEPT_PATIENTS`, the oldest wiped first.
+
 Each session change is audited here, because every one goes through here: card
 inserted or removed (the reader and the card's kind, nothing else), login, lock and
 logout with the reason.
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from kiosk.agents.ports import AgentDirectory, LocalAgent
 from kiosk.cards.ports import (
@@ -47,9 +56,27 @@ from kiosk.services.admission import Admission, Agent, AuditTrail, QueuePosition
 from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.services.identity import IdentityFlow
 from kiosk.services.session import AgentSession, EndReason, NotAllowedNow, SessionState
+from kiosk.services.stages import Stage
 from kiosk.signing import Signer
 
-__all__ = ["Desk"]
+__all__ = ["KEPT_PATIENTS", "REOPENABLE", "Desk", "SessionPatient"]
+
+KEPT_PATIENTS = 20
+"""Admissions of one session set aside for reopening, at most."""
+
+REOPENABLE = frozenset({Stage.CREATED, Stage.DEFERRED, Stage.AUTHORIZED, Stage.WEB_ACCOUNT_OPEN})
+"""Stages worth coming back to: something was recorded and a step may follow."""
+
+
+@dataclass(frozen=True)
+class SessionPatient:
+    """One admission of this session the agent may reopen, as the list shows it."""
+
+    index: int
+    """What :meth:`Desk.reopen` takes."""
+    name: str
+    stage: Stage
+    printed: bool
 
 
 class Desk:
@@ -84,6 +111,8 @@ class Desk:
         self._enrolment_flow = enrolment_flow
         self.admission: Admission | None = None
         """The patient at the desk now, if any."""
+        self._kept: list[Admission] = []
+        """This session's earlier admissions that may be reopened, oldest first."""
 
     def __repr__(self) -> str:
         return f"Desk(session={self.session.state.value}, admission={self.admission!r})"
@@ -210,13 +239,54 @@ class Desk:
         return self.admission
 
     def end_admission(self) -> None:
-        """Forget the patient at the desk (next patient, card pulled, session over)."""
+        """The patient at the desk leaves it (next patient, card pulled).
+
+        An admission that recorded something (:data:`REOPENABLE`) is set aside for
+        :meth:`reopen` while the session lasts; any other is wiped at once.
+        """
         admission, self.admission = self.admission, None
-        if admission is not None:
+        if admission is None:
+            return
+        if admission.stage in REOPENABLE and self.session.state is SessionState.LOGGED_IN:
+            self._kept.append(admission)
+            while len(self._kept) > KEPT_PATIENTS:
+                self._kept.pop(0).wipe()
+        else:
             admission.wipe()
 
-    async def _ended(self, reason: EndReason, who: ProfessionalIdentity | None) -> None:
+    def session_patients(self) -> list[SessionPatient]:
+        """This session's admissions that may be reopened, the latest first."""
+        return [
+            SessionPatient(index, kept.patient_name, kept.stage or Stage.START, kept.printed)
+            for index, kept in reversed(list(enumerate(self._kept)))
+        ]
+
+    async def reopen(self, index: int) -> Admission:
+        """Bring back an admission of this session (reprint, the web account asked later).
+
+        The admission at the desk, if any, is set aside (or wiped) first.
+        """
+        if self.session.state is not SessionState.LOGGED_IN:
+            raise InvalidInput(msg("services.desk.login_first"), detail=self.session.state)
+        if not 0 <= index < len(self._kept):
+            raise InvalidInput(msg("services.desk.reopen_gone"), detail=str(index))
+        chosen = self._kept[index]
         self.end_admission()
+        self._kept.remove(chosen)
+        self.admission = chosen
+        self.session.touch()
+        stage = chosen.stage.value if chosen.stage else ""
+        await self._audit(AuditKind.ADMISSION_REOPENED, {"stage": stage})
+        return chosen
+
+    def _wipe_all(self) -> None:
+        admission, self.admission = self.admission, None
+        kept, self._kept = self._kept, []
+        for each in (*kept, *([admission] if admission else [])):
+            each.wipe()
+
+    async def _ended(self, reason: EndReason, who: ProfessionalIdentity | None) -> None:
+        self._wipe_all()
         await self._audit(AuditKind.LOGOUT, {"reason": reason.value}, who)
 
     async def _audit(

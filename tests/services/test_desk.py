@@ -17,7 +17,7 @@ import pytest
 from kiosk.audit.store import AuditLog
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved
 from kiosk.domain.ins import IdentityNotQualified
-from kiosk.errors import PinIncorrect
+from kiosk.errors import InvalidInput, PinIncorrect
 from kiosk.services.session import SessionState
 from kiosk.services.stages import Stage
 from kiosk.sim.cards.desk import control_request
@@ -153,3 +153,67 @@ async def test_pulling_the_vitale_card_wipes_the_admission(desk_services: Servic
     assert services.desk.admission is None
     assert "MARTIN" not in repr(vars(admission))
     assert services.session.state is SessionState.LOGGED_IN  # the agent stays
+    assert services.desk.session_patients() == []  # nothing was recorded: nothing kept
+
+
+async def _created(services: Services, events: Any) -> Any:
+    """The adult's admission up to the DMP created, the card then pulled."""
+    _control(services, {"op": "insert", "card": "adult"})
+    vitale = await _next(events, CardInserted, CardKind.VITALE)
+    admission = services.desk.begin_admission(vitale.reader)
+    await admission.read_card()
+    admission.choose(0)
+    await admission.search_identity()
+    admission.confirm_document()
+    await admission.qualify()
+    await admission.dmp_status()
+    await admission.give_information(brochure=True)
+    await admission.consent(
+        creation=True,
+        establishment_access=True,
+        emergency_access=True,
+        regulation_centre_access=True,
+    )
+    _control(services, {"op": "pull", "card": "adult"})
+    await services.desk.card_event(await _next(events, CardRemoved))
+    return admission
+
+
+async def test_a_patient_of_the_session_is_reopened_for_the_web_account_asked_later(
+    desk_services: Services,
+) -> None:
+    # Issue 16: "A patient's record of this session can be reopened to reprint or to
+    # finish a deferred step."
+    services = desk_services
+    events = services.card_monitor.events()
+    await _logged_in(services, events)
+    first = await _created(services, events)
+    assert services.desk.admission is None  # the card left: no patient at the desk
+    listed = services.desk.session_patients()
+    assert [(p.name, p.stage, p.printed) for p in listed] == [
+        ("PAUL MARTIN-TEST", Stage.CREATED, False)
+    ]
+
+    again = await services.desk.reopen(listed[0].index)  # the patient is back, card in pocket
+    assert again is first
+    assert services.desk.admission is again
+    assert services.desk.session_patients() == []  # at the desk now, not in the list
+    assert await again.open_web_account(mobile="+262692123456") is Stage.WEB_ACCOUNT_OPEN
+    await again.print_credentials()
+    assert len(printed_pages(services)) == 1
+    services.desk.end_admission()  # next patient: back in the list, printed
+    assert [(p.stage, p.printed) for p in services.desk.session_patients()] == [
+        (Stage.WEB_ACCOUNT_OPEN, True)
+    ]
+
+    lines = "\n".join(await AuditLog(services.outbox.path).export_lines())
+    assert "admission.reopened" in lines
+    assert "MARTIN" not in lines  # the audit names the stage, never the patient
+
+    await services.desk.logout()  # the session ends: what it kept goes
+    assert services.desk.session_patients() == []
+    assert again.patient_name == ""
+    assert "MARTIN" not in repr(vars(again))
+    with pytest.raises(InvalidInput) as refused:
+        await services.desk.reopen(0)
+    assert "Connectez-vous" in refused.value.message("fr")

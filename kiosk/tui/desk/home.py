@@ -6,8 +6,9 @@ reader when the screen is shown) starts one admission
 (:meth:`kiosk.services.desk.Desk.begin_admission`) and opens its beneficiaries. One
 insertion gives one admission: coming back here with the same card still in (next
 patient) does not start it over; the card must be pulled and inserted again. Any
-other card is named as not recognised. F7 prints the session's last receipt again (a
-patient back for their credentials); F10 logs out.
+other card is named as not recognised. F6 lists this session's patients, to reopen
+one (:mod:`kiosk.tui.desk.session_patients`); F7 prints the session's last receipt
+again (a patient back for their credentials); F10 logs out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class DeskHomeScreen(KioskScreen):
     """ "Insert the patient's Vitale card", for the agent logged in."""
 
     KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("f6", "session_patients", "tui.home.key_session_patients"),
         ("f7", "reprint", "tui.home.key_reprint"),
         ("f10", "logout", "tui.home.key_logout"),
     )
@@ -79,6 +81,12 @@ class DeskHomeScreen(KioskScreen):
             return
         self._started_on = card
         self.show(BeneficiariesScreen(admission))
+
+    def action_session_patients(self) -> None:
+        """This session's patients, to reopen one."""
+        from kiosk.tui.desk.session_patients import SessionPatientsScreen
+
+        self.show(SessionPatientsScreen())
 
     def action_reprint(self) -> None:
         """Print the session's last receipt again (the patient came back for it)."""

@@ -3,8 +3,11 @@
 Every line comes from :meth:`Admission.summary` (facts the service recorded, no
 personal data): the identity qualified, the information given, each authorization of
 the consent, what became of the DMP (created, queued with its place, authorized,
-refused, forbidden), the web account and the receipt. "Next patient" ends the
-admission (:meth:`Desk.end_admission`) and the app drops every patient screen.
+refused, forbidden), the web account and the receipt. Where a DMP is there (created
+or authorized), F6 opens the web account, or prints its credentials again once it is
+open: the steps a patient may ask for later, when the agent reopens them from the
+session's list. "Next patient" ends the admission (:meth:`Desk.end_admission`) and
+the app drops every patient screen.
 """
 
 from __future__ import annotations
@@ -43,12 +46,16 @@ _DMP = frozenset(
 
 _FAILED = frozenset({Stage.CREATION_FAILED, Stage.FORBIDDEN})
 
+_WEB = frozenset({Stage.CREATED, Stage.AUTHORIZED, Stage.WEB_ACCOUNT_OPEN})
+"""Where the web account screen has something to do (open it, or print its receipt)."""
+
 
 class SummaryScreen(PatientScreen):
     """The admission's record on screen; Enter (or the key) for the next patient."""
 
     KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("f5", "next_patient", "tui.summary.next_key"),
+        ("f6", "web_account", "tui.summary.web_key"),
     )
 
     def __init__(self, admission: Admission) -> None:
@@ -137,6 +144,19 @@ class SummaryScreen(PatientScreen):
     @on(Button.Pressed, "#summary-next")
     def _next(self) -> None:
         self.action_next_patient()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """F6 only where a web account can be opened or its receipt printed again."""
+        if action == "web_account":
+            return self.admission.stage in _WEB
+        return True
+
+    def action_web_account(self) -> None:
+        """The web account: opened now, or its credentials printed again."""
+        from kiosk.tui.desk.web_account import WebAccountScreen
+
+        if self.admission.stage in _WEB:
+            self.show(WebAccountScreen(self.admission))
 
     def action_next_patient(self) -> None:
         """End this admission: the desk forgets the patient, the app goes home."""
