@@ -147,15 +147,15 @@ class SummaryScreen(PatientScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """F6 only where a web account can be opened or its receipt printed again."""
-        if action == "web_account":
-            return self.admission.stage in _WEB
+        if action == "web_account":  # asked again while the screen is dropped, too
+            return not self.stale and self.admission.stage in _WEB
         return True
 
     def action_web_account(self) -> None:
         """The web account: opened now, or its credentials printed again."""
         from kiosk.tui.desk.web_account import WebAccountScreen
 
-        if self.admission.stage in _WEB:
+        if not self.stale and self.admission.stage in _WEB:
             self.show(WebAccountScreen(self.admission))
 
     def action_next_patient(self) -> None:
