@@ -59,9 +59,11 @@ from kiosk.dmp.hl7v3 import V3, MessageHeader
 from kiosk.dmp.mtom import MtomSoapClient, optimise
 from kiosk.dmp.transactions import (
     AuthorizationRequest,
+    ClosureRequest,
     CreationRequest,
     ExistenceQuery,
     ExistenceResponse,
+    ReactivationRequest,
     Request,
     TransactionResponse,
     WebAccountRequest,
@@ -124,6 +126,8 @@ TIMEOUTS_S: dict[str, float] = {
     "TD0.2": 10.0,
     "TD0.3": 10.0,
     "TD1.1": 20.0,
+    "TD1.2": 15.0,
+    "TD1.4": 15.0,
     "TD1.5": 15.0,
     "TD2.1": 60.0,
     "TD3.3": 20.0,
@@ -195,6 +199,10 @@ class WrongAnswer(DmpMessageInvalid):
 _REFUSALS: dict[str, tuple[type[DmpRefused], Message]] = {
     "DMP_EXISTANT": (DmpAlreadyExists, msg("dmp.client.already_exists")),
     "DMP_INEXISTANT": (DmpMissing, msg("dmp.client.missing")),
+    "DMP_FERME": (DmpRefused, msg("dmp.client.closed")),
+    "DMP_NON_FERME": (DmpRefused, msg("dmp.client.not_closed")),
+    "OPPOSITION_CREATION": (DmpRefused, msg("dmp.client.opposed")),
+    "MOTIF_ABSENT": (DmpRefused, msg("dmp.client.no_reason")),
 }
 
 
@@ -331,6 +339,14 @@ class DmpClient:
     async def create(self, request: CreationRequest, *, request_id: str) -> TransactionResponse:
         """TD1.1: create the DMP; ``request_id`` makes a resend the same request."""
         return await self._write("TD1.1", request, Access(), request_id)
+
+    async def reactivate(self, patient: Ins, *, request_id: str | None = None) -> None:
+        """TD1.2: reopen the patient's closed DMP (at their request, the patient present)."""
+        await self._write("TD1.2", ReactivationRequest(patient), Access(), request_id)
+
+    async def close(self, patient: Ins, reason: str, *, request_id: str | None = None) -> None:
+        """TD1.4: close the patient's DMP at their request, with the reason they gave."""
+        await self._write("TD1.4", ClosureRequest(patient, reason), Access(), request_id)
 
     async def open_web_account(
         self, request: WebAccountRequest, *, request_id: str | None = None

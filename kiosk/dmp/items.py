@@ -22,15 +22,19 @@ __all__ = [
     "ItemAgent",
     "agent_of",
     "authorization_item",
+    "closure_item",
     "creation_from",
     "creation_item",
     "ins_from",
+    "reactivation_item",
     "with_agent",
 ]
 
 KINDS: dict[str, str] = {
     "dmp.create": "TD1.1",
     "dmp.authorize": "TD0.3",
+    "dmp.reactivate": "TD1.2",
+    "dmp.close": "TD1.4",
     "dmp.submit": "TD2.1",
     "dmp.attributes": "TD3.3",
 }
@@ -97,6 +101,24 @@ def authorization_item(patient: Ins, structure_id: str) -> tuple[str, str, bytes
     key = idempotency_key("dmp.authorize", patient.oid, patient.matricule.value, structure_id)
     payload = {"ins": [patient.matricule.value, patient.oid]}
     return "dmp.authorize", key, json.dumps(payload, sort_keys=True).encode()
+
+
+def reactivation_item(patient: Ins, requested_at: datetime) -> tuple[str, str, bytes]:
+    """Kind, idempotency key and payload of a TD1.2 the patient asked for at ``requested_at``."""
+    key = idempotency_key(
+        "dmp.reactivate", patient.oid, patient.matricule.value, requested_at.isoformat()
+    )
+    payload = {"ins": [patient.matricule.value, patient.oid]}
+    return "dmp.reactivate", key, json.dumps(payload, sort_keys=True).encode()
+
+
+def closure_item(patient: Ins, reason: str, requested_at: datetime) -> tuple[str, str, bytes]:
+    """Kind, idempotency key and payload of a TD1.4, with the patient's reason."""
+    key = idempotency_key(
+        "dmp.close", patient.oid, patient.matricule.value, requested_at.isoformat()
+    )
+    payload = {"ins": [patient.matricule.value, patient.oid], "reason": reason}
+    return "dmp.close", key, json.dumps(payload, sort_keys=True).encode()
 
 
 def ins_from(data: dict[str, Any]) -> Ins:

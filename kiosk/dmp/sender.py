@@ -105,6 +105,10 @@ class DmpSender:
             await client.create(creation_from(data), request_id=key)
         elif transaction == "TD0.3":
             await client.authorize(ins_from(data), request_id=key)
+        elif transaction == "TD1.2":
+            await client.reactivate(ins_from(data), request_id=key)
+        elif transaction == "TD1.4":
+            await client.close(ins_from(data), str(data["reason"]), request_id=key)
         else:
             # Our own payload, still parsed by the hardened parser: it was stored on disk.
             body = parse_xml(str(data["body"]).encode("utf-8"), max_bytes=_MAX_PAYLOAD)

@@ -70,6 +70,7 @@ __all__ = [
     "ClosureRequest",
     "ConsentStatement",
     "CreationRequest",
+    "DmpState",
     "ExistenceQuery",
     "ExistenceResponse",
     "ReactivationRequest",
@@ -109,6 +110,20 @@ class AuthorizationStatus(StrEnum):
     EXPIRED = "EXPIRE"
     FORBIDDEN = "INTERDIT"
     NONE = "NON_EXISTE"
+
+
+class DmpState(StrEnum):
+    """What TD0.2 says of the DMP itself (seed 004; codes: verify, none is public).
+
+    Mon espace santé creates a DMP for everyone who did not oppose it, so a patient at
+    the desk has an open one, a closed one (closed at their request; TD1.2 reopens it),
+    none because they opposed it (nothing may be created), or none yet.
+    """
+
+    OPEN = "ACTIF"
+    CLOSED = "FERME"
+    OPPOSED = "OPPOSITION"
+    NONE = "AUCUN"
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,15 @@ class ExistenceResponse:
     authorization: AuthorizationStatus
     refusal_reason: str = ""
     web_account_open: bool | None = None
+    state: DmpState | None = None
+    """Closed, opposed, open or none; None reads as open when ``exists``, else none."""
+
+    @property
+    def dmp_state(self) -> DmpState:
+        """The state, with an answer that names none read as ``exists`` says."""
+        if self.state is not None:
+            return self.state
+        return DmpState.OPEN if self.exists else DmpState.NONE
 
 
 @dataclass(frozen=True)
@@ -460,6 +484,8 @@ def build_existence_response(
         lines.append((HL7V3["kw_refusal_reason"], "CD", response.refusal_reason))
     if response.exists and response.web_account_open is not None:
         lines.append((HL7V3["obs_web_account"], "BL", _bool(response.web_account_open)))
+    if response.dmp_state in (DmpState.CLOSED, DmpState.OPPOSED):
+        lines.append((HL7V3["kw_dmp_state"], "CD", response.dmp_state.value))
     root, control = build_message(
         HL7V3["query_response"], header, ack=response.ack, attention=tuple(lines)
     )
@@ -488,12 +514,18 @@ def read_existence_response(message: etree._Element) -> ExistenceResponse:
     except ValueError as exc:
         raise _invalid("authorization status") from exc
     web = lines.get(HL7V3["obs_web_account"])
+    stated = lines.get(HL7V3["kw_dmp_state"])
+    try:
+        state = None if stated is None else DmpState(stated)
+    except ValueError as exc:
+        raise _invalid("DMP state") from exc
     return ExistenceResponse(
         ack=ack,
         exists=code is not None and code.get("code") == HL7V3["query_found"],
         authorization=authorization,
         refusal_reason=lines.get(HL7V3["kw_refusal_reason"], ""),
         web_account_open=None if web is None else web == "true",
+        state=state,
     )
 
 

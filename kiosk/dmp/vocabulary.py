@@ -229,6 +229,9 @@ HL7V3: Final[dict[str, str]] = {
     "kw_web_identifier": "IDENTIFIANT_ACCES_WEB",
     "kw_web_password": "MOT_DE_PASSE_TEMPORAIRE",
     "obs_web_account": "COMPTE_INTERNET_OUVERT",
+    # TD0.2's state of the DMP beyond "found": closed, or the patient opposed its creation
+    # (seed 004, Mon espace santé). No public source gives the keyword or its values (verify).
+    "kw_dmp_state": "STATUT_DMP",
     "obs_consent_creation": "CONSENTEMENT_CREATION",
     "obs_establishment_access": "AUTORISATION_ETABLISSEMENT",
     "obs_emergency_access": "ACCES_BRIS_DE_GLACE",

@@ -13,6 +13,14 @@ The rules (DOMAIN.md §1, §6; ARCHITECTURE.md §5, §6, §9):
   path); when online its result is awaited, otherwise the flow ends ``DEFERRED`` and
   the sync worker delivers it later with the same idempotency key.
 * A DMP without our authorization: the patient may give it (TD0.3, through the outbox).
+* Mon espace santé (seed 004: « le DMP est automatiquement créé pour les usagers non
+  détenteurs sauf en cas d'opposition »): most patients arrive with a DMP. A closed one
+  ends ``CLOSED``; only the patient, in person, has it reopened (TD1.2, sent at once:
+  the patient is there and waits for the answer; queued in the outbox like every write),
+  and the flow goes on to our
+  authorization as TD0.2 told it. A patient who opposed the creation ends ``OPPOSED``:
+  no creation is offered. Seed 001: the patient « décide de sa création et de sa
+  fermeture » — TD1.4 closes an open DMP we may reach, at their request, with their reason.
 * The web account (TD1.5) is opened on request, with a mobile number or an e-mail for
   the one-time codes; it needs the patient present and hands back a temporary
   password, so it is a direct call, never queued. The credentials are printed only
@@ -28,11 +36,12 @@ from __future__ import annotations
 from typing import Protocol
 
 from kiosk.clock import Clock
-from kiosk.dmp.items import authorization_item, creation_item
+from kiosk.dmp.items import authorization_item, closure_item, creation_item, reactivation_item
 from kiosk.dmp.transactions import (
     AuthorizationStatus,
     ConsentStatement,
     CreationRequest,
+    DmpState,
     ExistenceResponse,
     VitaleTraits,
     WebAccountRequest,
@@ -123,6 +132,8 @@ class EnrolmentFlow:
         self._traits: VitaleTraits | None = None
         self._information: InformationGiven | None = None
         self._credentials: WebCredentials | None = None
+        self._authorized = False
+        """What TD0.2 said of our authorization (a reopened DMP keeps it)."""
 
     def _fire(self, event: Event) -> Stage:
         before = self.stage
@@ -160,7 +171,15 @@ class EnrolmentFlow:
             return self._fire(Event.KNOWN_LOCALLY)
         answer = await self._dmp.existence(self._ins)  # an error leaves us QUALIFIED
         authorized = answer.authorization is AuthorizationStatus.VALID
-        await self._records.remember(self._ins, KnownDmp(answer.exists, authorized))
+        self._authorized = authorized
+        state = answer.dmp_state
+        # A closed DMP must be asked about again next time: never "known" as usable.
+        usable = authorized and state is DmpState.OPEN
+        await self._records.remember(self._ins, KnownDmp(answer.exists, usable))
+        if state is DmpState.OPPOSED:
+            return self._fire(Event.DMP_OPPOSED)
+        if state is DmpState.CLOSED:
+            return self._fire(Event.DMP_CLOSED)
         if not answer.exists:
             return self._fire(Event.DMP_ABSENT)
         if answer.authorization is AuthorizationStatus.FORBIDDEN:
@@ -235,6 +254,32 @@ class EnrolmentFlow:
             # may still end in dead letters, and the DMP would then not know us.
             await self._records.remember(self._patient(), KnownDmp(exists=True, authorized=True))
         return self._fire(Event.AUTHORIZATION_GIVEN)
+
+    async def reactivate(self) -> Stage:
+        """TD1.2 at the patient's request (the caller checked they are here); then our access."""
+        event = Event.REACTIVATED_AUTHORIZED if self._authorized else Event.REACTIVATED
+        advance(self.stage, event)
+        await self._write(*reactivation_item(self._patient(), self._clock.now()))
+        await self._records.remember(self._patient(), KnownDmp(True, self._authorized))
+        return self._fire(event)
+
+    async def close(self, reason: str) -> Stage:
+        """TD1.4 at the patient's request, with their reason (the caller checked they are here)."""
+        advance(self.stage, Event.CLOSED_ON_REQUEST)
+        if not reason.strip():
+            raise InvalidInput(msg("services.enrolment.closure_reason"), detail="no reason")
+        await self._write(*closure_item(self._patient(), reason.strip(), self._clock.now()))
+        await self._records.remember(self._patient(), KnownDmp(exists=True, authorized=False))
+        return self._fire(Event.CLOSED_ON_REQUEST)
+
+    async def _write(self, kind: str, key: str, payload: bytes) -> None:
+        """Queue a write the patient waits for and send it now; dead letters are said."""
+        await self._outbox.enqueue(kind, key, payload)
+        self.last_key = key
+        delivery, error = await self._outbox.deliver(key)
+        if delivery is Delivery.DEAD:
+            self.last_error = error
+            raise ServiceError(msg("services.enrolment.lifecycle_refused"), detail=error)
 
     async def open_web_account(self, *, mobile: str = "", email: str = "") -> Stage:
         """TD1.5 on the patient's request; the credentials stay in memory until wiped."""

@@ -47,7 +47,7 @@ from kiosk.domain.ins import (
     status_from,
 )
 from kiosk.domain.vitale import Beneficiary, VitaleCardData
-from kiosk.errors import IdentityError
+from kiosk.errors import CardError, IdentityError
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiIdentity, InsiResult, InsiTraits, parse_birth_date
 from kiosk.locale import Message, Words, msg
@@ -63,6 +63,7 @@ __all__ = [
     "IdentityStore",
     "InsiPort",
     "MemoryIdentityStore",
+    "PatientAbsent",
     "TraitsMismatch",
     "VitaleTooOld",
 ]
@@ -87,6 +88,17 @@ class CardSwapped(IdentityError):
     """The card in the reader is not the one the beneficiary was chosen on."""
 
     code = "IDENTITY_CARD_SWAPPED"
+
+
+class PatientAbsent(IdentityError):
+    """The patient's Vitale card is not in the reader: what needs them in person waits.
+
+    Reactivating or closing a DMP is the patient's own decision (seed 001: « il décide
+    de sa création et de sa fermeture »); the desk does it only with them at the desk,
+    and their card in the reader is how it knows.
+    """
+
+    code = "PATIENT_ABSENT"
 
 
 class TraitsMismatch(IdentityError):
@@ -296,6 +308,18 @@ class IdentityFlow:
                 msg("services.identity.identity_flow_check_card_unchanged_2"),
                 detail="serial or beneficiary changed",
             )
+        return self._chosen
+
+    async def confirm_present(self) -> Beneficiary:
+        """The chosen beneficiary's card is in the reader now, or :class:`PatientAbsent`."""
+        if self._chosen is None or self._card is None:
+            raise PatientAbsent(msg("services.identity.patient_absent"), detail="no card read")
+        try:
+            current = await self._read()
+        except CardError as exc:
+            raise PatientAbsent(msg("services.identity.patient_absent"), detail=exc.code) from exc
+        if current.serial != self._card.serial or self._chosen not in current.beneficiaries:
+            raise PatientAbsent(msg("services.identity.patient_absent"), detail="another card")
         return self._chosen
 
     async def query_insi(self, traits: InsiTraits | None = None) -> IdentityCheck:

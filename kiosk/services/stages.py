@@ -31,6 +31,10 @@ class Stage(StrEnum):
     NEEDS_AUTHORIZATION = "needs_authorization"
     AUTHORIZED = "authorized"
     FORBIDDEN = "forbidden"
+    CLOSED = "closed"
+    """The DMP is closed: at the patient's request only, in person, TD1.2 reopens it."""
+    OPPOSED = "opposed"
+    """The patient opposed the creation of a DMP (seed 004): nothing is created."""
     WEB_ACCOUNT_OPEN = "web_account_open"
     DONE = "done"
 
@@ -45,6 +49,11 @@ class Event(StrEnum):
     DMP_AUTHORIZED = "dmp_authorized"
     DMP_UNAUTHORIZED = "dmp_unauthorized"
     DMP_FORBIDDEN = "dmp_forbidden"
+    DMP_CLOSED = "dmp_closed"
+    DMP_OPPOSED = "dmp_opposed"
+    REACTIVATED = "reactivated"
+    REACTIVATED_AUTHORIZED = "reactivated_authorized"
+    CLOSED_ON_REQUEST = "closed_on_request"
     INFORMATION_GIVEN = "information_given"
     CONSENT_GIVEN = "consent_given"
     CONSENT_REFUSED = "consent_refused"
@@ -66,6 +75,11 @@ TRANSITIONS: dict[tuple[Stage, Event], Stage] = {
     (S.QUALIFIED, E.DMP_UNAUTHORIZED): S.NEEDS_AUTHORIZATION,
     (S.QUALIFIED, E.DMP_FORBIDDEN): S.FORBIDDEN,
     (S.QUALIFIED, E.DMP_ABSENT): S.NO_DMP,
+    (S.QUALIFIED, E.DMP_CLOSED): S.CLOSED,
+    (S.QUALIFIED, E.DMP_OPPOSED): S.OPPOSED,
+    (S.CLOSED, E.REACTIVATED): S.NEEDS_AUTHORIZATION,
+    (S.CLOSED, E.REACTIVATED_AUTHORIZED): S.AUTHORIZED,
+    (S.AUTHORIZED, E.CLOSED_ON_REQUEST): S.CLOSED,
     (S.NO_DMP, E.INFORMATION_GIVEN): S.INFORMED,
     (S.INFORMED, E.CONSENT_GIVEN): S.CREATION_QUEUED,
     (S.INFORMED, E.CONSENT_REFUSED): S.CONSENT_REFUSED,
@@ -83,6 +97,8 @@ TRANSITIONS: dict[tuple[Stage, Event], Stage] = {
     (S.CREATION_FAILED, E.FINISH): S.DONE,
     (S.CONSENT_REFUSED, E.FINISH): S.DONE,
     (S.FORBIDDEN, E.FINISH): S.DONE,
+    (S.CLOSED, E.FINISH): S.DONE,
+    (S.OPPOSED, E.FINISH): S.DONE,
     (S.NO_DMP, E.FINISH): S.DONE,
     (S.INFORMED, E.FINISH): S.DONE,
 }

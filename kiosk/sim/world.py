@@ -206,13 +206,15 @@ def build_services(
     """The services app; both services trust the test CA found (or generated) in ``pki_dir``.
 
     The DMP keeps its records in ``dmp_database`` (default: ``dmp.sqlite3`` beside the
-    PKI directory, i.e. in the world's state directory).
+    PKI directory, i.e. in the world's state directory) and starts with the fixture
+    patients of ``kiosk/sim/data/dmp_population.toml``.
     """
     pki = ensure_test_pki(pki_dir)
     clock = clock or SystemClock()
     trust = IssuedBy((pki.ca_certificate,), clock.now)
     insi = InsiSimulator(trust, clock=clock)
     dmp = DmpSimulator(trust, dmp_database or pki_dir.parent / "dmp.sqlite3", clock=clock)
+    dmp.records.load_population()  # Mon espace santé's patients (seed 004)
     app = Starlette(
         routes=[Mount("/insi", app=insi.app), Mount("/dmp", app=dmp.app)],
         middleware=[Middleware(_BareServicePaths, prefixes=("/insi", "/dmp"))],

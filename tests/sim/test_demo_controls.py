@@ -86,7 +86,7 @@ def test_sim_scan_without_a_world_is_one_clear_line(tmp_path: Path, kiosk_main: 
 
 def test_homonyms_get_their_birth_place() -> None:
     names = list(people())
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 15
     assert sum(name.startswith("marie-garnier-") for name in names) == 2
 
 

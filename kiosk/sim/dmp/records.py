@@ -7,7 +7,14 @@ never created twice); the establishment is authorized at creation when the patie
 agreed, or later by TD0.3; TD0.3 and TD1.5 need an existing, open DMP (``DMP_FERME``
 otherwise); TD1.5 returns a web identifier and a temporary password; TD1.4 closes an
 open DMP and needs a reason (``MOTIF_ABSENT``); TD1.2 reopens a closed one
-(``DMP_NON_FERME`` otherwise). TD0.2 answers a closed DMP as existing.
+(``DMP_NON_FERME`` otherwise). TD0.2 answers a closed DMP as existing, with its state.
+
+Mon espace santé (seed 004: « le DMP est automatiquement créé pour les usagers non
+détenteurs sauf en cas d'opposition »): the service starts with the patients of
+``kiosk/sim/data/dmp_population.toml`` (:meth:`RecordKeeper.load_population`) — DMPs
+made without the desk, closed ones, and patients who opposed the creation. TD0.2 answers
+an opposed patient as not found, with the state ``OPPOSITION``; a TD1.1 for them is
+refused (``OPPOSITION_CREATION``, verify): only the patient lifts an opposition, not a desk.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 from lxml import etree
 
@@ -26,6 +35,7 @@ from kiosk.dmp.transactions import (
     AuthorizationStatus,
     ClosureRequest,
     CreationRequest,
+    DmpState,
     ExistenceQuery,
     ExistenceResponse,
     ReactivationRequest,
@@ -38,7 +48,7 @@ from kiosk.dmp.transactions import (
 from kiosk.dmp.vihf import VihfReading
 from kiosk.sim.dmp.access import PatientFile
 
-__all__ = ["CLOSED", "OPEN", "RECORD_SCHEMA", "RecordKeeper"]
+__all__ = ["CLOSED", "OPEN", "POPULATION_FILE", "RECORD_SCHEMA", "RecordKeeper"]
 
 OPEN = "ACTIF"
 CLOSED = "FERME"
@@ -50,11 +60,17 @@ CREATE TABLE IF NOT EXISTS dmp (
     web_identifier TEXT, web_password TEXT,
     status TEXT NOT NULL DEFAULT 'ACTIF', closure_reason TEXT
 );
+CREATE TABLE IF NOT EXISTS opposition (
+    matricule TEXT PRIMARY KEY, recorded_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS authorization (
     matricule TEXT NOT NULL, structure TEXT NOT NULL, status TEXT NOT NULL,
     PRIMARY KEY (matricule, structure)
 );
 """
+
+POPULATION_FILE = Path(__file__).parents[1] / "data" / "dmp_population.toml"
+"""The fixture patients' DMP states the demo world starts with."""
 
 
 class RecordKeeper:
@@ -68,6 +84,48 @@ class RecordKeeper:
         if "status" not in columns:  # a database made before closure was simulated
             db.execute(f"ALTER TABLE dmp ADD COLUMN status TEXT NOT NULL DEFAULT '{OPEN}'")
             db.execute("ALTER TABLE dmp ADD COLUMN closure_reason TEXT")
+
+    def load_population(self, path: Path = POPULATION_FILE) -> None:
+        """Start with the patients of ``path`` (open, closed, opposed); known ones stay."""
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        oid = str(data["oid"])
+        now = self.clock.now().isoformat()
+        for patient in data.get("patient", []):
+            matricule, state = str(patient["matricule"]), str(patient["state"])
+            if state == "opposed":
+                self._db.execute("INSERT OR IGNORE INTO opposition VALUES (?, ?)", (matricule, now))
+                continue
+            traits = [patient["family_name"], patient["given_name"], patient["birth_date"]]
+            consent = {
+                "establishment_access": False,
+                "emergency_access": True,  # the default of Mon espace santé (DOMAIN.md §1)
+                "regulation_centre_access": True,
+            }
+            self._db.execute(
+                "INSERT OR IGNORE INTO dmp (matricule, oid, created_at, traits, consent, status,"
+                " closure_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    matricule,
+                    oid,
+                    now,
+                    json.dumps(traits),
+                    json.dumps(consent),
+                    CLOSED if state == "closed" else OPEN,
+                    patient.get("closure_reason"),
+                ),
+            )
+            for structure in patient.get("authorized", []):
+                self._db.execute(
+                    "INSERT OR IGNORE INTO authorization VALUES (?, ?, ?)",
+                    (matricule, str(structure), AuthorizationStatus.VALID.value),
+                )
+
+    def opposed(self, matricule: str) -> bool:
+        """Whether the patient opposed the creation of their DMP (seed 004)."""
+        row = self._db.execute(
+            "SELECT 1 FROM opposition WHERE matricule = ?", (matricule,)
+        ).fetchone()
+        return row is not None
 
     def exists(self, matricule: str) -> bool:
         """Whether a DMP was created for this matricule."""
@@ -84,7 +142,8 @@ class RecordKeeper:
     def summary(self, matricule: str) -> dict[str, object]:
         """The record as ``kiosk sim dmp show`` prints it (the temporary password never)."""
         row = self._db.execute(
-            "SELECT oid, created_at, consent, web_identifier, status FROM dmp WHERE matricule = ?",
+            "SELECT oid, created_at, consent, web_identifier, status, closure_reason"
+            " FROM dmp WHERE matricule = ?",
             (matricule,),
         ).fetchone()
         authorizations = self._db.execute(
@@ -95,6 +154,8 @@ class RecordKeeper:
             "oid": row[0] if row else None,
             "created_at": row[1] if row else None,
             "status": row[4] if row else None,
+            "closure_reason": row[5] if row else None,
+            "opposed": self.opposed(matricule),
             "consent": json.loads(row[2]) if row else None,
             "web_account": bool(row and row[3]),
             "authorizations": dict(authorizations),
@@ -133,15 +194,23 @@ class RecordKeeper:
         if isinstance(request, ExistenceQuery):
             matricule = request.patient.matricule.value
             row = self._db.execute(
-                "SELECT web_identifier FROM dmp WHERE matricule = ?", (matricule,)
+                "SELECT web_identifier, status FROM dmp WHERE matricule = ?", (matricule,)
             ).fetchone()
             auth = self._db.execute(
                 "SELECT status FROM authorization WHERE matricule = ? AND structure = ?",
                 (matricule, structure),
             ).fetchone()
             granted = AuthorizationStatus(auth[0]) if auth else AuthorizationStatus.NONE
+            if row is not None:
+                state = DmpState.CLOSED if row[1] == CLOSED else DmpState.OPEN
+            else:
+                state = DmpState.OPPOSED if self.opposed(matricule) else DmpState.NONE
             existence = ExistenceResponse(
-                ok, row is not None, granted, web_account_open=bool(row[0]) if row else None
+                ok,
+                row is not None,
+                granted,
+                web_account_open=bool(row[0]) if row else None,
+                state=state,
             )
             body = build_existence_response(reply, existence, request.patient)
             return body, f"exists={row is not None}", "TD0.2"
@@ -159,6 +228,9 @@ class RecordKeeper:
         if isinstance(request, CreationRequest):
             if exists:
                 return answer("DMP_EXISTANT", "Un DMP existe déjà.", "TD1.1")
+            if self.opposed(matricule):
+                text = "Le patient s'est opposé à la création de son DMP."
+                return answer("OPPOSITION_CREATION", text, "TD1.1")
             traits = request.traits
             self._db.execute(
                 "INSERT INTO dmp (matricule, oid, created_at, traits, consent)"

@@ -1,10 +1,14 @@
 """Does the patient have a DMP, and may this establishment reach it? (TD0.2 or the local record).
 
 One service call, :meth:`Admission.dmp_status`, whose stage says where the
-enrolment goes: no DMP → the information to give; a DMP without our authorization →
-ask the patient; with it → the web account offer; closed or forbidden → the summary,
-which says why. When INSi or the DMP cannot be reached the flow stays where it is
-(the admission is still ``QUALIFIED``) and the agent retries with a key.
+enrolment goes, each TD0.2 outcome with its own text (seed 004: « le DMP est
+automatiquement créé pour les usagers non détenteurs sauf en cas d'opposition »):
+no DMP → the information to give; a DMP without our authorization → ask the patient;
+with it → the web account offer, or (F8) its closure if the patient asks for it; a
+closed DMP → F7 reopens it (:meth:`Admission.reactivate`) only if the patient asks,
+in person; the patient opposed the creation → nothing is offered but how to change
+that; forbidden → the summary. When INSi or the DMP cannot be reached the flow stays
+where it is (the admission is still ``QUALIFIED``) and the agent retries with a key.
 """
 
 from __future__ import annotations
@@ -26,19 +30,33 @@ if TYPE_CHECKING:
 
 __all__ = ["DmpStatusScreen"]
 
-_ANSWERS = frozenset({Stage.NO_DMP, Stage.NEEDS_AUTHORIZATION, Stage.AUTHORIZED, Stage.FORBIDDEN})
+_ANSWERS = frozenset(
+    {
+        Stage.NO_DMP,
+        Stage.NEEDS_AUTHORIZATION,
+        Stage.AUTHORIZED,
+        Stage.FORBIDDEN,
+        Stage.CLOSED,
+        Stage.OPPOSED,
+    }
+)
 """The stages :meth:`Admission.dmp_status` gives, each with its ``tui.dmp.answer.*`` text."""
 
 
 class DmpStatusScreen(PatientScreen):
     """The DMP's existence and our authorization, then the next step; retry when unreachable."""
 
-    KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (("r", "retry", "tui.dmp.retry_key"),)
+    KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("r", "retry", "tui.dmp.retry_key"),
+        ("f7", "reactivate", "tui.dmp.reactivate_key"),
+        ("f8", "close_dmp", "tui.dmp.close_key"),
+    )
 
     def __init__(self, admission: Admission) -> None:
         super().__init__(admission)
         self._stage: Stage | None = None
         self._failure: KioskError | None = None
+        self._reopened = False
 
     def body(self) -> ComposeResult:
         with Vertical(id="dmp-status", classes="enrol"):
@@ -47,6 +65,8 @@ class DmpStatusScreen(PatientScreen):
             yield Static(markup=False, id="dmp-answer", classes="enrol-text")
             with Horizontal(classes="enrol-actions"):
                 yield Button(id="dmp-next", variant="primary")
+                yield Button(id="dmp-reactivate")
+                yield Button(id="dmp-close")
                 yield Button(id="dmp-retry")
 
     def on_mount(self) -> None:
@@ -66,6 +86,19 @@ class DmpStatusScreen(PatientScreen):
         finally:
             self._busy(False)
 
+    @work(exclusive=True, exit_on_error=False)
+    async def reopen(self) -> None:
+        """TD1.2 at the patient's request; their card must be in the reader."""
+        self._failure = None
+        self._busy(True)
+        try:
+            self._stage = await self.admission.reactivate()
+            self._reopened = True
+        except KioskError as exc:
+            self.kiosk.show_error(exc)
+        finally:
+            self._busy(False)
+
     def _busy(self, busy: bool) -> None:
         self.query_one("#dmp-busy", LoadingIndicator).display = busy
         self.render_texts()
@@ -78,6 +111,12 @@ class DmpStatusScreen(PatientScreen):
         retry = self.query_one("#dmp-retry", Button)
         next_button.label = text("tui.dmp.next", lang)
         retry.label = text("tui.dmp.retry", lang)
+        reactivate = self.query_one("#dmp-reactivate", Button)
+        close = self.query_one("#dmp-close", Button)
+        reactivate.label = text("tui.dmp.reactivate", lang)
+        close.label = text("tui.dmp.close", lang)
+        reactivate.display = self._stage is Stage.CLOSED
+        close.display = self._stage is Stage.AUTHORIZED
         if self._failure is not None:
             reason = self._failure.message(lang)
             if isinstance(self._failure, Unavailable):
@@ -85,7 +124,10 @@ class DmpStatusScreen(PatientScreen):
             else:
                 answer.update(text("tui.dmp.failed", lang, reason=reason))
         elif self._stage in _ANSWERS:
-            answer.update(text(f"tui.dmp.answer.{self._stage}", lang))
+            answer.update(
+                (text("tui.dmp.reopened", lang) + " " if self._reopened else "")
+                + text(f"tui.dmp.answer.{self._stage}", lang)
+            )
         elif self._stage is not None:
             answer.update(text("tui.dmp.other", lang))
         else:
@@ -102,7 +144,31 @@ class DmpStatusScreen(PatientScreen):
         """The retry key shows only after a failure."""
         if action == "retry":
             return self._failure is not None
+        if action == "reactivate":
+            return self._stage is Stage.CLOSED
+        if action == "close_dmp":
+            return self._stage is Stage.AUTHORIZED
         return True
+
+    def action_reactivate(self) -> None:
+        """Reopen the closed DMP: only on the patient's request, the patient present."""
+        if self._stage is Stage.CLOSED:
+            self.reopen()
+
+    def action_close_dmp(self) -> None:
+        """The patient asks to close their DMP: the closure screen asks their reason."""
+        if self._stage is Stage.AUTHORIZED:
+            from kiosk.tui.desk.closure import ClosureScreen
+
+            self.show(ClosureScreen(self.admission))
+
+    @on(Button.Pressed, "#dmp-reactivate")
+    def _reactivate(self) -> None:
+        self.action_reactivate()
+
+    @on(Button.Pressed, "#dmp-close")
+    def _close(self) -> None:
+        self.action_close_dmp()
 
     def action_retry(self) -> None:
         """Ask again (only after a failure: the stage has not moved)."""

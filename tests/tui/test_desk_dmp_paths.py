@@ -1,0 +1,112 @@
+"""The DMP status screen's paths of Mon espace santé, and the closure at the patient's request.
+
+Seed 004: « le DMP est automatiquement créé pour les usagers non détenteurs sauf en cas
+d'opposition »; seed 001: the patient « décide de sa création et de sa fermeture ». The
+fixture patients' states are the simulated DMP's (``kiosk/sim/data/dmp_population.toml``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from kiosk.services.stages import Stage
+from kiosk.tui.app import KioskApp
+from kiosk.tui.desk.closure import ClosureScreen
+from kiosk.tui.desk.dmp_status import DmpStatusScreen
+from kiosk.tui.widgets.status import StatusBar
+from kiosk.wiring import Services
+from tests import softhsm as tokens
+from tests.desk import desk_services, sim_world
+from tests.tui.test_desk_enrolment import SIZE, _dmp_record, _on, _press, _shown
+from tests.tui.world import WorldApp, qualified_admission, settle, wait_for
+
+__all__ = ["desk_services", "sim_world"]  # fixtures, used by name
+
+test_pki = tokens.test_pki
+
+CLOSED_NIR = "291074410907739"  # cards/dmp-closed.toml
+AUTHORIZED_NIR = "272043306312133"  # cards/dmp-authorized.toml
+
+
+async def _status(app: KioskApp, pilot: Pilot[None], vitale: str) -> Any:
+    admission = await qualified_admission(app, pilot, vitale)
+    await app.push_screen(DmpStatusScreen(admission))
+    await _on(pilot, app, DmpStatusScreen)
+    await wait_for(pilot, lambda: admission.stage is not Stage.QUALIFIED, "TD0.2 answered")
+    await settle(app, pilot)
+    return admission
+
+
+async def test_a_closed_dmp_reopens_with_f7_then_asks_our_access(desk_services: Services) -> None:
+    app = KioskApp(desk_services)
+    async with app.run_test(size=SIZE) as pilot:
+        admission = await _status(app, pilot, "dmp-closed")
+        assert admission.stage is Stage.CLOSED
+        assert "ne se rouvre qu'à la demande du patient" in _shown(app, "#dmp-answer")
+        await _press(app, pilot, "f7")
+        await wait_for(pilot, lambda: admission.stage is not Stage.CLOSED, "TD1.2 answered")
+        await settle(app, pilot)
+        assert admission.stage is Stage.NEEDS_AUTHORIZATION
+        assert _shown(app, "#dmp-answer").startswith("Le DMP est rouvert.")
+    assert (await _dmp_record(desk_services, CLOSED_NIR))["status"] == "ACTIF"
+
+
+async def test_the_opposed_patient_is_told_how_to_change_it(desk_services: Services) -> None:
+    app = KioskApp(desk_services)
+    async with app.run_test(size=SIZE) as pilot:
+        admission = await _status(app, pilot, "dmp-opposed")
+        assert admission.stage is Stage.OPPOSED
+        assert "monespacesante.fr" in _shown(app, "#dmp-answer")
+        await _press(app, pilot, "f7")  # nothing to reopen: the key does nothing
+        assert admission.stage is Stage.OPPOSED
+
+
+async def test_closure_needs_the_card_then_closes_with_the_reason(
+    desk_services: Services,
+) -> None:
+    app = KioskApp(desk_services)
+    async with app.run_test(size=SIZE) as pilot:
+        admission = await _status(app, pilot, "dmp-authorized")
+        assert admission.stage is Stage.AUTHORIZED
+        await _press(app, pilot, "f8")
+        await _on(pilot, app, ClosureScreen)
+        app.screen.query_one("#closure-reason", Input).value = "Ne souhaite plus de DMP"
+        await _press(app, pilot, "f5")
+        await wait_for(pilot, lambda: admission.stage is Stage.CLOSED, "TD1.4 answered")
+        await settle(app, pilot)
+        assert "Le DMP est fermé" in _shown(app, "#closure-outcome")
+    record = await _dmp_record(desk_services, AUTHORIZED_NIR)
+    assert (record["status"], record["closure_reason"]) == ("FERME", "Ne souhaite plus de DMP")
+
+
+SNAPSHOTS = {"closed": "dmp-closed", "opposed": "dmp-opposed", "closure": "dmp-authorized"}
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("screen", list(SNAPSHOTS))
+def test_the_dmp_path_screen_snapshot(
+    snap_compare: Any, sim_world: Path, screen: str, lang: str
+) -> None:
+    app = WorldApp(sim_world, lang)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        admission = await qualified_admission(app, pilot, SNAPSHOTS[screen])
+        await admission.dmp_status()
+        shown = ClosureScreen(admission) if screen == "closure" else DmpStatusScreen(admission)
+        await app.push_screen(shown)
+        await _on(pilot, app, type(shown))
+        if screen != "closure":
+            await wait_for(pilot, lambda: "DMP" in _shown(app, "#dmp-answer"), "answer shown")
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        bar = app.screen.query_one(StatusBar)
+        if bar.polling is not None:
+            await bar.polling.wait()
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
