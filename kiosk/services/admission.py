@@ -35,7 +35,7 @@ from kiosk.insi.results import InsiTraits
 from kiosk.locale import Words, msg
 from kiosk.records.record import IdentityRecord
 from kiosk.services.enrolment import EnrolmentFlow
-from kiosk.services.identity import IdentityCheck, IdentityFlow
+from kiosk.services.identity import IdentityCheck, IdentityFlow, PatientAbsent
 from kiosk.services.stages import Stage
 
 __all__ = [
@@ -79,6 +79,9 @@ CONSENT_CHOICES = (
     "regulation_centre_access",
 )
 """The consent's authorizations, in the order the agent records them."""
+
+_REASON_MAX = 200
+"""A closure reason is kept whole in the DMP; its audit line keeps this many characters."""
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,31 @@ class Admission:
         kind = AuditKind.AUTHORIZATION_GIVEN if agreed else AuditKind.AUTHORIZATION_REFUSED
         await self._audit(kind, {})
         return stage
+
+    async def reactivate(self) -> Stage:
+        """TD1.2, asked by the patient in person: their card must be in the reader."""
+        enrolment = self._enrolled()
+        await self._present("reactivation")
+        stage = await enrolment.reactivate()
+        await self._audit(AuditKind.DMP_REACTIVATED, {"key": enrolment.last_key})
+        return stage
+
+    async def close(self, reason: str) -> Stage:
+        """TD1.4, asked by the patient in person, with their reason (kept in the audit line)."""
+        enrolment = self._enrolled()
+        await self._present("closure")
+        stage = await enrolment.close(reason)
+        details = {"reason": reason.strip()[:_REASON_MAX], "key": enrolment.last_key}
+        await self._audit(AuditKind.DMP_CLOSED, details)
+        return stage
+
+    async def _present(self, action: str) -> None:
+        """The patient's Vitale card is in the reader, else refused (and audited) untouched."""
+        try:
+            await self._flow().confirm_present()
+        except PatientAbsent:
+            await self._audit(AuditKind.DMP_REFUSED_ABSENT, {"action": action})
+            raise
 
     async def open_web_account(self, *, mobile: str = "", email: str = "") -> Stage:
         """TD1.5 on the patient's request; the one-time codes go to ``mobile`` or ``email``."""
