@@ -138,6 +138,8 @@ class Admission:
         self._authorization: bool | None = None
         self._creation: Stage | None = None
         self._web_channel = ""
+        self._reading: asyncio.Future[VitaleCardData] | None = None
+        """The card read :meth:`start_reading` began, until :meth:`read_card` takes it."""
 
     def __repr__(self) -> str:
         stage = self._enrolment.stage.value if self._enrolment else "identity"
@@ -145,9 +147,19 @@ class Admission:
 
     # -- identity -------------------------------------------------------------
 
+    def start_reading(self) -> None:
+        """Begin reading the card now, while the beneficiaries screen is being drawn.
+
+        The read waits on the card (a dozen APDUs, each a hop to the PC/SC thread) and
+        the screen on the event loop: begun together, the rows come one step sooner.
+        """
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._flow().read_card())
+
     async def read_card(self) -> tuple[Beneficiary, ...]:
-        """Read the Vitale card: its beneficiaries, in card order."""
-        self._card = await self._flow().read_card()
+        """Read the Vitale card (or take the read begun): its beneficiaries, in card order."""
+        reading, self._reading = self._reading, None
+        self._card = await (reading if reading is not None else self._flow().read_card())
         self._chosen = self._check = self._record = None
         return self._card.beneficiaries
 
@@ -352,6 +364,11 @@ class Admission:
 
     def wipe(self) -> None:
         """Forget the patient: card data, choice, checks, both flows and the credentials."""
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            if reading.done() and not reading.cancelled():
+                reading.exception()  # a read that failed unseen: retrieved, not reported
+            reading.cancel()
         if self._enrolment is not None:
             self._enrolment.wipe()
         self._identity = None

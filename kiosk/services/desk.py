@@ -235,6 +235,7 @@ class Desk:
             clock=self._clock,
             agent=agent,
         )
+        self.admission.start_reading()  # its first step, whatever screen shows it
         self.session.touch()
         return self.admission
 

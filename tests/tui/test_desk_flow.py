@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from kiosk.audit.store import AuditLog
 from kiosk.cards.ports import CardKind
@@ -233,4 +234,13 @@ async def test_pulling_the_vitale_card_at_any_step_clears_the_patient_at_once(
         await _on(app, pilot, DeskHomeScreen)
         assert not any(isinstance(s, PatientScreen) for s in app.screen_stack)
         assert services.session.state is SessionState.LOGGED_IN  # the agent stays
+        kept = services.desk.session_patients()
+        if step == "web_account":  # the DMP was created: kept for a reopening (F6)...
+            assert [p.name for p in kept] == ["PAUL MARTIN-TEST"]
+            shown = [str(w.content) for s in app.screen_stack for w in s.query(Static)]
+            assert not [t for t in shown if "MARTIN" in t]  # ...in the desk only, not on screen
+            await services.desk.logout()  # and wiped with the session
+            await wait_for(pilot, lambda: not services.desk.session_patients(), "kept wiped")
+        else:  # nothing recorded yet: nothing to come back to
+            assert kept == []
         await _gone(app, pilot)
