@@ -55,6 +55,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("creation_failed", "finish"): "done",
     ("consent_refused", "finish"): "done",
     ("forbidden", "finish"): "done",
+    # DOMAIN.md: "A patient may have opposed (nothing is created), or have a closed DMP
+    # (reactivation only at the patient's request)"; seed 001: the patient « décide de
+    # sa création et de sa fermeture » (closure asked at the desk, from an open DMP).
+    ("qualified", "dmp_closed"): "closed",
+    ("qualified", "dmp_opposed"): "opposed",
+    ("closed", "reactivated"): "needs_authorization",
+    ("closed", "reactivated_authorized"): "authorized",
+    ("authorized", "closed_on_request"): "closed",
+    ("closed", "finish"): "done",
+    ("opposed", "finish"): "done",
 }
 
 

@@ -102,14 +102,16 @@ async def test_admission_staff_create_and_feed_with_a_cpe_or_the_establishment(
     assert document.authors == ("899900000001",)
 
 
-async def test_nobody_closes_a_dmp_under_the_shipped_table(desk: Desk) -> None:
+async def test_the_desk_closes_a_dmp_at_the_patients_request_under_the_shipped_table(
+    desk: Desk,
+) -> None:
+    # Seed 001: « Maître de son dossier, il décide de sa création et de sa fermeture »;
+    # the desk carries out the patient's decision (issue 17, item 8), the patient present.
     await desk.send(CreationRequest(PATIENT, TRAITS, _consent()))
-    for owner in ("doctor", "agent", "establishment"):
-        with pytest.raises(SoapFault, match=r"TD1\.4"):
-            await desk.send(
-                ClosureRequest(PATIENT, "demande du patient"), signer=desk.pki.signer_for(owner)
-            )
-    assert desk.sim.show(PATIENT.matricule.value)["status"] == "ACTIF"
+    await desk.send(
+        ClosureRequest(PATIENT, "demande du patient"), signer=desk.pki.signer_for("agent")
+    )
+    assert desk.sim.show(PATIENT.matricule.value)["status"] == "FERME"
 
 
 # -- closure and reactivation ----------------------------------------------------
