@@ -66,7 +66,7 @@ async def test_each_td02_outcome_is_its_own_stage(desk_services: Services) -> No
     events = services.card_monitor.events()
     stages = {}
     for card in ("dmp-authorized", "dmp-known", "dmp-closed", "dmp-opposed", "adult"):
-        admission, stages[card] = await _admitted(services, events, card)
+        _admission, stages[card] = await _admitted(services, events, card)
         _control(services, {"op": "pull", "card": card})
         await services.desk.card_event(await _next(events, CardRemoved))
         _control(services, {"op": "pull", "card": "cpe-agent"})
@@ -87,7 +87,8 @@ async def test_the_opposed_patient_gets_nothing_created(desk_services: Services)
     with pytest.raises(InvalidInput):  # no information, no consent, no creation to offer
         await admission.give_information(brochure=True)
     state = await _dmp_state(services, OPPOSED_NIR)
-    assert state["opposed"] and not state["exists"]
+    assert state["opposed"]
+    assert not state["exists"]
 
 
 async def test_a_closed_dmp_reopens_at_the_patients_request_then_our_access(
@@ -136,7 +137,8 @@ async def test_the_patient_closes_their_dmp_in_person_with_a_reason(
     assert state["status"] == "FERME"
     assert state["closure_reason"] == "Ne souhaite plus de DMP"
     lines = await _audit_lines(services)
-    assert '"dmp.closed"' in lines and "Ne souhaite plus de DMP" in lines
+    assert '"dmp.closed"' in lines
+    assert "Ne souhaite plus de DMP" in lines
     assert KNOWN_NIR not in lines
 
 
