@@ -38,7 +38,7 @@ class ClosureScreen(PatientScreen):
     def __init__(self, admission: Admission) -> None:
         super().__init__(admission)
         self._busy = False
-        self._closed = False
+        self._dmp_closed = False
         self._failure: KioskError | None = None
 
     def body(self) -> ComposeResult:
@@ -67,7 +67,7 @@ class ClosureScreen(PatientScreen):
         self.query_one("#closure-reason", Input).placeholder = text("tui.closure.reason_hint", lang)
         if self._busy:
             outcome = text("tui.closure.wait", lang)
-        elif self._closed:
+        elif self._dmp_closed:
             outcome = text("tui.closure.done", lang)
         elif self._failure is not None:
             outcome = text("tui.closure.failed", lang, reason=self._failure.message(lang))
@@ -78,25 +78,25 @@ class ClosureScreen(PatientScreen):
         next_button = self.query_one("#closure-next", Button)
         confirm.label = text("tui.closure.confirm", lang)
         next_button.label = text("tui.closure.next", lang)
-        confirm.display = not self._closed
-        next_button.display = self._closed
-        self.query_one("#closure-reason", Input).disabled = self._closed
+        confirm.display = not self._dmp_closed
+        next_button.display = self._dmp_closed
+        self.query_one("#closure-reason", Input).disabled = self._dmp_closed
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Confirm and back only while the DMP is not closed yet."""
         if action in ("confirm", "back"):
-            return not self._closed
+            return not self._dmp_closed
         return True
 
     def action_confirm(self) -> None:
         """Close, once (a second press while it is sent is ignored)."""
-        if not self._busy and not self._closed:
+        if not self._busy and not self._dmp_closed:
             self.close_dmp(self.query_one("#closure-reason", Input).value)
 
     def action_back(self) -> None:
         """Back to the DMP status, nothing closed."""
-        if not self._busy and not self._closed:
+        if not self._busy and not self._dmp_closed:
             self.dismiss()
 
     @on(Input.Submitted, "#closure-reason")
@@ -116,12 +116,12 @@ class ClosureScreen(PatientScreen):
             self._failure = exc
             self.kiosk.show_error(exc)
         else:
-            self._closed = stage is Stage.CLOSED
+            self._dmp_closed = stage is Stage.CLOSED
         finally:
             self._busy = False
             self.query_one("#closure-busy", LoadingIndicator).display = False
             self.render_texts()
-        if self._closed:
+        if self._dmp_closed:
             self.query_one("#closure-next", Button).focus()
 
     @on(Button.Pressed, "#closure-next")
