@@ -8,20 +8,39 @@ simulators (virtual time, injected faults), which a world of processes cannot gi
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kiosk.cards.ports import CardEvent, CardInserted, CardKind
 from kiosk.config import Settings, parse_settings
+from kiosk.errors import PinIncorrect
+from kiosk.services.session import SessionState
+from kiosk.sim.cards.desk import control_request
 from kiosk.sim.component import SimComponent
 from kiosk.sim.pki import TestPki
 from kiosk.sim.world import SimWorld
 from kiosk.wiring import Services, open_services
+from kiosk.wiring.world import world_facts
 from tests.pcsc_link import point_pcsc_at
 
-__all__ = ["desk_services", "printed_pages", "qr_texts", "sim_settings", "sim_world"]
+__all__ = [
+    "AGENT_PIN",
+    "card_control",
+    "desk_services",
+    "logged_in",
+    "next_event",
+    "printed_pages",
+    "qr_texts",
+    "sim_settings",
+    "sim_world",
+]
+
+AGENT_PIN = "1234"  # kiosk/sim/data/professionals.toml, the fixture agent's test PIN
 
 
 @pytest.fixture
@@ -105,8 +124,6 @@ async def desk_services(sim_world: Path) -> AsyncIterator[Services]:
 
 def printed_pages(services: Services) -> list[Path]:
     """The pages the world's simulated printer cut, oldest first (its job PNGs)."""
-    from kiosk.wiring.world import world_facts
-
     jobs = Path(str(world_facts(services.settings)["printer"]["jobs_dir"]))  # type: ignore[index]
     return sorted(jobs.glob("job-*.png"))
 
@@ -119,3 +136,35 @@ def qr_texts(page: Path) -> list[str]:
     with Image.open(page) as image:
         found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return [barcode.text for barcode in found]
+
+
+def card_control(services: Services, request: dict[str, Any]) -> dict[str, Any]:
+    """Ask the world's card desk to insert or pull a virtual card; it must agree."""
+    path = world_facts(services.settings).get("cards_control")
+    reply = control_request(Path(str(path)), request)
+    assert reply.get("ok"), reply
+    return reply
+
+
+async def next_event(events: Any, want: type[CardEvent], kind: CardKind | None = None) -> CardEvent:
+    """The next card event of type ``want`` (and card kind), within a bounded wait."""
+
+    async def find() -> CardEvent:
+        async for event in events:
+            if isinstance(event, want) and (kind is None or event.kind is kind):  # type: ignore[attr-defined]
+                return event
+        raise AssertionError("monitor stopped")
+
+    return await asyncio.wait_for(find(), timeout=20)
+
+
+async def logged_in(services: Services, events: Any) -> None:
+    """The fixture agent's CPE goes in; a wrong PIN is refused, the right one opens."""
+    card_control(services, {"op": "insert", "card": "cpe-agent"})
+    cpe = await next_event(events, CardInserted, CardKind.CPS)
+    await services.desk.card_event(cpe)
+    assert services.session.state is SessionState.CARD_PRESENT
+    with pytest.raises(PinIncorrect):
+        await services.desk.login("0000")
+    who = await services.desk.login(AGENT_PIN)
+    assert who.family_name == "ACCUEIL-TEST"

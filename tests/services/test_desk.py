@@ -7,70 +7,45 @@ simulated printer, the outbox and the audit chain on disk.
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from kiosk.audit.store import AuditLog
-from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved
+from kiosk.cards.ports import CardInserted, CardKind, CardRemoved
 from kiosk.domain.ins import IdentityNotQualified
-from kiosk.errors import InvalidInput, PinIncorrect
+from kiosk.errors import InvalidInput
 from kiosk.services.session import SessionState
 from kiosk.services.stages import Stage
-from kiosk.sim.cards.desk import control_request
 from kiosk.wiring import Services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
-from tests.desk import desk_services, printed_pages, qr_texts, sim_world
+from tests.desk import (
+    AGENT_PIN,
+    card_control,
+    desk_services,
+    logged_in,
+    next_event,
+    printed_pages,
+    qr_texts,
+    sim_world,
+)
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
 
 test_pki = tokens.test_pki
 
-AGENT_PIN = "1234"  # kiosk/sim/data/professionals.toml, the fixture agent's test PIN
 ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS test OID
-
-
-def _control(services: Services, request: dict[str, Any]) -> dict[str, Any]:
-    path = world_facts(services.settings).get("cards_control")
-    reply = control_request(Path(str(path)), request)
-    assert reply.get("ok"), reply
-    return reply
-
-
-async def _next(events: Any, want: type[CardEvent], kind: CardKind | None = None) -> CardEvent:
-    """The next event of type ``want`` (and card kind), within a bounded wait."""
-
-    async def find() -> CardEvent:
-        async for event in events:
-            if isinstance(event, want) and (kind is None or event.kind is kind):  # type: ignore[attr-defined]
-                return event
-        raise AssertionError("monitor stopped")
-
-    return await asyncio.wait_for(find(), timeout=20)
-
-
-async def _logged_in(services: Services, events: Any) -> None:
-    _control(services, {"op": "insert", "card": "cpe-agent"})
-    cpe = await _next(events, CardInserted, CardKind.CPS)
-    await services.desk.card_event(cpe)
-    assert services.session.state is SessionState.CARD_PRESENT
-    with pytest.raises(PinIncorrect):
-        await services.desk.login("0000")
-    who = await services.desk.login(AGENT_PIN)
-    assert who.family_name == "ACCUEIL-TEST"
 
 
 async def test_an_agent_enrols_a_patient_from_card_to_receipt(desk_services: Services) -> None:
     services = desk_services
     events = services.card_monitor.events()
-    await _logged_in(services, events)
+    await logged_in(services, events)
 
-    _control(services, {"op": "insert", "card": "adult"})
-    vitale = await _next(events, CardInserted, CardKind.VITALE)
+    card_control(services, {"op": "insert", "card": "adult"})
+    vitale = await next_event(events, CardInserted, CardKind.VITALE)
     await services.desk.card_event(vitale)
     admission = services.desk.begin_admission(vitale.reader)
     people = await admission.read_card()
@@ -111,8 +86,8 @@ async def test_an_agent_enrols_a_patient_from_card_to_receipt(desk_services: Ser
     assert state["consent"]["emergency_access"] is True
     assert state["web_account"]
 
-    _control(services, {"op": "pull", "card": "cpe-agent"})
-    await services.desk.card_event(await _next(events, CardRemoved))
+    card_control(services, {"op": "pull", "card": "cpe-agent"})
+    await services.desk.card_event(await next_event(events, CardRemoved))
     assert services.session.state is SessionState.ENDED
     assert services.desk.admission is None
 
@@ -140,16 +115,16 @@ async def test_an_agent_enrols_a_patient_from_card_to_receipt(desk_services: Ser
 async def test_pulling_the_vitale_card_wipes_the_admission(desk_services: Services) -> None:
     services = desk_services
     events = services.card_monitor.events()
-    await _logged_in(services, events)
-    _control(services, {"op": "insert", "card": "adult"})
-    vitale = await _next(events, CardInserted, CardKind.VITALE)
+    await logged_in(services, events)
+    card_control(services, {"op": "insert", "card": "adult"})
+    vitale = await next_event(events, CardInserted, CardKind.VITALE)
     admission = services.desk.begin_admission(vitale.reader)
     await admission.read_card()
     admission.choose(0)
     await admission.search_identity()
 
-    _control(services, {"op": "pull", "card": "adult"})
-    await services.desk.card_event(await _next(events, CardRemoved))
+    card_control(services, {"op": "pull", "card": "adult"})
+    await services.desk.card_event(await next_event(events, CardRemoved))
     assert services.desk.admission is None
     assert "MARTIN" not in repr(vars(admission))
     assert services.session.state is SessionState.LOGGED_IN  # the agent stays
@@ -158,8 +133,8 @@ async def test_pulling_the_vitale_card_wipes_the_admission(desk_services: Servic
 
 async def _created(services: Services, events: Any) -> Any:
     """The adult's admission up to the DMP created, the card then pulled."""
-    _control(services, {"op": "insert", "card": "adult"})
-    vitale = await _next(events, CardInserted, CardKind.VITALE)
+    card_control(services, {"op": "insert", "card": "adult"})
+    vitale = await next_event(events, CardInserted, CardKind.VITALE)
     admission = services.desk.begin_admission(vitale.reader)
     await admission.read_card()
     admission.choose(0)
@@ -174,8 +149,8 @@ async def _created(services: Services, events: Any) -> Any:
         emergency_access=True,
         regulation_centre_access=True,
     )
-    _control(services, {"op": "pull", "card": "adult"})
-    await services.desk.card_event(await _next(events, CardRemoved))
+    card_control(services, {"op": "pull", "card": "adult"})
+    await services.desk.card_event(await next_event(events, CardRemoved))
     return admission
 
 
@@ -186,7 +161,7 @@ async def test_a_patient_of_the_session_is_reopened_for_the_web_account_asked_la
     # finish a deferred step."
     services = desk_services
     events = services.card_monitor.events()
-    await _logged_in(services, events)
+    await logged_in(services, events)
     first = await _created(services, events)
     assert services.desk.admission is None  # the card left: no patient at the desk
     listed = services.desk.session_patients()

@@ -22,8 +22,7 @@ from kiosk.services.stages import Stage
 from kiosk.wiring import Services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
-from tests.desk import desk_services, sim_world
-from tests.services.test_desk import _control, _logged_in, _next
+from tests.desk import card_control, desk_services, logged_in, next_event, sim_world
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
 
@@ -35,9 +34,9 @@ KNOWN_NIR = "168023155504273"  # cards/dmp-known.toml
 
 
 async def _admitted(services: Services, events: Any, card: str) -> tuple[Admission, Stage]:
-    await _logged_in(services, events)
-    _control(services, {"op": "insert", "card": card})
-    vitale = await _next(events, CardInserted, CardKind.VITALE)
+    await logged_in(services, events)
+    card_control(services, {"op": "insert", "card": card})
+    vitale = await next_event(events, CardInserted, CardKind.VITALE)
     await services.desk.card_event(vitale)
     admission = services.desk.begin_admission(vitale.reader)
     await admission.read_card()
@@ -67,10 +66,10 @@ async def test_each_td02_outcome_is_its_own_stage(desk_services: Services) -> No
     stages = {}
     for card in ("dmp-authorized", "dmp-known", "dmp-closed", "dmp-opposed", "adult"):
         _admission, stages[card] = await _admitted(services, events, card)
-        _control(services, {"op": "pull", "card": card})
-        await services.desk.card_event(await _next(events, CardRemoved))
-        _control(services, {"op": "pull", "card": "cpe-agent"})
-        await services.desk.card_event(await _next(events, CardRemoved))
+        card_control(services, {"op": "pull", "card": card})
+        await services.desk.card_event(await next_event(events, CardRemoved))
+        card_control(services, {"op": "pull", "card": "cpe-agent"})
+        await services.desk.card_event(await next_event(events, CardRemoved))
     assert stages == {
         "dmp-authorized": Stage.AUTHORIZED,
         "dmp-known": Stage.NEEDS_AUTHORIZATION,
@@ -112,8 +111,8 @@ async def test_reactivation_without_the_card_in_the_reader_changes_nothing(
     events = services.card_monitor.events()
     admission, stage = await _admitted(services, events, "dmp-closed")
     assert stage is Stage.CLOSED
-    _control(services, {"op": "pull", "card": "dmp-closed"})
-    await _next(events, CardRemoved)  # the desk has not heard yet: the admission is still open
+    card_control(services, {"op": "pull", "card": "dmp-closed"})
+    await next_event(events, CardRemoved)  # the desk has not heard yet: the admission is still open
     with pytest.raises(PatientAbsent):
         await admission.reactivate()
     assert admission.stage is Stage.CLOSED
@@ -149,8 +148,8 @@ async def test_closure_without_the_card_in_the_reader_changes_nothing(
     events = services.card_monitor.events()
     admission, stage = await _admitted(services, events, "dmp-authorized")
     assert stage is Stage.AUTHORIZED
-    _control(services, {"op": "pull", "card": "dmp-authorized"})
-    await _next(events, CardRemoved)
+    card_control(services, {"op": "pull", "card": "dmp-authorized"})
+    await next_event(events, CardRemoved)
     with pytest.raises(PatientAbsent) as refused:
         await admission.close("Ne souhaite plus de DMP")
     assert "carte Vitale" in refused.value.message("fr")

@@ -22,8 +22,16 @@ from kiosk.tui.widgets.status import StatusBar
 from kiosk.wiring import Services
 from tests import softhsm as tokens
 from tests.desk import desk_services, sim_world
-from tests.tui.test_desk_enrolment import SIZE, _dmp_record, _on, _press, _shown
-from tests.tui.world import WorldApp, qualified_admission, settle, wait_for
+from tests.tui.world import (
+    WorldApp,
+    dmp_record,
+    on_screen,
+    press,
+    qualified_admission,
+    settle,
+    shown,
+    wait_for,
+)
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
 
@@ -31,12 +39,13 @@ test_pki = tokens.test_pki
 
 CLOSED_NIR = "291074410907739"  # cards/dmp-closed.toml
 AUTHORIZED_NIR = "272043306312133"  # cards/dmp-authorized.toml
+SIZE = (100, 30)
 
 
 async def _status(app: KioskApp, pilot: Pilot[None], vitale: str) -> Any:
     admission = await qualified_admission(app, pilot, vitale)
     await app.push_screen(DmpStatusScreen(admission))
-    await _on(pilot, app, DmpStatusScreen)
+    await on_screen(pilot, app, DmpStatusScreen)
     await wait_for(pilot, lambda: admission.stage is not Stage.QUALIFIED, "TD0.2 answered")
     await settle(app, pilot)
     return admission
@@ -47,13 +56,13 @@ async def test_a_closed_dmp_reopens_with_f7_then_asks_our_access(desk_services: 
     async with app.run_test(size=SIZE) as pilot:
         admission = await _status(app, pilot, "dmp-closed")
         assert admission.stage is Stage.CLOSED
-        assert "ne se rouvre qu'à la demande du patient" in _shown(app, "#dmp-answer")
-        await _press(app, pilot, "f7")
+        assert "ne se rouvre qu'à la demande du patient" in shown(app, "#dmp-answer")
+        await press(app, pilot, "f7")
         await wait_for(pilot, lambda: admission.stage is not Stage.CLOSED, "TD1.2 answered")
         await settle(app, pilot)
         assert admission.stage is Stage.NEEDS_AUTHORIZATION
-        assert _shown(app, "#dmp-answer").startswith("Le DMP est rouvert.")
-    assert (await _dmp_record(desk_services, CLOSED_NIR))["status"] == "ACTIF"
+        assert shown(app, "#dmp-answer").startswith("Le DMP est rouvert.")
+    assert (await dmp_record(desk_services, CLOSED_NIR))["status"] == "ACTIF"
 
 
 async def test_the_opposed_patient_is_told_how_to_change_it(desk_services: Services) -> None:
@@ -61,8 +70,8 @@ async def test_the_opposed_patient_is_told_how_to_change_it(desk_services: Servi
     async with app.run_test(size=SIZE) as pilot:
         admission = await _status(app, pilot, "dmp-opposed")
         assert admission.stage is Stage.OPPOSED
-        assert "monespacesante.fr" in _shown(app, "#dmp-answer")
-        await _press(app, pilot, "f7")  # nothing to reopen: the key does nothing
+        assert "monespacesante.fr" in shown(app, "#dmp-answer")
+        await press(app, pilot, "f7")  # nothing to reopen: the key does nothing
         assert admission.stage is Stage.OPPOSED
 
 
@@ -73,14 +82,14 @@ async def test_closure_needs_the_card_then_closes_with_the_reason(
     async with app.run_test(size=SIZE) as pilot:
         admission = await _status(app, pilot, "dmp-authorized")
         assert admission.stage is Stage.AUTHORIZED
-        await _press(app, pilot, "f8")
-        await _on(pilot, app, ClosureScreen)
+        await press(app, pilot, "f8")
+        await on_screen(pilot, app, ClosureScreen)
         app.screen.query_one("#closure-reason", Input).value = "Ne souhaite plus de DMP"
-        await _press(app, pilot, "f5")
+        await press(app, pilot, "f5")
         await wait_for(pilot, lambda: admission.stage is Stage.CLOSED, "TD1.4 answered")
         await settle(app, pilot)
-        assert "Le DMP est fermé" in _shown(app, "#closure-outcome")
-    record = await _dmp_record(desk_services, AUTHORIZED_NIR)
+        assert "Le DMP est fermé" in shown(app, "#closure-outcome")
+    record = await dmp_record(desk_services, AUTHORIZED_NIR)
     assert (record["status"], record["closure_reason"]) == ("FERME", "Ne souhaite plus de DMP")
 
 
@@ -97,11 +106,11 @@ def test_the_dmp_path_screen_snapshot(
     async def run_before(pilot: Pilot[None]) -> None:
         admission = await qualified_admission(app, pilot, SNAPSHOTS[screen])
         await admission.dmp_status()
-        shown = ClosureScreen(admission) if screen == "closure" else DmpStatusScreen(admission)
-        await app.push_screen(shown)
-        await _on(pilot, app, type(shown))
+        pushed = ClosureScreen(admission) if screen == "closure" else DmpStatusScreen(admission)
+        await app.push_screen(pushed)
+        await on_screen(pilot, app, type(pushed))
         if screen != "closure":
-            await wait_for(pilot, lambda: "DMP" in _shown(app, "#dmp-answer"), "answer shown")
+            await wait_for(pilot, lambda: "DMP" in shown(app, "#dmp-answer"), "answer shown")
         for field in app.screen.query(Input):
             field.cursor_blink = False
         bar = app.screen.query_one(StatusBar)

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, Switch
@@ -39,7 +38,16 @@ from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
 from tests.demo_world import demo_world
 from tests.desk import desk_services, printed_pages, qr_texts, sim_settings, sim_world
-from tests.tui.world import WorldApp, qualified_admission, settle, wait_for
+from tests.tui.world import (
+    WorldApp,
+    dmp_record,
+    on_screen,
+    press,
+    qualified_admission,
+    settle,
+    shown,
+    wait_for,
+)
 
 __all__ = ["demo_world", "desk_services", "sim_world"]  # fixtures, used by name
 
@@ -61,21 +69,8 @@ async def world_services(demo_world: SimWorld) -> AsyncIterator[Services]:
 # -- steps --------------------------------------------------------------------
 
 
-def _shown(app: KioskApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).content)
-
-
 def _facts(services: Services) -> dict[str, Any]:
     return dict(world_facts(services.settings))
-
-
-async def _dmp_record(services: Services, nir: str = ADULT_NIR) -> dict[str, Any]:
-    dmp_url = str(_facts(services)["dmp_url"]).rstrip("/")
-    async with httpx.AsyncClient() as http:
-        answer = await http.get(f"{dmp_url}/_sim/dmp/{nir}")
-    answer.raise_for_status()
-    record: dict[str, Any] = answer.json()
-    return record
 
 
 def _network(services: Services, op: str) -> None:
@@ -87,56 +82,38 @@ def _printer(services: Services, line: str) -> None:
     printer_control(int(_facts(services)["printer"]["control_port"]), line)
 
 
-async def _on(pilot: Pilot[None], app: KioskApp, screen: type[Any]) -> None:
-    await wait_for(pilot, lambda: isinstance(app.screen, screen), f"{screen.__name__} shown")
-    await settle(app, pilot)
-
-
-async def _press(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
-    """Press as a person would: not while a button still shows its last press.
-
-    Textual ignores Enter on a button during its 0.2 s "pressed" effect (a double
-    press prints once); a fast print ends inside it, and the next Enter was lost.
-    """
-    focused = app.focused
-    if isinstance(focused, Button):
-        await wait_for(pilot, lambda: not focused.has_class("-active"), "button released")
-    await pilot.press(*keys)
-    await settle(app, pilot)
-
-
 async def _click(app: KioskApp, pilot: Pilot[None], selector: str) -> None:
     """Focus the button and press Enter: the keyboard path."""
     app.screen.query_one(selector, Button).focus()
     await pilot.pause()
-    await _press(app, pilot, "enter")
+    await press(app, pilot, "enter")
 
 
 async def _status_screen(app: KioskApp, pilot: Pilot[None]) -> Admission:
     admission = await qualified_admission(app, pilot)
     await app.push_screen(DmpStatusScreen(admission))
-    await _on(pilot, app, DmpStatusScreen)
+    await on_screen(pilot, app, DmpStatusScreen)
     return admission
 
 
 async def _to_consent(app: KioskApp, pilot: Pilot[None]) -> None:
     """From a DMP status "none" to the consent screen, brochure handed."""
-    assert "pas de DMP" in _shown(app, "#dmp-answer")
-    await _press(app, pilot, "enter")  # Continue has the focus
-    await _on(pilot, app, InformationScreen)
-    assert "monespacesante.fr" in _shown(app, "#information-text")
+    assert "pas de DMP" in shown(app, "#dmp-answer")
+    await press(app, pilot, "enter")  # Continue has the focus
+    await on_screen(pilot, app, InformationScreen)
+    assert "monespacesante.fr" in shown(app, "#information-text")
     assert not isinstance(app.screen.focused, Button), "neither answer is pre-selected"
-    await _press(app, pilot, "f5")  # brochure handed
-    await _on(pilot, app, ConsentScreen)
+    await press(app, pilot, "f5")  # brochure handed
+    await on_screen(pilot, app, ConsentScreen)
 
 
 async def _set_consent(app: KioskApp, pilot: Pilot[None], *, establishment: bool = True) -> None:
     """The agent toggles creation (and the establishment's access) with Space, then Tab."""
     screen = app.screen
     assert screen.query_one("#consent-creation", Switch).has_focus
-    await _press(app, pilot, "space", "tab")
+    await press(app, pilot, "space", "tab")
     if establishment:
-        await _press(app, pilot, "space")
+        await press(app, pilot, "space")
     values = {s.id: s.value for s in screen.query(Switch)}
     assert values == {
         "consent-creation": True,
@@ -158,36 +135,36 @@ async def test_an_online_creation_goes_to_the_web_account_and_the_printed_receip
         admission = await _status_screen(app, pilot)
         await _to_consent(app, pilot)
         await _set_consent(app, pilot)
-        await _press(app, pilot, "f5")
+        await press(app, pilot, "f5")
         assert admission.stage is Stage.CREATED
-        assert _shown(app, "#consent-outcome") == "DMP créé."
-        await _press(app, pilot, "enter")  # "Compte web" has the focus
-        await _on(pilot, app, WebAccountScreen)
+        assert shown(app, "#consent-outcome") == "DMP créé."
+        await press(app, pilot, "enter")  # "Compte web" has the focus
+        await on_screen(pilot, app, WebAccountScreen)
 
         mobile = app.screen.query_one("#web-mobile", Input)
         assert mobile.has_focus
         await pilot.press(*MOBILE)
-        await _press(app, pilot, "enter")
+        await press(app, pilot, "enter")
         assert admission.stage is Stage.WEB_ACCOUNT_OPEN
         assert not printed_pages(services), "printed only on request"
         assert app.screen.query_one("#web-print", Button).has_focus
-        await _press(app, pilot, "enter")
+        await press(app, pilot, "enter")
         await wait_for(
             pilot, lambda: len(printed_pages(services)) == 1, "receipt printed", bound_s=40
         )
-        assert "Identifiants imprimés" in _shown(app, "#web-outcome")
+        assert "Identifiants imprimés" in shown(app, "#web-outcome")
         assert str(app.screen.query_one("#web-print", Button).label) == "Réimprimer"
         assert app.screen.query_one("#web-print", Button).has_focus
-        await _press(app, pilot, "enter")  # the patient asks again
+        await press(app, pilot, "enter")  # the patient asks again
         await wait_for(
             pilot, lambda: len(printed_pages(services)) == 2, "receipt reprinted", bound_s=40
         )
-        shown = "\n".join(str(s.content) for s in app.screen.query(Static))
-        assert "mot de passe provisoire n'est jamais affiché" in shown
+        on_screen_text = "\n".join(str(s.content) for s in app.screen.query(Static))
+        assert "mot de passe provisoire n'est jamais affiché" in on_screen_text
 
         await _click(app, pilot, "#web-done")
-        await _on(pilot, app, SummaryScreen)
-        lines = _shown(app, "#summary-lines")
+        await on_screen(pilot, app, SummaryScreen)
+        lines = shown(app, "#summary-lines")
         for expected in (
             "✓ Identité qualifiée",
             "✓ Patient informé, brochure remise",
@@ -201,11 +178,11 @@ async def test_an_online_creation_goes_to_the_web_account_and_the_printed_receip
         ):
             assert expected in lines, (expected, lines)
 
-        await _press(app, pilot, "f5")  # next patient
+        await press(app, pilot, "f5")  # next patient
         assert services.desk.admission is None
         assert not isinstance(app.screen, PatientScreen)
 
-    record = await _dmp_record(services)
+    record = await dmp_record(services, ADULT_NIR)
     assert record["exists"]
     assert record["consent"]["emergency_access"] is True
     assert record["consent"]["regulation_centre_access"] is True
@@ -224,35 +201,35 @@ async def test_with_the_dmp_cut_the_creation_is_queued_then_synced_when_restored
         admission = await qualified_admission(app, pilot)
         _network(services, "cut")
         await app.push_screen(DmpStatusScreen(admission))
-        await _on(pilot, app, DmpStatusScreen)
-        assert _shown(app, "#dmp-answer").startswith("Service injoignable")
+        await on_screen(pilot, app, DmpStatusScreen)
+        assert shown(app, "#dmp-answer").startswith("Service injoignable")
         assert admission.stage is Stage.QUALIFIED  # the flow stays where it is
         _network(services, "restore")
-        await _press(app, pilot, "r")
+        await press(app, pilot, "r")
         assert admission.stage is Stage.NO_DMP
 
         await _to_consent(app, pilot)
         await _set_consent(app, pilot)
         _network(services, "cut")
-        await _press(app, pilot, "f5")
+        await press(app, pilot, "f5")
         assert admission.stage is Stage.DEFERRED
-        outcome = _shown(app, "#consent-outcome")
+        outcome = shown(app, "#consent-outcome")
         assert "file d'attente" in outcome
         assert "position 1 dans la file" in outcome
         assert "compte web n'est pas possible hors ligne" in outcome
         assert str(app.screen.query_one("#consent-next", Button).label) == "Récapitulatif"
-        await _press(app, pilot, "enter")
-        await _on(pilot, app, SummaryScreen)
-        lines = _shown(app, "#summary-lines")
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, SummaryScreen)
+        lines = shown(app, "#summary-lines")
         assert "Création du DMP en file d'attente, sera envoyée (position 1" in lines
         assert "· Pas de compte web" in lines
 
         _network(services, "restore")
         report = await services.sync.run_once()
         assert report, report
-        await _press(app, pilot, "f5")
+        await press(app, pilot, "f5")
         assert services.desk.admission is None
-    record = await _dmp_record(services)
+    record = await dmp_record(services, ADULT_NIR)
     assert record["exists"], record
     assert record["consent"]["emergency_access"] is True
 
@@ -282,24 +259,24 @@ async def test_an_existing_dmp_without_our_access_asks_the_patient(
         await admission.search_identity()
         admission.confirm_document()
         await admission.qualify()
-        assert (await _dmp_record(services))["authorizations"] == {}
+        assert (await dmp_record(services, ADULT_NIR))["authorizations"] == {}
 
         await app.push_screen(DmpStatusScreen(admission))
-        await _on(pilot, app, DmpStatusScreen)
-        assert "n'y a pas accès" in _shown(app, "#dmp-answer")
-        await _press(app, pilot, "enter")
-        await _on(pilot, app, AuthorizationScreen)
+        await on_screen(pilot, app, DmpStatusScreen)
+        assert "n'y a pas accès" in shown(app, "#dmp-answer")
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, AuthorizationScreen)
         assert not isinstance(app.screen.focused, Button), "no answer is pre-selected"
-        await _press(app, pilot, "f5")  # the patient agrees
-        await _on(pilot, app, WebAccountScreen)
+        await press(app, pilot, "f5")  # the patient agrees
+        await on_screen(pilot, app, WebAccountScreen)
         assert admission.stage is Stage.AUTHORIZED
         await _click(app, pilot, "#web-done")  # no web account asked
-        await _on(pilot, app, SummaryScreen)
-        lines = _shown(app, "#summary-lines")
+        await on_screen(pilot, app, SummaryScreen)
+        lines = shown(app, "#summary-lines")
         assert "✓ Accès de l'établissement au DMP accordé par le patient" in lines
         assert "✓ DMP accessible à l'établissement" in lines
         assert "Aucun reçu imprimé" in lines
-    authorizations = (await _dmp_record(services))["authorizations"]
+    authorizations = (await dmp_record(services, ADULT_NIR))["authorizations"]
     assert set(authorizations.values()) == {"VALIDE"}, authorizations
 
 
@@ -319,15 +296,15 @@ async def test_paper_out_says_so_and_the_receipt_prints_once_refilled(
             regulation_centre_access=True,
         )
         await app.push_screen(WebAccountScreen(admission))
-        await _on(pilot, app, WebAccountScreen)
+        await on_screen(pilot, app, WebAccountScreen)
         app.screen.query_one("#web-email", Input).focus()
         await pilot.press(*"paul.martin@example.org")
-        await _press(app, pilot, "enter")
+        await press(app, pilot, "enter")
         assert admission.stage is Stage.WEB_ACCOUNT_OPEN
 
         _printer(services, "paper-out")
         await _click(app, pilot, "#web-print")
-        outcome = _shown(app, "#web-outcome")
+        outcome = shown(app, "#web-outcome")
         assert outcome.startswith("Cannot print:"), outcome
         assert "The receipt is kept" in outcome
         assert not printed_pages(services)
@@ -338,11 +315,11 @@ async def test_paper_out_says_so_and_the_receipt_prints_once_refilled(
 
         _printer(services, "refill")
         assert app.screen.query_one("#web-print", Button).has_focus  # Enter prints again
-        await _press(app, pilot, "enter")
+        await press(app, pilot, "enter")
         await wait_for(
             pilot, lambda: len(printed_pages(services)) == 1, "printed after refill", bound_s=40
         )
-        assert _shown(app, "#web-outcome").startswith("Credentials printed")
+        assert shown(app, "#web-outcome").startswith("Credentials printed")
         assert admission.printed
 
 
@@ -352,15 +329,15 @@ async def test_a_refused_consent_creates_nothing_and_says_so(desk_services: Serv
     async with app.run_test(size=SIZE) as pilot:
         admission = await _status_screen(app, pilot)
         await _to_consent(app, pilot)
-        await _press(app, pilot, "f5")  # creation left at "no"
+        await press(app, pilot, "f5")  # creation left at "no"
         assert admission.stage is Stage.CONSENT_REFUSED
-        assert "aucun DMP n'est créé" in _shown(app, "#consent-outcome")
-        await _press(app, pilot, "enter")
-        await _on(pilot, app, SummaryScreen)
-        lines = _shown(app, "#summary-lines")
+        assert "aucun DMP n'est créé" in shown(app, "#consent-outcome")
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, SummaryScreen)
+        lines = shown(app, "#summary-lines")
         assert "✗ Création du DMP : non" in lines
         assert "Aucun DMP créé : le patient n'y consent pas" in lines
-    assert not (await _dmp_record(services))["exists"]
+    assert not (await dmp_record(services, ADULT_NIR))["exists"]
 
 
 # -- snapshots ----------------------------------------------------------------
@@ -408,7 +385,7 @@ def test_the_enrolment_screen_snapshot(
         admission = await qualified_admission(app, pilot)
         await _stage_for(screen, admission)
         await app.push_screen(SCREENS[screen](admission))
-        await _on(pilot, app, SCREENS[screen])
+        await on_screen(pilot, app, SCREENS[screen])
         for field in app.screen.query(Input):
             field.cursor_blink = False
         bar = app.screen.query_one(StatusBar)

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from textual.pilot import Pilot
+from textual.widgets import Button, Static
 
 from kiosk.cards.ports import CardKind
 from kiosk.clock import FrozenClock
@@ -70,6 +72,40 @@ async def wait_for(pilot: Pilot[None], condition: Any, what: str, bound_s: float
         while not condition():
             await pilot.pause(0.05)
     assert condition(), what
+
+
+def shown(app: KioskApp, selector: str) -> str:
+    """The text the current screen shows in the ``Static`` at ``selector``."""
+    return str(app.screen.query_one(selector, Static).content)
+
+
+async def on_screen(pilot: Pilot[None], app: KioskApp, screen: type[Any]) -> None:
+    """Wait until ``screen`` is the one shown, mounted and settled."""
+    await wait_for(pilot, lambda: isinstance(app.screen, screen), f"{screen.__name__} shown")
+    await settle(app, pilot)
+
+
+async def press(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
+    """Press as a person would: not while a button still shows its last press.
+
+    Textual ignores Enter on a button during its 0.2 s "pressed" effect (a double
+    press prints once); a fast print ends inside it, and the next Enter was lost.
+    """
+    focused = app.focused
+    if isinstance(focused, Button):
+        await wait_for(pilot, lambda: not focused.has_class("-active"), "button released")
+    await pilot.press(*keys)
+    await settle(app, pilot)
+
+
+async def dmp_record(services: Services, nir: str) -> dict[str, Any]:
+    """What the world's simulated DMP holds for ``nir`` (its test-only view)."""
+    dmp_url = str(world_facts(services.settings)["dmp_url"]).rstrip("/")
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{dmp_url}/_sim/dmp/{nir}")
+    answer.raise_for_status()
+    record: dict[str, Any] = answer.json()
+    return record
 
 
 async def with_card(app: KioskApp, pilot: Pilot[None], name: str, kind: CardKind) -> str:
