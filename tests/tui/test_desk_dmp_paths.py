@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from kiosk.services.stages import Stage
 from kiosk.tui.app import KioskApp
 from kiosk.tui.desk.closure import ClosureScreen
 from kiosk.tui.desk.dmp_status import DmpStatusScreen
+from kiosk.tui.desk.summary import SummaryScreen
 from kiosk.tui.widgets.status import StatusBar
 from kiosk.wiring import Services
 from tests import softhsm as tokens
@@ -73,6 +74,9 @@ async def test_the_opposed_patient_is_told_how_to_change_it(desk_services: Servi
         assert "monespacesante.fr" in shown(app, "#dmp-answer")
         await press(app, pilot, "f7")  # nothing to reopen: the key does nothing
         assert admission.stage is Stage.OPPOSED
+        app.screen.query_one("#dmp-next", Button).press()
+        await on_screen(pilot, app, SummaryScreen)
+        assert "· Le patient s'oppose à la création de son DMP" in shown(app, "#summary-lines")
 
 
 async def test_closure_needs_the_card_then_closes_with_the_reason(
@@ -89,6 +93,11 @@ async def test_closure_needs_the_card_then_closes_with_the_reason(
         await wait_for(pilot, lambda: admission.stage is Stage.CLOSED, "TD1.4 answered")
         await settle(app, pilot)
         assert "Le DMP est fermé" in shown(app, "#closure-outcome")
+        await press(app, pilot, "enter")  # "Suivant" has the focus
+        await on_screen(pilot, app, SummaryScreen)
+        assert "· DMP fermé : il ne se rouvre qu'à la demande du patient" in shown(
+            app, "#summary-lines"
+        )
     record = await dmp_record(desk_services, AUTHORIZED_NIR)
     assert (record["status"], record["closure_reason"]) == ("FERME", "Ne souhaite plus de DMP")
 

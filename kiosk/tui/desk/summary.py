@@ -38,6 +38,8 @@ _DMP = frozenset(
         Stage.CREATION_FAILED,
         Stage.CONSENT_REFUSED,
         Stage.FORBIDDEN,
+        Stage.CLOSED,
+        Stage.OPPOSED,
         Stage.NO_DMP,
         Stage.INFORMED,
     }
@@ -45,6 +47,9 @@ _DMP = frozenset(
 """The stages an admission can end in with a ``tui.summary.dmp.*`` line."""
 
 _FAILED = frozenset({Stage.CREATION_FAILED, Stage.FORBIDDEN})
+
+_PATIENTS_CHOICE = frozenset({Stage.CLOSED, Stage.OPPOSED})
+"""Neither done nor failed: the patient's own decision about the DMP, told as a fact."""
 
 _WEB = frozenset({Stage.CREATED, Stage.AUTHORIZED, Stage.WEB_ACCOUNT_OPEN})
 """Where the web account screen has something to do (open it, or print its receipt)."""
@@ -126,7 +131,8 @@ class SummaryScreen(PatientScreen):
             dmp = text(
                 f"tui.summary.dmp.{dmp_stage}", lang, position=where, code=done.last_error or "?"
             )
-            lines.append(line(dmp_stage not in _FAILED, dmp))
+            ok = None if dmp_stage in _PATIENTS_CHOICE else dmp_stage not in _FAILED
+            lines.append(line(ok, dmp))
         if done.web_account == "mobile":
             lines.append(line(True, text("tui.summary.web_account_mobile", lang)))
         elif done.web_account:
