@@ -2,8 +2,10 @@
 
 One line per event (``--json``: one JSON document per line): a read, a rejected read
 (cut short, wrong keyboard layout) or the scanner coming and going. GS is shown as
-``<GS>`` in text output and kept as ``\\u001d`` in JSON. With the simulated scanner,
-``--sample`` makes it read a fictitious INS label (test OID), once whole and once cut.
+``<GS>`` in text output and kept as ``\\u001d`` in JSON. With the simulated scanner
+(``kind = "sim"``) it watches the running world's scanner, so ``kiosk sim scan`` in a
+second terminal shows here as it shows on the desk; ``--sample`` uses one in memory
+instead and makes it read a fictitious INS label (test OID), once cut and once whole.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -23,6 +26,7 @@ from kiosk.locale import msg
 from kiosk.scanning.devices import SimulatedScanner
 from kiosk.scanning.ports import ScanEvent, ScanPayload, ScanRejected, ScanStatus
 from kiosk.wiring.devices import build_scanner
+from kiosk.wiring.world import world_facts
 
 __all__ = ["scan"]
 
@@ -60,9 +64,16 @@ def _describe(event: ScanEvent, lang: str) -> tuple[dict[str, Any], str]:
 
 
 async def _watch(
-    obj: CliContext, count: int | None, timeout_s: float | None, sample: bool, as_json: bool
+    obj: CliContext,
+    count: int | None,
+    timeout_s: float | None,
+    sample: bool,
+    as_json: bool,
+    state_dir: Path | None,
 ) -> int:
-    scanner = build_scanner(obj.settings.scanner)
+    # The sample reads into a scanner of this process; else the world's, when one runs.
+    facts = None if sample else world_facts(obj.settings, state_dir)
+    scanner = build_scanner(obj.settings.scanner, facts)
     if sample and not isinstance(scanner, SimulatedScanner):
         raise ConfigError(
             msg("commands.scan.watch"),
@@ -97,12 +108,23 @@ async def _watch(
 @click.option("--timeout", "timeout_s", type=float, default=None, help="Stop after S seconds.")
 @click.option("--sample", is_flag=True, help="Simulated scanner: read a fictitious INS label.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The simulated world to watch (default: the demo's).",
+)
 @click.pass_obj
 def scan(
-    obj: CliContext, count: int | None, timeout_s: float | None, sample: bool, as_json: bool
+    obj: CliContext,
+    count: int | None,
+    timeout_s: float | None,
+    sample: bool,
+    as_json: bool,
+    state_dir: Path | None,
 ) -> None:
     """Print decoded payloads from the 2D scanner as they arrive."""
-    reads = asyncio.run(_watch(obj, count, timeout_s, sample, as_json))
+    reads = asyncio.run(_watch(obj, count, timeout_s, sample, as_json, state_dir))
     if reads == 0 and timeout_s is not None:
         raise NotFound(
             msg("commands.scan.scan", timeout_s=timeout_s),

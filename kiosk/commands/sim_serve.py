@@ -60,16 +60,33 @@ def serve(
 @click.argument("fault", type=click.Choice(_FAULTS))
 @click.option("--count", type=int, default=1, show_default=True, help="How many answers.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The simulated world whose INSi to reach (default: the demo's).",
+)
 @click.pass_obj
-def insi_fault(obj: CliContext, fault: str, count: int, as_json: bool) -> None:
-    """Make the simulated INSi (the configured endpoint) play FAULT for its next answers."""
+def insi_fault(
+    obj: CliContext, fault: str, count: int, as_json: bool, state_dir: Path | None
+) -> None:
+    """Make the simulated INSi play FAULT for its next answers.
+
+    The running world's INSi, wherever it listens (``kiosk demo --services-port 0``
+    picks a free port), reached directly rather than through its simulated network, so
+    a cut does not stop the injection; with no world running, the configured endpoint.
+    """
+    from kiosk.wiring.world import world_facts
+
     cfg = obj.settings.insi
     if cfg.kind != "sim":
         raise ConfigError(
             msg("commands.sim_serve.insi_fault"),
             detail="insi.kind",
         )
-    url = cfg.endpoint.rstrip("/") + "/_sim/fault"
+    served = world_facts(obj.settings, state_dir).get("services_url")
+    endpoint = f"{served}/insi" if isinstance(served, str) and served else cfg.endpoint
+    url = endpoint.rstrip("/") + "/_sim/fault"
     body = json.dumps({"fault": fault, "count": count}).encode()
     request = urllib.request.Request(  # noqa: S310 - the configured simulator's URL
         url, data=body, headers={"Content-Type": "application/json"}, method="POST"

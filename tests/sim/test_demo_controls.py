@@ -8,6 +8,8 @@ looks like to a client: connection refused, and the connection it held reset.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from pathlib import Path
 
 import httpx
@@ -69,6 +71,41 @@ async def test_sim_scan_reaches_the_kiosks_scanner(
     assert found.traits.birth_family_name == "CASANOVA-TEST"
 
 
+async def test_kiosk_scan_in_another_terminal_shows_what_sim_scan_sends(
+    remote_world: SimWorld, kiosk_main: RunMain
+) -> None:
+    """``kiosk scan`` watches the world's scanner, as the desk does, not one of its own."""
+    watcher = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "kiosk", "scan", "--json", "--count", "1", "--timeout", "30"),
+        *_state(remote_world),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={"KIOSK_LANG": "fr", "PATH": "/usr/bin:/bin"},
+        cwd=remote_world.state_dir.parent,
+    )
+    try:
+        out = ""
+        for _ in range(100):  # until the watcher is connected: the sim names one kiosk
+            code, out, _ = await asyncio.to_thread(
+                kiosk_main, "sim", "scan", "ange-casanova", *_state(remote_world)
+            )
+            if code == 0 and "1 kiosque(s)" in out:
+                break
+            await asyncio.sleep(0.1)
+        assert "1 kiosque(s)" in out
+        async with asyncio.timeout(30):
+            stdout, stderr = await watcher.communicate()
+    finally:
+        if watcher.returncode is None:
+            watcher.kill()
+            await watcher.wait()
+    assert watcher.returncode == 0, stderr.decode()
+    lines = [json.loads(line) for line in stdout.decode().splitlines()]
+    read = next(line for line in lines if line["event"] == "read")
+    assert read["kind"] == "ins"
+    assert people()["ange-casanova"].matricule in read["payload"]
+
+
 def test_sim_scan_of_an_unknown_person_names_the_known_ones(
     remote_world: SimWorld, kiosk_main: RunMain
 ) -> None:
@@ -88,6 +125,21 @@ def test_homonyms_get_their_birth_place() -> None:
     names = list(people())
     assert len(names) == len(set(names)) == 15
     assert sum(name.startswith("marie-garnier-") for name in names) == 2
+
+
+async def test_insi_fault_reaches_the_world_on_whatever_port_it_took(
+    remote_world: SimWorld, kiosk_main: RunMain
+) -> None:
+    """The world's services listen on a free port (``--services-port 0``), not the default."""
+    assert not str(remote_world.facts["services_url"]).endswith(":8471")
+    code, out, err = await asyncio.to_thread(
+        kiosk_main, "sim", "insi-fault", "http500", "--json", *_state(remote_world)
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"queued": ["http500"]}
+    async with httpx.AsyncClient(timeout=5) as client:  # the next INSi answer is the fault
+        reply = await client.post(str(remote_world.facts["insi_url"]), content=b"<x/>")
+    assert reply.status_code == 503  # the bare page of "http500", not a SOAP fault
 
 
 async def _up(world: SimWorld, service: str) -> bool:
