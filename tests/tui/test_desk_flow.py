@@ -41,7 +41,7 @@ from kiosk.wiring import Services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
 from tests.desk import desk_services, printed_pages, qr_texts, sim_world
-from tests.tui.world import AGENT_PIN, card, settle, wait_for, with_card
+from tests.tui.world import AGENT_PIN, card, press, settle, wait_for, with_card
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
 
@@ -59,8 +59,9 @@ async def _on(app: KioskApp, pilot: Pilot[None], screen: type[Any]) -> None:
 
 
 async def _keys(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
-    await pilot.press(*keys)
-    await settle(app, pilot)
+    """One key at a time, each after the last one's work: a loaded machine loses none."""
+    for key in keys:
+        await press(app, pilot, key)
 
 
 _CODE = (
