@@ -32,13 +32,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
 from smartcard import scard
 
 from kiosk.cards.atr import CardProfiles, format_atr
 from kiosk.cards.ports import (
+    ApduChannel,
     CardEvent,
     CardInserted,
     CardRemoved,
@@ -410,6 +411,48 @@ class PcscChannel:
             with contextlib.suppress(TimeoutError):
                 await self._worker.call(self._release, wait_s=self.timeout_s)
         self._worker.close()
+
+
+async def exchange(
+    reader: str, job: Callable[[ApduChannel], Coroutine[Any, Any, _T]], *, timeout_s: float
+) -> _T:
+    """Connect to the card in ``reader``, run ``job`` on it, release: one hop to a thread.
+
+    :meth:`PcscChannel.transmit` is a hop to the channel's thread and back to the event
+    loop for every APDU (and one more each to connect and release); while the loop draws
+    a screen — the beneficiaries one, as the Vitale is read — every hop waits for it.
+    Here the whole conversation runs on the channel's thread, ``job`` in a private loop
+    over a channel that transmits directly; one timeout bounds it all.
+    """
+    channel = PcscChannel(reader, timeout_s)
+    direct = _DirectChannel(channel)
+
+    def whole() -> _T:
+        channel._connect()
+        try:
+            return asyncio.run(job(direct))
+        finally:
+            channel._release()  # also after a stuck call returns, once the card is pulled
+
+    try:
+        return await channel._worker.call(whole, wait_s=timeout_s)
+    except TimeoutError:
+        raise channel._timeout() from None
+    finally:
+        channel._worker.close()
+
+
+class _DirectChannel:
+    """The channel as seen from its own thread: each APDU a blocking call, no hop."""
+
+    def __init__(self, channel: PcscChannel) -> None:
+        self._channel = channel
+
+    async def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        return self._channel._transmit(apdu)
+
+    async def aclose(self) -> None:
+        """The outer channel closes: nothing here."""
 
 
 def slot_states() -> list[tuple[str, bytes | None]]:

@@ -22,7 +22,8 @@ by configuration. It is deliberately not written here (licence and SDK required)
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from kiosk.cards.ports import ApduChannel
 from kiosk.domain.vitale import (
@@ -45,6 +46,7 @@ __all__ = [
     "VITALE_AID",
     "NotVitale",
     "PcscVitaleReader",
+    "ReadJob",
     "read_file",
     "read_vitale",
 ]
@@ -138,16 +140,20 @@ async def read_vitale(channel: ApduChannel) -> VitaleCardData:
     return VitaleCardData(serial or content_serial(files), tuple(people))
 
 
-class PcscVitaleReader:
-    """``VitaleReader`` over PC/SC: open a channel on the reader, read, always release."""
+ReadJob = Callable[[ApduChannel], Coroutine[Any, Any, VitaleCardData]]
+"""A whole Vitale read over one channel (:func:`read_vitale`)."""
 
-    def __init__(self, open_channel: Callable[[str], Awaitable[ApduChannel]]) -> None:
-        self._open = open_channel
+
+class PcscVitaleReader:
+    """``VitaleReader`` over PC/SC: the whole read as one exchange with the card, always released.
+
+    ``exchange(reader, job)`` connects, runs ``job`` on the channel and releases it
+    (:func:`kiosk.cards.pcsc.exchange`: on the channel's thread, in one hop).
+    """
+
+    def __init__(self, exchange: Callable[[str, ReadJob], Awaitable[VitaleCardData]]) -> None:
+        self._exchange = exchange
 
     async def read(self, reader: str) -> VitaleCardData:
         """Read the Vitale card in ``reader``."""
-        channel = await self._open(reader)
-        try:
-            return await read_vitale(channel)
-        finally:
-            await channel.aclose()
+        return await self._exchange(reader, read_vitale)

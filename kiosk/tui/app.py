@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
@@ -46,6 +47,9 @@ __all__ = ["KIOSK_MODES", "KioskApp"]
 log = logging.getLogger(__name__)
 
 KIOSK_MODES = ("desk", "self")
+
+SWITCH_INTERVAL_S = 0.0005
+"""Python's thread switch interval while the app runs (see :meth:`KioskApp.on_mount`)."""
 
 INACTIVITY_CHECK_S = 5.0
 """Seconds between two looks at the session's idle time (measured on its clock)."""
@@ -95,6 +99,11 @@ class KioskApp(App[None]):
         """The round of probes under way or last run."""
 
     async def on_mount(self) -> None:
+        # The card, printer and SQLite threads each wait for the GIL after every blocking
+        # call; while the loop draws a screen that wait is Python's switch interval, 5 ms
+        # by default: a dozen PC/SC calls behind one screen push. 0.5 ms keeps a Vitale
+        # read running beside the drawing (bench_desk_flow: read_ms).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.lights = {probe.name: Light(probe.name) for probe in self.services.probes}
         await self.switch_mode(self.kiosk_mode)
         self._unsubscribe = self.services.session.subscribe(self._session_event)

@@ -23,7 +23,8 @@ from kiosk.wiring.world import use_world_devices, world_facts
 if TYPE_CHECKING:
     from kiosk.cards.pcsc import PcscChannel, PcscMonitor
     from kiosk.cards.pkcs11 import CpsModule
-    from kiosk.cards.vitale import PcscVitaleReader
+    from kiosk.cards.vitale import PcscVitaleReader, ReadJob
+    from kiosk.domain.vitale import VitaleCardData
     from kiosk.printing.ports import ReceiptPrinter
     from kiosk.printing.profiles import PrinterProfile
     from kiosk.scanning.devices import HidScanner, SerialScanner, SimulatedScanner, SocketScanner
@@ -61,12 +62,18 @@ class CardReaders:
 
         return await PcscChannel.open(reader, timeout_s=self.timeout_s)
 
+    async def exchange(self, reader: str, job: ReadJob) -> VitaleCardData:
+        """Connect to the card in ``reader``, run ``job``, release: on one thread, in one hop."""
+        from kiosk.cards.pcsc import exchange
+
+        return await exchange(reader, job, timeout_s=self.timeout_s)
+
     @property
     def vitale(self) -> PcscVitaleReader:
-        """The Vitale reader over these channels."""
+        """The Vitale reader over these readers."""
         from kiosk.cards.vitale import PcscVitaleReader
 
-        return PcscVitaleReader(self.open_channel)
+        return PcscVitaleReader(self.exchange)
 
 
 def build_card_reader(settings: Settings, state_dir: Path | None = None) -> CardReaders:

@@ -16,8 +16,10 @@ family card (three beneficiaries) on the logged-in home screen:
 - ``event_to_read_ms``: the app's event → ``read_card`` returned, in three:
   ``card_event_ms`` (``Desk.card_event``: the insertion audited), ``to_screen_ms``
   (``CardChanged`` to the home, ``begin_admission``, the beneficiaries screen pushed
-  and mounted, its worker started), ``read_ms`` (``Admission.read_card``: every APDU,
-  parsed); then ``read_to_frame_ms``: → the frame with the rows;
+  and mounted, its worker started), ``read_ms`` (what ``Admission.read_card`` still
+  waits for: the read began with the admission and runs on the card's thread, so it is
+  0 when it ended while the screen was mounted); then ``read_to_frame_ms``: → the frame
+  with the rows (the new screen's first full draw);
 - ``after_event_ms``: the app's event → the frame: the part the 50 ms is about.
 ``vitale_minus_poll_{median,p95}_ms`` are ``vitale_ms`` − 400 ms: below zero when the card
 happened to land early in pcscd's poll period; the honest bound is

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.cards.atr import UnknownCard
-from kiosk.cards.pcsc import CardTimeout, PcscChannel, PcscMonitor
+from kiosk.cards.pcsc import CardTimeout, PcscMonitor, exchange
 from kiosk.cards.ports import CardInserted, CardKind, CardRemoved
-from kiosk.cards.vitale import NotVitale, PcscVitaleReader
+from kiosk.cards.vitale import NotVitale, PcscVitaleReader, ReadJob
 from kiosk.domain.vitale import VitaleCardData
 from kiosk.errors import CardReadError
 from kiosk.errors import CardRemoved as CardRemovedError
@@ -21,10 +21,10 @@ VECTORS = Path(__file__).parents[1] / "vectors" / "apdu"
 
 
 def _reader(timeout_s: float = 5.0) -> PcscVitaleReader:
-    async def open_channel(name: str) -> PcscChannel:
-        return await PcscChannel.open(name, timeout_s=timeout_s)
+    async def one_exchange(name: str, job: ReadJob) -> VitaleCardData:
+        return await exchange(name, job, timeout_s=timeout_s)
 
-    return PcscVitaleReader(open_channel)
+    return PcscVitaleReader(one_exchange)
 
 
 async def _insert_and_wait(
