@@ -66,6 +66,9 @@ class SiteConfig(_Section):
     """CNDA software authorisation number for INSi."""
     patient_portal_url: str = "https://www.monespacesante.fr"
     """The patient portal printed (text and QR code) on the credentials receipt."""
+    brochure_version: str = "demo-2026"
+    """The edition of the DMP leaflet this site hands out, as printed on it (site data):
+    recorded with the information given, which a later consent relies on."""
     indirect_mode: bool = False
     """Whether agents may log in without a CPE, on the establishment's ``ORG_SIGN`` token
     (indirect mode, DOMAIN.md §5): off unless the site decides so, because nobody's card

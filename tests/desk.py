@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind
@@ -32,6 +33,7 @@ __all__ = [
     "AGENT_PIN",
     "card_control",
     "desk_services",
+    "dmp_record",
     "logged_in",
     "next_event",
     "printed_pages",
@@ -168,3 +170,13 @@ async def logged_in(services: Services, events: Any) -> None:
         await services.desk.login("0000")
     who = await services.desk.login(AGENT_PIN)
     assert who.family_name == "ACCUEIL-TEST"
+
+
+async def dmp_record(services: Services, nir: str) -> dict[str, Any]:
+    """What the world's simulated DMP holds for ``nir`` (its test-only view)."""
+    dmp_url = str(world_facts(services.settings)["dmp_url"]).rstrip("/")
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{dmp_url}/_sim/dmp/{nir}")
+    answer.raise_for_status()
+    record: dict[str, Any] = answer.json()
+    return record

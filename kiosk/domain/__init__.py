@@ -6,7 +6,13 @@ Submodules are the reference (``kiosk.domain.nir``, ``ins``, ``datamatrix``, ``c
 
 from __future__ import annotations
 
-from kiosk.domain.consent import Consent, ConsentError, ConsentRecord, InformationGiven
+from kiosk.domain.consent import (
+    Consent,
+    ConsentError,
+    ConsentRecord,
+    InformationChannel,
+    InformationGiven,
+)
 from kiosk.domain.datamatrix import (
     DataMatrixError,
     InsDataMatrix,
@@ -53,6 +59,7 @@ __all__ = [
     "Identity",
     "IdentityNotQualified",
     "IdentityStatus",
+    "InformationChannel",
     "InformationGiven",
     "Ins",
     "InsDataMatrix",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
+from kiosk.domain.minors import LegalRepresentative
 from kiosk.errors import InvalidInput
 from kiosk.locale import Message, msg
 
@@ -19,6 +21,7 @@ __all__ = [
     "Consent",
     "ConsentError",
     "ConsentRecord",
+    "InformationChannel",
     "InformationGiven",
 ]
 
@@ -34,16 +37,33 @@ def _require_aware(moment: datetime, what: Message) -> None:
         raise ConsentError(msg("domain.consent.naive_time", what=what), detail="naive_datetime")
 
 
+class InformationChannel(StrEnum):
+    """Where the patient was informed (seed 001: information and consent "peuvent être
+    déconnectés dans le temps", so the record says how it happened)."""
+
+    DESK = "desk"
+    """Told by the admission agent."""
+    KIOSK = "kiosk"
+    """Read on the self-service kiosk's screens."""
+    LEAFLET = "leaflet"
+    """The paper leaflet alone, handed over or sent before the visit."""
+
+
 @dataclass(frozen=True)
 class InformationGiven:
     """The patient was informed about the DMP; ``brochure`` says the leaflet was handed over.
 
     Information shown on the self-service screen counts as given, with ``brochure=False``
-    when the patient declined the paper leaflet.
+    when the patient declined the paper leaflet. ``by`` names who informed (the agent,
+    or the kiosk's installation id), ``brochure_version`` the leaflet's edition the site
+    hands out: consent may be taken at a later visit, on the strength of this record.
     """
 
     brochure: bool
     at: datetime
+    channel: InformationChannel = InformationChannel.DESK
+    by: str = ""
+    brochure_version: str = ""
 
     def __post_init__(self) -> None:
         _require_aware(self.at, msg("domain.consent.information_given_post_init"))
@@ -59,6 +79,8 @@ class Consent:
     regulation_centre_access: bool = True
     recorded_at: datetime = field(kw_only=True)
     recorded_by: str = field(kw_only=True)
+    representative: LegalRepresentative | None = field(default=None, kw_only=True)
+    """Who consented for the patient (a minor's legal representative, a guardian)."""
 
     def __post_init__(self) -> None:
         _require_aware(self.recorded_at, msg("domain.consent.consent_post_init_3"))

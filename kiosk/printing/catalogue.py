@@ -30,6 +30,7 @@ class Wording:
     scan_me: str
     next_steps_title: str
     next_steps: tuple[str, ...]
+    consent_reminder: str
     keep_safe: str
     label_caption: str
     label_family_name: str

@@ -207,6 +207,9 @@ def receipt_layout(content: ReceiptContent) -> Layout:
             Rule(),
             Text(w.next_steps_title, Style.BOLD, Align.LEFT, fixed=True),
             *(Text(step, Style.BODY, fixed=True) for step in w.next_steps),
+            Gap(6),
+            # Seed 001: the sheet "sur lequel est rappelée la nécessité du consentement préalable".
+            Text(w.consent_reminder, Style.SMALL, Align.LEFT, fixed=True),
             Gap(8),
             Text(w.keep_safe, Style.SMALL, Align.CENTER, fixed=True),
         )

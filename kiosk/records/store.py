@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kiosk.domain.consent import InformationChannel, InformationGiven
 from kiosk.domain.ins import (
     Identity,
     IdentityStatus,
@@ -81,6 +82,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 2 — why an explicit downgrade replaced a higher status (doubtful attribute…).
     ("ALTER TABLE observation ADD COLUMN reason TEXT",),
+    # 3 — the DMP information given, apart from any consent (seed 001: information,
+    # consent and creation "peuvent être déconnectés dans le temps"); append-only.
+    (
+        """CREATE TABLE information (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            matricule TEXT NOT NULL,
+            oid TEXT NOT NULL,
+            at TEXT NOT NULL,
+            channel TEXT NOT NULL CHECK (channel IN ('desk', 'kiosk', 'leaflet')),
+            brochure INTEGER NOT NULL,
+            brochure_version TEXT NOT NULL,
+            given_by TEXT NOT NULL
+        )""",
+        "CREATE INDEX information_ins ON information (matricule, oid, seq)",
+        """CREATE TRIGGER information_no_update BEFORE UPDATE ON information
+            BEGIN SELECT RAISE(ABORT, 'information lines are append-only'); END""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -334,3 +352,61 @@ class RecordStore:
                 msg("records.store.record_store_remember"),
                 detail="dmp_fact_without_record",
             )
+
+    async def inform(self, patient: Ins, given: InformationGiven) -> None:
+        """Keep the information given to the patient, when and how; the record must exist.
+
+        Kept apart from any consent, so consent can be taken at a later visit, or at
+        the desk after the self-service kiosk informed the patient.
+        """
+        check_oid_allowed(patient.oid, self._environment)
+        key = (patient.matricule.value, patient.oid)
+        line = (
+            *key,
+            iso(given.at),
+            given.channel.value,
+            int(given.brochure),
+            given.brochure_version,
+            given.by,
+        )
+
+        def write(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(
+                "SELECT 1 FROM identity WHERE matricule = ? AND oid = ?", key
+            ).fetchone()
+            if found is None:
+                return False
+            conn.execute(
+                "INSERT INTO information (matricule, oid, at, channel, brochure,"
+                " brochure_version, given_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                line,
+            )
+            return True
+
+        if not await self._db.write(write):
+            raise RecordMissing(
+                msg("records.store.record_store_inform"),
+                detail="information_without_record",
+            )
+
+    async def informed(self, patient: Ins) -> InformationGiven | None:
+        """The last information given to the patient, or None."""
+        check_oid_allowed(patient.oid, self._environment)
+        key = (patient.matricule.value, patient.oid)
+        row = await self._db.call(
+            lambda c: c.execute(
+                "SELECT at, channel, brochure, brochure_version, given_by FROM information"
+                " WHERE matricule = ? AND oid = ? ORDER BY seq DESC LIMIT 1",
+                key,
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        at, channel, brochure, version, by = row
+        return InformationGiven(
+            brochure=bool(brochure),
+            at=_when(at),
+            channel=InformationChannel(channel),
+            by=by,
+            brochure_version=version,
+        )

@@ -27,8 +27,10 @@ from typing import Protocol
 from kiosk.clock import Clock
 from kiosk.dmp.transactions import VitaleTraits
 from kiosk.domain.audit import AuditEvent, AuditKind
+from kiosk.domain.consent import InformationGiven
 from kiosk.domain.datamatrix import InsDataMatrix, parse_payload
 from kiosk.domain.ins import IdentityNotQualified, IdentityStatus
+from kiosk.domain.minors import LegalRepresentative
 from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import InvalidInput
 from kiosk.insi.results import InsiTraits
@@ -138,6 +140,7 @@ class Admission:
         self._authorization: bool | None = None
         self._creation: Stage | None = None
         self._web_channel = ""
+        self._representative: LegalRepresentative | None = None
         self._reading: asyncio.Future[VitaleCardData] | None = None
         """The card read :meth:`start_reading` began, until :meth:`read_card` takes it."""
 
@@ -230,10 +233,42 @@ class Admission:
         return await enrolment.start(record.identity, traits)
 
     async def give_information(self, *, brochure: bool) -> Stage:
-        """The patient was told what the DMP is and their rights (brochure handed or declined)."""
-        stage = self._enrolled().give_information(brochure=brochure)
+        """The patient was told what the DMP is and their rights (brochure handed or declined).
+
+        Kept in the patient's record (when, by whom, how, which leaflet), apart from the
+        consent that may follow at another visit.
+        """
+        enrolment = self._enrolled()
+        stage = await enrolment.give_information(brochure=brochure)
         self._brochure = brochure
-        await self._audit(AuditKind.INFORMATION_GIVEN, {"brochure": _yes(brochure)})
+        given = enrolment.earlier_information
+        details = {"brochure": _yes(brochure)}
+        if given is not None:
+            details |= {"channel": given.channel.value, "version": given.brochure_version}
+        await self._audit(AuditKind.INFORMATION_GIVEN, details)
+        return stage
+
+    @property
+    def earlier_information(self) -> InformationGiven | None:
+        """Information the record holds from an earlier visit or the kiosk, or None."""
+        return None if self._enrolment is None else self._enrolment.earlier_information
+
+    async def use_earlier_information(self) -> Stage:
+        """Go on to consent on the recorded information (the agent checked it with the patient)."""
+        enrolment = self._enrolled()
+        stage = enrolment.use_earlier_information()
+        given = enrolment.earlier_information
+        assert given is not None  # use_earlier_information refuses otherwise
+        self._brochure = given.brochure
+        await self._audit(
+            AuditKind.INFORMATION_GIVEN,
+            {
+                "brochure": _yes(given.brochure),
+                "channel": given.channel.value,
+                "version": given.brochure_version,
+                "earlier": given.at.date().isoformat(),
+            },
+        )
         return stage
 
     async def consent(
@@ -243,21 +278,29 @@ class Admission:
         establishment_access: bool,
         emergency_access: bool,
         regulation_centre_access: bool,
+        representative: LegalRepresentative | None = None,
     ) -> Stage:
-        """Record the consent; with creation, TD1.1 is queued and awaited while online."""
+        """Record the consent; with creation, TD1.1 is queued and awaited while online.
+
+        A minor's consent is given by ``representative`` (refused without one); who they
+        are and in what capacity goes into the consent's audit line.
+        """
         enrolment = self._enrolled()
         details = {
             "creation": _yes(creation),
             "establishment_access": _yes(establishment_access),
             "emergency_access": _yes(emergency_access),
             "regulation_centre_access": _yes(regulation_centre_access),
+            **_representative_details(representative),
         }
         stage = await enrolment.consent(
             creation=creation,
             establishment_access=establishment_access,
             emergency_access=emergency_access,
             regulation_centre_access=regulation_centre_access,
+            representative=representative,
         )
+        self._representative = representative
         choices = (creation, establishment_access, emergency_access, regulation_centre_access)
         self._consent = tuple(zip(CONSENT_CHOICES, choices, strict=True))
         self._creation = stage
@@ -275,13 +318,29 @@ class Admission:
         enrolment = self._enrolled()
         return await self._queue.position(enrolment.last_key) if enrolment.last_key else None
 
-    async def authorize(self, *, agreed: bool) -> Stage:
-        """The patient gives (or refuses) this establishment's access to their existing DMP."""
-        stage = await self._enrolled().authorize(agreed=agreed)
+    async def authorize(
+        self, *, agreed: bool, representative: LegalRepresentative | None = None
+    ) -> Stage:
+        """The patient gives (or refuses) this establishment's access to their existing DMP.
+
+        For a minor, ``representative`` answers (refused without one), as for consent.
+        """
+        stage = await self._enrolled().authorize(agreed=agreed, representative=representative)
         self._authorization = agreed
+        self._representative = representative
         kind = AuditKind.AUTHORIZATION_GIVEN if agreed else AuditKind.AUTHORIZATION_REFUSED
-        await self._audit(kind, {})
+        await self._audit(kind, _representative_details(representative))
         return stage
+
+    @property
+    def minor(self) -> bool:
+        """Whether the patient is under 18: a legal representative consents for them."""
+        return self._enrolment is not None and self._enrolment.minor
+
+    @property
+    def representative(self) -> LegalRepresentative | None:
+        """Who consented for the patient, once they did."""
+        return self._representative
 
     async def reactivate(self) -> Stage:
         """TD1.2, asked by the patient in person: their card must be in the reader."""
@@ -312,7 +371,10 @@ class Admission:
         """TD1.5 on the patient's request; the one-time codes go to ``mobile`` or ``email``."""
         stage = await self._enrolled().open_web_account(mobile=mobile.strip(), email=email.strip())
         self._web_channel = "mobile" if mobile.strip() else "email"
-        await self._audit(AuditKind.WEB_ACCOUNT_OPENED, {"channel": self._web_channel})
+        details = {"channel": self._web_channel}
+        if self._representative is not None and self.minor:  # the contact is theirs
+            details["to"] = "representative"
+        await self._audit(AuditKind.WEB_ACCOUNT_OPENED, details)
         return stage
 
     async def print_credentials(self) -> None:
@@ -374,6 +436,7 @@ class Admission:
         self._identity = None
         self._enrolment = None
         self._card = self._chosen = self._check = self._record = None
+        self._representative = None
 
     # -- helpers --------------------------------------------------------------
 
@@ -412,6 +475,16 @@ class Admission:
         )
         # The change is committed; its line must not be lost to a cancelled screen.
         await asyncio.shield(self._trail.record(event))
+
+
+def _representative_details(representative: LegalRepresentative | None) -> dict[str, str]:
+    """The representative in an audit line: quality and name (the patient stays an INS)."""
+    if representative is None:
+        return {}
+    return {
+        "representative": representative.quality.value,
+        "representative_name": representative.display_name,
+    }
 
 
 def _yes(value: bool) -> str:

@@ -33,6 +33,7 @@ moves only along the table.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Protocol
 
 from kiosk.clock import Clock
@@ -47,8 +48,9 @@ from kiosk.dmp.transactions import (
     WebAccountRequest,
     WebCredentials,
 )
-from kiosk.domain.consent import Consent, ConsentRecord, InformationGiven
+from kiosk.domain.consent import Consent, ConsentRecord, InformationChannel, InformationGiven
 from kiosk.domain.ins import Identity, Ins
+from kiosk.domain.minors import LegalRepresentative, is_minor, require_representative
 from kiosk.errors import InvalidInput, ServiceError
 from kiosk.locale import msg
 from kiosk.outbox.ports import Delivery
@@ -101,6 +103,14 @@ class DmpRecords(Protocol):
         """Keep a fact learnt from the DMP."""
         ...
 
+    async def inform(self, patient: Ins, given: InformationGiven) -> None:
+        """Keep the information given to the patient (apart from any consent)."""
+        ...
+
+    async def informed(self, patient: Ins) -> InformationGiven | None:
+        """The last information given to the patient, at this visit or an earlier one."""
+        ...
+
 
 class EnrolmentFlow:
     """One admission, driven through the ports; moves only along :data:`TRANSITIONS`."""
@@ -115,6 +125,8 @@ class EnrolmentFlow:
         clock: Clock,
         structure_id: str,
         recorded_by: str,
+        channel: InformationChannel = InformationChannel.DESK,
+        brochure_version: str = "",
     ) -> None:
         self._dmp = dmp
         self._outbox = outbox
@@ -123,6 +135,8 @@ class EnrolmentFlow:
         self._clock = clock
         self._structure = structure_id
         self._recorded_by = recorded_by
+        self._channel = channel
+        self._brochure_version = brochure_version
         self.stage = Stage.START
         self.history: list[tuple[Stage, Event, Stage]] = []
         self.last_error = ""
@@ -131,6 +145,9 @@ class EnrolmentFlow:
         self._ins: Ins | None = None
         self._traits: VitaleTraits | None = None
         self._information: InformationGiven | None = None
+        self.earlier_information: InformationGiven | None = None
+        """Information given at an earlier visit or on the kiosk, read once the DMP is
+        known to be absent: consent may be taken on its strength."""
         self._credentials: WebCredentials | None = None
         self._authorized = False
         """What TD0.2 said of our authorization (a reopened DMP keeps it)."""
@@ -181,16 +198,37 @@ class EnrolmentFlow:
         if state is DmpState.CLOSED:
             return self._fire(Event.DMP_CLOSED)
         if not answer.exists:
+            # Informed at an earlier visit, or on the kiosk: the consent may follow now.
+            self.earlier_information = await self._records.informed(self._ins)
             return self._fire(Event.DMP_ABSENT)
         if answer.authorization is AuthorizationStatus.FORBIDDEN:
             return self._fire(Event.DMP_FORBIDDEN)
         return self._fire(Event.DMP_AUTHORIZED if authorized else Event.DMP_UNAUTHORIZED)
 
-    def give_information(self, *, brochure: bool) -> Stage:
-        """The patient was informed (and handed the brochure, or declined it)."""
-        stage = self._fire(Event.INFORMATION_GIVEN)
-        self._information = InformationGiven(brochure=brochure, at=self._clock.now())
-        return stage
+    async def give_information(self, *, brochure: bool) -> Stage:
+        """The patient was informed (and handed the brochure, or declined it): kept first."""
+        advance(self.stage, Event.INFORMATION_GIVEN)  # raises before anything is kept
+        given = InformationGiven(
+            brochure=brochure,
+            at=self._clock.now(),
+            channel=self._channel,
+            by=self._recorded_by,
+            brochure_version=self._brochure_version,
+        )
+        await self._records.inform(self._patient(), given)
+        self._information = given
+        self.earlier_information = given
+        return self._fire(Event.INFORMATION_GIVEN)
+
+    def use_earlier_information(self) -> Stage:
+        """Go on to consent on the information the record holds (not given again)."""
+        advance(self.stage, Event.INFORMATION_GIVEN)
+        if self.earlier_information is None:
+            raise InvalidTransition(
+                msg("services.enrolment.no_earlier_information"), detail="not informed"
+            )
+        self._information = self.earlier_information
+        return self._fire(Event.INFORMATION_GIVEN)
 
     async def consent(
         self,
@@ -199,9 +237,15 @@ class EnrolmentFlow:
         establishment_access: bool,
         emergency_access: bool = True,
         regulation_centre_access: bool = True,
+        representative: LegalRepresentative | None = None,
     ) -> Stage:
-        """Record the consent; with creation, queue TD1.1 and await it when online."""
+        """Record the consent; with creation, queue TD1.1 and await it when online.
+
+        A minor's consent (either way) is given by a legal representative, recorded
+        with it; without one it is refused before anything changes.
+        """
         advance(self.stage, Event.CONSENT_GIVEN if creation else Event.CONSENT_REFUSED)
+        representative = self._representative(representative)
         record = ConsentRecord(
             self._information,
             Consent(
@@ -211,6 +255,7 @@ class EnrolmentFlow:
                 regulation_centre_access,
                 recorded_at=self._clock.now(),
                 recorded_by=self._recorded_by,
+                representative=representative,
             ),
         )
         if not record.allows_creation:
@@ -234,8 +279,14 @@ class EnrolmentFlow:
         self.last_error = error
         return self._fire(Event.CREATION_FAILED)
 
-    async def authorize(self, *, agreed: bool) -> Stage:
-        """The patient gives (or refuses) our establishment's access; TD0.3 via the outbox."""
+    async def authorize(
+        self, *, agreed: bool, representative: LegalRepresentative | None = None
+    ) -> Stage:
+        """The patient gives (or refuses) our establishment's access; TD0.3 via the outbox.
+
+        For a minor, the legal representative answers (refused without one).
+        """
+        self._representative(representative)
         if not agreed:
             return self._fire(Event.AUTHORIZATION_REFUSED)
         advance(self.stage, Event.AUTHORIZATION_GIVEN)
@@ -254,6 +305,19 @@ class EnrolmentFlow:
             # may still end in dead letters, and the DMP would then not know us.
             await self._records.remember(self._patient(), KnownDmp(exists=True, authorized=True))
         return self._fire(Event.AUTHORIZATION_GIVEN)
+
+    @property
+    def minor(self) -> bool:
+        """Whether the patient is under 18 today (the card's birth date, the site's calendar)."""
+        return self._traits is not None and is_minor(self._traits.birth_date, self._today())
+
+    def _today(self) -> date:
+        return self._clock.now().astimezone().date()  # the site's calendar, not UTC's
+
+    def _representative(self, given: LegalRepresentative | None) -> LegalRepresentative | None:
+        if self._traits is None:
+            return given
+        return require_representative(self._traits.birth_date, self._today(), given)
 
     async def reactivate(self) -> Stage:
         """TD1.2 at the patient's request (the caller checked they are here); then our access."""
@@ -306,3 +370,4 @@ class EnrolmentFlow:
         self._credentials = None
         self._traits = None
         self._information = None
+        self.earlier_information = None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.clock import Clock, SystemClock
 from kiosk.config import Settings
+from kiosk.domain.consent import InformationChannel
 from kiosk.errors import ConfigError
 from kiosk.locale import msg
 from kiosk.signing import Signer
@@ -205,6 +206,8 @@ async def open_services(
                 clock=clock,
                 structure_id=site.establishment_id,
                 recorded_by=recorded_by,
+                channel=InformationChannel.DESK,
+                brochure_version=site.brochure_version,
             )
 
         desk = Desk(

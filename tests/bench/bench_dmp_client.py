@@ -231,7 +231,7 @@ async def _bench(pki: TestPki, work: Path) -> dict[str, Any]:
                 recorded_by="3750100000/0000042",
             )
             await flow.start(Identity(patient(n), STRICT, IdentityStatus.QUAL), VITALE)
-            flow.give_information(brochure=True)
+            await flow.give_information(brochure=True)
             await flow.consent(creation=True, establishment_access=True)
             await flow.open_web_account(mobile="0612345678")
             flow.finish()

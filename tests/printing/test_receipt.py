@@ -152,6 +152,14 @@ def test_receipt_speaks_the_session_language() -> None:
     assert "Prochaines" not in english
 
 
+@pytest.mark.parametrize(
+    ("lang", "words"), [("fr", "consentement préalable"), ("en", "prior consent")]
+)
+def test_the_receipt_restates_that_consent_was_required(lang: str, words: str) -> None:
+    """Seed 001: the sheet « sur lequel est rappelée la nécessité du consentement préalable »."""
+    assert any(words in t.text for t in _texts(lang))
+
+
 @given(st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789abc", max_size=40))
 def test_password_groups_keep_every_character_in_order(password: str) -> None:
     grouped = group_password(password)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiosk.domain.consent import InformationChannel, InformationGiven
 from kiosk.domain.ins import (
     OID_INS_NIR_TEST,
     Identity,
@@ -172,6 +173,50 @@ async def test_a_dmp_fact_without_an_identity_record_is_refused(store: RecordSto
     assert await store.known(SOPHIE_INS) is None
 
 
+async def test_the_information_given_is_kept_apart_and_read_back_at_a_later_visit(
+    tmp_path: Path,
+) -> None:
+    """Seed 001: information, consent and creation "peuvent être déconnectés dans le temps"."""
+    path = tmp_path / "records.sqlite"
+    first = await RecordStore.open(path, InsEnvironment.TEST)
+    await first.save(record())
+    assert await first.informed(PAUL_INS) is None
+    on_kiosk = InformationGiven(
+        brochure=False,
+        at=T0,
+        channel=InformationChannel.KIOSK,
+        by="KIOSK-DEMO-0001",
+        brochure_version="2026-01",
+    )
+    await first.inform(PAUL_INS, on_kiosk)
+    await first.close()
+
+    again = await RecordStore.open(path, InsEnvironment.TEST)  # a later visit
+    try:
+        assert await again.informed(PAUL_INS) == on_kiosk
+        at_desk = InformationGiven(
+            brochure=True,
+            at=T0 + timedelta(days=3),
+            channel=InformationChannel.DESK,
+            by="3750100000/0000042",
+            brochure_version="2026-01",
+        )
+        await again.inform(PAUL_INS, at_desk)
+        assert await again.informed(PAUL_INS) == at_desk  # the last one counts
+        assert await again.informed(SOPHIE_INS) is None
+    finally:
+        await again.close()
+    with closing(sqlite3.connect(path)) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE information SET brochure = 1")  # the lines are append-only
+
+
+async def test_information_without_an_identity_record_is_refused(store: RecordStore) -> None:
+    given = InformationGiven(brochure=True, at=T0, by="3750100000/0000042")
+    with pytest.raises(RecordMissing):
+        await store.inform(SOPHIE_INS, given)
+    assert await store.informed(SOPHIE_INS) is None
+
+
 async def test_readers_on_other_connections_see_only_whole_records(tmp_path: Path) -> None:
     path = tmp_path / "records.sqlite"
     writer = await RecordStore.open(path, InsEnvironment.TEST)
@@ -322,6 +367,7 @@ async def test_a_file_at_the_first_schema_is_brought_forward_keeping_its_records
     await store.close()
     with closing(sqlite3.connect(path)) as conn:  # back to schema 1, as a first release left it
         conn.execute("ALTER TABLE observation DROP COLUMN reason")
+        conn.execute("DROP TABLE information")
         conn.execute("PRAGMA user_version = 1")
     store = await RecordStore.open(path, InsEnvironment.TEST)
     try:

@@ -12,6 +12,7 @@ from kiosk.dmp.transactions import (
     WebAccountRequest,
     WebCredentials,
 )
+from kiosk.domain.consent import InformationGiven
 from kiosk.domain.ins import Identity, IdentityStatus, Ins
 from kiosk.outbox.ports import Delivery
 from kiosk.records.record import KnownDmp
@@ -25,6 +26,7 @@ class MemoryDmpRecords:
     """DmpRecords in memory: the facts the flow learnt, keyed by patient."""
 
     facts: dict[Ins, KnownDmp] = field(default_factory=dict)
+    informations: dict[Ins, list[InformationGiven]] = field(default_factory=dict)
 
     async def known(self, patient: Ins) -> KnownDmp | None:
         """What is known, or None."""
@@ -33,6 +35,14 @@ class MemoryDmpRecords:
     async def remember(self, patient: Ins, fact: KnownDmp) -> None:
         """Keep a fact learnt from the DMP."""
         self.facts[patient] = fact
+
+    async def inform(self, patient: Ins, given: InformationGiven) -> None:
+        """Keep the information given."""
+        self.informations.setdefault(patient, []).append(given)
+
+    async def informed(self, patient: Ins) -> InformationGiven | None:
+        """The last information given, or None."""
+        return (self.informations.get(patient) or [None])[-1]
 
 
 @dataclass

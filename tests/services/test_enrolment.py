@@ -146,7 +146,7 @@ async def test_new_patient_is_informed_consents_and_gets_a_dmp() -> None:
     ports = Ports()
     admission = flow(ports)
     assert await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS) is Stage.NO_DMP
-    assert admission.give_information(brochure=True) is Stage.INFORMED
+    assert await admission.give_information(brochure=True) is Stage.INFORMED
     assert await admission.consent(creation=True, establishment_access=True) is Stage.CREATED
     assert ports.queued == ["dmp.create"]
     assert await admission.open_web_account(mobile="0612345678") is Stage.WEB_ACCOUNT_OPEN
@@ -165,7 +165,7 @@ async def test_unqualified_identity_goes_to_the_desk_without_any_dmp_call(
     admission = flow(ports)
     assert await admission.start(identity(status), VITALE_TRAITS) is Stage.UNQUALIFIED
     with pytest.raises(InvalidTransition):
-        admission.give_information(brochure=True)
+        await admission.give_information(brochure=True)
     assert ports.calls == []
     assert ports.queued == []
 
@@ -232,12 +232,12 @@ async def test_offline_creation_is_deferred_and_failed_one_says_why() -> None:
     ports = Ports(delivery=deque([Delivery.PENDING]))
     admission = flow(ports)
     await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
-    admission.give_information(brochure=False)
+    await admission.give_information(brochure=False)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.DEFERRED
     failing = Ports(delivery=deque([Delivery.DEAD]))
     other = flow(failing)
     await other.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
-    other.give_information(brochure=True)
+    await other.give_information(brochure=True)
     assert await other.consent(creation=True, establishment_access=True) is (Stage.CREATION_FAILED)
     assert other.last_error == "DMP_EXISTANT"
 
@@ -246,7 +246,7 @@ async def test_refused_consent_writes_nothing() -> None:
     ports = Ports()
     admission = flow(ports)
     await admission.start(identity(IdentityStatus.QUAL), VITALE_TRAITS)
-    admission.give_information(brochure=True)
+    await admission.give_information(brochure=True)
     assert await admission.consent(creation=False, establishment_access=False) is (
         Stage.CONSENT_REFUSED
     )
@@ -283,7 +283,7 @@ async def _drive(admission: EnrolmentFlow, status: IdentityStatus, actions: list
             if action == "start":
                 await admission.start(identity(status), VITALE_TRAITS)
             elif action == "info":
-                admission.give_information(brochure=True)
+                await admission.give_information(brochure=True)
             elif action == "consent":
                 await admission.consent(creation=True, establishment_access=True)
             elif action == "refuse":

@@ -88,7 +88,7 @@ async def test_admission_creates_one_dmp_opens_the_account_and_prints_on_request
 ) -> None:
     admission = desk.flow()
     assert await admission.start(QUALIFIED, VITALE_TRAITS) is Stage.NO_DMP
-    admission.give_information(brochure=True)
+    await admission.give_information(brochure=True)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.CREATED
     assert sim.dmp_count() == 1
     assert await admission.open_web_account(mobile="0612345678") is Stage.WEB_ACCOUNT_OPEN
@@ -109,7 +109,7 @@ async def test_admission_creates_one_dmp_opens_the_account_and_prints_on_request
 async def test_next_admission_skips_the_existence_test(desk: Desk, sim: DmpSimulator) -> None:
     first = desk.flow()
     await first.start(QUALIFIED, VITALE_TRAITS)
-    first.give_information(brochure=True)
+    await first.give_information(brochure=True)
     await first.consent(creation=True, establishment_access=True)
     calls = len(sim.traces(PATIENT.matricule.value))
     second = desk.flow()
@@ -122,7 +122,7 @@ async def test_offline_creation_is_deferred_then_delivered_once(
 ) -> None:
     admission = desk.flow()
     await admission.start(QUALIFIED, VITALE_TRAITS)
-    admission.give_information(brochure=True)
+    await admission.give_information(brochure=True)
     sim.inject(DmpFault.HTTP_503)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.DEFERRED
     assert sim.dmp_count() == 0
@@ -135,7 +135,7 @@ async def test_lost_answer_during_the_admission_still_makes_one_dmp(
 ) -> None:
     admission = desk.flow()
     await admission.start(QUALIFIED, VITALE_TRAITS)
-    admission.give_information(brochure=True)
+    await admission.give_information(brochure=True)
     sim.inject(DmpFault.LOST_RESPONSE)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.DEFERRED
     assert sim.dmp_count() == 1
@@ -187,6 +187,6 @@ async def test_a_creation_is_acknowledged_in_an_outbox_holding_more_than_a_thous
     fill_with_acknowledged_rows(desk.store.path, 1_200)
     admission = desk.flow()
     await admission.start(QUALIFIED, VITALE_TRAITS)
-    admission.give_information(brochure=True)
+    await admission.give_information(brochure=True)
     assert await admission.consent(creation=True, establishment_access=True) is Stage.CREATED
     assert sim.dmp_count() == 1

@@ -22,10 +22,9 @@ from kiosk.tui.desk.summary import SummaryScreen
 from kiosk.tui.widgets.status import StatusBar
 from kiosk.wiring import Services
 from tests import softhsm as tokens
-from tests.desk import desk_services, sim_world
+from tests.desk import desk_services, dmp_record, sim_world
 from tests.tui.world import (
     WorldApp,
-    dmp_record,
     on_screen,
     press,
     qualified_admission,

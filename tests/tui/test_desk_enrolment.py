@@ -12,6 +12,7 @@ control channel, as ``kiosk sim network|printer`` do.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static, Switch
 
+from kiosk.domain.consent import InformationChannel, InformationGiven
+from kiosk.domain.ins import OID_INS_NIR_TEST, Ins
 from kiosk.services.admission import Admission
 from kiosk.services.stages import Stage
 from kiosk.sim.network import network_request
@@ -37,10 +40,16 @@ from kiosk.wiring import Services, open_services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
 from tests.demo_world import demo_world
-from tests.desk import desk_services, printed_pages, qr_texts, sim_settings, sim_world
+from tests.desk import (
+    desk_services,
+    dmp_record,
+    printed_pages,
+    qr_texts,
+    sim_settings,
+    sim_world,
+)
 from tests.tui.world import (
     WorldApp,
-    dmp_record,
     on_screen,
     press,
     qualified_admission,
@@ -340,15 +349,96 @@ async def test_a_refused_consent_creates_nothing_and_says_so(desk_services: Serv
     assert not (await dmp_record(services, ADULT_NIR))["exists"]
 
 
+async def _informed_on_the_kiosk(services: Services) -> InformationGiven:
+    """What the self-service kiosk recorded the day before (issue 17 item 4)."""
+    given = InformationGiven(
+        brochure=False,
+        at=services.clock.now() - timedelta(days=1),
+        channel=InformationChannel.KIOSK,
+        by="KIOSK-DEMO-0001",
+        brochure_version=services.settings.site.brochure_version,
+    )
+    await services.records.inform(Ins.of(ADULT_NIR, OID_INS_NIR_TEST), given)
+    return given
+
+
+async def test_informed_on_the_kiosk_the_patient_goes_to_consent_with_f7(
+    desk_services: Services,
+) -> None:
+    """Seed 001: information and consent "peuvent être déconnectés dans le temps"."""
+    services = desk_services
+    app = KioskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        admission = await qualified_admission(app, pilot)
+        given = await _informed_on_the_kiosk(services)
+        await app.push_screen(DmpStatusScreen(admission))
+        await on_screen(pilot, app, DmpStatusScreen)
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, InformationScreen)
+        told = shown(app, "#information-earlier")
+        assert f"{given.at.astimezone():%d/%m/%Y}" in told
+        assert "sur la borne libre-service, sans brochure" in told
+        await press(app, pilot, "f7")
+        await on_screen(pilot, app, ConsentScreen)
+        assert admission.stage is Stage.INFORMED
+
+
+async def test_never_informed_the_f7_key_is_not_offered(desk_services: Services) -> None:
+    app = KioskApp(desk_services)
+    async with app.run_test(size=SIZE) as pilot:
+        admission = await _status_screen(app, pilot)
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, InformationScreen)
+        assert not app.screen.query_one("#information-earlier").display
+        f7 = app.screen.active_bindings.get("f7")
+        assert f7 is None or not f7.enabled  # not offered in the key bar
+        await press(app, pilot, "f7")
+        assert isinstance(app.screen, InformationScreen)
+        assert admission.stage is Stage.NO_DMP
+
+
+async def test_a_minors_consent_asks_her_representative_first(desk_services: Services) -> None:
+    """Seed 001: consent given by « la personne ayant l'autorité parentale »."""
+    services = desk_services
+    app = KioskApp(services)
+    async with app.run_test(size=SIZE) as pilot:
+        admission = await qualified_admission(app, pilot, "family", 1)  # LEA, born 2015
+        await app.push_screen(DmpStatusScreen(admission))
+        await on_screen(pilot, app, DmpStatusScreen)
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, InformationScreen)
+        await press(app, pilot, "f5")
+        await on_screen(pilot, app, ConsentScreen)
+        assert app.screen.query_one("#consent-representative").display
+        assert "représentant légal" in shown(app, "#representative-note")
+        await _set_consent(app, pilot)
+        await press(app, pilot, "f5")  # no name typed: refused, said, nothing sent
+        (refusal,) = list(app._notifications)
+        assert "REPRESENTATIVE_INVALID" in str(refusal.title)
+        assert admission.stage is Stage.INFORMED
+        app.screen.query_one("#representative-family", Input).value = "DURAND-TEST"
+        app.screen.query_one("#representative-given", Input).value = "SOPHIE"
+        await press(app, pilot, "f5")
+        assert admission.stage is Stage.CREATED
+        assert admission.representative is not None
+        assert admission.representative.display_name == "SOPHIE DURAND-TEST"
+
+
 # -- snapshots ----------------------------------------------------------------
 
 
-async def _stage_for(screen: str, admission: Admission) -> None:
+async def _stage_for(screen: str, admission: Admission, services: Services) -> None:
     """Drive the admission (through the service) to where ``screen`` is shown."""
     if screen in ("dmp_status", "authorization"):
         return
+    if screen == "consent_minor":
+        await admission.dmp_status()
+        await admission.give_information(brochure=True)
+        return
+    if screen == "information_earlier":
+        await _informed_on_the_kiosk(services)
     await admission.dmp_status()
-    if screen == "information":
+    if screen in ("information", "information_earlier"):
         return
     await admission.give_information(brochure=True)
     if screen == "consent":
@@ -367,7 +457,9 @@ async def _stage_for(screen: str, admission: Admission) -> None:
 SCREENS = {
     "dmp_status": DmpStatusScreen,
     "information": InformationScreen,
+    "information_earlier": InformationScreen,
     "consent": ConsentScreen,
+    "consent_minor": ConsentScreen,
     "authorization": AuthorizationScreen,
     "web_account": WebAccountScreen,
     "summary": SummaryScreen,
@@ -382,8 +474,9 @@ def test_the_enrolment_screen_snapshot(
     app = WorldApp(sim_world, lang)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        admission = await qualified_admission(app, pilot)
-        await _stage_for(screen, admission)
+        vitale, index = ("family", 1) if screen == "consent_minor" else ("adult", 0)
+        admission = await qualified_admission(app, pilot, vitale, index)
+        await _stage_for(screen, admission, app.services)
         await app.push_screen(SCREENS[screen](admission))
         await on_screen(pilot, app, SCREENS[screen])
         for field in app.screen.query(Input):

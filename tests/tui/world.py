@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
@@ -96,16 +95,6 @@ async def press(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
         await wait_for(pilot, lambda: not focused.has_class("-active"), "button released")
     await pilot.press(*keys)
     await settle(app, pilot)
-
-
-async def dmp_record(services: Services, nir: str) -> dict[str, Any]:
-    """What the world's simulated DMP holds for ``nir`` (its test-only view)."""
-    dmp_url = str(world_facts(services.settings)["dmp_url"]).rstrip("/")
-    async with httpx.AsyncClient() as http:
-        answer = await http.get(f"{dmp_url}/_sim/dmp/{nir}")
-    answer.raise_for_status()
-    record: dict[str, Any] = answer.json()
-    return record
 
 
 async def with_card(app: KioskApp, pilot: Pilot[None], name: str, kind: CardKind) -> str:

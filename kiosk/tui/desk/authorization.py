@@ -3,7 +3,8 @@
 Neither answer is pre-selected or focused (F5, F6, or Tab then Enter). Agreement
 sends TD0.3 through the outbox (:meth:`Admission.authorize`) and goes on to the web
 account offer; a refusal goes to the summary. A TD0.3 the DMP rejected leaves the
-question open, with the reason.
+question open, with the reason. For a minor, the legal representative answers: their
+names and quality are asked first (:class:`RepresentativeForm`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kiosk.errors import KioskError
 from kiosk.locale import text
 from kiosk.services.stages import Stage
 from kiosk.tui.desk.patient import PatientScreen
+from kiosk.tui.widgets.representative import RepresentativeForm
 
 if TYPE_CHECKING:
     from kiosk.services.admission import Admission
@@ -45,6 +47,7 @@ class AuthorizationScreen(PatientScreen):
         with Vertical(id="authorization", classes="enrol"):
             yield Static(markup=False, id="authorization-title", classes="title")
             yield Static(markup=False, id="authorization-text", classes="enrol-text")
+            yield RepresentativeForm(id="authorization-representative")
             yield LoadingIndicator(id="authorization-busy")
             yield Static(markup=False, id="authorization-outcome", classes="enrol-ask")
             with Horizontal(classes="enrol-actions"):
@@ -54,6 +57,7 @@ class AuthorizationScreen(PatientScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#authorization-busy", LoadingIndicator).display = False
+        self.query_one(RepresentativeForm).display = self.admission.minor
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang
@@ -72,6 +76,9 @@ class AuthorizationScreen(PatientScreen):
         self.query_one("#authorization-refused", Button).label = text(
             "tui.authorization.refused", lang
         )
+        form = self.query_one(RepresentativeForm)
+        form.localise(lang)
+        form.set_disabled(self._busy)
 
     @on(Button.Pressed, "#authorization-agreed")
     def _agreed(self) -> None:
@@ -89,11 +96,18 @@ class AuthorizationScreen(PatientScreen):
     @work(exclusive=True, exit_on_error=False)
     async def answer(self, agreed: bool) -> None:
         """One call (TD0.3 when agreed); then the web account offer or the summary."""
+        try:
+            representative = (
+                self.query_one(RepresentativeForm).value() if self.admission.minor else None
+            )
+        except KioskError as exc:  # a name missing: said, nothing sent
+            self.kiosk.show_error(exc)
+            return
         self._busy, self._failure = True, None
         self.query_one("#authorization-busy", LoadingIndicator).display = True
         self.render_texts()
         try:
-            stage = await self.admission.authorize(agreed=agreed)
+            stage = await self.admission.authorize(agreed=agreed, representative=representative)
         except KioskError as exc:
             self._failure = exc
             self.kiosk.show_error(exc)

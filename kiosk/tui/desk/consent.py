@@ -8,6 +8,10 @@ screen says so beside each switch. Submitting makes one call,
 :meth:`Admission.consent`, which queues TD1.1 and awaits it while the DMP answers: a
 progress indicator shows meanwhile. Offline, the creation stays queued (its place in
 the queue is shown) and the web account, which needs the DMP, is not offered.
+
+For a minor (:attr:`Admission.minor`) the consent is the legal representative's: their
+names and quality are asked above the submit (:class:`RepresentativeForm`) and go with
+the consent; without them the consent is refused with the reason, nothing changed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from kiosk.errors import KioskError
 from kiosk.locale import text
 from kiosk.services.stages import Stage
 from kiosk.tui.desk.patient import PatientScreen
+from kiosk.tui.widgets.representative import RepresentativeForm
 
 if TYPE_CHECKING:
     from kiosk.services.admission import Admission
@@ -60,6 +65,7 @@ class ConsentScreen(PatientScreen):
                 with Horizontal(classes="consent-row"):
                     yield Switch(value=DEFAULTS[name], id=f"consent-{name}")
                     yield Static(markup=False, id=f"consent-{name}-label", classes="consent-label")
+            yield RepresentativeForm(id="consent-representative")
             yield LoadingIndicator(id="consent-busy")
             yield Static(markup=False, id="consent-outcome", classes="enrol-text")
             with Horizontal(classes="enrol-actions"):
@@ -69,6 +75,7 @@ class ConsentScreen(PatientScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#consent-busy", LoadingIndicator).display = False
+        self.query_one(RepresentativeForm).display = self.admission.minor
         self.query_one("#consent-creation", Switch).focus()
 
     def _value(self, name: str) -> bool:
@@ -91,6 +98,9 @@ class ConsentScreen(PatientScreen):
         submit.disabled = self._busy
         for name in CONSENT_CHOICES:
             self.query_one(f"#consent-{name}", Switch).disabled = done or self._busy
+        form = self.query_one(RepresentativeForm)
+        form.localise(lang)
+        form.set_disabled(done or self._busy)
         next_button = self.query_one("#consent-next", Button)
         next_button.label = (
             text("tui.consent.web_account", lang)
@@ -135,11 +145,24 @@ class ConsentScreen(PatientScreen):
     async def submit(self) -> None:
         """One call (TD1.1 queued, awaited while online); the queue place if deferred."""
         choices = {name: self._value(name) for name in CONSENT_CHOICES}
+        try:
+            representative = (
+                self.query_one(RepresentativeForm).value() if self.admission.minor else None
+            )
+        except KioskError as exc:  # a name missing: said, nothing sent
+            self.kiosk.show_error(exc)
+            return
         self._busy = True
         self.query_one("#consent-busy", LoadingIndicator).display = True
         self.render_texts()
         try:
-            self._stage = await self.admission.consent(**choices)
+            self._stage = await self.admission.consent(
+                creation=choices["creation"],
+                establishment_access=choices["establishment_access"],
+                emergency_access=choices["emergency_access"],
+                regulation_centre_access=choices["regulation_centre_access"],
+                representative=representative,
+            )
             if self._stage is Stage.DEFERRED:
                 self._position = await self.admission.queue_position()
         except KioskError as exc:

@@ -4,7 +4,9 @@ Words from the patient leaflets (DOMAIN.md §1, seeds 003 and 004), short enough
 read aloud at the desk. Whether the brochure was handed over is chosen explicitly by
 the agent — neither answer is pre-selected or focused (F5, F6, or Tab then Enter) —
 and recorded with the information (:meth:`Admission.give_information`), since
-consent may follow at another visit.
+consent may follow at another visit. When the patient's record already holds an
+information (an earlier visit, the self-service kiosk), the screen says when and how,
+and F7 goes on to the consent on its strength (:meth:`Admission.use_earlier_information`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kiosk.locale import text
 from kiosk.tui.desk.patient import PatientScreen
 
 if TYPE_CHECKING:
+    from kiosk.domain.consent import InformationGiven
     from kiosk.services.admission import Admission
 
 __all__ = ["InformationScreen"]
@@ -32,6 +35,7 @@ class InformationScreen(PatientScreen):
     KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("f5", "inform(True)", "tui.information.given_key"),
         ("f6", "inform(False)", "tui.information.declined_key"),
+        ("f7", "earlier", "tui.information.earlier_key"),
     )
 
     def __init__(self, admission: Admission) -> None:
@@ -43,10 +47,12 @@ class InformationScreen(PatientScreen):
             yield Static(markup=False, id="information-title", classes="title")
             with VerticalScroll(id="information-scroll", classes="enrol-scroll"):
                 yield Static(markup=False, id="information-text", classes="enrol-text")
+            yield Static(markup=False, id="information-earlier", classes="enrol-ask")
             yield Static(markup=False, id="information-ask", classes="enrol-ask")
             with Horizontal(classes="enrol-actions"):
                 yield Button(id="information-given")
                 yield Button(id="information-declined")
+                yield Button(id="information-earlier-use")
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang
@@ -60,6 +66,37 @@ class InformationScreen(PatientScreen):
         self.query_one("#information-declined", Button).label = text(
             "tui.information.declined", lang
         )
+        earlier = self._earlier_information()
+        told = self.query_one("#information-earlier", Static)
+        use = self.query_one("#information-earlier-use", Button)
+        told.display = use.display = earlier is not None
+        if earlier is not None:
+            when = earlier.at.astimezone()
+            told.update(
+                text(
+                    "tui.information.earlier",
+                    lang,
+                    date=f"{when:%d/%m/%Y}",
+                    channel=text(f"tui.information.channel.{earlier.channel.value}", lang),
+                    brochure=(
+                        text("tui.information.with_brochure", lang)
+                        if earlier.brochure
+                        else text("tui.information.without_brochure", lang)
+                    ),
+                    version=earlier.brochure_version or "?",
+                )
+            )
+            use.label = text("tui.information.earlier_use", lang)
+
+    def _earlier_information(self) -> InformationGiven | None:
+        # Bindings are checked again as the screen goes: no admission then, no F7.
+        return None if self._admission is None else self._admission.earlier_information
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """F7 shows only when the record holds an earlier information."""
+        if action == "earlier":
+            return self._earlier_information() is not None
+        return True
 
     @on(Button.Pressed, "#information-given")
     def _given(self) -> None:
@@ -69,18 +106,30 @@ class InformationScreen(PatientScreen):
     def _declined(self) -> None:
         self.action_inform(False)
 
+    @on(Button.Pressed, "#information-earlier-use")
+    def _earlier(self) -> None:
+        self.action_earlier()
+
+    def action_earlier(self) -> None:
+        """Go on to the consent on the recorded information."""
+        if not self._busy and self._earlier_information() is not None:
+            self.inform(None)
+
     def action_inform(self, brochure: bool) -> None:
         """Record the information given (with or without the brochure), then the consent."""
         if not self._busy:
             self.inform(brochure)
 
     @work(exclusive=True, exit_on_error=False)
-    async def inform(self, brochure: bool) -> None:
-        """One call; then the consent screen."""
+    async def inform(self, brochure: bool | None) -> None:
+        """One call (``None``: the earlier information); then the consent screen."""
         self._busy = True
         self.render_texts()
         try:
-            await self.admission.give_information(brochure=brochure)
+            if brochure is None:
+                await self.admission.use_earlier_information()
+            else:
+                await self.admission.give_information(brochure=brochure)
         except KioskError as exc:
             self.kiosk.show_error(exc)
             return

@@ -69,8 +69,14 @@ class WebAccountScreen(PatientScreen):
         lang = self.kiosk.lang
         opened = self._opened
         self.query_one("#web-title", Static).update(text("tui.web_account.title", lang))
+        # A minor's account goes to the legal representative who consented: their contact.
+        minor = self.admission.representative is not None and self.admission.minor
         body = (
-            text("tui.web_account.opened", lang) if opened else text("tui.web_account.body", lang)
+            text("tui.web_account.opened", lang)
+            if opened
+            else text("tui.web_account.body_minor", lang)
+            if minor
+            else text("tui.web_account.body", lang)
         )
         self.query_one("#web-text", Static).update(body)
         self.query_one("#web-mobile-label", Static).update(text("tui.web_account.mobile", lang))
