@@ -129,6 +129,9 @@ class DmpConfig(_Section):
     """Feeding transactions per second for this establishment + software (≤ 5, seed 000)."""
     sender_oid: str = "1.2.250.1.999.1.4"
     """OID of this installation (HL7 sender device, XDS sourceId); a fictitious demo arc."""
+    document_root: str = "1.2.250.1.999.1.1"
+    """OID arc under which the establishment numbers its documents (site data; a fictitious
+    demo arc): the CDA ``id/@root``, the DMP's duplicate key with its extension."""
     ca_file: Path | None = None
     """CA bundle of the DMP's TLS certificate (``kind = "http"``)."""
     client_cert: Path | None = None

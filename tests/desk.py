@@ -19,8 +19,10 @@ import pytest
 
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind
 from kiosk.config import Settings, parse_settings
+from kiosk.domain.ins import Ins
 from kiosk.errors import PinIncorrect
 from kiosk.services.session import SessionState
+from kiosk.services.stages import Stage
 from kiosk.sim.cards.desk import control_request
 from kiosk.sim.component import SimComponent
 from kiosk.sim.pki import TestPki
@@ -36,6 +38,7 @@ __all__ = [
     "dmp_record",
     "logged_in",
     "next_event",
+    "patient_with_a_dmp",
     "printed_pages",
     "qr_texts",
     "sim_settings",
@@ -180,3 +183,27 @@ async def dmp_record(services: Services, nir: str) -> dict[str, Any]:
     answer.raise_for_status()
     record: dict[str, Any] = answer.json()
     return record
+
+
+async def patient_with_a_dmp(services: Services, events: Any) -> Ins:
+    """The adult's card in, the identity qualified, the DMP created with consent: the INS."""
+    card_control(services, {"op": "insert", "card": "adult"})
+    vitale = await next_event(events, CardInserted, CardKind.VITALE)
+    await services.desk.card_event(vitale)
+    admission = services.desk.begin_admission(vitale.reader)
+    await admission.read_card()
+    admission.choose(0)
+    await admission.search_identity()
+    admission.confirm_document()
+    await admission.qualify()
+    await admission.dmp_status()
+    await admission.give_information(brochure=True)
+    stage = await admission.consent(
+        creation=True,
+        establishment_access=True,
+        emergency_access=True,
+        regulation_centre_access=True,
+    )
+    assert stage is Stage.CREATED
+    assert admission.patient is not None
+    return admission.patient

@@ -57,6 +57,7 @@ from kiosk.dmp.attributes import (
 from kiosk.dmp.errors import DmpMessageInvalid
 from kiosk.dmp.hl7v3 import V3, MessageHeader
 from kiosk.dmp.mtom import MtomSoapClient, optimise
+from kiosk.dmp.query import FoundDocument, build_find_documents, read_find_documents
 from kiosk.dmp.transactions import (
     AuthorizationRequest,
     ClosureRequest,
@@ -115,6 +116,7 @@ ACTIONS: dict[str, str] = {
     "hl7": "urn:hl7-org:v3:",
     "TD2.1": "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b",
     "TD3.3": "urn:ihe:iti:2010:UpdateDocumentSet",
+    "TD3.1": "urn:ihe:iti:2007:RegistryStoredQuery",
 }
 """WS-Addressing actions (verify against the GIE guide; the simulator uses the same)."""
 
@@ -131,6 +133,7 @@ TIMEOUTS_S: dict[str, float] = {
     "TD1.5": 15.0,
     "TD2.1": 60.0,
     "TD3.3": 20.0,
+    "TD3.1": 20.0,
 }
 """Default HTTP timeout of each transaction, in seconds."""
 
@@ -145,6 +148,7 @@ _TABLE_ACTIONS: dict[str, DmpAction] = {
     "TD1.4": DmpAction.CLOSURE,
     "TD1.5": DmpAction.WEB_ACCOUNT,
     "TD2.1": DmpAction.SUBMISSION,
+    "TD3.1": DmpAction.SEARCH,
 }
 """Transaction → the habilitation table's action; TD3.3 depends on the change it carries."""
 _UPDATE_ACTIONS = {
@@ -372,6 +376,15 @@ class DmpClient:
         """TD3.3: change a stored document's visibility or status."""
         body = build_attribute_update(update)
         await self.send_registry("TD3.3", body, update.patient, str(update.update_uuid), access)
+
+    async def find_documents(
+        self, patient: Ins, *, access: Access = Access()
+    ) -> tuple[FoundDocument, ...]:
+        """TD3.1: the patient's documents this caller may see (ITI-18 FindDocuments)."""
+        body = build_find_documents(patient)
+        key = f"find:{patient.matricule.value}:{uuid7(self._clock)}"
+        answer = await self._send("TD3.1", body, ACTIONS["TD3.1"], patient, access, key)
+        return read_find_documents(answer.payload)
 
     async def send_registry(
         self,

@@ -23,6 +23,7 @@ __all__ = [
     "CDA",
     "CONFIDENTIALITY_NORMAL",
     "DMP_DEVICE_OID",
+    "DOCUMENT_CLASS",
     "DOCUMENT_MODELS",
     "HL7V3",
     "INS_OIDS",
@@ -165,8 +166,36 @@ DOCUMENT_MODELS: Final[dict[str, DocumentModel]] = {
     "consultation_report": DocumentModel(
         "11488-4", "Compte rendu de consultation", _N1_TEMPLATES, "urn:ihe:iti:xds-sd:pdf:2008"
     ),
+    # Issue 17 item 6; LOINC codes of the CI-SIS JDV_J07 type-code value set (verify each).
+    "discharge_prescription": DocumentModel(
+        "57833-6", "Ordonnance de sortie", _N1_TEMPLATES, "urn:ihe:iti:xds-sd:pdf:2008"
+    ),
+    "operative_report": DocumentModel(
+        "34874-8", "Compte rendu opératoire", _N1_TEMPLATES, "urn:ihe:iti:xds-sd:pdf:2008"
+    ),
+    "imaging_report": DocumentModel(
+        "18748-4", "Compte rendu d'imagerie médicale", _N1_TEMPLATES, "urn:ihe:iti:xds-sd:pdf:2008"
+    ),
+    "laboratory_report": DocumentModel(
+        "11502-2",
+        "Compte rendu d'examens de biologie médicale",
+        _N1_TEMPLATES,
+        "urn:ihe:iti:xds-sd:pdf:2008",
+    ),
 }
 """Document models the kiosk may send, by key; all level 1 (PDF body)."""
+
+DOCUMENT_CLASS: Final[dict[str, tuple[str, str]]] = {
+    # XDS classCode per type (CI-SIS JDV_J06-XdsClassCode, verify): (code, label).
+    "discharge_summary": ("10", "Compte rendu"),
+    "hospital_report": ("10", "Compte rendu"),
+    "consultation_report": ("10", "Compte rendu"),
+    "operative_report": ("10", "Compte rendu"),
+    "imaging_report": ("10", "Compte rendu"),
+    "laboratory_report": ("10", "Compte rendu"),
+    "discharge_prescription": ("20", "Traitement et soin"),
+}
+"""The XDS class of each document model the kiosk sends."""
 
 XDS: Final[dict[str, str]] = {
     # IHE ITI TF-3 §4.2.5: classification schemes and external identifier schemes.
@@ -193,6 +222,11 @@ XDS: Final[dict[str, str]] = {
     "success": "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success",
     "failure": "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure",
     "action": "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b",
+    "query_action": "urn:ihe:iti:2007:RegistryStoredQuery",
+    "find_documents": "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d",
+    "query_ns": "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0",
+    "status_approved": "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved",
+    "status_deprecated": "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated",
 }
 """IHE XDS.b ITI-41 identifiers (IHE ITI TF-3 Table 4.2.5-1 and ebRIM 3.0)."""
 

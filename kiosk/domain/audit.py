@@ -83,6 +83,9 @@ class AuditKind(StrEnum):
     DOCUMENT_QUEUED = "dmp.document_queued"
     """A TD2.1 submission queued; details ``type`` (the document type's code) and ``key``
     (the outbox row's idempotency key), so the indicators count sent documents by type."""
+    DOCUMENT_UPDATE_QUEUED = "dmp.document_update_queued"
+    """A TD3.3 queued: details ``change`` (visibility, delete, wrong_patient), ``key`` and,
+    for a visibility change, ``hidden_from`` (the populations it is hidden from)."""
     OUTBOX_ENQUEUED = "outbox.enqueued"
     OUTBOX_SENT = "outbox.sent"
     OUTBOX_ACKED = "outbox.acked"

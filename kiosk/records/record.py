@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from kiosk.domain.ins import Identity, Ins
+from kiosk.domain.visibility import Visibility
 
-__all__ = ["IdentityRecord", "KnownDmp", "Source"]
+__all__ = ["DocumentState", "IdentityRecord", "KnownDmp", "SentDocument", "Source"]
 
 
 class Source(StrEnum):
@@ -45,3 +46,30 @@ class KnownDmp:
 
     exists: bool
     authorized: bool
+
+
+class DocumentState(StrEnum):
+    """Where a document this establishment sent stands, as the kiosk last queued it."""
+
+    SENT = "sent"
+    """Queued for the DMP (TD2.1), or stored there."""
+    DELETED = "deleted"
+    """Deleted by its author (TD3.3b)."""
+    WITHDRAWN = "withdrawn"
+    """Withdrawn from the wrong patient's DMP (TD3.3c)."""
+
+
+@dataclass(frozen=True)
+class SentDocument:
+    """A document this establishment sent to the patient's DMP, as the kiosk keeps it."""
+
+    unique_id: str
+    entry_uuid: str
+    type_code: str
+    """The document type's LOINC code."""
+    title: str
+    visibility: Visibility
+    state: DocumentState
+    sent_at: datetime
+    sent_by: str
+    """The agent's national id."""

@@ -37,9 +37,10 @@ from kiosk.domain.ins import (
     StrictTraits,
     check_oid_allowed,
 )
+from kiosk.domain.visibility import Visibility
 from kiosk.errors import StorageError
 from kiosk.locale import msg
-from kiosk.records.record import IdentityRecord, KnownDmp, Source
+from kiosk.records.record import DocumentState, IdentityRecord, KnownDmp, SentDocument, Source
 from kiosk.storage.sqlite import Database, StorageName, iso, migrate
 
 __all__ = ["SCHEMA_VERSION", "Observation", "RecordMissing", "RecordStore", "StoredRecord"]
@@ -98,6 +99,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX information_ins ON information (matricule, oid, seq)",
         """CREATE TRIGGER information_no_update BEFORE UPDATE ON information
             BEGIN SELECT RAISE(ABORT, 'information lines are append-only'); END""",
+    ),
+    # 4 — the documents this establishment sent (seed 000: their author alone deletes
+    # them; the establishment's certificate may not search the DMP, so this is the list).
+    (
+        """CREATE TABLE sent_document (
+            unique_id TEXT PRIMARY KEY,
+            matricule TEXT NOT NULL,
+            oid TEXT NOT NULL,
+            entry_uuid TEXT NOT NULL,
+            type_code TEXT NOT NULL,
+            title TEXT NOT NULL,
+            hidden_from TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('sent', 'deleted', 'withdrawn')),
+            sent_at TEXT NOT NULL,
+            sent_by TEXT NOT NULL
+        )""",
+        "CREATE INDEX sent_document_ins ON sent_document (matricule, oid, sent_at)",
     ),
 )
 
@@ -173,6 +191,17 @@ def _sources_text(sources: frozenset[Source]) -> str:
 
 
 _RECORDS = StorageName(msg("records.store.name"))
+
+_POPULATIONS = ("professionals", "patient", "legal_representatives")
+
+
+def _hidden_text(visibility: Visibility) -> str:
+    return ",".join(p for p in _POPULATIONS if not getattr(visibility, p))
+
+
+def _hidden_from(text: str) -> Visibility:
+    hidden = set(text.split(",")) if text else set()
+    return Visibility(**{p: p not in hidden for p in _POPULATIONS})
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -409,4 +438,46 @@ class RecordStore:
             channel=InformationChannel(channel),
             by=by,
             brochure_version=version,
+        )
+
+    async def remember_document(self, patient: Ins, document: SentDocument) -> None:
+        """Keep a document this establishment sent (or its new visibility or state)."""
+        check_oid_allowed(patient.oid, self._environment)
+        row = (
+            document.unique_id,
+            patient.matricule.value,
+            patient.oid,
+            document.entry_uuid,
+            document.type_code,
+            document.title,
+            _hidden_text(document.visibility),
+            document.state.value,
+            iso(document.sent_at),
+            document.sent_by,
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO sent_document VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (unique_id) DO UPDATE SET hidden_from = excluded.hidden_from,"
+                " state = excluded.state",
+                row,
+            )
+
+        await self._db.write(write)
+
+    async def documents(self, patient: Ins) -> tuple[SentDocument, ...]:
+        """The documents this establishment sent for the patient and has not taken back."""
+        check_oid_allowed(patient.oid, self._environment)
+        rows = await self._db.call(
+            lambda c: c.execute(
+                "SELECT unique_id, entry_uuid, type_code, title, hidden_from, state, sent_at,"
+                " sent_by FROM sent_document WHERE matricule = ? AND oid = ? AND state = 'sent'"
+                " ORDER BY sent_at, rowid",
+                (patient.matricule.value, patient.oid),
+            ).fetchall()
+        )
+        return tuple(
+            SentDocument(u, e, t, title, _hidden_from(h), DocumentState(st), _when(at), by)
+            for u, e, t, title, h, st, at, by in rows
         )

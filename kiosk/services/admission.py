@@ -29,7 +29,7 @@ from kiosk.dmp.transactions import VitaleTraits
 from kiosk.domain.audit import AuditEvent, AuditKind
 from kiosk.domain.consent import InformationGiven
 from kiosk.domain.datamatrix import InsDataMatrix, parse_payload
-from kiosk.domain.ins import IdentityNotQualified, IdentityStatus
+from kiosk.domain.ins import IdentityNotQualified, IdentityStatus, Ins
 from kiosk.domain.minors import LegalRepresentative
 from kiosk.domain.vitale import Beneficiary, VitaleCardData
 from kiosk.errors import InvalidInput
@@ -402,6 +402,14 @@ class Admission:
     def printed(self) -> bool:
         """Whether the credentials were printed at least once."""
         return self._printed
+
+    @property
+    def patient(self) -> Ins | None:
+        """The patient's qualified INS, once the identity is qualified; None before or wiped."""
+        record = self._record
+        if record is None or record.identity.status is not IdentityStatus.QUAL:
+            return None
+        return record.identity.ins
 
     @property
     def patient_name(self) -> str:

@@ -53,6 +53,7 @@ from kiosk.domain.vitale import VitaleCardData
 from kiosk.errors import AccessDenied, InvalidInput
 from kiosk.locale import msg
 from kiosk.services.admission import Admission, Agent, AuditTrail, QueuePosition
+from kiosk.services.documents import DocumentDesk
 from kiosk.services.enrolment import EnrolmentFlow
 from kiosk.services.identity import IdentityFlow
 from kiosk.services.session import AgentSession, EndReason, NotAllowedNow, SessionState
@@ -93,6 +94,7 @@ class Desk:
         read_vitale: Callable[[str], Awaitable[VitaleCardData]],
         identity_flow: Callable[[Callable[[], Awaitable[VitaleCardData]]], IdentityFlow],
         enrolment_flow: Callable[[Signer, str, str, str], EnrolmentFlow],
+        document_desk: Callable[[Signer, str], DocumentDesk] | None = None,
         agents: AgentDirectory | None = None,
         named_agents_required: bool = False,
         establishment_pin: Callable[[], str] | None = None,
@@ -109,6 +111,7 @@ class Desk:
         self._read_vitale = read_vitale
         self._identity_flow = identity_flow
         self._enrolment_flow = enrolment_flow
+        self._document_desk = document_desk
         self.admission: Admission | None = None
         """The patient at the desk now, if any."""
         self._kept: list[Admission] = []
@@ -212,6 +215,16 @@ class Desk:
         """Print the session's last receipt again (paper jam, the patient came back)."""
         await self.session.reprint_last()
         await self._audit(AuditKind.RECEIPT_REPRINTED, {"from": "session"})
+
+    def documents(self) -> DocumentDesk:
+        """The document actions of the agent logged in (their VIHF, their audit lines)."""
+        if (
+            self.session.state is not SessionState.LOGGED_IN
+            or self.session.professional is None
+            or self._document_desk is None
+        ):
+            raise InvalidInput(msg("services.desk.login_first"), detail=self.session.state)
+        return self._document_desk(self.session.signer, self.session.professional.national_id)
 
     def begin_admission(self, reader: str) -> Admission:
         """A new admission on the Vitale card in ``reader``; the previous one is wiped."""

@@ -34,6 +34,7 @@ from kiosk.wiring.devices import (
     private_sim_printer,
 )
 from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
+from kiosk.wiring.documents import document_desk
 from kiosk.wiring.insi import insi_client, insi_endpoint
 from kiosk.wiring.outbox import open_outbox, outbox_sender, outbox_trust
 from kiosk.wiring.probes import FunctionProbe, HttpProbe, Probe, ProbeResult
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from kiosk.records.store import RecordStore
     from kiosk.scanning.ports import Scanner
     from kiosk.services.desk import Desk
+    from kiosk.services.documents import DocumentDesk
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
     from kiosk.services.session import AgentSession
@@ -210,6 +212,22 @@ async def open_services(
                 brochure_version=site.brochure_version,
             )
 
+        def documents(agent: Signer, recorded_by: str) -> DocumentDesk:
+            who = session.professional
+            return document_desk(
+                settings,
+                dmp=dmp,
+                outbox=outbox,
+                records=records,
+                run_once=sync.run_once,
+                clock=clock,
+                signer=agent,
+                who=who,
+                recorded_by=recorded_by,
+                role=table_role(who) if who is not None else "",
+                mode=session.mode.value if session.mode else "",
+            )
+
         desk = Desk(
             session=session,
             trail=outbox,
@@ -219,6 +237,7 @@ async def open_services(
             read_vitale=readers.vitale.read,
             identity_flow=identity_flow,
             enrolment_flow=enrolment_flow,
+            document_desk=documents,
             agents=agents,
             named_agents_required=production,
             establishment_pin=_establishment_pin(settings),
