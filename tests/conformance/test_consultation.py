@@ -46,3 +46,21 @@ async def test_search_and_retrieval_answers_are_schema_valid(
     assert {name: _errors(checker, a) for name, a in zip(names, answers, strict=True)} == {
         name: [] for name in names
     }
+
+
+async def test_the_kiosks_own_search_request_is_schema_valid_and_answered(
+    desk: Desk, checker: SchemaChecker
+) -> None:
+    """``kiosk/dmp/query.py`` builds TD3.1 from IHE ITI TF-2a §3.18, not from the test's."""
+    from kiosk.dmp.query import build_find_documents, read_find_documents
+
+    await desk.send(CreationRequest(PATIENT, TRAITS, full_consent()))
+    submission = sample_submission("q1", doc="q1")
+    assert (await submit(desk, submission))[0]
+    body = build_find_documents(PATIENT)
+    action = QUERY_TRANSACTIONS[body.tag][0]
+    envelope = desk.wrap(body, action, PATIENT)
+    assert _errors(checker, Envelope("", "", "", [], body, envelope)) == []
+    answer = await desk.soap.call(envelope, action=action)
+    (found,) = read_find_documents(answer.payload)
+    assert found.unique_id == submission.document_unique_id

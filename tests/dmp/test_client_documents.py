@@ -71,3 +71,28 @@ async def test_visibility_update_of_a_stored_document(doctor: DmpClient, sim: Dm
     await doctor.update_attributes(update)
     (stored,) = sim.show(PATIENT.matricule.value)["documents"]  # type: ignore[misc]
     assert "MASQUE_PS" in stored["confidentiality"]
+
+
+async def test_a_doctor_with_her_card_finds_the_patients_documents(
+    doctor: DmpClient,
+) -> None:
+    """TD3.1 (ITI-18 FindDocuments): seed 001, « La consultation des DMP ne peut être
+    effectuée que par un professionnel de santé et nécessite l'usage d'une CPS individuelle »."""
+    submission = sample_submission()  # hidden from the patient
+    await doctor.submit(submission)
+    (found,) = await doctor.find_documents(PATIENT)
+    assert found.unique_id == submission.document_unique_id
+    assert found.entry_uuid == f"urn:uuid:{submission.entry_uuid}"
+    assert found.type_code == "11490-0"
+    assert found.status == "Approved"
+    assert found.visibility == Visibility(patient=False)
+
+
+async def test_the_establishments_certificate_may_not_search(make_client: ClientFactory) -> None:
+    from kiosk.data import habilitations_text
+    from kiosk.domain.habilitation import HabilitationDenied, HabilitationTable
+
+    client = make_client()  # indirect mode, ORG_SIGN
+    client.habilitations = HabilitationTable.from_toml_text(habilitations_text())
+    with pytest.raises(HabilitationDenied):
+        await client.find_documents(PATIENT)
