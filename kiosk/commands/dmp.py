@@ -33,7 +33,7 @@ from kiosk.errors import NotFound, ServiceError
 from kiosk.locale import msg
 from kiosk.outbox.ports import Delivery
 from kiosk.records.record import SentDocument
-from kiosk.services.documents import DocumentDesk, DocumentInvalid, QueuedWrite
+from kiosk.services.documents import DocumentDesk, QueuedWrite
 from kiosk.wiring.documents import open_documents
 
 __all__ = ["dmp"]
@@ -123,19 +123,12 @@ def submit(
     as_json: bool,
 ) -> None:
     """TD2.1: send PDF to the patient's DMP as a document of TYPE (queued, then sent)."""
-    from kiosk.services.documents import MAX_PDF_BYTES
-
     patient = Ins.of(nir, oid)
-    if pdf.stat().st_size > MAX_PDF_BYTES:  # refused before reading a huge file whole
-        raise DocumentInvalid(
-            msg("services.documents.too_large", limit_mib=MAX_PDF_BYTES >> 20), detail="size"
-        )
-    content = pdf.read_bytes()
 
     async def run() -> QueuedWrite:
         async with open_documents(obj.settings, agent=agent) as documents:
-            return await documents.submit(
-                patient, content, type_key, visibility=_visibility(hide), title=title
+            return await documents.submit_file(
+                patient, pdf, type_key, visibility=_visibility(hide), title=title
             )
 
     _written(obj, as_json, "submit", asyncio.run(run()))

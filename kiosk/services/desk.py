@@ -216,6 +216,11 @@ class Desk:
         await self.session.reprint_last()
         await self._audit(AuditKind.RECEIPT_REPRINTED, {"from": "session"})
 
+    @staticmethod
+    def document_types() -> tuple[str, ...]:
+        """The document types the desk sends (``tui.documents.type.<key>`` labels them)."""
+        return tuple(DocumentDesk.types())
+
     def documents(self) -> DocumentDesk:
         """The document actions of the agent logged in (their VIHF, their audit lines)."""
         if (

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from lxml import etree
@@ -219,6 +220,19 @@ class DocumentDesk:
         delivery, error = await self._outbox.deliver(key)
         return QueuedWrite(submission.document_unique_id, key, delivery, error)
 
+    async def submit_file(
+        self,
+        patient: Ins,
+        path: Path,
+        type_key: str,
+        *,
+        visibility: Visibility = VISIBLE_TO_ALL,
+        title: str = "",
+    ) -> QueuedWrite:
+        """:meth:`submit` of the PDF at ``path``: its size checked before it is read."""
+        pdf = await asyncio.to_thread(_read_pdf, path)
+        return await self.submit(patient, pdf, type_key, visibility=visibility, title=title)
+
     async def documents(self, patient: Ins) -> tuple[SentDocument, ...]:
         """The documents this establishment sent for the patient, as it last queued them.
 
@@ -335,6 +349,23 @@ def _submission(
         content_type=CodedValue("04", OID["xds_content_type"], "Hospitalisation"),
         submitted=now,
     )
+
+
+def _read_pdf(path: Path) -> bytes:
+    """The file's bytes, refused unread when over :data:`MAX_PDF_BYTES` (``~`` expanded)."""
+    try:
+        path = path.expanduser()
+        size = path.stat().st_size
+        if size > MAX_PDF_BYTES:
+            raise DocumentInvalid(
+                msg("services.documents.too_large", limit_mib=MAX_PDF_BYTES >> 20),
+                detail=f"bytes={size}",
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise DocumentInvalid(
+            msg("services.documents.unreadable", path=str(path)), detail=type(exc).__name__
+        ) from exc
 
 
 def _hidden(visibility: Visibility) -> str:

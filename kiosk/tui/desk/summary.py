@@ -6,7 +6,7 @@ the consent, what became of the DMP (created, queued with its place, authorized,
 refused, forbidden), the web account and the receipt. Where a DMP is there (created
 or authorized), F6 opens the web account, or prints its credentials again once it is
 open: the steps a patient may ask for later, when the agent reopens them from the
-session's list. "Next patient" ends the admission (:meth:`Desk.end_admission`) and
+session's list; F9 opens the patient's documents (:class:`DocumentsScreen`). "Next patient" ends the admission (:meth:`Desk.end_admission`) and
 the app drops every patient screen.
 """
 
@@ -61,6 +61,7 @@ class SummaryScreen(PatientScreen):
     KEYS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("f5", "next_patient", "tui.summary.next_key"),
         ("f6", "web_account", "tui.summary.web_key"),
+        ("f9", "documents", "tui.summary.documents_key"),
     )
 
     def __init__(self, admission: Admission) -> None:
@@ -155,7 +156,16 @@ class SummaryScreen(PatientScreen):
         """F6 only where a web account can be opened or its receipt printed again."""
         if action == "web_account":  # asked again while the screen is dropped, too
             return not self.stale and self.admission.stage in _WEB
+        if action == "documents":  # a DMP this establishment reaches
+            return not self.stale and self.admission.stage in _WEB
         return True
+
+    def action_documents(self) -> None:
+        """The patient's documents: send a PDF, hide or release one, delete, withdraw."""
+        from kiosk.tui.desk.documents import DocumentsScreen
+
+        if not self.stale and self.admission.stage in _WEB:
+            self.show(DocumentsScreen(self.admission))
 
     def action_web_account(self) -> None:
         """The web account: opened now, or its credentials printed again."""
