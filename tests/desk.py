@@ -21,6 +21,7 @@ from kiosk.cards.ports import CardEvent, CardInserted, CardKind
 from kiosk.config import Settings, parse_settings
 from kiosk.domain.ins import Ins
 from kiosk.errors import PinIncorrect
+from kiosk.services.admission import Admission
 from kiosk.services.session import SessionState
 from kiosk.services.stages import Stage
 from kiosk.sim.cards.desk import control_request
@@ -34,6 +35,7 @@ from tests.pcsc_link import point_pcsc_at
 __all__ = [
     "AGENT_PIN",
     "card_control",
+    "created",
     "desk_services",
     "dmp_record",
     "logged_in",
@@ -41,6 +43,7 @@ __all__ = [
     "patient_with_a_dmp",
     "printed_pages",
     "qr_texts",
+    "qualified",
     "sim_settings",
     "sim_world",
 ]
@@ -185,17 +188,24 @@ async def dmp_record(services: Services, nir: str) -> dict[str, Any]:
     return record
 
 
-async def patient_with_a_dmp(services: Services, events: Any) -> Ins:
-    """The adult's card in, the identity qualified, the DMP created with consent: the INS."""
-    card_control(services, {"op": "insert", "card": "adult"})
+async def qualified(
+    services: Services, events: Any, card: str = "adult", index: int = 0
+) -> Admission:
+    """``card`` in, beneficiary ``index`` chosen, INSi asked, the document checked: qualified."""
+    card_control(services, {"op": "insert", "card": card})
     vitale = await next_event(events, CardInserted, CardKind.VITALE)
     await services.desk.card_event(vitale)
     admission = services.desk.begin_admission(vitale.reader)
     await admission.read_card()
-    admission.choose(0)
+    admission.choose(index)
     await admission.search_identity()
     admission.confirm_document()
     await admission.qualify()
+    return admission
+
+
+async def created(admission: Admission) -> Admission:
+    """From a qualified identity with no DMP: informed, full consent, the DMP created."""
     await admission.dmp_status()
     await admission.give_information(brochure=True)
     stage = await admission.consent(
@@ -205,5 +215,11 @@ async def patient_with_a_dmp(services: Services, events: Any) -> Ins:
         regulation_centre_access=True,
     )
     assert stage is Stage.CREATED
+    return admission
+
+
+async def patient_with_a_dmp(services: Services, events: Any) -> Ins:
+    """The adult's card in, the identity qualified, the DMP created with consent: the INS."""
+    admission = await created(await qualified(services, events))
     assert admission.patient is not None
     return admission.patient

@@ -33,14 +33,12 @@ from kiosk.wiring.devices import (
     build_scanner,
     private_sim_printer,
 )
-from kiosk.wiring.dmp import build_dmp_client, build_dmp_http, dmp_endpoint
+from kiosk.wiring.dmp import dmp_endpoint
 from kiosk.wiring.documents import document_desk
 from kiosk.wiring.insi import insi_client, insi_endpoint
-from kiosk.wiring.outbox import open_outbox, outbox_sender, outbox_trust
 from kiosk.wiring.probes import FunctionProbe, HttpProbe, Probe, ProbeResult
-from kiosk.wiring.records import open_records
-from kiosk.wiring.signers import establishment_signer
 from kiosk.wiring.world import world_facts
+from kiosk.wiring.writes import named, open_writes
 
 if TYPE_CHECKING:
     from kiosk.cards.pkcs11 import CpsModule
@@ -106,17 +104,14 @@ async def open_services(
     world's, :func:`kiosk.wiring.probes.world_probe`).
     """
     from kiosk.domain.ins import InsEnvironment
-    from kiosk.outbox.delivery import StoreOutbox
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
-    from kiosk.services.agent_outbox import AgentOutbox, OnBehalfSigner, OutboxPort, item_agent
     from kiosk.services.credentials import ReceiptPrinter
     from kiosk.services.desk import Desk
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
     from kiosk.services.named import table_role
     from kiosk.services.session import AgentSession
-    from kiosk.services.sync import SyncService, policy_from_settings
 
     clock = clock or SystemClock()
     site = settings.site
@@ -128,23 +123,10 @@ async def open_services(
         # Seed 000: « L'accès au DMP nécessite une identification nominative ».
         raise ConfigError(msg("wiring.agents.required"), detail="agents.kind")
     async with contextlib.AsyncExitStack() as stack:
-        outbox = await stack.enter_async_context(open_outbox(settings, clock))
-        records = await stack.enter_async_context(open_records(settings))
-        signer = await stack.enter_async_context(
-            establishment_signer(settings, state_dir=state_dir)
+        writes = await stack.enter_async_context(
+            open_writes(settings, clock, facts=facts, state_dir=state_dir)
         )
-        http = await stack.enter_async_context(build_dmp_http(settings, clock))
-        dmp = build_dmp_client(settings, http, signer, clock, facts=facts)
-        sender = await stack.enter_async_context(
-            outbox_sender(settings, clock, facts=facts, state_dir=state_dir, dmp=dmp)
-        )
-        sync = SyncService(
-            outbox,
-            sender,
-            clock=clock,
-            policy=policy_from_settings(settings),
-            trusted=outbox_trust(settings),
-        )
+        outbox, records, dmp, sync = writes.outbox, writes.records, writes.dmp, writes.sync
         insi = await stack.enter_async_context(insi_client(settings, clock, facts))
 
         readers = build_card_reader(settings, state_dir)
@@ -190,16 +172,8 @@ async def open_services(
             )
             # The VIHF and the queued items name the person logged in, not the installation.
             who = session.professional
-            queued_port: OutboxPort = StoreOutbox(outbox, agent, sync.run_once)
-            named_dmp = dmp
-            if who is not None and who.national_id == recorded_by:
-                named_dmp = dmp.for_agent(who.national_id, who.display_name, role=table_role(who))
-                signer = agent
-                if agent.identity.national_id != who.national_id:  # the establishment's key
-                    signer = OnBehalfSigner(agent, who)
-                queued_port = AgentOutbox(
-                    StoreOutbox(outbox, signer, sync.run_once), item_agent(who)
-                )
+            role = table_role(who) if who is not None else ""
+            named_dmp, queued_port = named(writes, agent, sync.run_once, who, recorded_by, role)
             return EnrolmentFlow(
                 dmp=named_dmp,
                 outbox=queued_port,
@@ -216,9 +190,7 @@ async def open_services(
             who = session.professional
             return document_desk(
                 settings,
-                dmp=dmp,
-                outbox=outbox,
-                records=records,
+                writes,
                 run_once=sync.run_once,
                 clock=clock,
                 signer=agent,

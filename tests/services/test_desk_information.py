@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kiosk.audit.store import AuditLog
-from kiosk.cards.ports import CardInserted, CardKind, CardRemoved
+from kiosk.cards.ports import CardRemoved
 from kiosk.domain.consent import InformationChannel
 from kiosk.services.admission import Admission
 from kiosk.services.enrolment import InvalidTransition
@@ -25,6 +25,7 @@ from tests.desk import (
     dmp_record,
     logged_in,
     next_event,
+    qualified,
     sim_world,
 )
 
@@ -37,15 +38,7 @@ ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS 
 
 async def _to_dmp_status(services: Services, events: Any) -> Admission:
     """The adult's card in, the identity qualified, the DMP status asked: none."""
-    card_control(services, {"op": "insert", "card": "adult"})
-    vitale = await next_event(events, CardInserted, CardKind.VITALE)
-    await services.desk.card_event(vitale)
-    admission = services.desk.begin_admission(vitale.reader)
-    await admission.read_card()
-    admission.choose(0)
-    await admission.search_identity()
-    admission.confirm_document()
-    await admission.qualify()
+    admission = await qualified(services, events)
     assert await admission.dmp_status() is Stage.NO_DMP
     return admission
 

@@ -12,18 +12,16 @@ from typing import Any
 import pytest
 
 from kiosk.audit.store import AuditLog
-from kiosk.cards.ports import CardInserted, CardKind
 from kiosk.domain.minors import LegalRepresentative, RepresentativeQuality, RepresentativeRequired
 from kiosk.services.admission import Admission
 from kiosk.services.stages import Stage
 from kiosk.wiring import Services
 from tests import softhsm as tokens
 from tests.desk import (
-    card_control,
     desk_services,
     dmp_record,
     logged_in,
-    next_event,
+    qualified,
     sim_world,
 )
 
@@ -36,15 +34,7 @@ MOTHER = LegalRepresentative("DURAND-TEST", "SOPHIE", RepresentativeQuality.PARE
 
 
 async def _informed(services: Services, events: Any, index: int) -> Admission:
-    card_control(services, {"op": "insert", "card": "family"})
-    vitale = await next_event(events, CardInserted, CardKind.VITALE)
-    await services.desk.card_event(vitale)
-    admission = services.desk.begin_admission(vitale.reader)
-    await admission.read_card()
-    admission.choose(index)
-    await admission.search_identity()
-    admission.confirm_document()
-    await admission.qualify()
+    admission = await qualified(services, events, "family", index)
     assert await admission.dmp_status() is Stage.NO_DMP
     await admission.give_information(brochure=True)
     return admission

@@ -11,13 +11,12 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, Switch
 
 from kiosk.services.admission import Admission
-from kiosk.services.stages import Stage
 from kiosk.tui.app import KioskApp
 from kiosk.tui.desk.documents import DocumentsScreen
 from kiosk.tui.desk.summary import SummaryScreen
 from kiosk.wiring import Services
 from tests import softhsm as tokens
-from tests.desk import desk_services, dmp_record, sim_world
+from tests.desk import created, desk_services, dmp_record, sim_world
 from tests.tui.world import WorldApp, on_screen, press, qualified_admission, settle, shown
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
@@ -30,17 +29,7 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 
 
 async def _created(app: KioskApp, pilot: Pilot[None]) -> Admission:
-    admission = await qualified_admission(app, pilot)
-    await admission.dmp_status()
-    await admission.give_information(brochure=True)
-    stage = await admission.consent(
-        creation=True,
-        establishment_access=True,
-        emergency_access=True,
-        regulation_centre_access=True,
-    )
-    assert stage is Stage.CREATED
-    return admission
+    return await created(await qualified_admission(app, pilot))
 
 
 async def test_a_letter_is_sent_held_from_the_patient_released_then_deleted(

@@ -1,13 +1,13 @@
 """What was done for the patient, step by step; then the next patient.
 
-Every line comes from :meth:`Admission.summary` (facts the service recorded, no
-personal data): the identity qualified, the information given, each authorization of
-the consent, what became of the DMP (created, queued with its place, authorized,
-refused, forbidden), the web account and the receipt. Where a DMP is there (created
-or authorized), F6 opens the web account, or prints its credentials again once it is
-open: the steps a patient may ask for later, when the agent reopens them from the
-session's list; F9 opens the patient's documents (:class:`DocumentsScreen`). "Next patient" ends the admission (:meth:`Desk.end_admission`) and
-the app drops every patient screen.
+Every line comes from :meth:`Admission.summary` (facts the service recorded, no personal
+data): the identity qualified, the information given, each authorization of the consent,
+what became of the DMP (created, queued with its place, authorized, refused, forbidden),
+the web account and the receipt. Where a DMP is there (created or authorized), F6 opens
+the web account, or prints its credentials again once it is open: the steps a patient
+may ask for later, when the agent reopens them from the session's list; F9 opens the
+patient's documents (:class:`DocumentsScreen`). "Next patient" ends the admission
+(:meth:`Desk.end_admission`) and the app drops every patient screen.
 """
 
 from __future__ import annotations
