@@ -327,6 +327,7 @@ def default_components() -> list[SimComponent]:
     # Imported when a world is composed, so ``kiosk sim serve`` (only build_services)
     # loads no card, token or printer code.
     from kiosk.sim.cards.desk import CardDeskComponent
+    from kiosk.sim.documents import DocumentsComponent
     from kiosk.sim.feed.sink import FeedSinkComponent
     from kiosk.sim.hsm import TokensComponent
     from kiosk.sim.network import NetworkComponent
@@ -341,5 +342,6 @@ def default_components() -> list[SimComponent]:
         PrinterComponent,
         ScannerComponent,
         FeedSinkComponent,
+        DocumentsComponent,
     ]
     return [factory() for factory in factories]
