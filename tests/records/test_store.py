@@ -368,6 +368,7 @@ async def test_a_file_at_the_first_schema_is_brought_forward_keeping_its_records
     with closing(sqlite3.connect(path)) as conn:  # back to schema 1, as a first release left it
         conn.execute("ALTER TABLE observation DROP COLUMN reason")
         conn.execute("DROP TABLE information")
+        conn.execute("DROP TABLE sent_document")
         conn.execute("PRAGMA user_version = 1")
     store = await RecordStore.open(path, InsEnvironment.TEST)
     try:

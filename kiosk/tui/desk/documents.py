@@ -236,8 +236,9 @@ class DocumentsScreen(PatientScreen):
             self.kiosk.show_error(exc)
             return False
         else:
-            key = f"tui.documents.outcome.{done.delivery.value}"
-            self._outcome = text(key, lang, code=done.error or "?")
+            self._outcome = text(
+                f"tui.documents.outcome.{done.delivery.value}", lang, code=done.error or "?"
+            )
             patient = self.admission.patient
             if patient is not None:
                 self._documents = await self._desk().documents(patient)
