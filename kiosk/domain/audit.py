@@ -86,6 +86,10 @@ class AuditKind(StrEnum):
     DOCUMENT_UPDATE_QUEUED = "dmp.document_update_queued"
     """A TD3.3 queued: details ``change`` (visibility, delete, wrong_patient), ``key`` and,
     for a visibility change, ``hidden_from`` (the populations it is hidden from)."""
+    SELF_SERVICE_ROUTED = "selfservice.routed"
+    """The self-service kiosk sent its patient to the desk (details ``reason``: its code)."""
+    SELF_SERVICE_WIPED = "selfservice.wiped"
+    """The self-service kiosk forgot its patient (``reason``: card_removed, timeout, finished)."""
     OUTBOX_ENQUEUED = "outbox.enqueued"
     OUTBOX_SENT = "outbox.sent"
     OUTBOX_ACKED = "outbox.acked"

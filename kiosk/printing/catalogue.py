@@ -43,6 +43,8 @@ class Wording:
     test_width: str
     test_accents: str
     test_qr: str
+    ticket_title: str
+    ticket_hint: str
 
 
 _STEPS = 4  # printing.next_steps.1 … .4 in the catalogue

@@ -28,6 +28,8 @@ class JobKind(Enum):
     RECEIPT = "receipt"
     LABEL = "label"
     TEST = "test"
+    TICKET = "ticket"
+    """The self-service kiosk's route-to-desk ticket (a reason code, no personal data)."""
 
 
 @dataclass(frozen=True)

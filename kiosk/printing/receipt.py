@@ -52,6 +52,7 @@ __all__ = [
     "Rule",
     "Style",
     "Text",
+    "TicketContent",
     "diagnostic_layout",
     "encode_escpos",
     "group_password",
@@ -59,6 +60,7 @@ __all__ = [
     "png_bytes",
     "receipt_layout",
     "render",
+    "ticket_layout",
 ]
 
 _FONT_DIRS: Final = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -163,6 +165,18 @@ class ReceiptContent:
         return f"ReceiptContent(establishment={self.establishment!r}, lang={self.lang!r}, …)"
 
 
+@dataclass(frozen=True)
+class TicketContent:
+    """What a route-to-desk ticket says: where to go and why; nothing of the patient."""
+
+    establishment: str
+    printed_at: datetime
+    reason_code: str
+    reason: str
+    """The reason in the patient's language."""
+    lang: str = "fr"
+
+
 def group_password(password: str) -> str:
     """The password in groups of four characters, easier to copy without error."""
     return " ".join(password[i : i + 4] for i in range(0, len(password), 4))
@@ -248,6 +262,26 @@ def label_layout(identity: Identity, profile: PrinterProfile, *, lang: str = "fr
             ),
         ),
         min_height=profile.label_height_dots,
+    )
+
+
+def ticket_layout(content: TicketContent) -> Layout:
+    """The self-service kiosk's ticket for the desk: the reason's code, its words, the time."""
+    w = wording(content.lang)
+    when = _local(content.printed_at)
+    printed = w.printed_on.format(date=f"{when:%d/%m/%Y}", time=f"{when:%H:%M}")
+    return Layout(
+        (
+            Text(content.establishment, Style.BOLD, Align.CENTER),
+            Text(printed, Style.SMALL, Align.CENTER),
+            Gap(10),
+            Text(w.ticket_title, Style.TITLE, Align.CENTER, fixed=True),
+            Rule(),
+            Text(content.reason_code, Style.CREDENTIAL, Align.CENTER),
+            Text(content.reason, Style.BODY, Align.CENTER),
+            Rule(),
+            Text(w.ticket_hint, Style.SMALL, Align.LEFT, fixed=True),
+        )
     )
 
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from kiosk.services.documents import DocumentDesk
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
+    from kiosk.services.self_service import SelfService
     from kiosk.services.session import AgentSession
     from kiosk.services.sync import SyncService
 
@@ -88,6 +89,8 @@ class Services:
     """A new admission: (agent's signer, agent's id, patient's first and family name)."""
     desk: Desk
     """The desk's cards, login and admission in progress, audited: what the TUI drives."""
+    self_service: SelfService
+    """The self-service kiosk's patient, routed to the desk or wiped (``--mode self``)."""
 
 
 @contextlib.asynccontextmanager
@@ -106,11 +109,13 @@ async def open_services(
     from kiosk.domain.ins import InsEnvironment
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
+    from kiosk.services.admission import Admission, Agent
     from kiosk.services.credentials import ReceiptPrinter
     from kiosk.services.desk import Desk
     from kiosk.services.enrolment import EnrolmentFlow
     from kiosk.services.identity import IdentityFlow
     from kiosk.services.named import table_role
+    from kiosk.services.self_service import SelfService, TicketPrinter
     from kiosk.services.session import AgentSession
 
     clock = clock or SystemClock()
@@ -214,6 +219,31 @@ async def open_services(
             named_agents_required=production,
             establishment_pin=_establishment_pin(settings),
         )
+        vitale = readers.vitale
+        installation = site.lps_id
+
+        def begin_self(reader: str) -> Admission:
+            # The kiosk in the hall: the establishment's certificate, the installation named.
+            return Admission(
+                reader=reader,
+                identity=identity_flow(lambda: vitale.read(reader)),
+                enrolment=lambda first, family: enrolment_flow(
+                    writes.signer, installation, first, family
+                ),
+                trail=outbox,
+                queue=outbox,
+                clock=clock,
+                agent=Agent(installation, "indirect"),
+            )
+
+        self_service = SelfService(
+            begin=begin_self,
+            tickets=TicketPrinter(queue, profile, clock, establishment=site.establishment_name),
+            trail=outbox,
+            clock=clock,
+            installation=installation,
+            timeout_s=settings.selfservice.inactivity_timeout_s,
+        )
         yield Services(
             settings=settings,
             clock=clock,
@@ -235,6 +265,7 @@ async def open_services(
             identity_flow=identity_flow,
             enrolment_flow=enrolment_flow,
             desk=desk,
+            self_service=self_service,
         )
 
 

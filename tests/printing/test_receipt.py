@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from kiosk.printing.profiles import PrinterProfile, load_profile, profile_names
 from kiosk.printing.receipt import (
     Style,
     Text,
+    TicketContent,
     diagnostic_layout,
     encode_escpos,
     group_password,
@@ -25,6 +27,7 @@ from kiosk.printing.receipt import (
     png_bytes,
     receipt_layout,
     render,
+    ticket_layout,
 )
 from tests.printing.conftest import (
     LABEL_PAYLOAD,
@@ -246,3 +249,19 @@ def test_test_page_carries_the_profile_and_a_readable_qr(profile58: PrinterProfi
     image = render(diagnostic_layout(profile58), 384)
     found = _read(image, zxingcpp.BarcodeFormat.QRCode)
     assert [b.text for b in found] == ["kiosk test generic-58mm 384"]
+
+
+@pytest.mark.parametrize("width", [384, 576])
+def test_the_desk_ticket_says_where_to_go_and_why_in_the_patients_language(width: int) -> None:
+    content = TicketContent(
+        "Centre hospitalier de démonstration",
+        datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+        "BL-05",
+        "For a minor patient, the legal representative consents at the desk.",
+        "en",
+    )
+    layout = ticket_layout(content)
+    texts = [block.text for block in layout.blocks if isinstance(block, Text)]
+    assert "BL-05" in texts
+    assert "Please go to the admission desk" in texts
+    assert render(layout, width).width == width

@@ -1,0 +1,183 @@
+"""The self-service kiosk's patient: one at a time, sent to the desk when needed, always wiped.
+
+ARCHITECTURE.md §9 and issue 18. A Vitale card inserted at the attract screen begins an
+:class:`~kiosk.services.admission.Admission` on the establishment's certificate
+(indirect mode, the installation named, no agent); the screens drive it one call each.
+The kiosk never finishes what needs an agent (:class:`~kiosk.domain.selfservice.RouteReason`):
+:meth:`SelfService.route_to_desk` prints a ticket with the reason's code and the time —
+nothing of the patient on it — and sends nothing to the DMP. Pulling the card, the
+inactivity countdown running out (:func:`~kiosk.domain.selfservice.presence`) and the
+end of the flow all wipe: the admission forgets the patient and the kiosk holds nothing
+of them. Each route and wipe writes its audit line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Protocol
+
+from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved, ReaderRemoved
+from kiosk.clock import Clock, uuid7
+from kiosk.domain.audit import AuditEvent, AuditKind
+from kiosk.domain.selfservice import Presence, PresenceCheck, RouteReason, presence
+from kiosk.locale import text
+from kiosk.printing.ports import JobKind, PrintJob
+from kiosk.printing.profiles import PrinterProfile
+from kiosk.printing.queue import PrintQueue
+from kiosk.services.admission import Admission
+
+__all__ = ["COUNTDOWN_S", "SelfService", "TicketPrinter", "WipeReason"]
+
+COUNTDOWN_S = 15.0
+"""How long "Are you still there?" waits before the wipe (issue 18)."""
+
+
+class WipeReason(StrEnum):
+    """Why the kiosk forgot its patient."""
+
+    CARD_REMOVED = "card_removed"
+    TIMEOUT = "timeout"
+    FINISHED = "finished"
+
+
+class AuditTrail(Protocol):
+    """Where audit lines go (``OutboxStore.record``)."""
+
+    async def record(self, event: AuditEvent) -> None:
+        """Append one line to the chain."""
+        ...
+
+
+class TicketPrinter:
+    """Renders the route-to-desk ticket and hands it to the kiosk's print queue."""
+
+    def __init__(
+        self, queue: PrintQueue, profile: PrinterProfile, clock: Clock, *, establishment: str
+    ) -> None:
+        self._queue = queue
+        self._profile = profile
+        self._clock = clock
+        self._establishment = establishment
+
+    def _job(self, reason: RouteReason, lang: str) -> PrintJob:
+        from kiosk.printing.receipt import (
+            TicketContent,
+            encode_escpos,
+            png_bytes,
+            render,
+            ticket_layout,
+        )
+
+        content = TicketContent(
+            establishment=self._establishment,
+            printed_at=self._clock.now(),
+            reason_code=reason.code,
+            reason=text(f"selfservice.route.{reason.value}", lang),
+            lang=lang,
+        )
+        image = render(ticket_layout(content), self._profile.width_dots)
+        return PrintJob(
+            f"ticket-{uuid7(self._clock)}",
+            JobKind.TICKET,
+            encode_escpos(image, self._profile),
+            png_bytes(image),
+            self._profile.width_dots,
+        )
+
+    async def print_ticket(self, reason: RouteReason, lang: str) -> None:
+        """Render off the loop and print; a printer error leaves the job queued."""
+        job = await asyncio.to_thread(self._job, reason, lang)
+        await self._queue.submit(job)
+
+
+class SelfService:
+    """The patient at the self-service kiosk, if any, and what ends their visit."""
+
+    def __init__(
+        self,
+        *,
+        begin: Callable[[str], Admission],
+        tickets: TicketPrinter,
+        trail: AuditTrail,
+        clock: Clock,
+        installation: str,
+        timeout_s: float,
+        countdown_s: float = COUNTDOWN_S,
+    ) -> None:
+        self._begin = begin
+        self._tickets = tickets
+        self._trail = trail
+        self._clock = clock
+        self._installation = installation
+        self.timeout_s = timeout_s
+        self.countdown_s = countdown_s
+        self.admission: Admission | None = None
+        """The patient's admission, from their card's insertion to the wipe."""
+        self.routed: RouteReason | None = None
+        """Why this patient was sent to the desk, once they were."""
+        self._last_touch = clock.now()
+
+    def __repr__(self) -> str:
+        return f"SelfService(admission={self.admission!r}, routed={self.routed})"
+
+    async def card_event(self, event: CardEvent) -> None:
+        """A Vitale card in begins a visit; the same card out wipes it at once."""
+        admission = self.admission
+        if isinstance(event, CardInserted) and event.kind is CardKind.VITALE and admission is None:
+            self.admission = self._begin(event.reader)
+            self.admission.start_reading()
+            self.touch()
+        elif (
+            isinstance(event, CardRemoved | ReaderRemoved)
+            and admission is not None
+            and admission.reader == event.reader
+        ):
+            await self.wipe(WipeReason.CARD_REMOVED)
+
+    def touch(self) -> None:
+        """The patient touched the screen or a key: the countdown starts again."""
+        self._last_touch = self._clock.now()
+
+    def presence(self) -> PresenceCheck:
+        """Active, asking "Are you still there?", or expired; always active with no patient."""
+        if self.admission is None:
+            return PresenceCheck(Presence.ACTIVE, self.timeout_s + self.countdown_s)
+        return presence(
+            self._last_touch,
+            self._clock.now(),
+            timeout_s=self.timeout_s,
+            countdown_s=self.countdown_s,
+        )
+
+    async def check_presence(self) -> PresenceCheck:
+        """The presence now; an expired one wipes the patient first."""
+        check = self.presence()
+        if check.state is Presence.EXPIRED:
+            await self.wipe(WipeReason.TIMEOUT)
+        return check
+
+    async def route_to_desk(self, reason: RouteReason, lang: str) -> None:
+        """Print the ticket for the desk and say why in the audit; nothing goes to the DMP."""
+        self.routed = reason
+        await self._audit(AuditKind.SELF_SERVICE_ROUTED, {"reason": reason.code})
+        await self._tickets.print_ticket(reason, lang)
+
+    async def wipe(self, reason: WipeReason) -> None:
+        """Forget the patient: the admission, its card data, flows and credentials."""
+        admission, self.admission = self.admission, None
+        self.routed = None
+        if admission is None:
+            return
+        admission.wipe()
+        await self._audit(AuditKind.SELF_SERVICE_WIPED, {"reason": reason.value})
+
+    async def _audit(self, kind: AuditKind, details: dict[str, str]) -> None:
+        event = AuditEvent(
+            self._clock.now(),
+            kind,
+            actor=self._installation,
+            details={"mode": "self", **details},
+        )
+        await asyncio.shield(self._trail.record(event))

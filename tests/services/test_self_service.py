@@ -1,0 +1,129 @@
+"""The self-service kiosk's patient on the simulated world: begun by the card, routed, wiped.
+
+ARCHITECTURE.md §9: "inactivity timeout (default 60 s) and card removal wipe everything
+on screen and in memory, and a route to the desk (ticket) when identity cannot be
+qualified". The countdown runs on an injected clock: no sleeps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.audit.store import AuditLog
+from kiosk.cards.ports import CardInserted, CardKind, CardRemoved
+from kiosk.clock import FrozenClock
+from kiosk.domain.selfservice import Presence, RouteReason
+from kiosk.errors import IdentityError
+from kiosk.printing.ports import JobKind
+from kiosk.services.self_service import SelfService
+from kiosk.wiring import Services, open_services
+from tests import softhsm as tokens
+from tests.desk import card_control, dmp_record, next_event, printed_pages, sim_settings, sim_world
+
+__all__ = ["sim_world"]  # fixtures, used by name
+
+test_pki = tokens.test_pki
+
+ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS test OID
+
+
+@pytest.fixture
+async def kiosk(sim_world: Path) -> AsyncIterator[tuple[Services, FrozenClock]]:
+    """The services of a self-service kiosk on the world, on a clock the test moves.
+
+    It starts at the real time: the world's INSi and DMP check assertions against theirs.
+    """
+    clock = FrozenClock(datetime.now(UTC))
+    async with open_services(sim_settings(sim_world), clock=clock) as opened:
+        yield opened, clock
+
+
+async def _begun(services: Services) -> tuple[SelfService, object]:
+    events = services.card_monitor.events()
+    card_control(services, {"op": "insert", "card": "adult"})
+    await services.self_service.card_event(await next_event(events, CardInserted, CardKind.VITALE))
+    return services.self_service, events
+
+
+async def _audit(services: Services) -> str:
+    await services.outbox.chain_owed()
+    log = AuditLog(services.outbox.path)
+    assert (await log.verify()).ok
+    return "\n".join(await log.export_lines())
+
+
+async def test_the_card_begins_a_visit_and_pulling_it_wipes_it_at_once(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, _ = kiosk
+    kiosk_service, events = await _begun(services)
+    admission = kiosk_service.admission
+    assert admission is not None
+    people = await admission.read_card()  # read on the establishment's kiosk, no agent
+    assert [p.family_name for p in people] == ["MARTIN-TEST"]
+
+    card_control(services, {"op": "pull", "card": "adult"})
+    await kiosk_service.card_event(await next_event(events, CardRemoved))
+    assert kiosk_service.admission is None
+    assert admission.patient_name == ""  # the admission holds nothing of the patient
+    lines = await _audit(services)
+    assert '"selfservice.wiped"' in lines
+    assert '"reason":"card_removed"' in lines.replace(" ", "")
+
+
+async def test_no_answer_to_are_you_still_there_wipes_after_the_countdown(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, clock = kiosk
+    kiosk_service, _ = await _begun(services)
+    assert kiosk_service.timeout_s == services.settings.selfservice.inactivity_timeout_s == 60
+    clock.advance(59)
+    assert (await kiosk_service.check_presence()).state is Presence.ACTIVE
+    clock.advance(2)
+    asked = await kiosk_service.check_presence()
+    assert asked.state is Presence.ASKING
+    assert asked.seconds_left == pytest.approx(14)
+    kiosk_service.touch()  # "I am still here"
+    clock.advance(61)
+    assert (await kiosk_service.check_presence()).state is Presence.ASKING
+    clock.advance(15)
+    assert (await kiosk_service.check_presence()).state is Presence.EXPIRED
+    assert kiosk_service.admission is None
+    assert '"reason":"timeout"' in (await _audit(services)).replace(" ", "")
+
+
+async def test_an_identity_the_kiosk_may_not_qualify_goes_to_the_desk_with_a_ticket(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, _ = kiosk
+    kiosk_service, _ = await _begun(services)
+    admission = kiosk_service.admission
+    assert admission is not None
+    await admission.read_card()
+    admission.choose(0)
+    await admission.search_identity()
+    with pytest.raises(IdentityError):  # no agent checked an identity document
+        await admission.qualify()
+    before = len(printed_pages(services))
+    await kiosk_service.route_to_desk(RouteReason.NOT_QUALIFIED, "fr")
+    assert kiosk_service.routed is RouteReason.NOT_QUALIFIED
+    ticket = services.print_queue.last(JobKind.TICKET)
+    assert ticket is not None
+    assert ticket.printed
+    assert len(printed_pages(services)) == before + 1
+    assert not (await dmp_record(services, ADULT_NIR))["exists"]  # nothing sent to the DMP
+    lines = await _audit(services)
+    assert '"reason":"BL-01"' in lines.replace(" ", "")
+    assert ADULT_NIR not in lines
+
+
+def test_the_ticket_names_no_one() -> None:
+    from kiosk.printing.receipt import TicketContent
+
+    fields = {f.name for f in dataclasses.fields(TicketContent)}
+    assert fields == {"establishment", "printed_at", "reason_code", "reason", "lang"}
