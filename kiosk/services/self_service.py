@@ -21,8 +21,13 @@ from typing import Protocol
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved, ReaderRemoved
 from kiosk.clock import Clock, uuid7
 from kiosk.domain.audit import AuditEvent, AuditKind
+from kiosk.domain.ins import IdentityNotQualified
+from kiosk.domain.minors import is_minor
 from kiosk.domain.selfservice import Presence, PresenceCheck, RouteReason, presence
-from kiosk.locale import text
+from kiosk.domain.vitale import Beneficiary
+from kiosk.errors import InvalidInput, Unavailable
+from kiosk.insi.protocol import ResultCode
+from kiosk.locale import msg, text
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.queue import PrintQueue
@@ -157,6 +162,50 @@ class SelfService:
         if check.state is Presence.EXPIRED:
             await self.wipe(WipeReason.TIMEOUT)
         return check
+
+    async def identify(self, index: int, person: Beneficiary, lang: str) -> RouteReason | None:
+        """Beneficiary ``index`` chosen: INSi, then what the kiosk may do alone.
+
+        Returns None when the identity is qualified and the visit goes on; otherwise the
+        reason the patient is sent to the desk, the ticket already printed. In that order:
+        a minor (their representative consents at the desk), INSi unreachable, no or
+        several identities, a trait the card and INSi disagree on, an identity this
+        kiosk may not qualify (RNIV: only an agent checks the identity document).
+        """
+        admission = self._visit()
+        admission.choose(index)
+        reason = await self._identity_reason(admission, person)
+        if reason is not None:
+            await self.route_to_desk(reason, lang)
+        return reason
+
+    async def _identity_reason(
+        self, admission: Admission, person: Beneficiary
+    ) -> RouteReason | None:
+        if is_minor(person.birth_date, self._clock.now().astimezone().date()):
+            return RouteReason.MINOR
+        try:
+            check = await admission.search_identity()
+        except Unavailable:
+            return RouteReason.SERVICE_DOWN
+        if check.code is ResultCode.SEVERAL:
+            return RouteReason.SEVERAL_IDENTITIES
+        if check.identity is None:
+            return RouteReason.NO_IDENTITY
+        if check.card_differences:
+            return RouteReason.INSI_MISMATCH
+        try:
+            await admission.qualify()
+        except IdentityNotQualified:
+            return RouteReason.NOT_QUALIFIED
+        except Unavailable:
+            return RouteReason.SERVICE_DOWN
+        return None
+
+    def _visit(self) -> Admission:
+        if self.admission is None:
+            raise InvalidInput(msg("services.self_service.no_visit"), detail="no card")
+        return self.admission
 
     async def route_to_desk(self, reason: RouteReason, lang: str) -> None:
         """Print the ticket for the desk and say why in the audit; nothing goes to the DMP."""

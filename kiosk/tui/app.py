@@ -39,7 +39,7 @@ from kiosk.tui.messages import (
     SessionChanged,
 )
 from kiosk.tui.ports import DemoControl, DeskServices, StatusProbe
-from kiosk.tui.self_service import SelfServicePlaceholder
+from kiosk.tui.selfservice.attract import AttractScreen
 from kiosk.tui.widgets.status import POLL_S, Light, check_probe
 
 __all__ = ["KIOSK_MODES", "KioskApp"]
@@ -52,6 +52,9 @@ SWITCH_INTERVAL_S = 0.0005
 """Python's thread switch interval while the app runs (see :meth:`KioskApp.on_mount`)."""
 
 INACTIVITY_CHECK_S = 5.0
+
+PRESENCE_CHECK_S = 1.0
+"""How often the self-service kiosk asks its service whether the patient is still there."""
 """Seconds between two looks at the session's idle time (measured on its clock)."""
 
 
@@ -63,7 +66,7 @@ class KioskApp(App[None]):
     ENABLE_COMMAND_PALETTE = False  # an appliance: no way around the screens' own keys
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "desk": WelcomeScreen,
-        "self": SelfServicePlaceholder,
+        "self": AttractScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "toggle_language", "FR/EN"),
@@ -109,7 +112,10 @@ class KioskApp(App[None]):
         self._unsubscribe = self.services.session.subscribe(self._session_event)
         self.watch_cards()
         self.watch_scanner()
-        self.set_interval(INACTIVITY_CHECK_S, self.check_inactivity)
+        if self.kiosk_mode == "self":
+            self.set_interval(PRESENCE_CHECK_S, self.check_presence)
+        else:
+            self.set_interval(INACTIVITY_CHECK_S, self.check_inactivity)
         self._tick_probes()
         self.set_interval(POLL_S, self._tick_probes)
 
@@ -171,6 +177,9 @@ class KioskApp(App[None]):
 
         if isinstance(self.screen, DemoPanel):
             return  # the demo's panel stays open: the screens under it follow when it closes
+        if self.kiosk_mode == "self":
+            self._reconcile_self()
+            return
         desk = self.services.desk
         logged = self.services.session.state in (SessionState.LOGGED_IN, SessionState.LOCKED)
         while len(self.screen_stack) > 1 and (
@@ -185,6 +194,40 @@ class KioskApp(App[None]):
             self.clear_notifications()
             _forget_cancelled_timers()
             self.set_timer(1.0, _forget_cancelled_timers)  # and those the wipe itself cancels
+
+    def _reconcile_self(self) -> None:
+        """Self-service: with no patient at the kiosk, every screen goes but the attract one."""
+        from kiosk.tui.desk.patient import PatientScreen
+
+        visit = self.services.self_service.admission
+        while len(self.screen_stack) > 1 and (
+            visit is None or (isinstance(self.screen, PatientScreen) and self.screen.stale)
+        ):
+            if isinstance(self.screen, PatientScreen):
+                self.screen.scrub()
+            self.pop_screen()
+        if visit is None:
+            self.clear_notifications()
+            _forget_cancelled_timers()
+            self.set_timer(1.0, _forget_cancelled_timers)
+
+    @work(exclusive=True, exit_on_error=False, group="presence")
+    async def check_presence(self) -> None:
+        """Self-service: ask "Are you still there?", count down, and wipe when nobody answers."""
+        from kiosk.domain.selfservice import Presence
+        from kiosk.tui.selfservice.still_there import StillThereScreen
+
+        check = await self.services.self_service.check_presence()
+        asking = isinstance(self.screen, StillThereScreen)
+        if check.state is Presence.EXPIRED:
+            self.reconcile_screens()
+        elif check.state is Presence.ASKING:
+            if asking:
+                self.screen.count(check.seconds_left)  # type: ignore[attr-defined]
+            else:
+                self.push_screen(StillThereScreen(check.seconds_left))
+        elif asking:
+            self.pop_screen()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The demo panel's key exists only in a demo (hidden from the footer otherwise)."""
@@ -228,7 +271,10 @@ class KioskApp(App[None]):
             elif isinstance(event, CardRemoved | ReaderRemoved):
                 self.cards.pop(event.reader, None)
             try:
-                await self.services.desk.card_event(event)
+                if self.kiosk_mode == "self":
+                    await self.services.self_service.card_event(event)
+                else:
+                    await self.services.desk.card_event(event)
             except KioskError as exc:
                 self.show_error(exc)
             self.reconcile_screens()

@@ -17,6 +17,7 @@ from kiosk.scanning.ports import Scanner
 
 if TYPE_CHECKING:
     from kiosk.services.desk import Desk
+    from kiosk.services.self_service import SelfService
 from kiosk.services.session import SessionEvent, SessionMode, SessionState
 
 __all__ = ["DemoControl", "DeskServices", "DeskSession", "StatusProbe", "StatusResult"]
@@ -113,6 +114,11 @@ class DeskServices(Protocol):
     @property
     def scanner(self) -> Scanner | None:
         """The 2D barcode scanner, if the site has one."""
+        ...
+
+    @property
+    def self_service(self) -> SelfService:
+        """The self-service kiosk's patient (``--mode self``)."""
         ...
 
 

@@ -127,3 +127,33 @@ def test_the_ticket_names_no_one() -> None:
 
     fields = {f.name for f in dataclasses.fields(TicketContent)}
     assert fields == {"establishment", "printed_at", "reason_code", "reason", "lang"}
+
+
+async def _routed(services: Services, card: str, index: int) -> RouteReason | None:
+    events = services.card_monitor.events()
+    card_control(services, {"op": "insert", "card": card})
+    await services.self_service.card_event(await next_event(events, CardInserted, CardKind.VITALE))
+    admission = services.self_service.admission
+    assert admission is not None
+    people = await admission.read_card()
+    return await services.self_service.identify(index, people[index], "en")
+
+
+@pytest.mark.parametrize(
+    ("card", "index", "reason"),
+    [
+        ("adult", 0, RouteReason.NOT_QUALIFIED),  # INSi agrees; no agent saw a document
+        ("family", 0, RouteReason.INSI_MISMATCH),  # the card's usage name, INSi's birth name
+        ("family", 1, RouteReason.MINOR),  # LEA, born 2015: her representative, at the desk
+    ],
+)
+async def test_what_the_kiosk_may_not_finish_alone_goes_to_the_desk(
+    kiosk: tuple[Services, FrozenClock], card: str, index: int, reason: RouteReason
+) -> None:
+    services, _ = kiosk
+    assert await _routed(services, card, index) is reason
+    assert services.self_service.routed is reason
+    assert services.print_queue.last(JobKind.TICKET) is not None
+    lines = await _audit(services)
+    assert f'"reason":"{reason.code}"' in lines.replace(" ", "")
+    assert '"dmp.' not in lines  # nothing asked of, or sent to, the DMP

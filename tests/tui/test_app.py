@@ -168,14 +168,6 @@ async def test_an_error_is_shown_in_the_apps_language_with_its_code() -> None:
         assert "hr=" not in shown.message
 
 
-async def test_the_self_service_mode_says_it_is_not_built_yet() -> None:
-    app = KioskApp(FakeServices(), mode="self")
-    async with app.run_test(size=SIZE) as pilot:
-        await _settle(app, pilot)
-        assert _shown(app, "#placeholder") == text("tui.self.not_built", "fr")
-        assert _shown(app, "#status-mode") == "Libre-service"
-
-
 def test_the_welcome_screen_snapshot(snap_compare: Any) -> None:
     app = KioskApp(FakeServices(probes=_probes(), card_monitor=FakeMonitor([CPE])))
 

@@ -10,10 +10,6 @@ and after the session ends.
 
 from __future__ import annotations
 
-import asyncio
-import gc
-import types
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -41,7 +37,7 @@ from kiosk.wiring import Services
 from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
 from tests.desk import desk_services, printed_pages, qr_texts, sim_world
-from tests.tui.world import AGENT_PIN, card, press, settle, wait_for, with_card
+from tests.tui.world import AGENT_PIN, card, gone, press, settle, wait_for, with_card
 
 __all__ = ["desk_services", "sim_world"]  # fixtures, used by name
 
@@ -64,66 +60,8 @@ async def _keys(app: KioskApp, pilot: Pilot[None], *keys: str) -> None:
         await press(app, pilot, key)
 
 
-_CODE = (
-    type,
-    types.FunctionType,
-    types.ModuleType,
-    types.FrameType,
-    types.CoroutineType,
-    asyncio.Task,
-)
-"""Not followed: through a function's globals every module, and the test's own frame, are
-reachable; the search is of the app's objects, not of the process."""
-
-
-def _reachable(root: object) -> Iterator[object]:
-    """Every object reachable from ``root`` (the app: its screens, widgets, services)."""
-    seen: set[int] = set()
-    todo = [root]
-    while todo:
-        obj = todo.pop()
-        if id(obj) in seen or isinstance(obj, _CODE):
-            continue
-        seen.add(id(obj))
-        yield obj
-        todo.extend(gc.get_referents(obj))
-
-
-def _path_to(root: object, needle: str) -> list[str]:
-    """Debug aid: the chain of types from ``root`` to a string holding ``needle``."""
-    seen: set[int] = set()
-    todo: list[tuple[object, list[str]]] = [(root, [])]
-    while todo:
-        obj, trail = todo.pop(0)
-        if id(obj) in seen or isinstance(obj, _CODE):
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, str) and needle in obj:
-            return trail
-        for ref in gc.get_referents(obj):
-            todo.append((ref, [*trail, type(obj).__name__]))
-    return []
-
-
-def _leaks(app: KioskApp) -> set[str]:
-    """Which of the patient's traits a string reachable from the app still holds."""
-    found: set[str] = set()
-    for obj in _reachable(app):
-        if isinstance(obj, str):
-            found.update(t for t in PERSON if t in obj)
-    return found
-
-
 async def _gone(app: KioskApp, pilot: Pilot[None]) -> None:
-    """The patient leaves the app's objects within a few seconds of the wipe.
-
-    The screens go at once; a timer armed meanwhile (a notification's, a client's
-    timeout) may hold a dropped screen until the app's second sweep, a second later.
-    """
-    try:
-        await wait_for(pilot, lambda: not _leaks(app), "patient gone from memory", 5)
-    except TimeoutError:
-        raise AssertionError(" > ".join(_path_to(app, "MARTIN-TEST"))) from None
+    await gone(app, pilot, PERSON)
 
 
 async def _log_in_by_keys(app: KioskApp, pilot: Pilot[None]) -> None:

@@ -8,6 +8,9 @@ the app to have routed it; it never reads the monitor itself.
 from __future__ import annotations
 
 import asyncio
+import gc
+import types
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,8 @@ __all__ = [
     "WATCHERS",
     "WorldApp",
     "card",
+    "gone",
+    "leaks",
     "qualified_admission",
     "settle",
     "wait_for",
@@ -139,8 +144,8 @@ class WorldApp(KioskApp):
 
     CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))  # not relative to tests/
 
-    def __init__(self, world: Path, lang: str) -> None:
-        super().__init__(None, lang=lang)  # type: ignore[arg-type]  # opened in run_async
+    def __init__(self, world: Path, lang: str, mode: str = "desk") -> None:
+        super().__init__(None, lang=lang, mode=mode)  # type: ignore[arg-type]  # opened in run_async
         self._world = world
 
     async def run_async(self, *args: Any, **kwargs: Any) -> Any:
@@ -149,3 +154,65 @@ class WorldApp(KioskApp):
         async with open_services(sim_settings(self._world), clock=clock) as services:
             self.services = services
             return await super().run_async(*args, **kwargs)
+
+
+_CODE = (
+    type,
+    types.FunctionType,
+    types.ModuleType,
+    types.FrameType,
+    types.CoroutineType,
+    asyncio.Task,
+)
+"""Not followed: through a function's globals every module, and the test's own frame, are
+reachable; the search is of the app's objects, not of the process."""
+
+
+def _reachable(root: object) -> Iterator[object]:
+    """Every object reachable from ``root`` (the app: its screens, widgets, services)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, _CODE):
+            continue
+        seen.add(id(obj))
+        yield obj
+        todo.extend(gc.get_referents(obj))
+
+
+def _path_to(root: object, needle: str) -> list[str]:
+    """Debug aid: the chain of types from ``root`` to a string holding ``needle``."""
+    seen: set[int] = set()
+    todo: list[tuple[object, list[str]]] = [(root, [])]
+    while todo:
+        obj, trail = todo.pop(0)
+        if id(obj) in seen or isinstance(obj, _CODE):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str) and needle in obj:
+            return trail
+        for ref in gc.get_referents(obj):
+            todo.append((ref, [*trail, type(obj).__name__]))
+    return []
+
+
+def leaks(app: KioskApp, person: tuple[str, ...]) -> set[str]:
+    """Which of ``person``'s traits a string reachable from the app still holds."""
+    found: set[str] = set()
+    for obj in _reachable(app):
+        if isinstance(obj, str):
+            found.update(t for t in person if t in obj)
+    return found
+
+
+async def gone(app: KioskApp, pilot: Pilot[None], person: tuple[str, ...]) -> None:
+    """The patient leaves the app's objects within a few seconds of the wipe.
+
+    The screens go at once; a timer armed meanwhile (a notification's, a client's
+    timeout) may hold a dropped screen until the app's second sweep, a second later.
+    """
+    try:
+        await wait_for(pilot, lambda: not leaks(app, person), "patient gone from memory", 5)
+    except TimeoutError:
+        raise AssertionError(" > ".join(_path_to(app, person[0]))) from None

@@ -1,0 +1,53 @@
+"""What every self-service screen shares: large text, the key bar only, and the visit it shows.
+
+A patient screen here is a fresh instance pushed over the attract screen, like the desk's
+(:class:`~kiosk.tui.desk.patient.PatientScreen`): a wipe drops and blanks it. Its visit is
+stale once the kiosk forgot the patient (:attr:`SelfService.admission` is another or None).
+Designed for 50×15 cells first (ARCHITECTURE.md §9), no status bar: the hall needs none.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from kiosk.tui.base import KioskScreen
+from kiosk.tui.desk.patient import PatientScreen
+from kiosk.tui.widgets.keys import KeyBar
+
+__all__ = ["SelfScreen", "VisitScreen"]
+
+
+class SelfScreen(KioskScreen):
+    """A self-service screen: its body and the key bar, no status bar."""
+
+    def compose(self) -> ComposeResult:
+        yield from self.body()
+        yield KeyBar()
+
+    def on_key(self) -> None:
+        """Any key is the patient still there: the countdown starts again."""
+        self.kiosk.services.self_service.touch()
+
+    def on_click(self) -> None:
+        """A touch too."""
+        self.kiosk.services.self_service.touch()
+
+
+class VisitScreen(PatientScreen):
+    """A screen about the patient at the kiosk; dropped and blanked by the wipe."""
+
+    def compose(self) -> ComposeResult:
+        yield from self.body()
+        yield KeyBar()
+
+    @property
+    def stale(self) -> bool:
+        """Whether the kiosk moved on to another patient, or none."""
+        visit = self.kiosk.services.self_service.admission
+        return self._admission is None or visit is not self._admission
+
+    def on_key(self) -> None:
+        self.kiosk.services.self_service.touch()
+
+    def on_click(self) -> None:
+        self.kiosk.services.self_service.touch()

@@ -1,0 +1,113 @@
+"""Who are you? The card's beneficiaries as big buttons; then INSi, or the way to the desk.
+
+One service call each: the card read (begun with the visit) and, once a person is
+chosen, :meth:`SelfService.identify`, which says whether the kiosk may go on alone or
+prints the ticket for the desk (the route screen then says where to go).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Button, Static
+
+from kiosk.domain.vitale import Beneficiary, shown_birth_date
+from kiosk.errors import KioskError
+from kiosk.locale import text
+from kiosk.tui.selfservice.base import VisitScreen
+
+if TYPE_CHECKING:
+    from kiosk.services.admission import Admission
+
+__all__ = ["WhoScreen"]
+
+_CHILD = "06"  # the Vitale quality code of a child beneficiary (DOMAIN.md §2)
+
+
+class WhoScreen(VisitScreen):
+    """A button per beneficiary of the card."""
+
+    def __init__(self, admission: Admission) -> None:
+        super().__init__(admission)
+        self._people: tuple[Beneficiary, ...] = ()
+        self._busy = True
+        self._outcome = ""
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="who", classes="self"):
+            yield Static(markup=False, id="who-title", classes="self-title")
+            yield VerticalScroll(id="who-people", classes="self-choices")
+            yield Static(markup=False, id="who-outcome", classes="self-text")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.read()
+
+    @work(exclusive=True, exit_on_error=False)
+    async def read(self) -> None:
+        """The card's beneficiaries (the read began with the visit)."""
+        try:
+            self._people = tuple(await self.admission.read_card())
+        except KioskError as exc:
+            self._outcome = exc.message(self.kiosk.lang)
+        self._busy = False
+        choices = self.query_one("#who-people", VerticalScroll)
+        await choices.remove_children()
+        await choices.mount_all(
+            Button(id=f"who-{i}", classes="self-choice") for i in range(len(self._people))
+        )
+        self.render_texts()
+        if self._people:
+            self.query_one("#who-0", Button).focus()
+
+    def render_texts(self) -> None:
+        lang = self.kiosk.lang
+        title = text("tui.self.reading", lang) if self._busy else text("tui.self.who", lang)
+        self.query_one("#who-title", Static).update(title)
+        for i, person in enumerate(self._people):
+            label = text(
+                "tui.self.person",
+                lang,
+                given=person.given_name.title(),
+                family=person.family_name,
+                born=shown_birth_date(person.birth_date),
+            )
+            if person.quality == _CHILD:
+                label += " · " + text("tui.self.child", lang)
+            for button in self.query(f"#who-{i}").results(Button):
+                button.label = label
+        self.query_one("#who-outcome", Static).update(self._outcome)
+
+    @on(Button.Pressed, ".self-choice")
+    def _chosen(self, event: Button.Pressed) -> None:
+        if not self._busy and event.button.id:
+            self.identify(int(event.button.id.removeprefix("who-")))
+
+    @work(exclusive=True, exit_on_error=False)
+    async def identify(self, index: int) -> None:
+        """One call: INSi and the kiosk's rules; the route screen when the desk must finish."""
+        from kiosk.tui.selfservice.route import RouteScreen
+
+        lang = self.kiosk.lang
+        self._busy = True
+        self._outcome = text("tui.self.checking", lang)
+        self.render_texts()
+        try:
+            reason = await self.kiosk.services.self_service.identify(
+                index, self._people[index], lang
+            )
+        except KioskError as exc:
+            self._outcome = exc.message(lang)
+            self.kiosk.show_error(exc)
+            return
+        finally:
+            self._busy = False
+            self.render_texts()
+        if reason is not None:
+            self.show(RouteScreen(self.admission, reason))
+        else:
+            self._outcome = text("tui.self.qualified", lang)
+            self.render_texts()

@@ -1,0 +1,136 @@
+"""The self-service mode on the real simulated stack, at 50×15: attract, who, the desk, the wipe.
+
+ARCHITECTURE.md §9: "inactivity timeout (default 60 s) and card removal wipe everything
+on screen and in memory, and a route to the desk (ticket) when identity cannot be
+qualified". The countdown runs on the injected clock: no sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button
+
+from kiosk.cards.ports import CardKind
+from kiosk.clock import FrozenClock
+from kiosk.printing.ports import JobKind
+from kiosk.tui.app import KioskApp
+from kiosk.tui.selfservice.attract import AttractScreen
+from kiosk.tui.selfservice.route import RouteScreen
+from kiosk.tui.selfservice.still_there import StillThereScreen
+from kiosk.tui.selfservice.who import WhoScreen
+from kiosk.wiring import Services, open_services
+from tests import softhsm as tokens
+from tests.desk import dmp_record, sim_settings, sim_world
+from tests.tui.world import (
+    WorldApp,
+    card,
+    gone,
+    on_screen,
+    press,
+    settle,
+    shown,
+    wait_for,
+    with_card,
+)
+
+__all__ = ["sim_world"]  # fixtures, used by name
+
+test_pki = tokens.test_pki
+
+SMALL = (50, 15)
+ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS test OID
+PERSON = ("MARTIN-TEST", "PAUL HENRI", ADULT_NIR, "19800523", "23/05/1980")
+
+
+@pytest.fixture
+async def kiosk(sim_world: Path) -> AsyncIterator[tuple[Services, FrozenClock]]:
+    """A self-service kiosk's services on the world; the clock starts at the real time."""
+    clock = FrozenClock(datetime.now(UTC))
+    async with open_services(sim_settings(sim_world), clock=clock) as opened:
+        yield opened, clock
+
+
+async def _who(app: KioskApp, pilot: Pilot[None]) -> None:
+    await on_screen(pilot, app, AttractScreen)
+    await with_card(app, pilot, "adult", CardKind.VITALE)
+    await on_screen(pilot, app, WhoScreen)
+    await wait_for(pilot, lambda: "Qui êtes-vous" in shown(app, "#who-title"), "the card read")
+
+
+async def test_a_patient_the_kiosk_may_not_qualify_is_sent_to_the_desk_then_wiped(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, _ = kiosk
+    app = KioskApp(services, mode="self")
+    async with app.run_test(size=SMALL) as pilot:
+        assert "Insérez votre carte Vitale" in shown(app, "#attract-title")
+        assert "Insert your Vitale card" in shown(app, "#attract-other")
+        await _who(app, pilot)
+        label = str(app.screen.query_one("#who-0", Button).label)
+        assert label == "Paul MARTIN-TEST, né(e) le 23/05/1980"
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, RouteScreen)
+        assert "Présentez-vous à l'accueil" in shown(app, "#route-title")
+        assert "BL-01" in shown(app, "#route-reason")
+        assert services.print_queue.last(JobKind.TICKET) is not None
+        assert not (await dmp_record(services, ADULT_NIR))["exists"]
+
+        card(services, "pull", "adult")  # "Please take your card"
+        await on_screen(pilot, app, AttractScreen)
+        assert services.self_service.admission is None
+        await gone(app, pilot, PERSON)
+
+
+async def test_nobody_answers_are_you_still_there_and_the_kiosk_wipes(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, clock = kiosk
+    app = KioskApp(services, mode="self", lang="en")
+    async with app.run_test(size=SMALL) as pilot:
+        await on_screen(pilot, app, AttractScreen)
+        await with_card(app, pilot, "adult", CardKind.VITALE)
+        await on_screen(pilot, app, WhoScreen)
+        clock.advance(61)
+        app.check_presence()
+        await on_screen(pilot, app, StillThereScreen)
+        assert "Are you still there?" in shown(app, "#still-there-title")
+        assert "14 s" in shown(app, "#still-there-left")
+        await press(app, pilot, "space")  # "I am here"
+        await on_screen(pilot, app, WhoScreen)
+        clock.advance(76)  # the whole timeout and countdown, untouched
+        app.check_presence()
+        await on_screen(pilot, app, AttractScreen)
+        assert services.self_service.admission is None
+        await gone(app, pilot, PERSON)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("screen", ["attract", "who", "route", "still_there"])
+def test_the_self_service_screen_snapshot_at_50x15(
+    snap_compare: Any, sim_world: Path, screen: str, lang: str
+) -> None:
+    app = WorldApp(sim_world, lang, mode="self")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await on_screen(pilot, app, AttractScreen)
+        if screen == "attract":
+            await settle(app, pilot)
+            return
+        await with_card(app, pilot, "adult", CardKind.VITALE)
+        await on_screen(pilot, app, WhoScreen)
+        await wait_for(pilot, lambda: app.screen.query("#who-0"), "the card read")
+        if screen == "route":
+            await press(app, pilot, "enter")
+            await on_screen(pilot, app, RouteScreen)
+        elif screen == "still_there":
+            app.push_screen(StillThereScreen(12))
+            await on_screen(pilot, app, StillThereScreen)
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
