@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.color import Color
 from textual.pilot import Pilot
 from textual.widgets import Button
 
@@ -115,6 +116,20 @@ async def test_nobody_answers_are_you_still_there_and_the_kiosk_wipes(
 def test_the_self_service_screen_snapshot_at_50x15(
     snap_compare: Any, sim_world: Path, screen: str, lang: str
 ) -> None:
+    _snapshot(snap_compare, sim_world, screen, lang, SMALL)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("screen", ["attract", "who", "route", "still_there"])
+def test_the_self_service_screen_snapshot_at_100x30(
+    snap_compare: Any, sim_world: Path, screen: str, lang: str
+) -> None:
+    _snapshot(snap_compare, sim_world, screen, lang, (100, 30))
+
+
+def _snapshot(
+    snap_compare: Any, sim_world: Path, screen: str, lang: str, size: tuple[int, int]
+) -> None:
     app = WorldApp(sim_world, lang, mode="self")
 
     async def run_before(pilot: Pilot[None]) -> None:
@@ -133,4 +148,46 @@ def test_the_self_service_screen_snapshot_at_50x15(
             await on_screen(pilot, app, StillThereScreen)
         await settle(app, pilot)
 
-    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def _luminance(color: Color) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.r) + 0.7152 * channel(color.g) + 0.0722 * channel(color.b)
+
+
+def _contrast(fore: Color, back: Color) -> float:
+    light, dark = sorted((_luminance(fore), _luminance(back)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+async def test_every_self_service_text_reads_at_arms_length(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    """Issue 18: contrast ratio ≥ 7:1 (WCAG AAA) for every text the patient reads."""
+    services, _ = kiosk
+    app = KioskApp(services, mode="self")
+    checked: list[tuple[str, float]] = []
+
+    def measure() -> None:
+        for widget in app.screen.query("Static, Button"):
+            style = widget.rich_style
+            if style.color is None or style.bgcolor is None or not widget.display:
+                continue
+            fore, back = Color.from_rich_color(style.color), Color.from_rich_color(style.bgcolor)
+            checked.append((f"{type(app.screen).__name__}#{widget.id}", _contrast(fore, back)))
+
+    async with app.run_test(size=SMALL) as pilot:
+        await on_screen(pilot, app, AttractScreen)
+        measure()
+        await _who(app, pilot)
+        measure()
+        await press(app, pilot, "enter")
+        await on_screen(pilot, app, RouteScreen)
+        measure()
+    assert len(checked) >= 6
+    low = [(where, round(ratio, 1)) for where, ratio in checked if ratio < 7]
+    assert low == []
