@@ -28,7 +28,7 @@ from kiosk.dmp.transactions import ExistenceResponse
 from kiosk.dmp.vocabulary import INS_TEST_OID
 from kiosk.domain.ins import Ins
 from kiosk.domain.nir import Nir
-from kiosk.domain.visibility import Visibility
+from kiosk.domain.visibility import POPULATIONS, Visibility
 from kiosk.errors import NotFound, ServiceError
 from kiosk.locale import msg
 from kiosk.outbox.ports import Delivery
@@ -82,14 +82,6 @@ def status(obj: CliContext, nir: str, oid: str, agent: str, as_json: bool) -> No
     emit(as_json, data, text)
 
 
-_POPULATIONS = ("professionals", "patient", "legal_representatives")
-
-
-def _visibility(hide: tuple[str, ...]) -> Visibility:
-    """The visibility with the named populations hidden (``--hide``, repeatable)."""
-    return Visibility(**{p: p not in hide for p in _POPULATIONS})
-
-
 def _written(obj: CliContext, as_json: bool, action: str, done: QueuedWrite) -> None:
     state = done.delivery.value
     data = {"action": action, "unique_id": done.unique_id, "delivery": state}
@@ -106,7 +98,7 @@ def _written(obj: CliContext, as_json: bool, action: str, done: QueuedWrite) -> 
 @click.option("--nir", required=True, help="The patient's NIR (identity qualified here).")
 @click.option("--oid", default=INS_TEST_OID, show_default=True, help="INS authority OID.")
 @click.option("--type", "type_key", required=True, type=click.Choice(sorted(DocumentDesk.types())))
-@click.option("--hide", multiple=True, type=click.Choice(_POPULATIONS), help="Hidden from.")
+@click.option("--hide", multiple=True, type=click.Choice(POPULATIONS), help="Hidden from.")
 @click.option("--title", default="", help="Title (default: the type's label).")
 @click.option("--agent", default="KIOSK", show_default=True, help="Local id of the agent.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -128,7 +120,7 @@ def submit(
     async def run() -> QueuedWrite:
         async with open_documents(obj.settings, agent=agent) as documents:
             return await documents.submit_file(
-                patient, pdf, type_key, visibility=_visibility(hide), title=title
+                patient, pdf, type_key, visibility=Visibility.hiding(hide), title=title
             )
 
     _written(obj, as_json, "submit", asyncio.run(run()))
@@ -153,7 +145,7 @@ def documents(obj: CliContext, nir: str, oid: str, as_json: bool) -> None:
             "unique_id": d.unique_id,
             "type_code": d.type_code,
             "title": d.title,
-            "hidden_from": [p for p in _POPULATIONS if not getattr(d.visibility, p)],
+            "hidden_from": list(d.visibility.hidden_from()),
             "sent_at": d.sent_at.isoformat(),
         }
         for d in found
@@ -198,7 +190,7 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable o
 @_NIR
 @_OID
 @_DOCUMENT
-@click.option("--hide", multiple=True, type=click.Choice(_POPULATIONS), help="Hidden from.")
+@click.option("--hide", multiple=True, type=click.Choice(POPULATIONS), help="Hidden from.")
 @_AGENT
 @_JSON
 @click.pass_obj
@@ -207,7 +199,7 @@ def visibility(
     as_json: bool,
 ) -> None:  # fmt: skip
     """TD3.3a: who may see the document; no --hide shows it to all (release after the annonce)."""
-    wanted = _visibility(hide)
+    wanted = Visibility.hiding(hide)
     done = _change(
         obj, nir, oid, unique_id, agent, "visibility",
         lambda desk, patient, sent: desk.set_visibility(patient, sent, wanted),

@@ -21,6 +21,7 @@ __all__ = [
     "HIDDEN_FROM_PATIENT",
     "HIDDEN_FROM_PROFESSIONALS",
     "NORMAL",
+    "POPULATIONS",
     "Visibility",
 ]
 
@@ -35,6 +36,10 @@ _DMP_CODES = frozenset(
 )
 
 
+POPULATIONS = ("professionals", "patient", "legal_representatives")
+"""The three populations, by the names of :class:`Visibility`'s fields."""
+
+
 @dataclass(frozen=True)
 class Visibility:
     """Who may see a document: professionals, the patient, the legal representatives."""
@@ -42,6 +47,16 @@ class Visibility:
     professionals: bool = True
     patient: bool = True
     legal_representatives: bool = True
+
+    @classmethod
+    def hiding(cls, hidden: Iterable[str]) -> Visibility:
+        """Visible to all but the populations named in ``hidden`` (of :data:`POPULATIONS`)."""
+        names = set(hidden)
+        return cls(*(population not in names for population in POPULATIONS))
+
+    def hidden_from(self) -> tuple[str, ...]:
+        """The populations it is hidden from, in :data:`POPULATIONS` order."""
+        return tuple(p for p in POPULATIONS if not getattr(self, p))
 
     def confidentiality_codes(self) -> list[tuple[str, str]]:
         """The XDS ``confidentialityCode`` values as (code, code system), ``N`` first."""

@@ -192,16 +192,9 @@ def _sources_text(sources: frozenset[Source]) -> str:
 
 _RECORDS = StorageName(msg("records.store.name"))
 
-_POPULATIONS = ("professionals", "patient", "legal_representatives")
-
-
-def _hidden_text(visibility: Visibility) -> str:
-    return ",".join(p for p in _POPULATIONS if not getattr(visibility, p))
-
 
 def _hidden_from(text: str) -> Visibility:
-    hidden = set(text.split(",")) if text else set()
-    return Visibility(**{p: p not in hidden for p in _POPULATIONS})
+    return Visibility.hiding(text.split(",") if text else ())
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -450,7 +443,7 @@ class RecordStore:
             document.entry_uuid,
             document.type_code,
             document.title,
-            _hidden_text(document.visibility),
+            ",".join(document.visibility.hidden_from()),
             document.state.value,
             iso(document.sent_at),
             document.sent_by,

@@ -288,7 +288,7 @@ class DocumentDesk:
         await self._outbox.enqueue(kind, key, payload)
         details = {"change": change.value, "key": key}
         if visibility is not None:
-            details["hidden_from"] = _hidden(visibility)
+            details["hidden_from"] = ",".join(visibility.hidden_from()) or "none"
         await self._audit(AuditKind.DOCUMENT_UPDATE_QUEUED, patient, details)
         delivery, error = await self._outbox.deliver(key)
         if delivery is not Delivery.DEAD:  # done, or queued to be sent: kept as it will be
@@ -366,16 +366,3 @@ def _read_pdf(path: Path) -> bytes:
         raise DocumentInvalid(
             msg("services.documents.unreadable", path=str(path)), detail=type(exc).__name__
         ) from exc
-
-
-def _hidden(visibility: Visibility) -> str:
-    hidden = [
-        name
-        for name, shown in (
-            ("professionals", visibility.professionals),
-            ("patient", visibility.patient),
-            ("legal_representatives", visibility.legal_representatives),
-        )
-        if not shown
-    ]
-    return ",".join(hidden) or "none"

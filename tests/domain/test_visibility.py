@@ -49,3 +49,10 @@ def test_unknown_dmp_code_is_refused_other_systems_ignored() -> None:
     assert Visibility.from_codes([("R", CODE_SYSTEM_HL7_CONFIDENTIALITY)]) == Visibility()
     # The same code under another system says nothing about the DMP populations.
     assert Visibility.from_codes([("MASQUE_PS", "1.2.3")]) == Visibility()
+
+
+@pytest.mark.parametrize("flags", list(product([True, False], repeat=3)))
+def test_the_populations_it_is_hidden_from_give_it_back(flags: tuple[bool, bool, bool]) -> None:
+    visibility = Visibility(*flags)
+    assert Visibility.hiding(visibility.hidden_from()) == visibility
+    assert len(visibility.hidden_from()) == flags.count(False)

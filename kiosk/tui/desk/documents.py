@@ -11,6 +11,7 @@ file, the habilitation table, the DMP — is shown with its reason, nothing chan
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["DocumentsScreen"]
 
 _POPULATIONS = ("patient", "legal_representatives", "professionals")
+"""The populations in the order the screen shows them (the patient's first)."""
 _COLUMNS = ("type", "title", "sent", "hidden")
 
 
@@ -116,7 +118,7 @@ class DocumentsScreen(PatientScreen):
             hidden = [
                 text(f"tui.documents.hidden.{name}", lang)
                 for name in _POPULATIONS
-                if not getattr(document.visibility, name)
+                if name in document.visibility.hidden_from()
             ]
             table.add_row(
                 Text(document.type_code),
@@ -180,8 +182,9 @@ class DocumentsScreen(PatientScreen):
         kind = self.query_one("#documents-type", Select).value
         if patient is None:
             return
-        hidden = {n: self.query_one(f"#documents-hide-{n}", Switch).value for n in _POPULATIONS}
-        visibility = Visibility(**{n: not hidden[n] for n in _POPULATIONS})
+        visibility = Visibility.hiding(
+            n for n in _POPULATIONS if self.query_one(f"#documents-hide-{n}", Switch).value
+        )
         sent = await self._write(
             self._desk().submit_file(
                 patient,
@@ -200,11 +203,7 @@ class DocumentsScreen(PatientScreen):
         if patient is None or document is None:
             return
         shown = document.visibility
-        wanted = Visibility(
-            professionals=shown.professionals,
-            patient=not shown.patient,
-            legal_representatives=shown.legal_representatives,
-        )
+        wanted = dataclasses.replace(shown, patient=not shown.patient)
         await self._write(self._desk().set_visibility(patient, document, wanted))
 
     @work(exclusive=True, exit_on_error=False)
