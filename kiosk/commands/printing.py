@@ -27,11 +27,9 @@ from kiosk.printing.receipt import (
     Layout,
     ReceiptContent,
     diagnostic_layout,
-    encode_escpos,
     label_layout,
-    png_bytes,
+    print_job,
     receipt_layout,
-    render,
 )
 from kiosk.wiring.devices import PrinterTarget as _Target
 from kiosk.wiring.devices import build_printer, private_sim_printer
@@ -67,15 +65,8 @@ async def _with_private_sim(
 
 
 def _job(kind: JobKind, layout: Layout, profile: PrinterProfile) -> PrintJob:
-    image = render(layout, profile.width_dots)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return PrintJob(
-        f"{kind.value}-{stamp}",
-        kind,
-        encode_escpos(image, profile),
-        png_bytes(image),
-        profile.width_dots,
-    )
+    return print_job(f"{kind.value}-{stamp}", kind, layout, profile)
 
 
 def _print_job(

@@ -38,6 +38,7 @@ from kiosk.domain.ins import Identity
 from kiosk.errors import PrinterError
 from kiosk.locale import msg
 from kiosk.printing.catalogue import wording
+from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.symbols import datamatrix_image, qr_image
 
@@ -58,6 +59,7 @@ __all__ = [
     "group_password",
     "label_layout",
     "png_bytes",
+    "print_job",
     "receipt_layout",
     "render",
     "ticket_layout",
@@ -418,6 +420,14 @@ def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False, compress_level=1)
     return out.getvalue()
+
+
+def print_job(job_id: str, kind: JobKind, layout: Layout, profile: PrinterProfile) -> PrintJob:
+    """``layout`` drawn once for ``profile``: its ESC/POS bytes and the PNG of the same page."""
+    image = render(layout, profile.width_dots)
+    return PrintJob(
+        job_id, kind, encode_escpos(image, profile), png_bytes(image), profile.width_dots
+    )
 
 
 def encode_escpos(image: Image.Image, profile: PrinterProfile) -> bytes:

@@ -51,13 +51,7 @@ class ReceiptPrinter:
     def _job(self, credentials: WebCredentials) -> PrintJob:
         # The renderer (Pillow, NumPy, the QR and Data Matrix encoders: ~60 ms and
         # ~20 MiB) loads with the first receipt, in its worker thread, not at start.
-        from kiosk.printing.receipt import (
-            ReceiptContent,
-            encode_escpos,
-            png_bytes,
-            receipt_layout,
-            render,
-        )
+        from kiosk.printing.receipt import ReceiptContent, print_job, receipt_layout
 
         content = ReceiptContent(
             establishment=self._establishment,
@@ -69,13 +63,8 @@ class ReceiptPrinter:
             portal_url=self._portal,
             lang=self._lang,
         )
-        image = render(receipt_layout(content), self._profile.width_dots)
-        return PrintJob(
-            f"receipt-{uuid7(self._clock)}",
-            JobKind.RECEIPT,
-            encode_escpos(image, self._profile),
-            png_bytes(image),
-            self._profile.width_dots,
+        return print_job(
+            f"receipt-{uuid7(self._clock)}", JobKind.RECEIPT, receipt_layout(content), self._profile
         )
 
     async def print_credentials(self, credentials: WebCredentials) -> None:

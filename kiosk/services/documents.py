@@ -40,6 +40,8 @@ from kiosk.locale import msg
 from kiosk.outbox.ports import Delivery
 from kiosk.records.record import DocumentState, SentDocument
 from kiosk.records.store import StoredRecord
+from kiosk.services.admission import AuditTrail
+from kiosk.services.enrolment import OutboxPort
 
 __all__ = [
     "MAX_PDF_BYTES",
@@ -74,18 +76,6 @@ class Registry(Protocol):
         ...
 
 
-class Outbox(Protocol):
-    """Queue a write and, online, wait for its acknowledgement (``StoreOutbox``)."""
-
-    async def enqueue(self, kind: str, key: str, payload: bytes) -> None:
-        """Queue, durably."""
-        ...
-
-    async def deliver(self, key: str) -> tuple[Delivery, str]:
-        """Done, pending or dead (with its error), after one attempt when online."""
-        ...
-
-
 class Records(Protocol):
     """The patient's local record and the documents sent for them (``RecordStore``)."""
 
@@ -99,14 +89,6 @@ class Records(Protocol):
 
     async def documents(self, patient: Ins) -> tuple[SentDocument, ...]:
         """The documents sent for the patient and not taken back."""
-        ...
-
-
-class Trail(Protocol):
-    """Where audit lines go (``OutboxStore.record``)."""
-
-    async def record(self, event: AuditEvent) -> None:
-        """Append one line to the chain."""
         ...
 
 
@@ -139,9 +121,9 @@ class DocumentDesk:
         self,
         *,
         registry: Registry,
-        outbox: Outbox,
+        outbox: OutboxPort,
         records: Records,
-        trail: Trail,
+        trail: AuditTrail,
         clock: Clock,
         author: DocumentAuthor,
         site: DocumentSite,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Protocol
 
 from kiosk.cards.ports import CardEvent, CardInserted, CardKind, CardRemoved, ReaderRemoved
 from kiosk.clock import Clock, uuid7
@@ -31,7 +30,7 @@ from kiosk.locale import msg, text
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.queue import PrintQueue
-from kiosk.services.admission import Admission
+from kiosk.services.admission import Admission, AuditTrail
 
 __all__ = ["COUNTDOWN_S", "SelfService", "TicketPrinter", "WipeReason"]
 
@@ -47,14 +46,6 @@ class WipeReason(StrEnum):
     FINISHED = "finished"
 
 
-class AuditTrail(Protocol):
-    """Where audit lines go (``OutboxStore.record``)."""
-
-    async def record(self, event: AuditEvent) -> None:
-        """Append one line to the chain."""
-        ...
-
-
 class TicketPrinter:
     """Renders the route-to-desk ticket and hands it to the kiosk's print queue."""
 
@@ -67,13 +58,7 @@ class TicketPrinter:
         self._establishment = establishment
 
     def _job(self, reason: RouteReason, lang: str) -> PrintJob:
-        from kiosk.printing.receipt import (
-            TicketContent,
-            encode_escpos,
-            png_bytes,
-            render,
-            ticket_layout,
-        )
+        from kiosk.printing.receipt import TicketContent, print_job, ticket_layout
 
         content = TicketContent(
             establishment=self._establishment,
@@ -82,13 +67,8 @@ class TicketPrinter:
             reason=text(f"selfservice.route.{reason.value}", lang),
             lang=lang,
         )
-        image = render(ticket_layout(content), self._profile.width_dots)
-        return PrintJob(
-            f"ticket-{uuid7(self._clock)}",
-            JobKind.TICKET,
-            encode_escpos(image, self._profile),
-            png_bytes(image),
-            self._profile.width_dots,
+        return print_job(
+            f"ticket-{uuid7(self._clock)}", JobKind.TICKET, ticket_layout(content), self._profile
         )
 
     async def print_ticket(self, reason: RouteReason, lang: str) -> None:
