@@ -164,7 +164,6 @@ def _change(
     oid: str,
     unique_id: str,
     agent: str,
-    action: str,
     apply: Callable[[DocumentDesk, Ins, SentDocument], Awaitable[QueuedWrite]],
 ) -> QueuedWrite:
     patient = Ins.of(nir, oid)
@@ -201,7 +200,7 @@ def visibility(
     """TD3.3a: who may see the document; no --hide shows it to all (release after the annonce)."""
     wanted = Visibility.hiding(hide)
     done = _change(
-        obj, nir, oid, unique_id, agent, "visibility",
+        obj, nir, oid, unique_id, agent,
         lambda desk, patient, sent: desk.set_visibility(patient, sent, wanted),
     )  # fmt: skip
     _written(obj, as_json, "visibility", done)
@@ -217,7 +216,7 @@ def visibility(
 def delete(obj: CliContext, nir: str, oid: str, unique_id: str, agent: str, as_json: bool) -> None:
     """TD3.3b: delete a document this establishment sent (its author's right)."""
     done = _change(
-        obj, nir, oid, unique_id, agent, "delete",
+        obj, nir, oid, unique_id, agent,
         lambda desk, patient, sent: desk.delete(patient, sent),
     )  # fmt: skip
     _written(obj, as_json, "delete", done)
@@ -236,7 +235,7 @@ def misfiled(
 ) -> None:
     """TD3.3c: withdraw a document sent to this patient's DMP by mistake, with the reason."""
     done = _change(
-        obj, nir, oid, unique_id, agent, "misfiled",
+        obj, nir, oid, unique_id, agent,
         lambda desk, patient, sent: desk.wrong_patient(patient, sent, reason),
     )  # fmt: skip
     _written(obj, as_json, "misfiled", done)

@@ -218,15 +218,15 @@ class KioskApp(App[None]):
         from kiosk.tui.selfservice.still_there import StillThereScreen
 
         check = await self.services.self_service.check_presence()
-        asking = isinstance(self.screen, StillThereScreen)
+        shown = self.screen
         if check.state is Presence.EXPIRED:
             self.reconcile_screens()
         elif check.state is Presence.ASKING:
-            if asking:
-                self.screen.count(check.seconds_left)  # type: ignore[attr-defined]
+            if isinstance(shown, StillThereScreen):
+                shown.count(check.seconds_left)
             else:
                 self.push_screen(StillThereScreen(check.seconds_left))
-        elif asking:
+        elif isinstance(shown, StillThereScreen):
             self.pop_screen()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

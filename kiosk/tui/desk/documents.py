@@ -55,6 +55,7 @@ class DocumentsScreen(PatientScreen):
         self._documents: tuple[SentDocument, ...] = ()
         self._outcome = ""
         self._busy = False
+        self._service: DocumentDesk | None = None
 
     def body(self) -> ComposeResult:
         with Vertical(id="documents", classes="enrol"):
@@ -78,7 +79,10 @@ class DocumentsScreen(PatientScreen):
         self.refresh_list()
 
     def _desk(self) -> DocumentDesk:
-        return self.desk.documents()
+        """The agent's document desk, asked for once (the screen goes with the session)."""
+        if self._service is None:
+            self._service = self.desk.documents()
+        return self._service
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang

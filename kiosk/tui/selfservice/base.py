@@ -33,21 +33,11 @@ class SelfScreen(KioskScreen):
         self.kiosk.services.self_service.touch()
 
 
-class VisitScreen(PatientScreen):
+class VisitScreen(SelfScreen, PatientScreen):
     """A screen about the patient at the kiosk; dropped and blanked by the wipe."""
-
-    def compose(self) -> ComposeResult:
-        yield from self.body()
-        yield KeyBar()
 
     @property
     def stale(self) -> bool:
         """Whether the kiosk moved on to another patient, or none."""
         visit = self.kiosk.services.self_service.admission
         return self._admission is None or visit is not self._admission
-
-    def on_key(self) -> None:
-        self.kiosk.services.self_service.touch()
-
-    def on_click(self) -> None:
-        self.kiosk.services.self_service.touch()
