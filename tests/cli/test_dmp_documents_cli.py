@@ -40,6 +40,14 @@ def _in_thread(kiosk: RunMain) -> Callable[..., Awaitable[tuple[int, str, str]]]
     return run
 
 
+async def _admitted(services: Services, where: Path) -> str:
+    """The adult admitted at the desk (DMP created); the site file the commands then read."""
+    events = services.card_monitor.events()
+    await logged_in(services, events)
+    await patient_with_a_dmp(services, events)
+    return _config(services, where)
+
+
 def _config(services: Services, where: Path) -> str:
     """A site file naming the desk's files, as the appliance's would."""
     paths = services.settings.paths
@@ -55,10 +63,7 @@ async def test_a_document_is_sent_listed_held_released_and_deleted_from_the_comm
     desk_services: Services, kiosk_main: RunMain, tmp_path: Path
 ) -> None:
     services = desk_services
-    events = services.card_monitor.events()
-    await logged_in(services, events)
-    await patient_with_a_dmp(services, events)
-    config = _config(services, tmp_path / "kiosk.toml")
+    config = await _admitted(services, tmp_path / "kiosk.toml")
     pdf = tmp_path / "lettre.pdf"
     pdf.write_bytes(PDF)
     run = _in_thread(kiosk_main)
@@ -102,10 +107,7 @@ async def test_bad_input_is_refused_with_its_exit_code_and_nothing_is_sent(
     desk_services: Services, kiosk_main: RunMain, tmp_path: Path
 ) -> None:
     services = desk_services
-    events = services.card_monitor.events()
-    await logged_in(services, events)
-    await patient_with_a_dmp(services, events)
-    config = _config(services, tmp_path / "kiosk.toml")
+    config = await _admitted(services, tmp_path / "kiosk.toml")
     image = tmp_path / "photo.pdf"
     image.write_bytes(b"\x89PNG\r\n\x1a\n not a pdf")
     run = _in_thread(kiosk_main)

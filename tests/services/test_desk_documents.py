@@ -8,13 +8,12 @@ from the patient until the consultation d'annonce, then released.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kiosk.audit.store import AuditLog
 from kiosk.cards.ports import CardInserted, CardKind
 from kiosk.domain.habilitation import HabilitationDenied, HabilitationTable
+from kiosk.domain.ins import Ins
 from kiosk.domain.visibility import HIDDEN_FROM_PATIENT, Visibility
 from kiosk.outbox.ports import Delivery
 from kiosk.services.documents import MAX_PDF_BYTES, DocumentInvalid
@@ -39,20 +38,21 @@ DOCTOR_PIN = "2580"  # kiosk/sim/data/professionals.toml: the fixture doctor's t
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
-async def _doctor(services: Services, events: Any) -> None:
+async def _doctor_with_a_patient(services: Services) -> Ins:
+    """The fixture doctor logged in with her CPS, then the adult admitted: their INS."""
+    events = services.card_monitor.events()
     card_control(services, {"op": "insert", "card": "cps-doctor"})
     await services.desk.card_event(await next_event(events, CardInserted, CardKind.CPS))
     who = await services.desk.login(DOCTOR_PIN)
     assert who.profession_code == "10"
+    return await patient_with_a_dmp(services, events)
 
 
 async def test_a_doctor_sends_a_discharge_letter_held_from_the_patient_then_releases_it(
     desk_services: Services,
 ) -> None:
     services = desk_services
-    events = services.card_monitor.events()
-    await _doctor(services, events)
-    patient = await patient_with_a_dmp(services, events)
+    patient = await _doctor_with_a_patient(services)
     documents = services.desk.documents()
 
     held = Visibility(patient=False)  # until the consultation d'annonce (seed 001)
@@ -91,9 +91,7 @@ async def test_a_document_sent_to_the_wrong_dmp_is_withdrawn_with_its_reason(
     desk_services: Services,
 ) -> None:
     services = desk_services
-    events = services.card_monitor.events()
-    await _doctor(services, events)
-    patient = await patient_with_a_dmp(services, events)
+    patient = await _doctor_with_a_patient(services)
     documents = services.desk.documents()
     await documents.submit(patient, PDF, "laboratory_report")
     (listed,) = await documents.documents(patient)
@@ -149,9 +147,7 @@ async def test_bad_documents_are_refused_and_nothing_is_queued(
     desk_services: Services, pdf: bytes, type_key: str, words: str
 ) -> None:
     services = desk_services
-    events = services.card_monitor.events()
-    await _doctor(services, events)
-    patient = await patient_with_a_dmp(services, events)
+    patient = await _doctor_with_a_patient(services)
     with pytest.raises(DocumentInvalid) as refused:
         await services.desk.documents().submit(patient, pdf, type_key)
     assert words in refused.value.message("fr")
