@@ -3,7 +3,9 @@
 The world (readers and cards, tokens, INSi/DMP behind a network that can be cut,
 printer, scanner, feed sink) starts first; then the kiosk app opens in this
 terminal on that world's services (:func:`kiosk.wiring.open_services` with its
-state directory), in desk mode unless ``--mode self``. F12 opens the demo panel
+state directory), in desk mode unless ``--mode self``; its record store holds the
+demo's earlier desk visits (:mod:`kiosk.sim.visits`: patients an agent qualified
+before, whom the self-service kiosk may then enrol alone). F12 opens the demo panel
 (:mod:`kiosk.tui.demo_panel`), which drives the world exactly as ``kiosk sim …``
 does from a second terminal. A simulator that dies while the app runs turns the
 footer's ``world`` light down, naming it. Leaving the app (or ``--duration``
@@ -105,6 +107,7 @@ def demo(
 def _open_app(obj: CliContext, world: SimWorld, mode: str, duration: float | None) -> None:
     from kiosk.commands.tui_run import run_tui
     from kiosk.sim.control import SimControl
+    from kiosk.sim.visits import seed_earlier_visits
     from kiosk.wiring.probes import world_probe
     from kiosk.wiring.world import world_facts
 
@@ -124,6 +127,7 @@ def _open_app(obj: CliContext, world: SimWorld, mode: str, duration: float | Non
         extra_probes=(world_probe(dead),),
         demo=control,
         duration=duration,
+        prepare=lambda services: seed_earlier_visits(services.records, services.clock.now()),
     )
 
 

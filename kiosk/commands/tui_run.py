@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ from kiosk.commands.context import CliContext
 
 if TYPE_CHECKING:
     from kiosk.config import Settings
+    from kiosk.wiring import Services
     from kiosk.wiring.probes import Probe
 
 __all__ = ["LOG_FILE", "MODE_OPTION", "logs_to_file", "mode_of", "run_tui"]
@@ -82,10 +83,12 @@ def run_tui(
     extra_probes: Sequence[Probe] = (),
     demo: object = None,
     duration: float | None = None,
+    prepare: Callable[[Services], Awaitable[object]] | None = None,
 ) -> None:
     """Open the services, run the app in this terminal until it exits (or ``duration`` ends).
 
-    ``demo`` is the demo panel's ``DemoControl`` (``kiosk.sim.control.SimControl``).
+    ``demo`` is the demo panel's ``DemoControl`` (``kiosk.sim.control.SimControl``);
+    ``prepare`` runs on the opened services before the app (the demo's earlier visits).
     """
     if obj.tui is None:
         raise RuntimeError("no TUI launcher: kiosk.cli hands one to every command")
@@ -97,6 +100,8 @@ def run_tui(
         async with open_services(
             settings, state_dir=state_dir, extra_probes=extra_probes
         ) as services:
+            if prepare is not None:
+                await prepare(services)
             await launch(services, mode=mode, lang=obj.lang, demo=demo, duration=duration)
 
     with logs_to_file(settings):

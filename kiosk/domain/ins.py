@@ -38,6 +38,7 @@ __all__ = [
     "check_birth_place",
     "check_oid_allowed",
     "compare_traits",
+    "keeps_qualification",
     "normalise_name",
     "status_from",
 ]
@@ -278,6 +279,24 @@ def status_from(
     if high_trust_document_checked:
         return IdentityStatus.VALI
     return IdentityStatus.PROV
+
+
+def keeps_qualification(earlier: Identity, now: Identity) -> bool:
+    """Whether an identity qualified at an earlier visit is still qualified now.
+
+    RNIV: a qualified identity keeps its status in the establishment's identity
+    repository; what must hold at the next visit is that it is the same one. Here:
+    the earlier record was qualified (INSi and a high-trust document checked by an
+    agent), and INSi, called again now, returns the same INS and the same five strict
+    traits. Any change (a corrected trait, a new matricule) needs the document again.
+    Most cautious reading; site to check against the RNIV.
+    """
+    return (
+        earlier.status is IdentityStatus.QUAL
+        and earlier.ins is not None
+        and earlier.ins == now.ins
+        and earlier.traits == now.traits
+    )
 
 
 @dataclass(frozen=True, repr=False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-__all__ = ["Presence", "PresenceCheck", "RouteReason", "presence"]
+__all__ = ["Farewell", "Presence", "PresenceCheck", "RouteReason", "presence"]
 
 
 class RouteReason(StrEnum):
@@ -41,11 +41,33 @@ class RouteReason(StrEnum):
     """INSi or the DMP does not answer."""
     CARD_UNREADABLE = "card_unreadable"
     """The Vitale card could not be read."""
+    DMP_REFUSED = "dmp_refused"
+    """The DMP refused this establishment's request (access forbidden, creation failed)."""
 
     @property
     def code(self) -> str:
         """The short code printed on the ticket (``BL-01`` … ``BL-09``)."""
         return f"BL-{list(RouteReason).index(self) + 1:02d}"
+
+
+class Farewell(StrEnum):
+    """How the visit ended, said on the attract screen until the card is taken back.
+
+    Nothing of the patient is in it: the kiosk has already forgotten them.
+    """
+
+    CREATED = "created"
+    """The DMP was created (the connection details printed if asked)."""
+    DEFERRED = "deferred"
+    """The creation is queued: the DMP does not answer now; it is sent when it does."""
+    NOT_CREATED = "not_created"
+    """The patient chose not to create a DMP."""
+    AUTHORIZED = "authorized"
+    """This establishment may now reach the patient's existing DMP."""
+    ALREADY = "already"
+    """The patient's DMP already allowed this establishment: nothing to do."""
+    DECLINED = "declined"
+    """The patient refused this establishment's access to their DMP."""
 
 
 class Presence(StrEnum):

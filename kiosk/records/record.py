@@ -20,6 +20,8 @@ class Source(StrEnum):
     DATAMATRIX = "datamatrix"
     DOCUMENT = "document"
     """A high-trust identity document checked by the agent (ID card, passport, permit)."""
+    EARLIER = "earlier"
+    """The qualification of an earlier visit, kept: INSi confirmed the same identity now."""
 
 
 @dataclass(frozen=True, repr=False)

@@ -332,6 +332,11 @@ class RecordStore:
             ),
         )
 
+    async def current(self, ins: Ins) -> IdentityRecord | None:
+        """The current record of ``ins`` (an ``IdentityStore``'s earlier visit), or None."""
+        stored = await self.get(ins)
+        return None if stored is None else stored.current
+
     async def count(self) -> int:
         """How many patients have a local record."""
         row = await self._db.call(lambda c: c.execute("SELECT count(*) FROM identity").fetchone())

@@ -43,6 +43,7 @@ from kiosk.domain.ins import (
     TraitDifference,
     check_oid_allowed,
     compare_traits,
+    keeps_qualification,
     normalise_name,
     status_from,
 )
@@ -150,6 +151,10 @@ class IdentityStore(Protocol):
         """Keep ``record`` for its INS; a lower status may be logged without replacing."""
         ...
 
+    async def current(self, ins: Ins) -> IdentityRecord | None:
+        """The record kept for ``ins`` (an earlier visit's), or None."""
+        ...
+
 
 @dataclass
 class MemoryIdentityStore:
@@ -161,6 +166,9 @@ class MemoryIdentityStore:
         ins = record.identity.ins
         assert ins is not None  # the flow stores only identities INSi gave an INS
         self.records[ins.matricule.value] = record
+
+    async def current(self, ins: Ins) -> IdentityRecord | None:
+        return self.records.get(ins.matricule.value)
 
 
 @dataclass(frozen=True, repr=False)
@@ -383,16 +391,24 @@ class IdentityFlow:
         await self._check_card_unchanged()
         if self._card_diffs and Source.DOCUMENT not in self._sources:
             raise TraitsMismatch(msg("services.identity.source_vitale"), self._card_diffs)
+        documented = Source.DOCUMENT in self._sources
         status = status_from(
             insi_confirmed=True,
-            high_trust_document_checked=Source.DOCUMENT in self._sources,
+            high_trust_document_checked=documented,
             doubtful=doubtful,
             fictitious=fictitious,
         )
+        sources = frozenset(self._sources)
+        if status is IdentityStatus.RECUP and not self._card_diffs:
+            earlier = await self._store.current(ins)
+            if earlier is not None and keeps_qualification(
+                earlier.identity, Identity(ins, strict, status)
+            ):
+                status, sources = IdentityStatus.QUAL, sources | {Source.EARLIER}
         now = self._clock.now()
         record = IdentityRecord(
             identity=Identity(ins, strict, status),
-            sources=frozenset(self._sources),
+            sources=sources,
             history=history,
             created_at=self._read_at or now,
             checked_at=now,

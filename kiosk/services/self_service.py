@@ -22,20 +22,29 @@ from kiosk.clock import Clock, uuid7
 from kiosk.domain.audit import AuditEvent, AuditKind
 from kiosk.domain.ins import IdentityNotQualified
 from kiosk.domain.minors import is_minor
-from kiosk.domain.selfservice import Presence, PresenceCheck, RouteReason, presence
+from kiosk.domain.selfservice import Farewell, Presence, PresenceCheck, RouteReason, presence
 from kiosk.domain.vitale import Beneficiary
-from kiosk.errors import InvalidInput, Unavailable
+from kiosk.errors import CardReadError, InvalidInput, Unavailable
 from kiosk.insi.protocol import ResultCode
 from kiosk.locale import msg, text
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.queue import PrintQueue
 from kiosk.services.admission import Admission, AuditTrail
+from kiosk.services.stages import TERMINAL, Stage
 
 __all__ = ["COUNTDOWN_S", "SelfService", "TicketPrinter", "WipeReason"]
 
 COUNTDOWN_S = 15.0
 """How long "Are you still there?" waits before the wipe (issue 18)."""
+
+
+_DMP_ROUTES = {
+    Stage.CLOSED: RouteReason.DMP_CLOSED,
+    Stage.OPPOSED: RouteReason.OPPOSED,
+    Stage.FORBIDDEN: RouteReason.DMP_REFUSED,
+}
+"""The DMP statuses the kiosk may not handle alone."""
 
 
 class WipeReason(StrEnum):
@@ -102,6 +111,8 @@ class SelfService:
         """The patient's admission, from their card's insertion to the wipe."""
         self.routed: RouteReason | None = None
         """Why this patient was sent to the desk, once they were."""
+        self.farewell: Farewell | None = None
+        """How the last visit ended, shown until its card is taken back (nothing personal)."""
         self._last_touch = clock.now()
 
     def __repr__(self) -> str:
@@ -110,7 +121,10 @@ class SelfService:
     async def card_event(self, event: CardEvent) -> None:
         """A Vitale card in begins a visit; the same card out wipes it at once."""
         admission = self.admission
+        if isinstance(event, CardRemoved | ReaderRemoved):
+            self.farewell = None  # the card is taken back
         if isinstance(event, CardInserted) and event.kind is CardKind.VITALE and admission is None:
+            self.farewell = None
             self.admission = self._begin(event.reader)
             self.admission.start_reading()
             self.touch()
@@ -143,21 +157,36 @@ class SelfService:
             await self.wipe(WipeReason.TIMEOUT)
         return check
 
-    async def identify(self, index: int, person: Beneficiary, lang: str) -> RouteReason | None:
-        """Beneficiary ``index`` chosen: INSi, then what the kiosk may do alone.
+    async def read_card(self, lang: str) -> tuple[Beneficiary, ...] | RouteReason:
+        """The card's beneficiaries; an unreadable card sends the patient to the desk."""
+        try:
+            return await self._visit().read_card()
+        except (CardReadError, Unavailable):
+            await self.route_to_desk(RouteReason.CARD_UNREADABLE, lang)
+            return RouteReason.CARD_UNREADABLE
 
-        Returns None when the identity is qualified and the visit goes on; otherwise the
-        reason the patient is sent to the desk, the ticket already printed. In that order:
-        a minor (their representative consents at the desk), INSi unreachable, no or
-        several identities, a trait the card and INSi disagree on, an identity this
-        kiosk may not qualify (RNIV: only an agent checks the identity document).
+    async def identify(self, index: int, person: Beneficiary, lang: str) -> RouteReason | Stage:
+        """Beneficiary ``index`` chosen: INSi, the kiosk's rules, then the DMP's status.
+
+        Returns the DMP's status (:attr:`Stage.NO_DMP`, :attr:`Stage.NEEDS_AUTHORIZATION`)
+        when the visit goes on; :attr:`Stage.AUTHORIZED` when there is nothing to do (the
+        visit is finished: the app returns to its attract screen); otherwise the reason
+        the patient is sent to the desk, the ticket already printed. In that order: a
+        minor (their representative consents at the desk), INSi unreachable, no or
+        several identities, a trait the card and INSi disagree on, an identity this kiosk
+        may not qualify (RNIV: only an agent checks the identity document; a patient
+        qualified at an earlier visit whom INSi returns unchanged stays qualified), then
+        a DMP closed, opposed, refused or unreachable.
         """
         admission = self._visit()
         admission.choose(index)
         reason = await self._identity_reason(admission, person)
-        if reason is not None:
-            await self.route_to_desk(reason, lang)
-        return reason
+        outcome = reason if reason is not None else await self._dmp_reason(admission)
+        if isinstance(outcome, RouteReason):
+            await self.route_to_desk(outcome, lang)
+        elif outcome is Stage.AUTHORIZED:
+            await self.finish(Farewell.ALREADY)
+        return outcome
 
     async def _identity_reason(
         self, admission: Admission, person: Beneficiary
@@ -181,6 +210,76 @@ class SelfService:
         except Unavailable:
             return RouteReason.SERVICE_DOWN
         return None
+
+    @staticmethod
+    async def _dmp_reason(admission: Admission) -> RouteReason | Stage:
+        try:
+            stage = await admission.dmp_status()
+        except Unavailable:
+            return RouteReason.SERVICE_DOWN
+        return _DMP_ROUTES.get(stage, stage)
+
+    async def inform(self) -> Stage:
+        """ "I have read it": the information given, on the kiosk (no brochure handed)."""
+        return await self._visit().give_information(brochure=False)
+
+    async def consent(
+        self,
+        lang: str,
+        *,
+        creation: bool,
+        establishment_access: bool,
+        emergency_access: bool,
+        regulation_centre_access: bool,
+    ) -> RouteReason | Stage:
+        """The patient's answers, recorded; with creation, TD1.1 queued and awaited online.
+
+        Created: the visit goes on to the connection details. Queued (the DMP does not
+        answer) or not wanted: the visit is finished. A creation the DMP refused sends
+        the patient to the desk.
+        """
+        stage = await self._visit().consent(
+            creation=creation,
+            establishment_access=establishment_access,
+            emergency_access=emergency_access,
+            regulation_centre_access=regulation_centre_access,
+        )
+        if stage is Stage.CREATION_FAILED:
+            await self.route_to_desk(RouteReason.DMP_REFUSED, lang)
+            return RouteReason.DMP_REFUSED
+        if stage is Stage.DEFERRED:
+            await self.finish(Farewell.DEFERRED)
+        elif stage is Stage.CONSENT_REFUSED:
+            await self.finish(Farewell.NOT_CREATED)
+        return stage
+
+    async def authorize(self, *, agreed: bool) -> Stage:
+        """This establishment's access to the patient's existing DMP, given or refused; done."""
+        stage = await self._visit().authorize(agreed=agreed)
+        await self.finish(Farewell.AUTHORIZED if agreed else Farewell.DECLINED)
+        return stage
+
+    async def conclude(self, *, mobile: str | None) -> None:
+        """After the creation: the connection details if asked, then the visit ends.
+
+        The details need a web account (TD1.5), whose one-time codes go to ``mobile``;
+        None: not wanted. An invalid number or a printer fault leaves the visit open
+        (the account, once opened, is not asked twice): try again, or say no.
+        """
+        admission = self._visit()
+        if mobile is not None:
+            if admission.stage is not Stage.WEB_ACCOUNT_OPEN:
+                await admission.open_web_account(mobile=mobile)
+            await admission.print_credentials()
+        await self.finish(Farewell.CREATED)
+
+    async def finish(self, farewell: Farewell) -> None:
+        """The visit is over: say how on the attract screen, and wipe."""
+        admission = self._visit()
+        if admission.stage is not None and admission.stage not in TERMINAL:
+            admission.finish()
+        await self.wipe(WipeReason.FINISHED)
+        self.farewell = farewell
 
     def _visit(self) -> Admission:
         if self.admission is None:

@@ -164,7 +164,11 @@ async def open_services(
             )
 
         def enrolment_flow(
-            agent: Signer, recorded_by: str, first_name: str, family_name: str
+            agent: Signer,
+            recorded_by: str,
+            first_name: str,
+            family_name: str,
+            channel: InformationChannel = InformationChannel.DESK,
         ) -> EnrolmentFlow:
             receipts = ReceiptPrinter(
                 queue,
@@ -187,7 +191,7 @@ async def open_services(
                 clock=clock,
                 structure_id=site.establishment_id,
                 recorded_by=recorded_by,
-                channel=InformationChannel.DESK,
+                channel=channel,
                 brochure_version=site.brochure_version,
             )
 
@@ -228,7 +232,7 @@ async def open_services(
                 reader=reader,
                 identity=identity_flow(lambda: vitale.read(reader)),
                 enrolment=lambda first, family: enrolment_flow(
-                    writes.signer, installation, first, family
+                    writes.signer, installation, first, family, InformationChannel.KIOSK
                 ),
                 trail=outbox,
                 queue=outbox,

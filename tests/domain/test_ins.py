@@ -24,6 +24,7 @@ from kiosk.domain.ins import (
     Trait,
     check_oid_allowed,
     compare_traits,
+    keeps_qualification,
     normalise_name,
     status_from,
 )
@@ -181,6 +182,32 @@ def test_status_follows_the_rniv(
     insi: bool, document: bool, doubtful: bool, fictitious: bool, status: IdentityStatus
 ) -> None:
     assert status_from(insi, document, doubtful=doubtful, fictitious=fictitious) is status
+
+
+@relaxed
+@given(
+    first=identities(),
+    second=identities(),
+    status=st.sampled_from(IdentityStatus),
+    same_ins=st.booleans(),
+    same_traits=st.booleans(),
+)
+def test_only_a_qualified_identity_returned_unchanged_keeps_its_qualification(
+    first: tuple[Ins, StrictTraits],
+    second: tuple[Ins, StrictTraits],
+    status: IdentityStatus,
+    same_ins: bool,
+    same_traits: bool,
+) -> None:
+    """DOMAIN.md §2: QUAL needs INSi and a document; kept only for the very same identity."""
+    ins, old = first
+    now_ins = ins if same_ins else second[0]
+    now_traits = old if same_traits else second[1]
+    earlier = Identity(ins, old, status)
+    now = Identity(now_ins, now_traits, IdentityStatus.RECUP)
+    kept = keeps_qualification(earlier, now)
+    same = now_ins == ins and now_traits == old
+    assert kept == (status is IdentityStatus.QUAL and same)
 
 
 def test_status_labels_exist_in_both_languages() -> None:

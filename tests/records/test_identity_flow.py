@@ -75,21 +75,25 @@ async def test_a_qualified_identity_is_still_there_after_a_restart(
         await reopened.close()
 
 
-async def test_a_later_admission_without_a_document_keeps_the_qualified_record(
+async def test_a_later_admission_without_a_document_stays_qualified_on_the_record(
     store: RecordStore, flow: IdentityFlow, clock: FrozenClock
 ) -> None:
+    """RNIV: the qualification is kept for the same identity; the record says so."""
     first = await admit(flow, document=True, ipp="IPP-000123")
 
     clock.advance(3600 * 24 * 30)
     second = await admit(flow, document=False)
-    assert second.identity.status is IdentityStatus.RECUP
+    assert second.identity.status is IdentityStatus.QUAL
+    assert second.sources == {Source.VITALE, Source.INSI, Source.EARLIER}
 
     assert first.identity.ins is not None
     stored = await store.get(first.identity.ins)
     assert stored is not None
-    assert stored.current == first
-    assert stored.latest.status is IdentityStatus.RECUP
-    assert stored.latest.sources == {Source.VITALE, Source.INSI}
+    assert stored.current.identity.status is IdentityStatus.QUAL
+    assert stored.current.ipp == "IPP-000123"  # the site's IPP is kept
+    assert stored.current.created_at == first.created_at
+    assert stored.current.checked_at == second.checked_at
+    assert stored.latest.sources == {Source.VITALE, Source.INSI, Source.EARLIER}
 
 
 async def test_service_down_stores_nothing(

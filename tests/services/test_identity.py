@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -117,6 +118,54 @@ async def test_without_a_document_the_identity_is_only_recovered_and_its_ins_sta
         record.identity.ins_for_transmission()
     with pytest.raises(IdentityNotQualified):
         payload_for(record.identity)
+
+
+async def test_a_patient_qualified_at_an_earlier_visit_stays_qualified_when_insi_agrees(
+    flow_for: FlowFor, store: MemoryIdentityStore
+) -> None:
+    """RNIV: a qualified identity keeps its status; the next visit checks it is the same one.
+
+    The self-service kiosk checks no document: only a patient an agent qualified before,
+    whom INSi returns unchanged, goes on there (issue 18).
+    """
+    first = flow_for(Slot(ADULT))
+    await first.read_card()
+    first.choose(0)
+    await first.query_insi()
+    first.confirm_document()
+    await first.store()
+
+    again = flow_for(Slot(ADULT))
+    await again.read_card()
+    again.choose(0)
+    await again.query_insi()
+    record = await again.store()  # no document this time
+    assert record.identity.status is IdentityStatus.QUAL
+    assert record.sources == {Source.VITALE, Source.INSI, Source.EARLIER}
+
+
+async def test_an_earlier_qualification_with_other_traits_is_not_kept(
+    flow_for: FlowFor, store: MemoryIdentityStore
+) -> None:
+    first = flow_for(Slot(ADULT))
+    await first.read_card()
+    first.choose(0)
+    await first.query_insi()
+    first.confirm_document()
+    qualified = await first.store()
+    ins = qualified.identity.ins
+    assert ins is not None
+    old = qualified.identity.traits  # as if INSi had corrected the birth place since
+    changed = dataclasses.replace(old, birth_place="99100")
+    store.records[ins.matricule.value] = dataclasses.replace(
+        qualified, identity=dataclasses.replace(qualified.identity, traits=changed)
+    )
+
+    again = flow_for(Slot(ADULT))
+    await again.read_card()
+    again.choose(0)
+    await again.query_insi()
+    assert (await again.store()).identity.status is IdentityStatus.RECUP
 
 
 async def test_doubtful_identity_is_never_qualified(

@@ -17,10 +17,13 @@ import pytest
 from kiosk.audit.store import AuditLog
 from kiosk.cards.ports import CardInserted, CardKind, CardRemoved
 from kiosk.clock import FrozenClock
-from kiosk.domain.selfservice import Presence, RouteReason
+from kiosk.domain.consent import InformationChannel
+from kiosk.domain.selfservice import Farewell, Presence, RouteReason
 from kiosk.errors import IdentityError
 from kiosk.printing.ports import JobKind
 from kiosk.services.self_service import SelfService
+from kiosk.services.stages import Stage
+from kiosk.sim.visits import seed_earlier_visits
 from kiosk.wiring import Services, open_services
 from tests import softhsm as tokens
 from tests.desk import card_control, dmp_record, next_event, printed_pages, sim_settings, sim_world
@@ -30,6 +33,7 @@ __all__ = ["sim_world"]  # fixtures, used by name
 test_pki = tokens.test_pki
 
 ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS test OID
+KNOWN_NIR = "168023155504273"  # dmp-known.toml: a DMP Mon espace santé created
 
 
 @pytest.fixture
@@ -129,7 +133,7 @@ def test_the_ticket_names_no_one() -> None:
     assert fields == {"establishment", "printed_at", "reason_code", "reason", "lang"}
 
 
-async def _routed(services: Services, card: str, index: int) -> RouteReason | None:
+async def _routed(services: Services, card: str, index: int) -> RouteReason | Stage:
     events = services.card_monitor.events()
     card_control(services, {"op": "insert", "card": card})
     await services.self_service.card_event(await next_event(events, CardInserted, CardKind.VITALE))
@@ -143,6 +147,7 @@ async def _routed(services: Services, card: str, index: int) -> RouteReason | No
     ("card", "index", "reason"),
     [
         ("adult", 0, RouteReason.NOT_QUALIFIED),  # INSi agrees; no agent saw a document
+        ("corsica", 0, RouteReason.NOT_QUALIFIED),  # never seen at the desk before
         ("family", 0, RouteReason.INSI_MISMATCH),  # the card's usage name, INSi's birth name
         ("family", 1, RouteReason.MINOR),  # LEA, born 2015: her representative, at the desk
     ],
@@ -157,3 +162,135 @@ async def test_what_the_kiosk_may_not_finish_alone_goes_to_the_desk(
     lines = await _audit(services)
     assert f'"reason":"{reason.code}"' in lines.replace(" ", "")
     assert '"dmp.' not in lines  # nothing asked of, or sent to, the DMP
+
+
+# -- a patient qualified at an earlier desk visit: the kiosk goes on alone ------------
+
+
+async def _returning(services: Services, card: str) -> RouteReason | Stage:
+    """The demo's earlier desk visits in the record store, then ``card`` at the kiosk."""
+    await seed_earlier_visits(services.records, services.clock.now())
+    return await _routed(services, card, 0)
+
+
+async def test_a_patient_qualified_earlier_enrols_alone_from_card_to_printed_details(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    """Issue 18: "DMP created with the consent record; receipt printed; audit verifies"."""
+    services, _ = kiosk
+    kiosk_service = services.self_service
+    assert await _returning(services, "adult") is Stage.NO_DMP
+    admission = kiosk_service.admission
+    assert admission is not None
+    assert await kiosk_service.inform() is Stage.INFORMED
+    stage = await kiosk_service.consent(
+        "en",
+        creation=True,
+        establishment_access=True,
+        emergency_access=True,
+        regulation_centre_access=False,
+    )
+    assert stage is Stage.CREATED
+    before = len(printed_pages(services))
+    await kiosk_service.conclude(mobile="+590 690 12 34 56")  # Guadeloupe
+
+    assert kiosk_service.admission is None  # finished is wiped
+    assert admission.patient_name == ""
+    assert kiosk_service.farewell is Farewell.CREATED
+    assert len(printed_pages(services)) == before + 1
+    record = await dmp_record(services, ADULT_NIR)
+    assert record["exists"]
+    assert record["consent"]["regulation_centre_access"] is False
+    lines = (await _audit(services)).replace(" ", "")
+    for kind in ("information.given", "consent.given", "dmp.created", "receipt.printed"):
+        assert f'"{kind}"' in lines
+    assert '"channel":"kiosk"' in lines  # read on the kiosk's screens
+    assert '"reason":"finished"' in lines
+    assert ADULT_NIR not in lines
+
+    card_control(services, {"op": "pull", "card": "adult"})
+    await kiosk_service.card_event(await next_event(services.card_monitor.events(), CardRemoved))
+    assert kiosk_service.farewell is None  # the card taken back: the attract screen again
+
+
+async def test_no_to_the_creation_creates_nothing_and_ends_the_visit(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, _ = kiosk
+    kiosk_service = services.self_service
+    assert await _returning(services, "adult") is Stage.NO_DMP
+    await kiosk_service.inform()
+    stage = await kiosk_service.consent(
+        "fr",
+        creation=False,
+        establishment_access=False,
+        emergency_access=False,
+        regulation_centre_access=False,
+    )
+    assert stage is Stage.CONSENT_REFUSED
+    assert kiosk_service.admission is None
+    assert kiosk_service.farewell is Farewell.NOT_CREATED
+    assert not (await dmp_record(services, ADULT_NIR))["exists"]
+
+
+async def test_the_information_read_on_the_kiosk_stays_for_the_desk(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    """Issue 18: "The information already given stays recorded so the desk does not repeat it"."""
+    services, _ = kiosk
+    assert await _returning(services, "adult") is Stage.NO_DMP
+    admission = services.self_service.admission
+    assert admission is not None
+    patient = admission.patient
+    assert patient is not None
+    await services.self_service.inform()
+    card_control(services, {"op": "pull", "card": "adult"})
+    await services.self_service.card_event(
+        await next_event(services.card_monitor.events(), CardRemoved)
+    )
+    given = await services.records.informed(patient)
+    assert given is not None
+    assert given.channel is InformationChannel.KIOSK
+    assert not given.brochure
+
+
+async def test_an_existing_dmp_is_opened_to_this_hospital_when_the_patient_says_yes(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, _ = kiosk
+    assert await _returning(services, "dmp-known") is Stage.NEEDS_AUTHORIZATION
+    assert await services.self_service.authorize(agreed=True) is Stage.AUTHORIZED
+    assert services.self_service.farewell is Farewell.AUTHORIZED
+    record = await dmp_record(services, KNOWN_NIR)
+    assert list(record["authorizations"].values()) == ["VALIDE"]
+    assert '"dmp.authorization_given"' in await _audit(services)
+
+
+async def test_a_dmp_this_hospital_may_already_read_needs_nothing(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    services, _ = kiosk
+    assert await _returning(services, "dmp-authorized") is Stage.AUTHORIZED
+    assert services.self_service.admission is None
+    assert services.self_service.farewell is Farewell.ALREADY
+
+
+@pytest.mark.parametrize(
+    ("card", "reason", "state"),
+    [
+        ("dmp-closed", RouteReason.DMP_CLOSED, "closed"),  # reopened only at the desk
+        ("dmp-opposed", RouteReason.OPPOSED, "opposed"),  # seed 004: « sauf opposition »
+    ],
+)
+async def test_a_dmp_the_kiosk_may_not_touch_sends_the_patient_to_the_desk(
+    kiosk: tuple[Services, FrozenClock], card: str, reason: RouteReason, state: str
+) -> None:
+    services, _ = kiosk
+    assert await _returning(services, card) is reason
+    ticket = services.print_queue.last(JobKind.TICKET)
+    assert ticket is not None
+    assert ticket.printed
+    lines = (await _audit(services)).replace(" ", "")
+    assert f'"reason":"{reason.code}"' in lines
+    assert '"consent.' not in lines
+    assert '"dmp.authorization_' not in lines

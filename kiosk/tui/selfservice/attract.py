@@ -2,7 +2,8 @@
 
 Both languages are written on it, the chosen one first and larger; the two buttons (or
 F2) switch. A Vitale card inserted here begins a visit: "Who are you?" is pushed as a
-fresh screen over this one.
+fresh screen over this one. When a visit ended with its card still in, it says how
+(nothing personal: the kiosk has forgotten the patient) and "Please take your card".
 """
 
 from __future__ import annotations
@@ -33,8 +34,19 @@ class AttractScreen(SelfScreen):
     def render_texts(self) -> None:
         lang = self.kiosk.lang
         other = "en" if lang == "fr" else "fr"
-        self.query_one("#attract-title", Static).update(text("tui.self.attract", lang))
-        self.query_one("#attract-other", Static).update(text("tui.self.attract", other))
+        farewell = self.kiosk.services.self_service.farewell
+        if farewell is None:
+            title = text("tui.self.attract", lang)
+            below = text("tui.self.attract", other)
+        else:  # the visit ended, its card still in: how, and take it back
+            title = text(f"selfservice.farewell.{farewell.value}", lang)
+            below = f"{text('tui.self.take_card', lang)}\n{text('tui.self.take_card', other)}"
+        self.query_one("#attract-title", Static).update(title)
+        self.query_one("#attract-other", Static).update(below)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.render_texts()  # a visit may have ended meanwhile
 
     @on(Button.Pressed, "#lang-fr")
     def _french(self) -> None:
@@ -51,3 +63,5 @@ class AttractScreen(SelfScreen):
         visit = self.kiosk.services.self_service.admission
         if visit is not None and self.kiosk.screen is self:
             self.show(WhoScreen(visit))
+        else:
+            self.render_texts()  # the card taken back: the farewell goes

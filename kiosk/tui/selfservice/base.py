@@ -8,7 +8,10 @@ Designed for 50×15 cells first (ARCHITECTURE.md §9), no status bar: the hall n
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 
 from kiosk.tui.base import KioskScreen
 from kiosk.tui.desk.patient import PatientScreen
@@ -18,7 +21,16 @@ __all__ = ["SelfScreen", "VisitScreen"]
 
 
 class SelfScreen(KioskScreen):
-    """A self-service screen: its body and the key bar, no status bar."""
+    """A self-service screen: its body and the key bar, no status bar.
+
+    The arrow keys move between the big buttons as Tab does: a kiosk keypad has arrows
+    and Enter, rarely Tab.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,up", "app.focus_previous", show=False),
+        Binding("right,down", "app.focus_next", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         yield from self.body()

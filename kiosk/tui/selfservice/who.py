@@ -1,8 +1,9 @@
 """Who are you? The card's beneficiaries as big buttons; then INSi, or the way to the desk.
 
 One service call each: the card read (begun with the visit) and, once a person is
-chosen, :meth:`SelfService.identify`, which says whether the kiosk may go on alone or
-prints the ticket for the desk (the route screen then says where to go).
+chosen, :meth:`SelfService.identify`, which checks the identity and the DMP's status
+and says where the visit goes: the information before a creation, the question of
+access to an existing DMP, the route screen (the ticket printed), or the end.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from kiosk.domain.selfservice import RouteReason
 from kiosk.domain.vitale import Beneficiary, shown_birth_date
 from kiosk.errors import KioskError
 from kiosk.locale import text
+from kiosk.services.stages import Stage
+from kiosk.tui.selfservice.authorize import AuthorizeScreen
 from kiosk.tui.selfservice.base import VisitScreen
+from kiosk.tui.selfservice.information import InformationScreen
+from kiosk.tui.selfservice.route import RouteScreen
 
 if TYPE_CHECKING:
     from kiosk.services.admission import Admission
@@ -50,9 +56,14 @@ class WhoScreen(VisitScreen):
     async def read(self) -> None:
         """The card's beneficiaries (the read began with the visit)."""
         try:
-            self._people = tuple(await self.admission.read_card())
+            people = await self.kiosk.services.self_service.read_card(self.kiosk.lang)
         except KioskError as exc:
             self._outcome = exc.message(self.kiosk.lang)
+            people = ()
+        if isinstance(people, RouteReason):
+            self.show(RouteScreen(self.admission, people))
+            return
+        self._people = people
         self._busy = False
         choices = self.query_one("#who-people", VerticalScroll)
         await choices.remove_children()
@@ -88,15 +99,13 @@ class WhoScreen(VisitScreen):
 
     @work(exclusive=True, exit_on_error=False)
     async def identify(self, index: int) -> None:
-        """One call: INSi and the kiosk's rules; the route screen when the desk must finish."""
-        from kiosk.tui.selfservice.route import RouteScreen
-
+        """One call: INSi, the kiosk's rules and the DMP's status; then the next screen."""
         lang = self.kiosk.lang
         self._busy = True
         self._outcome = text("tui.self.checking", lang)
         self.render_texts()
         try:
-            reason = await self.kiosk.services.self_service.identify(
+            outcome = await self.kiosk.services.self_service.identify(
                 index, self._people[index], lang
             )
         except KioskError as exc:
@@ -106,8 +115,11 @@ class WhoScreen(VisitScreen):
         finally:
             self._busy = False
             self.render_texts()
-        if reason is not None:
-            self.show(RouteScreen(self.admission, reason))
-        else:
-            self._outcome = text("tui.self.qualified", lang)
-            self.render_texts()
+        if isinstance(outcome, RouteReason):
+            self.show(RouteScreen(self.admission, outcome))
+        elif outcome is Stage.NO_DMP:
+            self.show(InformationScreen(self.admission))
+        elif outcome is Stage.NEEDS_AUTHORIZATION:
+            self.show(AuthorizeScreen(self.admission))
+        else:  # nothing to do: the visit is finished
+            self.kiosk.call_later(self.kiosk.reconcile_screens)

@@ -1,0 +1,36 @@
+"""The patient has a DMP already (Mon espace santé): may this hospital read it?
+
+One question, one call: :meth:`SelfService.authorize` records the answer (TD0.3 when
+yes) and ends the visit; the attract screen then says what was recorded.
+"""
+
+from __future__ import annotations
+
+from textual import work
+
+from kiosk.errors import KioskError
+from kiosk.tui.selfservice.question import Question, QuestionScreen
+
+__all__ = ["AuthorizeScreen"]
+
+
+class AuthorizeScreen(QuestionScreen):
+    """Access by this establishment's carers to the patient's existing DMP."""
+
+    def question(self) -> Question:
+        return Question("tui.self.question.authorize", "tui.self.explain.authorize")
+
+    def answered(self, yes: bool) -> None:
+        self.authorize(yes)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def authorize(self, agreed: bool) -> None:
+        """One call: the answer recorded; the visit ends."""
+        self.working("tui.self.recording")
+        try:
+            await self.kiosk.services.self_service.authorize(agreed=agreed)
+        except KioskError as exc:
+            self.done(exc.message(self.kiosk.lang))
+            self.kiosk.show_error(exc)
+            return
+        self.kiosk.call_later(self.kiosk.reconcile_screens)
