@@ -23,6 +23,7 @@ from kiosk.clock import FrozenClock
 from kiosk.services.admission import Admission
 from kiosk.services.session import SessionState
 from kiosk.sim.cards.desk import control_request
+from kiosk.sim.visits import seed_earlier_visits
 from kiosk.tui import app as app_module
 from kiosk.tui.app import KioskApp
 from kiosk.wiring import Services, open_services
@@ -153,6 +154,8 @@ class WorldApp(KioskApp):
         clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
         async with open_services(sim_settings(self._world), clock=clock) as services:
             self.services = services
+            if self.kiosk_mode == "self":  # as kiosk demo --mode self starts
+                await seed_earlier_visits(services.records, clock.now())
             return await super().run_async(*args, **kwargs)
 
 

@@ -1,14 +1,14 @@
-"""The DMP is created: print the Mon espace santé connection details? Only if asked.
+"""The DMP is created: the Mon espace santé connection details? Only if the patient asks.
 
-One call, :meth:`SelfService.conclude`: printed when the patient says yes, then the
-visit ends. A printer fault is said here and the visit stays open: try again, or no.
+"No thanks" is one call, :meth:`SelfService.conclude` with no number: the visit ends.
+"Print" asks for the mobile number the one-time codes go to (:mod:`.mobile`).
 """
 
 from __future__ import annotations
 
 from textual import work
 
-from kiosk.errors import KioskError
+from kiosk.tui.selfservice.mobile import MobileScreen, conclude
 from kiosk.tui.selfservice.question import Question, QuestionScreen
 
 __all__ = ["DetailsScreen"]
@@ -26,16 +26,12 @@ class DetailsScreen(QuestionScreen):
         )
 
     def answered(self, yes: bool) -> None:
-        self.conclude(yes)
+        if yes:
+            self.show(MobileScreen(self.admission))
+        else:
+            self.decline()
 
     @work(exclusive=True, exit_on_error=False)
-    async def conclude(self, print_details: bool) -> None:
-        """One call: printed if asked; the visit ends."""
-        self.working("tui.self.printing" if print_details else "tui.self.recording")
-        try:
-            await self.kiosk.services.self_service.conclude(print_details=print_details)
-        except KioskError as exc:
-            self.done(exc.message(self.kiosk.lang))
-            self.kiosk.show_error(exc)
-            return
-        self.kiosk.call_later(self.kiosk.reconcile_screens)
+    async def decline(self) -> None:
+        """One call: no details wanted; the visit ends."""
+        await conclude(self, None)

@@ -39,6 +39,8 @@ class Question:
 class QuestionScreen(VisitScreen):
     """Asks :meth:`question`; a press calls :meth:`answered`, once, until :attr:`busy` ends."""
 
+    AUTO_FOCUS = ""  # none (None would take the app's "*", focusing "Yes"): Enter must not answer
+
     def __init__(self, admission: Admission) -> None:
         super().__init__(admission)
         self.busy = False
