@@ -29,7 +29,16 @@ from typing import Any
 
 from tests.bench.tui_world import World, figures
 
-__all__ = ["FLOW_TARGET_MS", "MOBILE", "flow_round", "summary"]
+__all__ = [
+    "FLOW_TARGET_MS",
+    "MOBILE",
+    "Steps",
+    "flow_round",
+    "jobs_count",
+    "summary",
+    "type_keys",
+    "until",
+]
 
 FLOW_TARGET_MS = 2000.0
 MOBILE = "+262692123456"  # tests/services/test_desk.py's fictitious patient's mobile
@@ -86,7 +95,7 @@ async def until(condition: Callable[[], object], what: str, bound_s: float = BOU
         await asyncio.sleep(0.002)
 
 
-def _jobs(jobs_dir: Path) -> int:
+def jobs_count(jobs_dir: Path) -> int:
     return sum(1 for p in jobs_dir.glob("job-*.bin"))
 
 
@@ -164,7 +173,7 @@ async def _typed(app: Any, pilot: Any, card: Callable[[str, str], object], jobs:
             await until(lambda b=before: app.focused is not b, "the focus to move")
         raise TimeoutError(f"Tab never reached {selector}")
 
-    printed_before = _jobs(jobs)
+    printed_before = jobs_count(jobs)
     steps = Steps()
     card("insert", "cpe-agent")
     await until(lambda: on(PinScreen), "the PIN screen")
@@ -214,7 +223,7 @@ async def _typed(app: Any, pilot: Any, card: Callable[[str, str], object], jobs:
     await until(lambda: ready("#web-print"), "the web account opened")
     steps.mark("web_account")
     await type_keys(app, "enter")
-    await until(lambda: _jobs(jobs) > printed_before, "the receipt in the printer's jobs", 30)
+    await until(lambda: jobs_count(jobs) > printed_before, "the receipt in the printer's jobs", 30)
     steps.mark("print")
     return steps
 
@@ -223,7 +232,7 @@ async def service_flow(services: Any, card: Callable[[str, str], object], jobs: 
     """The same admission through the desk service (no screen); the steps' times."""
     from kiosk.cards.ports import CardInserted, CardKind
 
-    printed_before = _jobs(jobs)
+    printed_before = jobs_count(jobs)
     events = services.card_monitor.events()
 
     async def inserted(kind: CardKind) -> CardInserted:
@@ -264,7 +273,7 @@ async def service_flow(services: Any, card: Callable[[str, str], object], jobs: 
     await admission.open_web_account(mobile=MOBILE)
     steps.mark("web_account")
     await admission.print_credentials()
-    await until(lambda: _jobs(jobs) > printed_before, "the receipt in the printer's jobs", 30)
+    await until(lambda: jobs_count(jobs) > printed_before, "the receipt in the printer's jobs", 30)
     steps.mark("print")
     return steps
 

@@ -12,7 +12,7 @@ control channel, as ``kiosk sim network|printer`` do.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ __all__ = ["demo_world", "desk_services", "sim_world"]  # fixtures, used by name
 test_pki = tokens.test_pki
 
 SIZE = (100, 30)
+EARLIER_VISIT = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 ADULT_NIR = "180057505612342"  # kiosk/sim/data/cards/adult.toml, under the INS test OID
 MOBILE = "+262 692 12 34 56"  # La Réunion: the service normalises it
 
@@ -350,10 +351,13 @@ async def test_a_refused_consent_creates_nothing_and_says_so(desk_services: Serv
 
 
 async def _informed_on_the_kiosk(services: Services) -> InformationGiven:
-    """What the self-service kiosk recorded the day before (issue 17 item 4)."""
+    """What the self-service kiosk recorded at an earlier visit (issue 17 item 4).
+
+    On a fixed day: the snapshots show its date.
+    """
     given = InformationGiven(
         brochure=False,
-        at=services.clock.now() - timedelta(days=1),
+        at=EARLIER_VISIT,
         channel=InformationChannel.KIOSK,
         by="KIOSK-DEMO-0001",
         brochure_version=services.settings.site.brochure_version,

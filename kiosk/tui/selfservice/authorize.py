@@ -9,6 +9,7 @@ from __future__ import annotations
 from textual import work
 
 from kiosk.errors import KioskError
+from kiosk.locale import text
 from kiosk.tui.selfservice.question import Question, QuestionScreen
 
 __all__ = ["AuthorizeScreen"]
@@ -17,8 +18,10 @@ __all__ = ["AuthorizeScreen"]
 class AuthorizeScreen(QuestionScreen):
     """Access by this establishment's carers to the patient's existing DMP."""
 
-    def question(self) -> Question:
-        return Question("tui.self.question.authorize", "tui.self.explain.authorize")
+    def question(self, lang: str) -> Question:
+        return Question(
+            text("tui.self.question.authorize", lang), text("tui.self.explain.authorize", lang)
+        )
 
     def answered(self, yes: bool) -> None:
         self.authorize(yes)
@@ -26,7 +29,7 @@ class AuthorizeScreen(QuestionScreen):
     @work(exclusive=True, exit_on_error=False)
     async def authorize(self, agreed: bool) -> None:
         """One call: the answer recorded; the visit ends."""
-        self.working("tui.self.recording")
+        self.working(text("tui.self.recording", self.kiosk.lang))
         try:
             await self.kiosk.services.self_service.authorize(agreed=agreed)
         except KioskError as exc:

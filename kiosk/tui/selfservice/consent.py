@@ -15,6 +15,7 @@ from textual import work
 
 from kiosk.domain.selfservice import RouteReason
 from kiosk.errors import KioskError
+from kiosk.locale import text
 from kiosk.services.stages import Stage
 from kiosk.tui.selfservice.details import DetailsScreen
 from kiosk.tui.selfservice.question import Question, QuestionScreen
@@ -37,11 +38,11 @@ class ConsentScreen(QuestionScreen):
         self._step = 0
         self._answers: dict[str, bool] = {}
 
-    def question(self) -> Question:
+    def question(self, lang: str) -> Question:
         choice = CHOICES[self._step]
         return Question(
-            f"tui.self.question.{choice}",
-            f"tui.self.explain.{choice}",
+            text(f"tui.self.question.{choice}", lang),
+            text(f"tui.self.explain.{choice}", lang),
             preset=_PRESET.get(choice),
         )
 
@@ -68,7 +69,10 @@ class ConsentScreen(QuestionScreen):
     async def record(self) -> None:
         """One call: the consent recorded, the creation sent (awaited while the DMP answers)."""
         creation = self._answers["creation"]
-        self.working("tui.self.creating" if creation else "tui.self.recording")
+        lang = self.kiosk.lang
+        self.working(
+            text("tui.self.creating", lang) if creation else text("tui.self.recording", lang)
+        )
         try:
             outcome = await self.kiosk.services.self_service.consent(
                 self.kiosk.lang,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual import work
 
+from kiosk.locale import text
 from kiosk.tui.selfservice.mobile import MobileScreen, conclude
 from kiosk.tui.selfservice.question import Question, QuestionScreen
 
@@ -17,12 +18,12 @@ __all__ = ["DetailsScreen"]
 class DetailsScreen(QuestionScreen):
     """Print my connection details? Print / No thanks."""
 
-    def question(self) -> Question:
+    def question(self, lang: str) -> Question:
         return Question(
-            "tui.self.print_title",
-            "tui.self.print_ask",
-            yes="tui.self.print",
-            no="tui.self.no_print",
+            text("tui.self.print_title", lang),
+            text("tui.self.print_ask", lang),
+            yes=text("tui.self.print", lang),
+            no=text("tui.self.no_print", lang),
         )
 
     def answered(self, yes: bool) -> None:

@@ -21,7 +21,7 @@ from kiosk.tui.selfservice.base import VisitScreen
 
 __all__ = ["InformationScreen"]
 
-PAGES = ("tui.self.info.what", "tui.self.info.who", "tui.self.info.rights")
+PAGES = ("what", "who", "rights")
 
 
 class InformationScreen(VisitScreen):
@@ -47,14 +47,14 @@ class InformationScreen(VisitScreen):
         lang = self.kiosk.lang
         title = text("tui.self.info.title", lang, page=self._page + 1, pages=len(PAGES))
         self.query_one("#information-title", Static).update(title)
-        body = self._status or text(PAGES[self._page], lang)
+        body = self._status or text(f"tui.self.info.{PAGES[self._page]}", lang)
         self.query_one("#information-text", Static).update(body)
         back = self.query_one("#information-back", Button)
         back.label = text("tui.self.back", lang)
         back.display = self._page > 0
         last = self._page == len(PAGES) - 1
         forward = self.query_one("#information-next", Button)
-        forward.label = text("tui.self.read" if last else "tui.self.next", lang)
+        forward.label = text("tui.self.read", lang) if last else text("tui.self.next", lang)
         forward.disabled = self._busy
 
     @on(Button.Pressed, "#information-back")

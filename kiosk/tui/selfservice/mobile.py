@@ -33,7 +33,8 @@ _MAX = 20  # "+262 692 12 34 56" and a margin
 async def conclude(screen: QuestionScreen | MobileScreen, mobile: str | None) -> None:
     """The one call of both screens: the details printed if a number is given; the end."""
     kiosk = screen.kiosk
-    screen.working("tui.self.printing" if mobile else "tui.self.recording")
+    lang = kiosk.lang
+    screen.working(text("tui.self.printing", lang) if mobile else text("tui.self.recording", lang))
     try:
         await kiosk.services.self_service.conclude(mobile=mobile)
     except KioskError as exc:
@@ -110,10 +111,10 @@ class MobileScreen(VisitScreen):
         """One call: the web account opened, the details printed; the visit ends."""
         await conclude(self, mobile)
 
-    def working(self, status_key: str) -> None:
-        """A service call begins: its words shown, the keys off."""
+    def working(self, status: str) -> None:
+        """A service call begins: what it does shown, the keys off."""
         self.busy = True
-        self.status = text(status_key, self.kiosk.lang)
+        self.status = status
         self.render_texts()
 
     def done(self, status: str = "") -> None:

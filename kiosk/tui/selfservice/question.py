@@ -27,13 +27,15 @@ __all__ = ["Question", "QuestionScreen"]
 
 @dataclass(frozen=True)
 class Question:
-    """The texts of one question, by catalogue key, and its pre-set answer if any."""
+    """The texts of one question, in the patient's language, and its pre-set answer if any."""
 
     title: str
     explanation: str
     preset: bool | None = None
-    yes: str = "tui.self.yes"
-    no: str = "tui.self.no"
+    yes: str = ""
+    """The yes button's label; empty: "Yes"."""
+    no: str = ""
+    """The no button's label; empty: "No"."""
 
 
 class QuestionScreen(VisitScreen):
@@ -47,8 +49,8 @@ class QuestionScreen(VisitScreen):
         self.status = ""
         """What the screen is doing, or the error met, in the patient's language."""
 
-    def question(self) -> Question:
-        """The question now."""
+    def question(self, lang: str) -> Question:
+        """The question now, in ``lang``."""
         raise NotImplementedError
 
     def can_go_back(self) -> bool:
@@ -71,7 +73,7 @@ class QuestionScreen(VisitScreen):
 
     def focus_preset(self) -> None:
         """Focus the pre-set answer, or nothing: no answer is given by a stray Enter."""
-        preset = self.question().preset
+        preset = self.question(self.kiosk.lang).preset
         if preset is None:
             self.set_focus(None)
         else:
@@ -79,17 +81,17 @@ class QuestionScreen(VisitScreen):
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang
-        asked = self.question()
-        self.query_one("#question-title", Static).update(text(asked.title, lang))
-        explanation = text(asked.explanation, lang)
+        asked = self.question(lang)
+        self.query_one("#question-title", Static).update(asked.title)
+        explanation = asked.explanation
         if asked.preset:
             explanation += "\n" + text("tui.self.preset", lang)
         self.query_one("#question-text", Static).update(explanation)
         status = self.query_one("#question-status", Static)
         status.update(self.status)
         status.display = bool(self.status)
-        self.query_one("#answer-yes", Button).label = text(asked.yes, lang)
-        self.query_one("#answer-no", Button).label = text(asked.no, lang)
+        self.query_one("#answer-yes", Button).label = asked.yes or text("tui.self.yes", lang)
+        self.query_one("#answer-no", Button).label = asked.no or text("tui.self.no", lang)
         back = self.query_one("#answer-back", Button)
         back.label = text("tui.self.back", lang)
         back.display = self.can_go_back() and not self.busy
@@ -118,10 +120,10 @@ class QuestionScreen(VisitScreen):
     def back(self) -> None:
         """The earlier question again."""
 
-    def working(self, status_key: str) -> None:
-        """A service call begins: its words shown, the buttons off."""
+    def working(self, status: str) -> None:
+        """A service call begins: what it does shown, the buttons off."""
         self.busy = True
-        self.status = text(status_key, self.kiosk.lang)
+        self.status = status
         self.render_texts()
 
     def done(self, status: str = "") -> None:
