@@ -280,6 +280,9 @@ class SelfServiceConfig(_Section):
 
     inactivity_timeout_s: float = Field(default=60.0, gt=0)
     languages: tuple[Literal["fr", "en"], ...] = ("fr", "en")
+    font_size: int = Field(default=18, ge=8, le=72)
+    """The kiosk terminal's (foot's) font size in points: 18 makes 56×15 cells of an
+    800×480 panel (bench_kiosk_display), the 50×15 the screens are designed for."""
 
 
 class PathsConfig(_Section):

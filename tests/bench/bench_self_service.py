@@ -196,7 +196,8 @@ async def visit(world: World) -> dict[str, float]:
                         break
                     before = app.focused
                     await type_keys(app, "right")
-                    await until(lambda b=before: app.focused is not b, "the focus to move")
+                    where = f"the focus to move from {before} on {app.screen}"
+                    await until(lambda b=before: app.focused is not b, where)
                 button = app.screen.query_one(selector)
                 if button.has_class("-active"):
                     started = time.perf_counter()

@@ -31,17 +31,20 @@ _NOT_INHERITED = ("KIOSK_", "TEXTUAL", "PCSCLITE_CSOCK_NAME", "SOFTHSM2_CONF")
 
 
 class Desk:
-    """One tmux session running ``kiosk demo`` in ``home``."""
+    """One tmux session running ``kiosk demo`` in ``home``, in ``mode``, of ``size`` cells."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, mode: str = "desk", size: tuple[int, int] = (100, 30)) -> None:
         self.home = home
+        self.mode = mode
+        self.size = size
         self.name = f"kiosk-e2e-{uuid.uuid4().hex[:8]}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
 
     def start(self) -> None:
-        command = f"cd {self.home} && exec {KIOSK} demo --services-port 0"
+        command = f"cd {self.home} && exec {KIOSK} demo --services-port 0 --mode {self.mode}"
+        width, height = (str(n) for n in self.size)
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command],
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", width, "-y", height, command],
             check=True,
             env={**self.env, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"},
         )
@@ -68,6 +71,11 @@ class Desk:
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def touch(self, *keys: str) -> None:
+        """Keys as a person presses them: not within a button's 0.2 s press effect."""
+        time.sleep(0.3)
+        self.keys(*keys)
 
     def kiosk(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A command from "another terminal" of the same desk."""
@@ -99,6 +107,57 @@ def _world_processes(home: Path) -> list[str]:
         if str(home) in argv and state != "Z":
             found.append(argv)
     return found
+
+
+def _stopped_and_verified(desk: Desk) -> None:
+    deadline = time.monotonic() + 30
+    while _world_processes(desk.home) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _world_processes(desk.home) == []  # closing the terminal stopped every simulator
+    verified = desk.kiosk("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_patient_enrols_alone_at_the_self_service_kiosk_of_the_demo(
+    tmp_path: Path, test_pki: TestPki
+) -> None:
+    """Issue 18: "The tmux end-to-end run of kiosk demo --mode self", at 50×15 cells."""
+    shutil.copytree(test_pki.directory, tmp_path / "var" / "sim" / "pki")
+    kiosk = Desk(tmp_path, mode="self", size=(50, 15))
+    kiosk.start()
+    try:
+        kiosk.wait("Insérez votre carte Vitale", bound_s=120)
+        assert kiosk.kiosk("sim", "card", "insert", "adult").returncode == 0
+        assert "Paul MARTIN-TEST" in kiosk.wait("Qui êtes-vous ?")
+        kiosk.touch("Enter")
+        kiosk.wait("Votre DMP (1/3)")
+        kiosk.touch("Enter")
+        kiosk.wait("Votre DMP (2/3)")
+        kiosk.touch("Enter")
+        kiosk.wait("Votre DMP (3/3)")
+        kiosk.touch("Enter")  # "J'ai lu"
+        kiosk.wait("Créer votre DMP ?")
+        kiosk.touch("Right", "Enter")
+        kiosk.wait("Les soignants de l'hôpital")
+        kiosk.touch("Right", "Enter")
+        assert "Réglé sur oui" in kiosk.wait("Accès en urgence ?")
+        kiosk.touch("Enter")
+        kiosk.wait("Accès du SAMU")
+        kiosk.touch("Enter")
+        kiosk.wait("Imprimer vos codes", bound_s=90)
+        kiosk.touch("Right", "Enter")
+        kiosk.wait("Votre numéro de mobile")
+        kiosk.keys("0", "6", "9", "0", "1", "2", "3", "4", "5", "6", "Enter")
+        farewell = kiosk.wait("Votre DMP est créé. Merci !")
+        assert "Reprenez votre carte Vitale" in farewell
+        assert "MARTIN" not in farewell
+        jobs = list((tmp_path / "var" / "sim").rglob("job-*.png"))
+        assert len(jobs) == 1, jobs  # the connection details
+        assert kiosk.kiosk("sim", "card", "pull", "adult").returncode == 0
+        kiosk.wait("Insert your Vitale card")
+    finally:
+        kiosk.close()
+    _stopped_and_verified(kiosk)
 
 
 def test_an_agent_goes_from_cpe_to_printed_receipt_in_the_demo(
@@ -139,10 +198,4 @@ def test_an_agent_goes_from_cpe_to_printed_receipt_in_the_demo(
         assert len(jobs) == 1, jobs
     finally:
         desk.close()
-
-    deadline = time.monotonic() + 30
-    while _world_processes(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _world_processes(tmp_path) == []  # closing the terminal stopped every simulator
-    verified = desk.kiosk("audit", "verify")
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    _stopped_and_verified(desk)
