@@ -9,8 +9,10 @@ RUN := $(UV) run --frozen --no-sync
 bootstrap:
 	@scripts/bootstrap
 
+MODE ?= desk
+
 demo: bootstrap
-	$(RUN) kiosk demo
+	$(RUN) kiosk demo --mode $(MODE)
 
 test: bootstrap lint typecheck pytest
 

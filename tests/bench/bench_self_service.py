@@ -192,13 +192,14 @@ async def visit(world: World) -> dict[str, float]:
                 await until(idle, "the screen's call")
                 for _ in range(6):
                     found = app.screen.query(selector)
-                    if found and found.first().has_focus:
+                    if found and app.focused is found.first():  # has_focus lags a message
                         break
                     before = app.focused
                     await type_keys(app, "right")
                     where = f"the focus to move from {before} on {app.screen}"
                     await until(lambda b=before: app.focused is not b, where)
                 button = app.screen.query_one(selector)
+                assert app.focused is button, f"{selector} not reached by the arrows"
                 if button.has_class("-active"):
                     started = time.perf_counter()
                     await until(lambda: not button.has_class("-active"), "the press effect")
@@ -209,10 +210,19 @@ async def visit(world: World) -> dict[str, float]:
             printed_before = jobs_count(jobs)
             steps = Steps()
             card("insert", "adult")
-            await until(lambda: on(WhoScreen) and bool(app.screen.query("#who-0")), "who")
+            await until(
+                lambda: on(WhoScreen) and app.focused is not None and app.focused.id == "who-0",
+                "who, its first person focused",
+            )
             steps.mark("card_to_who")
             await press("#who-0")
-            await until(lambda: on(InformationScreen), "the information")
+            try:
+                await until(lambda: on(InformationScreen), "the information")
+            except TimeoutError:
+                outcome = app.screen.query("#who-outcome")
+                said = str(outcome.first().content) if outcome else ""
+                routed = services.self_service.routed
+                raise TimeoutError(f"on {app.screen}: {said!r}, routed {routed}") from None
             steps.mark("identity_and_dmp_status")
             for page in range(3):
                 title = f"({page + 1}/3)"

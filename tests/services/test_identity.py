@@ -24,6 +24,7 @@ from kiosk.errors import IdentityError, Unavailable
 from kiosk.insi.client import InsiClient
 from kiosk.insi.protocol import ResultCode
 from kiosk.insi.results import InsiTraits
+from kiosk.records.record import IdentityRecord
 from kiosk.services.identity import (
     CardSwapped,
     DataMatrixMismatch,
@@ -120,6 +121,17 @@ async def test_without_a_document_the_identity_is_only_recovered_and_its_ins_sta
         payload_for(record.identity)
 
 
+async def _visit(flow_for: FlowFor, *, document: bool) -> IdentityRecord:
+    """The adult's card read, INSi asked, the document checked or not: stored."""
+    flow = flow_for(Slot(ADULT))
+    await flow.read_card()
+    flow.choose(0)
+    await flow.query_insi()
+    if document:
+        flow.confirm_document()
+    return await flow.store()
+
+
 async def test_a_patient_qualified_at_an_earlier_visit_stays_qualified_when_insi_agrees(
     flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
@@ -128,18 +140,8 @@ async def test_a_patient_qualified_at_an_earlier_visit_stays_qualified_when_insi
     The self-service kiosk checks no document: only a patient an agent qualified before,
     whom INSi returns unchanged, goes on there (issue 18).
     """
-    first = flow_for(Slot(ADULT))
-    await first.read_card()
-    first.choose(0)
-    await first.query_insi()
-    first.confirm_document()
-    await first.store()
-
-    again = flow_for(Slot(ADULT))
-    await again.read_card()
-    again.choose(0)
-    await again.query_insi()
-    record = await again.store()  # no document this time
+    await _visit(flow_for, document=True)
+    record = await _visit(flow_for, document=False)  # no document this time
     assert record.identity.status is IdentityStatus.QUAL
     assert record.sources == {Source.VITALE, Source.INSI, Source.EARLIER}
 
@@ -147,12 +149,7 @@ async def test_a_patient_qualified_at_an_earlier_visit_stays_qualified_when_insi
 async def test_an_earlier_qualification_with_other_traits_is_not_kept(
     flow_for: FlowFor, store: MemoryIdentityStore
 ) -> None:
-    first = flow_for(Slot(ADULT))
-    await first.read_card()
-    first.choose(0)
-    await first.query_insi()
-    first.confirm_document()
-    qualified = await first.store()
+    qualified = await _visit(flow_for, document=True)
     ins = qualified.identity.ins
     assert ins is not None
     old = qualified.identity.traits  # as if INSi had corrected the birth place since
@@ -160,12 +157,7 @@ async def test_an_earlier_qualification_with_other_traits_is_not_kept(
     store.records[ins.matricule.value] = dataclasses.replace(
         qualified, identity=dataclasses.replace(qualified.identity, traits=changed)
     )
-
-    again = flow_for(Slot(ADULT))
-    await again.read_card()
-    again.choose(0)
-    await again.query_insi()
-    assert (await again.store()).identity.status is IdentityStatus.RECUP
+    assert (await _visit(flow_for, document=False)).identity.status is IdentityStatus.RECUP
 
 
 async def test_doubtful_identity_is_never_qualified(

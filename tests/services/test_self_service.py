@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kiosk.audit.store import AuditLog
@@ -25,6 +26,7 @@ from kiosk.services.self_service import SelfService
 from kiosk.services.stages import Stage
 from kiosk.sim.visits import seed_earlier_visits
 from kiosk.wiring import Services, open_services
+from kiosk.wiring.world import world_facts
 from tests import softhsm as tokens
 from tests.desk import card_control, dmp_record, next_event, printed_pages, sim_settings, sim_world
 
@@ -167,6 +169,12 @@ async def test_what_the_kiosk_may_not_finish_alone_goes_to_the_desk(
 # -- a patient qualified at an earlier desk visit: the kiosk goes on alone ------------
 
 
+def _answers(*yes: bool) -> dict[str, bool]:
+    """The four answers in the kiosk's order: creation, this hospital, emergency, SAMU."""
+    names = ("creation", "establishment_access", "emergency_access", "regulation_centre_access")
+    return dict(zip(names, yes, strict=True))
+
+
 async def _returning(services: Services, card: str) -> RouteReason | Stage:
     """The demo's earlier desk visits in the record store, then ``card`` at the kiosk."""
     await seed_earlier_visits(services.records, services.clock.now())
@@ -183,13 +191,7 @@ async def test_a_patient_qualified_earlier_enrols_alone_from_card_to_printed_det
     admission = kiosk_service.admission
     assert admission is not None
     assert await kiosk_service.inform() is Stage.INFORMED
-    stage = await kiosk_service.consent(
-        "en",
-        creation=True,
-        establishment_access=True,
-        emergency_access=True,
-        regulation_centre_access=False,
-    )
+    stage = await kiosk_service.consent("en", **_answers(True, True, True, False))
     assert stage is Stage.CREATED
     before = len(printed_pages(services))
     await kiosk_service.conclude(mobile="+590 690 12 34 56")  # Guadeloupe
@@ -220,13 +222,7 @@ async def test_no_to_the_creation_creates_nothing_and_ends_the_visit(
     kiosk_service = services.self_service
     assert await _returning(services, "adult") is Stage.NO_DMP
     await kiosk_service.inform()
-    stage = await kiosk_service.consent(
-        "fr",
-        creation=False,
-        establishment_access=False,
-        emergency_access=False,
-        regulation_centre_access=False,
-    )
+    stage = await kiosk_service.consent("fr", **_answers(False, False, False, False))
     assert stage is Stage.CONSENT_REFUSED
     assert kiosk_service.admission is None
     assert kiosk_service.farewell is Farewell.NOT_CREATED
@@ -294,3 +290,22 @@ async def test_a_dmp_the_kiosk_may_not_touch_sends_the_patient_to_the_desk(
     assert f'"reason":"{reason.code}"' in lines
     assert '"consent.' not in lines
     assert '"dmp.authorization_' not in lines
+
+
+async def test_insi_not_answering_sends_the_patient_to_the_desk_with_nothing_sent(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    """Issue 18: "service down" routes to the desk; the ticket says so."""
+    services, _ = kiosk
+    insi_url = str(world_facts(services.settings)["insi_url"]).rstrip("/")
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{insi_url}/_sim/fault", json={"fault": "http500", "count": 5})
+    answer.raise_for_status()
+    assert await _returning(services, "adult") is RouteReason.SERVICE_DOWN
+    ticket = services.print_queue.last(JobKind.TICKET)
+    assert ticket is not None
+    assert ticket.printed
+    assert not (await dmp_record(services, ADULT_NIR))["exists"]
+    assert f'"reason":"{RouteReason.SERVICE_DOWN.code}"' in (await _audit(services)).replace(
+        " ", ""
+    )

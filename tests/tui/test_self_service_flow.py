@@ -120,6 +120,7 @@ async def test_a_patient_enrols_alone_from_card_to_printed_details(
             "Votre DMP est créé. Merci !" if lang == "fr" else "Your DMP is created. Thank you!"
         )
         assert "Reprenez votre carte Vitale" in shown(app, "#attract-other")
+        await gone(app, pilot, PERSON)  # finishing wiped, the card still in
 
         record = await dmp_record(services, ADULT_NIR)
         assert record["exists"]

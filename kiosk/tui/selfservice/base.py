@@ -48,6 +48,23 @@ class SelfScreen(KioskScreen):
 class VisitScreen(SelfScreen, PatientScreen):
     """A screen about the patient at the kiosk; dropped and blanked by the wipe."""
 
+    busy = False
+    """A service call is under way: the buttons are off."""
+    status = ""
+    """What the screen is doing, or the error met, in the patient's language."""
+
+    def working(self, status: str) -> None:
+        """A service call begins: what it does shown, the buttons off."""
+        self.busy = True
+        self.status = status
+        self.render_texts()
+
+    def done(self, status: str = "") -> None:
+        """The call ended (``status``: the error met, if any): the buttons back on."""
+        self.busy = False
+        self.status = status
+        self.render_texts()
+
     @property
     def stale(self) -> bool:
         """Whether the kiosk moved on to another patient, or none."""

@@ -28,8 +28,6 @@ class InformationScreen(VisitScreen):
     """A page of information, Back and Next; "I have read it" on the last."""
 
     _page = 0
-    _busy = False
-    _status = ""
 
     def body(self) -> ComposeResult:
         with Vertical(id="information", classes="self"):
@@ -47,7 +45,7 @@ class InformationScreen(VisitScreen):
         lang = self.kiosk.lang
         title = text("tui.self.info.title", lang, page=self._page + 1, pages=len(PAGES))
         self.query_one("#information-title", Static).update(title)
-        body = self._status or text(f"tui.self.info.{PAGES[self._page]}", lang)
+        body = self.status or text(f"tui.self.info.{PAGES[self._page]}", lang)
         self.query_one("#information-text", Static).update(body)
         back = self.query_one("#information-back", Button)
         back.label = text("tui.self.back", lang)
@@ -55,18 +53,18 @@ class InformationScreen(VisitScreen):
         last = self._page == len(PAGES) - 1
         forward = self.query_one("#information-next", Button)
         forward.label = text("tui.self.read", lang) if last else text("tui.self.next", lang)
-        forward.disabled = self._busy
+        forward.disabled = self.busy
 
     @on(Button.Pressed, "#information-back")
     def _back(self) -> None:
-        if self._page > 0 and not self._busy:
+        if self._page > 0 and not self.busy:
             self._page -= 1
             self.render_texts()
             self.query_one("#information-next", Button).focus()
 
     @on(Button.Pressed, "#information-next")
     def _next(self) -> None:
-        if self._busy:
+        if self.busy:
             return
         if self._page < len(PAGES) - 1:
             self._page += 1
@@ -79,15 +77,12 @@ class InformationScreen(VisitScreen):
         """One call: the information recorded as given on the kiosk; then the consent."""
         from kiosk.tui.selfservice.consent import ConsentScreen
 
-        self._busy = True
-        self.render_texts()
+        self.working("")
         try:
             await self.kiosk.services.self_service.inform()
         except KioskError as exc:
-            self._status = exc.message(self.kiosk.lang)
+            self.done(exc.message(self.kiosk.lang))
             self.kiosk.show_error(exc)
             return
-        finally:
-            self._busy = False
-            self.render_texts()
+        self.done()
         self.show(ConsentScreen(self.admission))

@@ -47,9 +47,6 @@ async def conclude(screen: QuestionScreen | MobileScreen, mobile: str | None) ->
 class MobileScreen(VisitScreen):
     """The number as typed, a keypad, Print and Back."""
 
-    busy = False
-    status = ""
-
     def body(self) -> ComposeResult:
         with Horizontal(id="mobile", classes="self"):
             with Vertical(id="mobile-left"):
@@ -110,15 +107,3 @@ class MobileScreen(VisitScreen):
     async def print_details(self, mobile: str) -> None:
         """One call: the web account opened, the details printed; the visit ends."""
         await conclude(self, mobile)
-
-    def working(self, status: str) -> None:
-        """A service call begins: what it does shown, the keys off."""
-        self.busy = True
-        self.status = status
-        self.render_texts()
-
-    def done(self, status: str = "") -> None:
-        """The call ended (``status``: the error met): the keys back on."""
-        self.busy = False
-        self.status = status
-        self.render_texts()

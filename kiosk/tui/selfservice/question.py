@@ -9,7 +9,6 @@ none, so the patient's answer is always a press of their own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,9 +17,6 @@ from textual.widgets import Button, Static
 
 from kiosk.locale import text
 from kiosk.tui.selfservice.base import VisitScreen
-
-if TYPE_CHECKING:
-    from kiosk.services.admission import Admission
 
 __all__ = ["Question", "QuestionScreen"]
 
@@ -42,12 +38,6 @@ class QuestionScreen(VisitScreen):
     """Asks :meth:`question`; a press calls :meth:`answered`, once, until :attr:`busy` ends."""
 
     AUTO_FOCUS = ""  # none (None would take the app's "*", focusing "Yes"): Enter must not answer
-
-    def __init__(self, admission: Admission) -> None:
-        super().__init__(admission)
-        self.busy = False
-        self.status = ""
-        """What the screen is doing, or the error met, in the patient's language."""
 
     def question(self, lang: str) -> Question:
         """The question now, in ``lang``."""
@@ -119,15 +109,3 @@ class QuestionScreen(VisitScreen):
 
     def back(self) -> None:
         """The earlier question again."""
-
-    def working(self, status: str) -> None:
-        """A service call begins: what it does shown, the buttons off."""
-        self.busy = True
-        self.status = status
-        self.render_texts()
-
-    def done(self, status: str = "") -> None:
-        """The call ended (``status``: the error met, if any): the buttons back on."""
-        self.busy = False
-        self.status = status
-        self.render_texts()

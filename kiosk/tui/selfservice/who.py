@@ -45,7 +45,8 @@ class WhoScreen(VisitScreen):
     def body(self) -> ComposeResult:
         with Vertical(id="who", classes="self"):
             yield Static(markup=False, id="who-title", classes="self-title")
-            yield VerticalScroll(id="who-people", classes="self-choices")
+            # not focusable itself: the arrows go from person to person, never to the list
+            yield VerticalScroll(id="who-people", classes="self-choices", can_focus=False)
             yield Static(markup=False, id="who-outcome", classes="self-text")
 
     def on_mount(self) -> None:
