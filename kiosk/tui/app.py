@@ -24,11 +24,12 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from kiosk.cards.ports import CardInserted, CardRemoved, ReaderRemoved
 from kiosk.errors import KioskError
 from kiosk.locale import LANGUAGES, text
+from kiosk.notify import Notifier
 from kiosk.services.session import SessionEvent, SessionLocked, SessionState
 from kiosk.tui.desk.welcome import WelcomeScreen
 from kiosk.tui.messages import (
@@ -83,6 +84,7 @@ class KioskApp(App[None]):
         mode: str = "desk",
         lang: str = "fr",
         demo: DemoControl | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         if mode not in KIOSK_MODES:
             raise ValueError(mode)  # a programming error: the CLI offers only KIOSK_MODES
@@ -100,6 +102,8 @@ class KioskApp(App[None]):
         """When the last round of probes ended, on the services' clock."""
         self.probing: Worker[None] | None = None
         """The round of probes under way or last run."""
+        self.notifier = notifier if notifier is not None else Notifier()
+        """systemd's notify socket (``kiosk run`` under the unit), or nothing."""
 
     async def on_mount(self) -> None:
         # The card, printer and SQLite threads each wait for the GIL after every blocking
@@ -118,9 +122,25 @@ class KioskApp(App[None]):
             self.set_interval(INACTIVITY_CHECK_S, self.check_inactivity)
         self._tick_probes()
         self.set_interval(POLL_S, self._tick_probes)
+        self.notifier.ready(f"{self.kiosk_mode} mode")
+        if self.notifier.watchdog_s is not None:
+            self.set_interval(self.notifier.watchdog_s / 2, self.feed_watchdog)
+
+    def healthy(self) -> bool:
+        """What the watchdog is fed on: the card watcher still runs (the loop does: it asks)."""
+        return any(w.group == "cards" and w.state is WorkerState.RUNNING for w in self.workers)
+
+    def feed_watchdog(self) -> None:
+        """WATCHDOG=1 while healthy; otherwise say why and let systemd restart the app."""
+        if self.healthy():
+            self.notifier.watchdog()
+        else:
+            log.error("watchdog not fed: the card watcher stopped")
+            self.notifier.send(STATUS="the card watcher stopped")
 
     def on_unmount(self) -> None:
         self._unsubscribe()
+        self.notifier.stopping()
 
     def on_key(self) -> None:
         """Any key is activity: it defers the session's inactivity lock."""
