@@ -26,8 +26,16 @@ test_pki = tokens.test_pki
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux (scripts/bootstrap)")
 
-_NOT_INHERITED = ("KIOSK_", "TEXTUAL", "PCSCLITE_CSOCK_NAME", "SOFTHSM2_CONF")
-"""The test worker's own settings, readers and tokens: the demo must use its world's."""
+_NOT_INHERITED = (
+    "KIOSK_",
+    "TEXTUAL",
+    "PCSCLITE_CSOCK_NAME",
+    "SOFTHSM2_CONF",
+    "COLUMNS",
+    "LINES",
+)
+"""The test worker's own settings, readers, tokens and terminal size: the demo must use its
+world's, and the size of its tmux pane (Rich reads COLUMNS and LINES before the tty)."""
 
 
 class Desk:
@@ -38,20 +46,23 @@ class Desk:
         self.mode = mode
         self.size = size
         self.name = f"kiosk-e2e-{uuid.uuid4().hex[:8]}"
+        self.tmux = ["tmux", "-L", self.name]
+        """Its own tmux server: tests in parallel must not share one (its size, its argv)."""
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
 
     def start(self) -> None:
         command = f"cd {self.home} && exec {KIOSK} demo --services-port 0 --mode {self.mode}"
         width, height = (str(n) for n in self.size)
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", width, "-y", height, command],
+            [*self.tmux, "new-session", "-d", "-s", self.name, "-x", width, "-y", height, command],
             check=True,
             env={**self.env, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"},
         )
 
     def screen(self) -> str:
+        """What the pane shows now."""
         done = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name],
+            [*self.tmux, "capture-pane", "-p", "-t", self.name],
             capture_output=True,
             text=True,
             check=False,
@@ -70,7 +81,7 @@ class Desk:
             time.sleep(0.2)
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
     def touch(self, *keys: str) -> None:
         """Keys as a person presses them: not within a button's 0.2 s press effect."""
@@ -90,7 +101,7 @@ class Desk:
         )
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False)
+        subprocess.run([*self.tmux, "kill-server"], check=False)
 
 
 def _world_processes(home: Path) -> list[str]:
