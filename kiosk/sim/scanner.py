@@ -19,7 +19,6 @@ import contextlib
 import json
 import socket
 import threading
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,19 +54,13 @@ def people() -> dict[str, SimPerson]:
 def person_payload(name: str) -> str:
     """The INS Data Matrix payload of fixture person ``name`` (test OID, or NIA)."""
     from kiosk.domain.datamatrix import build_payload
-    from kiosk.domain.ins import OID_INS_NIA, OID_INS_NIR_TEST, Ins, StrictTraits
+    from kiosk.domain.ins import OID_INS_NIA, OID_INS_NIR_TEST, Ins
 
     person = people().get(name)
     if person is None:
         raise NotFound(msg("sim.scanner.person", name=name, known=", ".join(people())))
     oid = OID_INS_NIA if person.kind == "NIA" else OID_INS_NIR_TEST
-    traits = StrictTraits.create(
-        person.family_name,
-        person.given_names,
-        date.fromisoformat(person.birth_date),
-        person.sex,
-        person.birth_place,
-    )
+    traits = person.traits()
     return build_payload(Ins.of(person.matricule, oid), traits)
 
 

@@ -10,11 +10,11 @@ admissions would be (``data/earlier_visits.toml``, people of the simulated INSi)
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from kiosk.domain.ins import Identity, IdentityStatus, Ins, StrictTraits
+from kiosk.domain.ins import Identity, IdentityStatus, Ins
 from kiosk.records.record import IdentityRecord, Source
 from kiosk.sim.insi.service import POPULATION_FILE, load_population
 
@@ -40,13 +40,7 @@ def earlier_records(
     for visit in visits:
         person = by_matricule[visit["matricule"]]
         at = now - timedelta(days=int(visit["days_ago"]))
-        traits = StrictTraits.create(
-            person.family_name,
-            person.given_names,
-            date.fromisoformat(person.birth_date),
-            person.sex,
-            person.birth_place,
-        )
+        traits = person.traits()
         records.append(
             IdentityRecord(
                 identity=Identity(Ins.of(person.matricule, oid), traits, IdentityStatus.QUAL),

@@ -32,7 +32,7 @@ import asyncio
 import time
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kiosk.clock import Clock, SystemClock, uuid7
+from kiosk.domain.ins import StrictTraits
 from kiosk.errors import KioskError
 from kiosk.insi.protocol import INSI, InsiProtocol, ResultCode
 from kiosk.sim.body import RequestTooLarge, read_bounded
@@ -109,6 +110,16 @@ class SimPerson:
 
     def __repr__(self) -> str:
         return f"SimPerson({self.family_name[:1]}…, {self.matricule[:1]}…{self.matricule[13:]})"
+
+    def traits(self) -> StrictTraits:
+        """The five strict traits INSi returns for this person."""
+        return StrictTraits.create(
+            self.family_name,
+            self.given_names,
+            date.fromisoformat(self.birth_date),
+            self.sex,
+            self.birth_place,
+        )
 
 
 def load_population(path: Path = POPULATION_FILE) -> tuple[str, tuple[SimPerson, ...]]:
