@@ -37,13 +37,16 @@ def _state(world: SimWorld) -> list[str]:
 
 
 async def _next_payload(scanner: SocketScanner, send: asyncio.Future[None]) -> ScanPayload:
-    """Wait until the scanner is connected, let ``send`` go, return the read it gets."""
-    async with asyncio.timeout(20):
-        async for event in scanner.events():
-            if isinstance(event, ScanStatus) and event.state is ScannerState.CONNECTED:
-                send.set_result(None)
-            elif isinstance(event, ScanPayload):
-                return event
+    """Wait until the scanner is connected, let ``send`` go, return the read it gets.
+
+    Unbounded here: the caller bounds the connection and, once the CLI has sent, the read,
+    each on its own (on a loaded machine the CLI alone can take seconds).
+    """
+    async for event in scanner.events():
+        if isinstance(event, ScanStatus) and event.state is ScannerState.CONNECTED:
+            send.set_result(None)
+        elif isinstance(event, ScanPayload):
+            return event
     raise AssertionError("the scanner stream ended")
 
 
@@ -55,12 +58,13 @@ async def test_sim_scan_reaches_the_kiosks_scanner(
     assert isinstance(scanner, SocketScanner)
     connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     reading = asyncio.create_task(_next_payload(scanner, connected))
-    await connected
+    await asyncio.wait_for(asyncio.shield(connected), 20)
     run = kiosk_main  # the CLI in a thread: it blocks on its socket while we listen
     code, out, _ = await asyncio.to_thread(
         run, "sim", "scan", "ange-casanova", *_state(remote_world)
     )
-    read = await reading
+    assert code == 0, out
+    read = await asyncio.wait_for(reading, 20)
     await scanner.close()
     assert code == 0
     assert "1 kiosque(s)" in out
