@@ -333,9 +333,14 @@ class RecordStore:
         )
 
     async def current(self, ins: Ins) -> IdentityRecord | None:
-        """The current record of ``ins`` (an ``IdentityStore``'s earlier visit), or None."""
-        stored = await self.get(ins)
-        return None if stored is None else stored.current
+        """The current record of ``ins`` (an ``IdentityStore``'s earlier visit), or None.
+
+        One row: unlike :meth:`get`, the observation log is not read.
+        """
+        check_oid_allowed(ins.oid, self._environment)
+        key = (ins.matricule.value, ins.oid)
+        row = await self._db.call(lambda conn: conn.execute(_SELECT, key).fetchone())
+        return None if row is None else self._record(row)
 
     async def count(self) -> int:
         """How many patients have a local record."""

@@ -391,10 +391,9 @@ class IdentityFlow:
         await self._check_card_unchanged()
         if self._card_diffs and Source.DOCUMENT not in self._sources:
             raise TraitsMismatch(msg("services.identity.source_vitale"), self._card_diffs)
-        documented = Source.DOCUMENT in self._sources
         status = status_from(
             insi_confirmed=True,
-            high_trust_document_checked=documented,
+            high_trust_document_checked=Source.DOCUMENT in self._sources,
             doubtful=doubtful,
             fictitious=fictitious,
         )

@@ -36,4 +36,4 @@ class AuthorizeScreen(QuestionScreen):
             self.done(exc.message(self.kiosk.lang))
             self.kiosk.show_error(exc)
             return
-        self.kiosk.call_later(self.kiosk.reconcile_screens)
+        self.visit_ended()

@@ -65,6 +65,10 @@ class VisitScreen(SelfScreen, PatientScreen):
         self.status = status
         self.render_texts()
 
+    def visit_ended(self) -> None:
+        """The service finished the visit: the app drops its screens (from its own task)."""
+        self.kiosk.call_later(self.kiosk.reconcile_screens)
+
     @property
     def stale(self) -> bool:
         """Whether the kiosk moved on to another patient, or none."""

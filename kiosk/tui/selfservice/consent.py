@@ -75,14 +75,14 @@ class ConsentScreen(QuestionScreen):
         )
         try:
             outcome = await self.kiosk.services.self_service.consent(
-                self.kiosk.lang,
+                lang,
                 creation=creation,
                 establishment_access=creation and self._answers["establishment_access"],
                 emergency_access=creation and self._answers["emergency_access"],
                 regulation_centre_access=creation and self._answers["regulation_centre_access"],
             )
         except KioskError as exc:
-            self.done(exc.message(self.kiosk.lang))
+            self.done(exc.message(lang))
             self.kiosk.show_error(exc)
             return
         if isinstance(outcome, RouteReason):
@@ -90,4 +90,4 @@ class ConsentScreen(QuestionScreen):
         elif outcome is Stage.CREATED:
             self.show(DetailsScreen(self.admission))
         else:  # queued or not wanted: the visit is finished
-            self.kiosk.call_later(self.kiosk.reconcile_screens)
+            self.visit_ended()

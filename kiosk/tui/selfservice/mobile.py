@@ -10,8 +10,6 @@ refuses or a printer fault is said here, and the patient may correct or go back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
@@ -21,16 +19,13 @@ from kiosk.errors import KioskError
 from kiosk.locale import text
 from kiosk.tui.selfservice.base import VisitScreen
 
-if TYPE_CHECKING:
-    from kiosk.tui.selfservice.question import QuestionScreen
-
 __all__ = ["MobileScreen", "conclude"]
 
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "0", "⌫")
 _MAX = 20  # "+262 692 12 34 56" and a margin
 
 
-async def conclude(screen: QuestionScreen | MobileScreen, mobile: str | None) -> None:
+async def conclude(screen: VisitScreen, mobile: str | None) -> None:
     """The one call of both screens: the details printed if a number is given; the end."""
     kiosk = screen.kiosk
     lang = kiosk.lang
@@ -41,7 +36,7 @@ async def conclude(screen: QuestionScreen | MobileScreen, mobile: str | None) ->
         screen.done(exc.message(kiosk.lang))
         kiosk.show_error(exc)
         return
-    kiosk.call_later(kiosk.reconcile_screens)
+    screen.visit_ended()
 
 
 class MobileScreen(VisitScreen):

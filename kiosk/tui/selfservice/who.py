@@ -39,8 +39,7 @@ class WhoScreen(VisitScreen):
     def __init__(self, admission: Admission) -> None:
         super().__init__(admission)
         self._people: tuple[Beneficiary, ...] = ()
-        self._busy = True
-        self._outcome = ""
+        self.busy = True  # the card is being read
 
     def body(self) -> ComposeResult:
         with Vertical(id="who", classes="self"):
@@ -59,13 +58,13 @@ class WhoScreen(VisitScreen):
         try:
             people = await self.kiosk.services.self_service.read_card(self.kiosk.lang)
         except KioskError as exc:
-            self._outcome = exc.message(self.kiosk.lang)
+            self.status = exc.message(self.kiosk.lang)
             people = ()
         if isinstance(people, RouteReason):
             self.show(RouteScreen(self.admission, people))
             return
         self._people = people
-        self._busy = False
+        self.busy = False
         choices = self.query_one("#who-people", VerticalScroll)
         await choices.remove_children()
         await choices.mount_all(
@@ -77,7 +76,7 @@ class WhoScreen(VisitScreen):
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang
-        title = text("tui.self.reading", lang) if self._busy else text("tui.self.who", lang)
+        title = text("tui.self.reading", lang) if self.busy else text("tui.self.who", lang)
         self.query_one("#who-title", Static).update(title)
         for i, person in enumerate(self._people):
             label = text(
@@ -91,31 +90,28 @@ class WhoScreen(VisitScreen):
                 label += " · " + text("tui.self.child", lang)
             for button in self.query(f"#who-{i}").results(Button):
                 button.label = label
-        self.query_one("#who-outcome", Static).update(self._outcome)
+        self.query_one("#who-outcome", Static).update(self.status)
 
     @on(Button.Pressed, ".self-choice")
     def _chosen(self, event: Button.Pressed) -> None:
-        if not self._busy and event.button.id:
+        if not self.busy and event.button.id:
             self.identify(int(event.button.id.removeprefix("who-")))
 
     @work(exclusive=True, exit_on_error=False)
     async def identify(self, index: int) -> None:
         """One call: INSi, the kiosk's rules and the DMP's status; then the next screen."""
         lang = self.kiosk.lang
-        self._busy = True
-        self._outcome = text("tui.self.checking", lang)
-        self.render_texts()
+        self.working(text("tui.self.checking", lang))
         try:
             outcome = await self.kiosk.services.self_service.identify(
                 index, self._people[index], lang
             )
         except KioskError as exc:
-            self._outcome = exc.message(lang)
+            self.done(exc.message(lang))
             self.kiosk.show_error(exc)
             return
-        finally:
-            self._busy = False
-            self.render_texts()
+        self.busy = False  # "Checking…" stays until the next screen is shown
+        self.render_texts()
         if isinstance(outcome, RouteReason):
             self.show(RouteScreen(self.admission, outcome))
         elif outcome is Stage.NO_DMP:
@@ -123,4 +119,4 @@ class WhoScreen(VisitScreen):
         elif outcome is Stage.NEEDS_AUTHORIZATION:
             self.show(AuthorizeScreen(self.admission))
         else:  # nothing to do: the visit is finished
-            self.kiosk.call_later(self.kiosk.reconcile_screens)
+            self.visit_ended()
