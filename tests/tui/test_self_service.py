@@ -82,6 +82,11 @@ async def test_a_patient_the_kiosk_may_not_qualify_is_sent_to_the_desk_then_wipe
         await _who(app, pilot)
         label = str(app.screen.query_one("#who-0", Button).label)
         assert label == "Paul MARTIN-TEST, né(e) le 23/05/1980"
+        who = app.screen
+        assert isinstance(who, WhoScreen)
+        who.working("Vérification de votre identité…")  # as its identity check begins
+        assert "Qui êtes-vous" in shown(app, "#who-title")  # not "Lecture de votre carte"
+        who.done()
         await press(app, pilot, "enter")
         await on_screen(pilot, app, RouteScreen)
         assert "Présentez-vous à l'accueil" in shown(app, "#route-title")

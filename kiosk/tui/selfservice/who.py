@@ -76,7 +76,8 @@ class WhoScreen(VisitScreen):
 
     def render_texts(self) -> None:
         lang = self.kiosk.lang
-        title = text("tui.self.reading", lang) if self.busy else text("tui.self.who", lang)
+        reading = self.busy and not self._people  # busy later is the identity being checked
+        title = text("tui.self.reading", lang) if reading else text("tui.self.who", lang)
         self.query_one("#who-title", Static).update(title)
         for i, person in enumerate(self._people):
             label = text(
