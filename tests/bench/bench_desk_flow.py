@@ -42,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench.tui_world import World, figures, frame_text, on_frames, world_in
+from tests.bench.tui_world import World, card_desk, figures, frame_text, on_frames, world_in
 
 VITALE_ROUNDS = 10
 FLOW_ROUNDS = 4
@@ -185,19 +185,11 @@ async def vitale_round(
 async def measure(world: World) -> list[dict[str, float]]:
     """Open the services on the world, run the app, log in, time the Vitale rounds."""
     from kiosk.config import load_settings
-    from kiosk.sim.cards.desk import control_request
     from kiosk.tui.app import KioskApp
     from kiosk.wiring import open_services
-    from kiosk.wiring.world import world_facts
 
     settings = load_settings(world.config)
-    control = Path(str(world_facts(settings)["cards_control"]))
-
-    def card(op: str, name: str) -> object:
-        reply = control_request(control, {"op": op, "card": name})
-        if not reply.get("ok"):
-            raise RuntimeError(f"card desk: {op} {name}: {reply}")
-        return reply
+    card = card_desk(world)
 
     async with open_services(settings) as services:
         app = KioskApp(services)

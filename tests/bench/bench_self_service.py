@@ -33,32 +33,18 @@ import asyncio
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.bench.bench_desk_flow import Marks
 from tests.bench.desk_flow import Steps, jobs_count, type_keys, until
-from tests.bench.tui_world import World, figures, frame_text, on_frames, world_in
+from tests.bench.tui_world import World, card_desk, figures, frame_text, on_frames, world_in
 
 WHO_ROUNDS = 10
 FLOW_ROUNDS = 4
 SIZE = (50, 15)
 WIPE_TARGET_MS = 300.0
 MOBILE = "0690123456"
-PRESS_EFFECT_S = 0.2
-
-
-class Marks:
-    """The first time each named moment was seen (``perf_counter``)."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-
-    def mark(self, name: str) -> None:
-        self.times.setdefault(name, time.perf_counter())
-
-    def ms(self, start: str, end: str) -> float:
-        return (self.times[end] - self.times[start]) * 1e3
 
 
 def instrument(app: Any, marks: Marks) -> None:
@@ -91,22 +77,6 @@ def instrument(app: Any, marks: Marks) -> None:
     on_frames(app, watch)
 
 
-def _card_control(world: World) -> Callable[[str, str], object]:
-    from kiosk.config import load_settings
-    from kiosk.sim.cards.desk import control_request
-    from kiosk.wiring.world import world_facts
-
-    control = Path(str(world_facts(load_settings(world.config))["cards_control"]))
-
-    def card(op: str, name: str) -> object:
-        reply = control_request(control, {"op": op, "card": name})
-        if not reply.get("ok"):
-            raise RuntimeError(f"card desk: {op} {name}: {reply}")
-        return reply
-
-    return card
-
-
 async def who_and_wipe(world: World) -> list[dict[str, float]]:
     """The adult's card in and out ``WHO_ROUNDS`` times (+1 to warm up) at the attract screen."""
     from kiosk.config import load_settings
@@ -115,7 +85,7 @@ async def who_and_wipe(world: World) -> list[dict[str, float]]:
     from kiosk.tui.selfservice.attract import AttractScreen
     from kiosk.wiring import open_services
 
-    card = _card_control(world)
+    card = card_desk(world)
     rounds = []
     async with open_services(load_settings(world.config)) as services:
         await seed_earlier_visits(services.records, services.clock.now())
@@ -170,7 +140,7 @@ async def visit(world: World) -> dict[str, float]:
     printer = world_facts(settings)["printer"]
     assert isinstance(printer, dict)
     jobs = Path(str(printer["jobs_dir"]))
-    card = _card_control(world)
+    card = card_desk(world)
     debounce = 0.0
 
     async with open_services(settings) as services:

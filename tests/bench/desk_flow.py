@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench.tui_world import World, figures
+from tests.bench.tui_world import World, card_desk, figures
 
 __all__ = [
     "FLOW_TARGET_MS",
@@ -281,23 +281,15 @@ async def service_flow(services: Any, card: Callable[[str, str], object], jobs: 
 async def flow_round(world: World, through: str) -> dict[str, float]:
     """One admission on ``world``, through the TUI or the service; its figures."""
     from kiosk.config import load_settings
-    from kiosk.sim.cards.desk import control_request
     from kiosk.tui.app import KioskApp
     from kiosk.wiring import open_services
     from kiosk.wiring.world import world_facts
 
     settings = load_settings(world.config)
-    facts = world_facts(settings)
-    control = Path(str(facts["cards_control"]))
-    printer = facts["printer"]
+    printer = world_facts(settings)["printer"]
     assert isinstance(printer, dict)
     jobs = Path(str(printer["jobs_dir"]))
-
-    def card(op: str, name: str) -> object:
-        reply = control_request(control, {"op": op, "card": name})
-        if not reply.get("ok"):
-            raise RuntimeError(f"card desk: {op} {name}: {reply}")
-        return reply
+    card = card_desk(world)
 
     async with open_services(settings) as services:
         if through == "service":

@@ -28,6 +28,7 @@ __all__ = [
     "Screen",
     "World",
     "bench_world",
+    "card_desk",
     "figures",
     "frame_text",
     "on_frames",
@@ -94,6 +95,23 @@ def world_in(home: Path) -> Iterator[World]:
     world = SimWorld(state_dir=home / "sim", components=components)
     with world.running():
         yield World(home, config, world.state_dir, dict(world.env))
+
+
+def card_desk(world: World) -> Callable[[str, str], object]:
+    """``card(op, name)``: insert or pull a fixture card through the world's card desk."""
+    from kiosk.config import load_settings
+    from kiosk.sim.cards.desk import control_request
+    from kiosk.wiring.world import world_facts
+
+    control = Path(str(world_facts(load_settings(world.config))["cards_control"]))
+
+    def card(op: str, name: str) -> object:
+        reply = control_request(control, {"op": op, "card": name})
+        if not reply.get("ok"):
+            raise RuntimeError(f"card desk: {op} {name}: {reply}")
+        return reply
+
+    return card
 
 
 @contextlib.contextmanager
