@@ -20,7 +20,7 @@ from kiosk.cards.ports import CardInserted, CardKind, CardRemoved
 from kiosk.clock import FrozenClock
 from kiosk.domain.consent import InformationChannel
 from kiosk.domain.selfservice import Farewell, Presence, RouteReason
-from kiosk.errors import IdentityError
+from kiosk.errors import IdentityError, InvalidInput
 from kiosk.printing.ports import JobKind
 from kiosk.services.self_service import SelfService
 from kiosk.services.stages import Stage
@@ -213,6 +213,27 @@ async def test_a_patient_qualified_earlier_enrols_alone_from_card_to_printed_det
     card_control(services, {"op": "pull", "card": "adult"})
     await kiosk_service.card_event(await next_event(services.card_monitor.events(), CardRemoved))
     assert kiosk_service.farewell is None  # the card taken back: the attract screen again
+
+
+async def test_a_mobile_number_the_service_refuses_keeps_the_visit_open_and_the_dmp(
+    kiosk: tuple[Services, FrozenClock],
+) -> None:
+    """Bad input loses nothing: the DMP stays created, the patient may type it again."""
+    services, _ = kiosk
+    kiosk_service = services.self_service
+    assert await _returning(services, "adult") is Stage.NO_DMP
+    await kiosk_service.inform()
+    assert await kiosk_service.consent("fr", **_answers(True, True, True, True)) is Stage.CREATED
+    before = len(printed_pages(services))
+    with pytest.raises(InvalidInput) as refused:
+        await kiosk_service.conclude(mobile="12")
+    assert refused.value.message("fr")  # said on the mobile screen, in words
+    assert kiosk_service.admission is not None  # the visit goes on
+    assert len(printed_pages(services)) == before  # nothing printed
+    assert (await dmp_record(services, ADULT_NIR))["exists"]
+    await kiosk_service.conclude(mobile="06 12 34 56 78")
+    assert len(printed_pages(services)) == before + 1
+    assert kiosk_service.farewell is Farewell.CREATED
 
 
 async def test_no_to_the_creation_creates_nothing_and_ends_the_visit(
