@@ -53,6 +53,7 @@ _COMMANDS: dict[str, str] = {
     "report": "kiosk.commands.report:report",
     "run": "kiosk.commands.run:run",
     "scan": "kiosk.commands.scan:scan",
+    "selftest": "kiosk.commands.selftest:selftest",
     "sim": "kiosk.commands.sim:sim",
     "sync": "kiosk.commands.outbox:sync",
 }

@@ -35,6 +35,7 @@ __all__ = [
     "Database",
     "StorageName",
     "connect",
+    "integrity_problems",
     "iso",
     "migrate",
     "storage_error",
@@ -235,6 +236,24 @@ def configure(
     conn.execute(f"PRAGMA journal_size_limit = {_WAL_PAGES * 4096}")
     if max_page_count is not None:
         conn.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
+
+
+def integrity_problems(path: Path) -> list[str]:
+    """What ``PRAGMA integrity_check`` finds in ``path``, opened read-only; empty when sound.
+
+    Blocking (the self-test runs it in a thread). Read-only, so a check never takes a
+    write lock from the desk or the sync worker; WAL readers see the last commit.
+    """
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path) from exc
+    found = [str(row[0]) for row in rows]
+    return [] if found == ["ok"] else found
 
 
 def migrate(
