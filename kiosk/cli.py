@@ -49,6 +49,7 @@ _COMMANDS: dict[str, str] = {
     "nir": "kiosk.commands.nir:nir",
     "outbox": "kiosk.commands.outbox:outbox",
     "print": "kiosk.commands.printing:print_",
+    "provision": "kiosk.commands.provision:provision",
     "records": "kiosk.commands.records:records",
     "report": "kiosk.commands.report:report",
     "run": "kiosk.commands.run:run",
