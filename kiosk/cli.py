@@ -40,6 +40,7 @@ _COMMANDS: dict[str, str] = {
     "agents": "kiosk.commands.agents:agents",
     "audit": "kiosk.commands.outbox:audit",
     "cards": "kiosk.commands.cards:cards",
+    "console": "kiosk.commands.console:console",
     "demo": "kiosk.commands.demo:demo",
     "dmp": "kiosk.commands.dmp:dmp",
     "habilitations": "kiosk.commands.habilitations:habilitations",

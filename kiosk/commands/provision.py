@@ -48,6 +48,9 @@ def _set_hostname(name_file: Path) -> None:
 @click.option("--reset", is_flag=True, help="Factory reset: wipe the data partition.")
 @click.option("--confirm", default=None, help="With --reset: the kiosk's name, typed.")
 @click.option(
+    "--owner", default=None, help="The user who gets the site's files (the unit's: kiosk)."
+)
+@click.option(
     "--data",
     "data_root",
     type=click.Path(path_type=Path, file_okay=False),
@@ -71,6 +74,7 @@ def provision(
     first_boot: bool,
     reset: bool,
     confirm: str | None,
+    owner: str | None,
     data_root: Path,
     boot_root: Path,
 ) -> None:
@@ -112,7 +116,7 @@ def provision(
         found = read_provision(file, now)
         click.echo(text("provision.valid", lang, file=file, hostname=found.hostname))
         return
-    done = install(file, layout, now)
+    done = install(file, layout, now, owner=_owner(owner))
     _set_hostname(layout.hostname_file)
     if done.enrolment:
         click.echo(text("provision.enrolled", lang, hostname=done.hostname, file=file))
@@ -120,3 +124,16 @@ def provision(
         click.echo(
             text("provision.done", lang, hostname=done.hostname, site=layout.site_file, file=file)
         )
+
+
+def _owner(name: str | None) -> tuple[int, int] | None:
+    """``(uid, gid)`` of the user ``name``; None leaves the files to whoever runs this."""
+    if name is None:
+        return None
+    import pwd
+
+    try:
+        found = pwd.getpwnam(name)
+    except KeyError as exc:
+        raise InvalidInput(msg("provision.no_owner", user=name)) from exc
+    return found.pw_uid, found.pw_gid

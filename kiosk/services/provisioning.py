@@ -252,7 +252,8 @@ def _site_files(
             problems.append(f"settings.{setting}: key files are refused (use a PKCS#11 token)")
     try:
         checked = parse_settings(
-            dict(_with_paths(settings, placed, Path("/placeholder"))), source=f"{path.name} [settings]"
+            dict(_with_paths(settings, placed, Path("/placeholder"))),
+            source=f"{path.name} [settings]",
         )
     except ConfigError as exc:
         problems.append(exc.detail or exc.message("en"))
@@ -338,10 +339,12 @@ def install(
     now: datetime,
     *,
     erase_source: bool = True,
+    owner: tuple[int, int] | None = None,
     step: Callable[[str], None] = lambda _name: None,
 ) -> Provisioned:
     """Check ``source``, put its site in place atomically, then erase ``source``.
 
+    ``owner`` (uid, gid) gets the site's files; the hostname stays root's.
     ``step`` is told each stage (``staged``, ``swapped``, ``erased``) as it ends: a test
     hook to cut the power between two of them.
     """
@@ -359,6 +362,9 @@ def install(
     for folder in {staging, *(p.parent for p in staging.rglob("*"))}:
         folder.chmod(0o700)
         _fsync_dir(folder)
+    if owner is not None:  # the kiosk user reads its site; the unit runs as root
+        for path in (staging, *staging.rglob("*")):
+            os.chown(path, *owner)
     step("staged")
     previous = layout.site.resolve() if layout.site.is_symlink() else None
     if final.exists() and final != previous:
