@@ -333,6 +333,16 @@ def _write_private(path: Path, content: bytes) -> None:
         os.close(fd)
 
 
+def link_to(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` (a sibling) in one ``rename``, durably."""
+    scratch = link.with_name(f".{link.name}-link")
+    with contextlib.suppress(FileNotFoundError):
+        scratch.unlink()
+    scratch.symlink_to(target.name)
+    os.replace(scratch, link)
+    _fsync_dir(link.parent)
+
+
 def install(
     source: Path,
     layout: DataLayout,
@@ -366,6 +376,12 @@ def install(
         for path in (staging, *staging.rglob("*")):
             os.chown(path, *owner)
     step("staged")
+    if layout.site.is_dir() and not layout.site.is_symlink():
+        # A plain directory (an image's empty placeholder, or a site put there by hand):
+        # set aside whole, like any earlier site, so the link can take its place.
+        aside = layout.root / f"site-before-{wanted.digest[:16]}"
+        os.rename(layout.site, aside)
+        link_to(layout.site, aside)
     previous = layout.site.resolve() if layout.site.is_symlink() else None
     if final.exists() and final != previous:
         shutil.rmtree(final)
@@ -373,12 +389,7 @@ def install(
         os.rename(staging, final)
     else:
         shutil.rmtree(staging)
-    link = layout.root / f".site-link-{wanted.digest[:16]}"
-    with contextlib.suppress(FileNotFoundError):
-        link.unlink()
-    link.symlink_to(final.name)
-    os.replace(link, layout.site)  # the one atomic step: old site or new, never half
-    _fsync_dir(layout.root)
+    link_to(layout.site, final)  # the one atomic step: old site or new, never half
     if previous is not None and previous != final:
         shutil.rmtree(previous, ignore_errors=True)
     hostname = layout.hostname_file

@@ -127,6 +127,25 @@ def test_a_second_file_replaces_the_site_whole(
     assert load_settings(layout.site_file).site.lps_id == "KIOSK-0002"
 
 
+@pytest.mark.parametrize("before", ["empty", "by-hand"])
+def test_a_site_directory_already_there_is_set_aside_whole(
+    partitions: tuple[Path, DataLayout], test_pki: TestPki, before: str
+) -> None:
+    """The image ships an empty ``site/``; a technician may have put a site there by hand."""
+    boot, layout = partitions
+    layout.site.mkdir()
+    if before == "by-hand":
+        (layout.site / "site.toml").write_text("[site]\n")
+    source = boot / BOOT_FILE
+    source.write_text(_site(test_pki))
+
+    install(source, layout, NOW)
+
+    assert layout.site.is_symlink()
+    assert load_settings(layout.site_file).site.establishment_id == "3750100000"
+    assert not source.exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "named"),
     [
