@@ -44,6 +44,7 @@ _COMMANDS: dict[str, str] = {
     "demo": "kiosk.commands.demo:demo",
     "dmp": "kiosk.commands.dmp:dmp",
     "habilitations": "kiosk.commands.habilitations:habilitations",
+    "hw": "kiosk.commands.hw:hw",
     "ins": "kiosk.commands.ins:ins",
     "insi": "kiosk.commands.insi:insi",
     "metrics": "kiosk.commands.report:metrics",

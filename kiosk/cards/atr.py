@@ -8,12 +8,13 @@ pattern that is ours, not the manufacturer's (verify on site).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.cards.ports import CardKind
 from kiosk.errors import CardError, ConfigError
+from kiosk.hardware.loading import load_kind
+from kiosk.hardware.models import CardProfileModel
 from kiosk.locale import msg
 
 __all__ = ["AtrPattern", "CardProfile", "CardProfiles", "UnknownCard", "format_atr"]
@@ -79,30 +80,25 @@ class CardProfiles:
 
     @classmethod
     def load(cls, directory: Path) -> CardProfiles:
-        """Load ``directory/*.toml``; a bad file is a ConfigError naming it."""
+        """Load ``directory/*.toml``; bad files are one ConfigError naming each file and key."""
         paths = sorted(directory.glob("*.toml"))
         if not paths:
             # Without profiles every card would read as "unknown": say what is wrong instead.
             raise ConfigError(
                 msg("cards.atr.card_profiles_load", directory=directory),
             )
-        profiles: list[CardProfile] = []
-        for path in paths:
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-                profiles.append(
-                    CardProfile(
-                        name=str(data.get("name", path.stem)),
-                        kind=CardKind(str(data["kind"])),
-                        label=str(data.get("label", path.stem)),
-                        patterns=tuple(AtrPattern.parse(str(p)) for p in data["patterns"]),
-                        simulation=bool(data.get("simulation", False)),
-                    )
-                )
-            except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError) as exc:
-                raise ConfigError(
-                    msg("cards.atr.card_profiles_load_2", path=path, exc=exc),
-                ) from exc
+        # The schema of hw/ (kiosk.hardware) checks every file, every problem at once.
+        profiles = [
+            CardProfile(
+                name=model.name or key,
+                kind=CardKind(model.kind),
+                label=model.label or key,
+                patterns=tuple(AtrPattern.parse(p) for p in model.patterns),
+                simulation=model.simulation,
+            )
+            for key, model in load_kind("cards", directory).items()
+            if isinstance(model, CardProfileModel)
+        ]
         return cls(profiles)
 
     @classmethod

@@ -1,4 +1,8 @@
-"""Printer profiles: paper width, cutter and USB ids, as data in ``hw/printers/*.toml``."""
+"""Printer profiles: paper width, cutter and USB ids, as data in ``hw/printers/*.toml``.
+
+The file is checked against the schema of ``hw/`` (:mod:`kiosk.hardware`), every
+problem at once; this module keeps the small dataclass the layout and backends use.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.errors import ConfigError
+from kiosk.hardware.loading import HW_ROOT, check_profile, shown
+from kiosk.hardware.models import PrinterProfileModel
 from kiosk.locale import msg
 
 __all__ = ["PrinterProfile", "UsbId", "load_profile", "profile_names"]
 
-_REPO_HW = Path(__file__).resolve().parents[2] / "hw" / "printers"
-_WIDTHS = (384, 576)
+_REPO_HW = HW_ROOT / "printers"
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ def profile_names(directory: Path | None = None) -> list[str]:
 
 
 def load_profile(name: str, directory: Path | None = None) -> PrinterProfile:
-    """Read and check ``<directory>/<name>.toml``; problems are ``ConfigError``."""
+    """Read and check ``<directory>/<name>.toml``; problems are one ``ConfigError``."""
     path = _directory(directory) / f"{name}.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -65,29 +70,17 @@ def load_profile(name: str, directory: Path | None = None) -> PrinterProfile:
         raise ConfigError(
             msg("printing.profiles.load_profile_3", path=path, exc=exc),
         ) from exc
-    try:
-        usb = tuple(
-            UsbId(int(u["vendor_id"]), int(u["product_id"]), str(u.get("label", "")))
-            for u in data.get("usb", [])
-        )
-        profile = PrinterProfile(
-            name=str(data["name"]),
-            width_dots=int(data["width_dots"]),
-            width_mm=int(data.get("width_mm", 80)),
-            dpi=int(data.get("dpi", 203)),
-            cutter=bool(data.get("cutter", True)),
-            feed_lines=int(data.get("feed_lines", 4)),
-            status_queries=bool(data.get("status_queries", True)),
-            label_height_dots=int(data.get("label_height_dots", 0)),
-            usb=usb,
-            key=name,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            msg("printing.profiles.load_profile_4", path=path, exc=exc),
-        ) from exc
-    if profile.width_dots not in _WIDTHS:
-        raise ConfigError(
-            msg("printing.profiles.load_profile", path=path, width_dots=profile.width_dots),
-        )
-    return profile
+    model = check_profile("printers", data, shown(path))
+    assert isinstance(model, PrinterProfileModel)
+    return PrinterProfile(
+        name=model.name,
+        width_dots=model.width_dots,
+        width_mm=model.width_mm,
+        dpi=model.dpi,
+        cutter=model.cutter,
+        feed_lines=model.feed_lines,
+        status_queries=model.status_queries,
+        label_height_dots=model.label_height_dots,
+        usb=tuple(UsbId(u.vendor_id, u.product_id, u.label) for u in model.usb),
+        key=name,
+    )

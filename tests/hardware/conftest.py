@@ -1,0 +1,5 @@
+"""The CLI as the hardware tests drive it."""
+
+from tests.command_line import kiosk_main
+
+__all__ = ["kiosk_main"]
