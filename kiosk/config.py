@@ -108,7 +108,8 @@ class InsiConfig(_Section):
     max_response_bytes: int = Field(default=1 << 20, gt=0)
     """Answers larger than this are refused before parsing."""
     sign_key: Path | None = None
-    """PEM key of the establishment's ``ORG_SIGN`` pair (``http``); a token key needs wiring."""
+    """PEM key of the establishment's ``ORG_SIGN`` pair (``http``; development only: a
+    production kiosk names ``sign_token``)."""
     sign_cert: Path | None = None
     """PEM certificate of that key."""
     ca_file: Path | None = None
@@ -117,6 +118,18 @@ class InsiConfig(_Section):
     """``ORG_AUTH_CLI`` certificate for mutual TLS."""
     client_key: Path | None = None
     """``ORG_AUTH_CLI`` key for mutual TLS."""
+    client_token: str = ""
+    """Label of the PKCS#11 token holding the ``ORG_AUTH_CLI`` pair (key and certificate
+    labelled ``ORG_AUTH_CLI``): mutual TLS through a local stunnel holding the token's key,
+    as a production kiosk keeps no key file; takes precedence over ``client_key``."""
+    client_pin_file: Path | None = None
+    """File (0600) holding that token's PIN, read when the proxy starts, never logged."""
+    sign_token: str = ""
+    """Label of the PKCS#11 token holding ``ORG_SIGN`` (module ``cards.pkcs11_module``);
+    takes precedence over ``sign_key``. The same label as ``dmp.sign_token`` shares the
+    DMP's session (PKCS#11 logs a process in to a token once)."""
+    sign_pin_file: Path | None = None
+    """File (0600) holding that token's PIN, read once at start and never logged."""
 
 
 class DmpConfig(_Section):
@@ -138,6 +151,12 @@ class DmpConfig(_Section):
     """``ORG_AUTH_CLI`` certificate for mutual TLS in indirect mode."""
     client_key: Path | None = None
     """``ORG_AUTH_CLI`` key for mutual TLS in indirect mode."""
+    client_token: str = ""
+    """Label of the PKCS#11 token holding the ``ORG_AUTH_CLI`` pair: mutual TLS through a
+    local stunnel holding the token's key (no key file on a production kiosk); takes
+    precedence over ``client_key``."""
+    client_pin_file: Path | None = None
+    """File (0600) holding that token's PIN, read when the proxy starts, never logged."""
     sign_cert: Path | None = None
     """``ORG_SIGN`` certificate: signs the VIHF in indirect mode."""
     sign_key: Path | None = None

@@ -28,6 +28,7 @@ import os
 import shutil
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ __all__ = [
     "CardTlsProxy",
     "DirectTlsUnavailable",
     "MutualTls",
+    "TokenTlsTransport",
     "client_context",
     "indirect_mode_client",
 ]
@@ -211,6 +213,11 @@ class CardTlsProxy:
                 raise _direct_unavailable(f"stunnel did not start: {tail}")
             await asyncio.sleep(0.05)
 
+    @property
+    def running(self) -> bool:
+        """Whether stunnel is up (it exits when the token goes away)."""
+        return self._process is not None and self._process.returncode is None
+
     def client(self, *, timeout_s: float) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` that reaches the DMP through the proxy."""
         transport = httpx.AsyncHTTPTransport(uds=str(self.socket_path))
@@ -236,3 +243,62 @@ def _direct_unavailable(detail: str) -> DirectTlsUnavailable:
         msg("dmp.tls.direct_unavailable"),
         detail=detail,
     )
+
+
+class TokenTlsTransport(httpx.AsyncBaseTransport):
+    """Mutual TLS with the establishment's ``ORG_AUTH_CLI`` pair kept on a PKCS#11 token.
+
+    A production kiosk keeps no key in a file (a USB HSM through OpenSC, or SoftHSM2 on
+    the data partition), and :mod:`ssl` cannot use a token key: this transport runs the
+    card's proxy (:class:`CardTlsProxy`) over the establishment's token instead, started
+    at the first request (the PIN read then, from ``pin()``) and again after it died,
+    and speaks plain HTTP to it on its private Unix socket. Closing the client stops it.
+    """
+
+    def __init__(
+        self, tls: CardTls, pin: Callable[[], str], *, env: dict[str, str] | None = None
+    ) -> None:
+        self.tls = tls
+        self._pin = pin
+        self._env = env
+        self._proxy: CardTlsProxy | None = None
+        self._inner: httpx.AsyncHTTPTransport | None = None
+        self._lock = asyncio.Lock()
+
+    async def _through(self) -> httpx.AsyncHTTPTransport:
+        async with self._lock:
+            proxy = self._proxy
+            if proxy is not None and proxy.running:
+                assert self._inner is not None
+                return self._inner
+            await self._drop()
+            proxy = CardTlsProxy(self.tls, env=self._env)
+            try:
+                await proxy.start(self._pin())
+            except DirectTlsUnavailable as exc:
+                raise Unavailable(
+                    msg("dmp.tls.token_unavailable", token=self.tls.token_label),
+                    detail=exc.detail,
+                ) from exc
+            self._proxy = proxy
+            self._inner = httpx.AsyncHTTPTransport(uds=str(proxy.socket_path))
+            return self._inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the proxy, which holds the TLS session."""
+        inner = await self._through()
+        request.url = request.url.copy_with(scheme="http")  # TLS is the proxy's
+        return await inner.handle_async_request(request)
+
+    async def _drop(self) -> None:
+        inner, self._inner = self._inner, None
+        proxy, self._proxy = self._proxy, None
+        if inner is not None:
+            await inner.aclose()
+        if proxy is not None:
+            await proxy.stop()
+
+    async def aclose(self) -> None:
+        """Stop the proxy (the services are closing)."""
+        async with self._lock:
+            await self._drop()

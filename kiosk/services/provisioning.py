@@ -64,6 +64,9 @@ _CERT_SETTINGS = ("insi.sign_cert", "insi.client_cert", "dmp.client_cert", "dmp.
 _CA_SETTINGS = ("insi.ca_file", "dmp.ca_file", "outbox.trusted_ca", "agents.ldap_ca_file")
 _SECRET_SETTINGS = (
     "dmp.sign_pin_file",
+    "dmp.client_pin_file",
+    "insi.sign_pin_file",
+    "insi.client_pin_file",
     "outbox.device_key_pin_file",
     "agents.establishment_pin_file",
 )
@@ -220,7 +223,10 @@ def _site_files(
     problems: list[str],
 ) -> str:
     """The site file and its certificates and PINs; the establishment id (or "")."""
-    settings = {name: dict(value) for name, value in settings_table.items()}
+    settings: dict[str, Any] = {
+        name: dict(value) if isinstance(value, dict) else value
+        for name, value in settings_table.items()
+    }
     # State on the data partition unless the file says otherwise (a relative default
     # would land in whatever directory the unit starts in, on the read-only root).
     for section, key, where in _DATA_DEFAULTS:
@@ -246,9 +252,9 @@ def _site_files(
             name = f"{folder}/{setting}" + (".pem" if table == "certificates" else "")
             files[name] = str(value).encode()
             placed[setting] = name
-    for setting in (*_CERT_SETTINGS, "insi.sign_key", "insi.client_key", "dmp.sign_key"):
+    for setting in ("insi.sign_key", "insi.client_key", "dmp.sign_key", "dmp.client_key"):
         section, _, key = setting.partition(".")
-        if setting.endswith("_key") and key in settings.get(section, {}):
+        if key in settings.get(section, {}):
             problems.append(f"settings.{setting}: key files are refused (use a PKCS#11 token)")
     try:
         checked = parse_settings(
@@ -282,23 +288,32 @@ def _check_production(settings: Settings, problems: list[str]) -> None:
     problems += [f"settings.{name}.kind: 'sim' on a production kiosk" for name in simulated]
     if not settings.outbox.device_key_token:
         problems.append("settings.outbox.device_key_token: required in production (a token key)")
+    for service, cfg in (("dmp", settings.dmp), ("insi", settings.insi)):
+        for key in ("sign_token", "client_token"):
+            if cfg.kind == "http" and not getattr(cfg, key):
+                problems.append(
+                    f"settings.{service}.{key}: required in production (ORG keys on a token)"
+                )
 
 
 def _with_paths(
-    settings: dict[str, dict[str, Any]], placed: Mapping[str, str], site: Path
-) -> dict[str, dict[str, Any]]:
+    settings: Mapping[str, Any], placed: Mapping[str, str], site: Path
+) -> dict[str, Any]:
     """The settings with each provided file's setting pointing at its place under ``site``."""
-    out = {name: dict(values) for name, values in settings.items()}
+    out = {name: dict(v) if isinstance(v, dict) else v for name, v in settings.items()}
     for setting, name in placed.items():
         section, _, key = setting.partition(".")
         out.setdefault(section, {})[key] = str(site / name)
     return out
 
 
-def _toml(settings: Mapping[str, Mapping[str, Any]]) -> str:
+def _toml(settings: Mapping[str, Any]) -> str:
     """A TOML text of the two-level site settings (values as JSON literals TOML reads)."""
     lines = ["# Written by `kiosk provision`; edit the provisioning file, not this one.\n"]
+    lines += [f"{k} = {_literal(v)}\n" for k, v in settings.items() if not isinstance(v, dict)]
     for section, values in settings.items():
+        if not isinstance(values, dict):
+            continue
         lines.append(f"\n[{section}]\n")
         for key, value in values.items():
             lines.append(f"{key} = {_literal(value)}\n")

@@ -1,13 +1,17 @@
 """The DMP client in indirect mode: its endpoint, its HTTP client (mutual TLS), its actor.
 
 In simulation the DMP answers at the running world's ``dmp_url`` over plain HTTP;
-otherwise at ``dmp.endpoint`` with the establishment's ``ORG_AUTH_CLI`` certificate.
+otherwise at ``dmp.endpoint`` with the establishment's ``ORG_AUTH_CLI`` certificate: its
+key on a PKCS#11 token (``dmp.client_token``, through the local proxy) on a production
+kiosk, or a PEM pair in development.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from kiosk.clock import Clock
 from kiosk.config import Settings
@@ -21,7 +25,13 @@ if TYPE_CHECKING:
     from kiosk.dmp.client import DmpClient
     from kiosk.domain.habilitation import HabilitationTable
 
-__all__ = ["build_dmp_client", "build_dmp_http", "dmp_endpoint", "habilitation_table"]
+__all__ = [
+    "build_dmp_client",
+    "build_dmp_http",
+    "dmp_endpoint",
+    "habilitation_table",
+    "token_tls_client",
+]
 
 _ADMISSION = ("ADM", "1.2.250.1.213.1.1.4.6", "Personnel administratif")
 """Profession of the kiosk's admission agent in indirect mode (as ``kiosk dmp status``)."""
@@ -61,6 +71,16 @@ def build_dmp_http(settings: Settings, clock: Clock) -> httpx.AsyncClient:
         from kiosk.soap.transport import default_tls_context
 
         return httpx.AsyncClient(verify=default_tls_context(), timeout=httpx.Timeout(cfg.timeout_s))
+    if cfg.client_token:
+        return token_tls_client(
+            settings,
+            endpoint=cfg.endpoint,
+            ca_file=cfg.ca_file,
+            token=cfg.client_token,
+            pin_file=cfg.client_pin_file,
+            section="dmp",
+            timeout_s=cfg.timeout_s,
+        )
     if cfg.ca_file is None or cfg.client_cert is None or cfg.client_key is None:
         raise ConfigError(
             msg("wiring.dmp.build_dmp_http"),
@@ -111,3 +131,42 @@ def build_dmp_client(
         habilitations=habilitation_table(settings),
         role="admission",
     )
+
+
+def token_tls_client(
+    settings: Settings,
+    *,
+    endpoint: str,
+    ca_file: Path | None,
+    token: str,
+    pin_file: Path | None,
+    section: str,
+    timeout_s: float,
+) -> httpx.AsyncClient:
+    """Mutual TLS with ``ORG_AUTH_CLI`` on the token ``token``, through the local proxy."""
+    import httpx
+
+    from kiosk.dmp.tls import CardTls, TokenTlsTransport
+    from kiosk.wiring.signers import token_pin
+
+    if ca_file is None:
+        raise ConfigError(msg("wiring.dmp.token_ca", section=section), detail=f"{section}.ca_file")
+    url = urlsplit(endpoint)
+    tls = CardTls(
+        module=settings.cards.pkcs11_module,
+        token_label=token,
+        ca_file=ca_file,
+        host=url.hostname or "",
+        port=url.port or 443,
+        key_label="ORG_AUTH_CLI",
+    )
+
+    def pin() -> str:
+        return token_pin(
+            pin_file,
+            setting=f"{section}.client_pin_file",
+            required_by=f"{section}.client_token",
+            what="ORG_AUTH_CLI",
+        )
+
+    return httpx.AsyncClient(transport=TokenTlsTransport(tls, pin), timeout=timeout_s)

@@ -152,8 +152,14 @@ class SelfTest:
         settings = self.settings
         cards_module = build_cps(settings, self.state_dir)
         wanted: list[tuple[Path, str]] = []
-        if settings.dmp.sign_token:
-            wanted.append((settings.cards.pkcs11_module, settings.dmp.sign_token))
+        for label in (
+            settings.dmp.sign_token,
+            settings.dmp.client_token,
+            settings.insi.sign_token,
+            settings.insi.client_token,
+        ):
+            if label:
+                wanted.append((settings.cards.pkcs11_module, label))
         if settings.outbox.device_key_token:
             module = settings.outbox.device_key_module or settings.cards.pkcs11_module
             wanted.append((module, settings.outbox.device_key_token))
@@ -163,7 +169,7 @@ class SelfTest:
         for module in {settings.cards.pkcs11_module, *(m for m, _ in wanted)}:
             adapter = cards_module if module == cards_module.module_path else CpsModule(module)
             listed[module] = [t.label for t in await adapter.tokens()]
-        missing = [label for module, label in wanted if label not in listed[module]]
+        missing = sorted({label for module, label in wanted if label not in listed[module]})
         tokens = sorted({label for labels in listed.values() for label in labels})
         if missing:
             return self._check(

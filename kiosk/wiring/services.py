@@ -132,7 +132,9 @@ async def open_services(
             open_writes(settings, clock, facts=facts, state_dir=state_dir)
         )
         outbox, records, dmp, sync = writes.outbox, writes.records, writes.dmp, writes.sync
-        insi = await stack.enter_async_context(insi_client(settings, clock, facts))
+        insi = await stack.enter_async_context(
+            insi_client(settings, clock, facts, shared_signer=writes.signer)
+        )
 
         readers = build_card_reader(settings, state_dir)
         monitor = build_card_monitor(settings, state_dir)

@@ -18,7 +18,7 @@ from kiosk.locale import msg
 from kiosk.signing import Signer
 from kiosk.wiring.world import sim_state_dir
 
-__all__ = ["establishment_signer", "insi_signer", "token_pin"]
+__all__ = ["establishment_signer", "insi_signer", "token_pin", "token_signer"]
 
 
 @contextlib.asynccontextmanager
@@ -100,16 +100,27 @@ def token_pin(path: Path | None, *, setting: str, required_by: str, what: str) -
 @contextlib.asynccontextmanager
 async def _token_signer(settings: Settings) -> AsyncIterator[Signer]:
     cfg = settings.dmp
+    async with token_signer(
+        settings, cfg.sign_token, cfg.sign_pin_file, setting="dmp.sign_pin_file"
+    ) as signer:
+        yield signer
+
+
+@contextlib.asynccontextmanager
+async def token_signer(
+    settings: Settings, label: str, pin_file: Path | None, *, setting: str
+) -> AsyncIterator[Signer]:
+    """``ORG_SIGN`` on the token ``label``, logged in with the PIN of ``pin_file``."""
     pin = token_pin(
-        cfg.sign_pin_file,
-        setting="dmp.sign_pin_file",
-        required_by="dmp.sign_token",
+        pin_file,
+        setting=setting,
+        required_by=setting.replace("_pin_file", "_token"),
         what="ORG_SIGN",
     )
     from kiosk.cards.pkcs11 import CpsModule
 
     module = CpsModule(settings.cards.pkcs11_module)
-    session = await module.login(pin, label=cfg.sign_token)
+    session = await module.login(pin, label=label)
     del pin
     try:
         yield session.signer

@@ -18,6 +18,7 @@ from kiosk.dmp.tls import (
     CardTlsProxy,
     DirectTlsUnavailable,
     MutualTls,
+    TokenTlsTransport,
     client_context,
     indirect_mode_client,
 )
@@ -151,3 +152,83 @@ async def test_card_proxy_with_a_wrong_pin_says_so(
         await proxy.start("0000")
     assert "carte" in caught.value.message("fr")
     assert not proxy.socket_path.parent.exists()
+
+
+def _org_token(test_pki: TestPki, softhsm: SoftHsm, url: str) -> CardTls:
+    return CardTls(
+        module=softhsm.module,
+        token_label=test_pki.establishment.token_label,
+        ca_file=test_pki.ca_certificate_path,
+        host="127.0.0.1",
+        port=int(url.rsplit(":", 1)[1].strip("/")),
+        key_label="ORG_AUTH_CLI",
+        server_name="localhost",
+    )
+
+
+async def test_indirect_mode_with_the_establishment_key_on_a_token(
+    dmp_url: str, test_pki: TestPki, softhsm: SoftHsm, make_client: ClientFactory, sim: DmpSimulator
+) -> None:
+    """Issue 19: the establishment's keys are "never PEM files on a production kiosk: they
+    sit on a PKCS#11 token"."""
+    pins: list[str] = []
+
+    def pin() -> str:
+        pins.append("read")
+        return test_pki.establishment.pin
+
+    transport = TokenTlsTransport(_org_token(test_pki, softhsm, dmp_url), pin, env=softhsm.env)
+    async with httpx.AsyncClient(transport=transport, timeout=30) as http:
+        client = make_client(transport=http, endpoint=dmp_url)  # https://localhost:…/
+        await client.create(creation(), request_id="org-token-over-tls")
+        assert (await client.existence(PATIENT)).exists
+        proxy_dir = transport._proxy.socket_path.parent if transport._proxy else None
+    assert pins == ["read"], "one login for the proxy's life"
+    assert sim.dmp_count() == 1
+    assert proxy_dir is not None
+    assert not proxy_dir.exists(), "closing the client stops the proxy"
+
+
+async def test_a_wrong_establishment_pin_names_the_token(
+    dmp_url: str, test_pki: TestPki, softhsm: SoftHsm, make_client: ClientFactory
+) -> None:
+    token = _org_token(test_pki, softhsm, dmp_url)
+    transport = TokenTlsTransport(token, lambda: "0000", env=softhsm.env)
+    async with httpx.AsyncClient(transport=transport, timeout=30) as http:
+        with pytest.raises(Unavailable) as caught:
+            await make_client(transport=http, endpoint=dmp_url).existence(PATIENT)
+    assert token.token_label in caught.value.message("en")
+    assert "kiosk selftest" in caught.value.message("en")
+
+
+async def test_the_wiring_picks_the_token_when_the_site_names_one(
+    dmp_url: str,
+    test_pki: TestPki,
+    softhsm: SoftHsm,
+    make_client: ClientFactory,
+    tmp_path: Path,
+    sim: DmpSimulator,
+) -> None:
+    from kiosk.clock import FrozenClock
+    from kiosk.config import parse_settings
+    from kiosk.wiring.dmp import build_dmp_http
+
+    pin_file = tmp_path / "org.pin"
+    pin_file.write_text(test_pki.establishment.pin)
+    pin_file.chmod(0o600)
+    settings = parse_settings(
+        {
+            "cards": {"kind": "pcsc", "pkcs11_module": str(softhsm.module)},
+            "dmp": {
+                "kind": "http",
+                "endpoint": dmp_url,
+                "ca_file": str(test_pki.ca_certificate_path),
+                "client_token": test_pki.establishment.token_label,
+                "client_pin_file": str(pin_file),
+            },
+        }
+    )
+    async with build_dmp_http(settings, FrozenClock(T0)) as http:
+        client = make_client(transport=http, endpoint=dmp_url)
+        await client.create(creation(), request_id="wired-org-token")
+    assert sim.dmp_count() == 1

@@ -382,3 +382,36 @@ def test_a_factory_reset_wipes_the_data_partition_only_when_the_name_is_typed(
     assert "Factory reset done" in right.stdout
     assert _tree(layout.root) == []
     assert layout.root.is_dir(), "the mount point stays"
+
+
+def test_a_production_site_with_its_keys_on_tokens_is_accepted(
+    partitions: tuple[Path, DataLayout], test_pki: TestPki
+) -> None:
+    boot, layout = partitions
+    source = boot / BOOT_FILE
+    source.write_text(
+        '[provision]\nkiosk_id = "admission-01"\n'
+        '[settings]\nmode = "desk"\n'
+        '[settings.site]\nenvironment = "production"\nestablishment_id = "3750100000"\n'
+        '[settings.cards]\nkind = "pcsc"\n'
+        '[settings.printer]\nkind = "usb"\n'
+        '[settings.scanner]\nkind = "hid"\n'
+        '[settings.outbox]\ndevice_key_token = "KIOSK DEVICE"\n'
+        '[settings.insi]\nkind = "http"\nendpoint = "https://insi.example/insi"\n'
+        'sign_token = "ORG 3750100000"\nclient_token = "ORG 3750100000"\n'
+        '[settings.dmp]\nkind = "http"\nendpoint = "https://dmp.example/dmp"\n'
+        'sign_token = "ORG 3750100000"\nclient_token = "ORG 3750100000"\n'
+        f'[certificates]\n"dmp.ca_file" = """{_pem(test_pki.ca_certificate)}"""\n'
+        f'"insi.ca_file" = """{_pem(test_pki.ca_certificate)}"""\n'
+        '[secrets]\n"dmp.sign_pin_file" = "1234"\n"dmp.client_pin_file" = "1234"\n'
+        '"insi.sign_pin_file" = "1234"\n"insi.client_pin_file" = "1234"\n'
+        '"outbox.device_key_pin_file" = "5678"\n'
+    )
+
+    install(source, layout, NOW)
+
+    settings = load_settings(layout.site_file)
+    assert settings.dmp.client_token == "ORG 3750100000"
+    assert settings.dmp.client_key is None, "no key file anywhere"
+    assert settings.outbox.device_key_pin_file is not None
+    assert _mode(settings.outbox.device_key_pin_file) == 0o600
