@@ -59,6 +59,7 @@ _COMMANDS: dict[str, str] = {
     "selftest": "kiosk.commands.selftest:selftest",
     "sim": "kiosk.commands.sim:sim",
     "sync": "kiosk.commands.outbox:sync",
+    "update": "kiosk.commands.update:update",
 }
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "SoapFault",
     "StorageError",
     "Unavailable",
+    "UpdateError",
     "msg",
 ]
 
@@ -195,4 +196,11 @@ class PrinterError(KioskError):
 
     code = "PRINTER"
     retryable = True
+    exit_code = 3
+
+
+class UpdateError(KioskError):
+    """An update could not be checked, installed or judged (RAUC, the bundle, the reboot)."""
+
+    code = "UPDATE"
     exit_code = 3

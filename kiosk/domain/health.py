@@ -18,12 +18,16 @@ __all__ = [
     "CLOCK_WARN_S",
     "DISK_FAIL_BYTES",
     "DISK_WARN_BYTES",
+    "SERVICE_CHECKS",
+    "UPDATE_CHECKS",
     "Check",
     "HealthReport",
     "Level",
+    "Verdict",
     "certificate_level",
     "clock_level",
     "disk_level",
+    "update_verdict",
 ]
 
 
@@ -142,3 +146,44 @@ def certificate_level(not_after: datetime, now: datetime) -> Level:
     if left < timedelta(days=CERT_WARN_DAYS):
         return Level.WARN
     return Level.OK
+
+
+UPDATE_CHECKS = ("readers", "pkcs11", "printer", "database", "disk")
+"""What a new slot must pass before it is marked good, whatever the network: the cards,
+the tokens, the printer, the databases and room to keep them (issue 20: "cards,
+printer, database, and the services when online")."""
+
+SERVICE_CHECKS = ("insi", "dmp", "clock")
+"""Counted only when the kiosk is online: a site whose VLAN is down at the moment of an
+update must not roll back a good system for it."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a freshly booted slot may be marked good, and if not, why."""
+
+    good: bool
+    reason: str
+    """The failing checks' names and details; empty when good."""
+    online: bool
+
+
+def update_verdict(report: HealthReport) -> Verdict:
+    """Grade a new slot from its self-test: warnings pass, any counted failure does not.
+
+    The services count when at least one answered: reached INSi but not the DMP is this
+    system's fault (a TLS or proxy change), not the network's.
+    """
+    by_name = {check.name: check for check in report.checks}
+    online = any(
+        by_name[name].level is not Level.FAIL for name in ("insi", "dmp") if name in by_name
+    )
+    counted = [*UPDATE_CHECKS, *(SERVICE_CHECKS if online else ())]
+    missing = [name for name in UPDATE_CHECKS if name not in by_name]
+    failing = [
+        f"{name}: {by_name[name].detail}"
+        for name in counted
+        if name in by_name and by_name[name].level is Level.FAIL
+    ]
+    failing += [f"{name}: not checked" for name in missing]
+    return Verdict(not failing, "; ".join(failing), online)

@@ -8,15 +8,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from kiosk.audit import store as audit
 from kiosk.domain.audit import AuditEvent, AuditKind
 from kiosk.locale import msg
 from kiosk.outbox.file import OutboxFile, aad_for
 from kiosk.outbox.ports import PayloadTampered
-from kiosk.storage.sqlite import iso
+from kiosk.storage.sqlite import iso, storage_error
 
-__all__ = ["WORKER_CRASH", "LeasedRow", "Leases", "Recovered"]
+__all__ = ["WORKER_CRASH", "LeasedRow", "Leases", "Recovered", "sending_now"]
 
 WORKER_CRASH = "WORKER_CRASH"
 """The dead-letter code of a row in flight each time a worker died (a poison row)."""
@@ -253,3 +254,25 @@ class Leases(OutboxFile):
                 ),
             )
         )
+
+
+def sending_now(path: Path, now: datetime) -> int:
+    """Rows a live worker holds in flight now (its lease not yet expired), read-only.
+
+    Blocking, one query, never a write lock: for the updater, which must not restart
+    the system while a DMP write is mid-send (issue 20). No file yet: none.
+    """
+    if not path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute(
+                "SELECT count(*) FROM outbox WHERE state = 'in_flight' AND lease_expires_at >= ?",
+                (iso(now),),
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path) from exc
+    return int(row[0])

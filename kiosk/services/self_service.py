@@ -30,6 +30,7 @@ from kiosk.locale import msg, text
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.queue import PrintQueue
+from kiosk.services.activity import Activity
 from kiosk.services.admission import Admission, AuditTrail
 from kiosk.services.stages import TERMINAL, Stage
 
@@ -99,7 +100,10 @@ class SelfService:
         installation: str,
         timeout_s: float,
         countdown_s: float = COUNTDOWN_S,
+        activity: Activity | None = None,
     ) -> None:
+        self._activity = activity or Activity(None)
+        self._admission: Admission | None = None
         self._begin = begin
         self._tickets = tickets
         self._trail = trail
@@ -107,13 +111,22 @@ class SelfService:
         self._installation = installation
         self.timeout_s = timeout_s
         self.countdown_s = countdown_s
-        self.admission: Admission | None = None
-        """The patient's admission, from their card's insertion to the wipe."""
+        self.admission = None  # the patient's admission, from their card's insertion to the wipe
         self.routed: RouteReason | None = None
         """Why this patient was sent to the desk, once they were."""
         self.farewell: Farewell | None = None
         """How the last visit ended, shown until its card is taken back (nothing personal)."""
         self._last_touch = clock.now()
+
+    @property
+    def admission(self) -> Admission | None:
+        """The patient being served, if any; other processes see it (``serving.lock``)."""
+        return self._admission
+
+    @admission.setter
+    def admission(self, value: Admission | None) -> None:
+        self._admission = value
+        self._activity.set(value is not None)
 
     def __repr__(self) -> str:
         return f"SelfService(admission={self.admission!r}, routed={self.routed})"

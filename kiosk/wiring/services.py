@@ -109,6 +109,7 @@ async def open_services(
     from kiosk.domain.ins import InsEnvironment
     from kiosk.printing.profiles import load_profile
     from kiosk.printing.queue import PrintQueue
+    from kiosk.services.activity import SERVING_LOCK, Activity
     from kiosk.services.admission import Admission, Agent
     from kiosk.services.credentials import ReceiptPrinter
     from kiosk.services.desk import Desk
@@ -224,6 +225,7 @@ async def open_services(
             agents=agents,
             named_agents_required=production,
             establishment_pin=_establishment_pin(settings),
+            activity=Activity(settings.paths.data_dir / SERVING_LOCK),
         )
         vitale = readers.vitale
         installation = site.lps_id
@@ -249,6 +251,7 @@ async def open_services(
             clock=clock,
             installation=installation,
             timeout_s=settings.selfservice.inactivity_timeout_s,
+            activity=Activity(settings.paths.data_dir / SERVING_LOCK),
         )
         yield Services(
             settings=settings,

@@ -35,6 +35,7 @@ from kiosk.domain.health import (
     disk_level,
 )
 from kiosk.sim.control import SimControl, network_request_in
+from kiosk.sim.hsm import SoftHsm
 from kiosk.sim.pki import TestPki
 from kiosk.sim.printer.control import control
 from kiosk.sim.world import SimWorld
@@ -47,6 +48,19 @@ from tests.desk import sim_settings
 __all__ = ["demo_world"]  # fixtures, used by name
 
 test_pki = tokens.test_pki
+softhsm = tokens.softhsm
+
+
+@pytest.fixture
+def world(demo_world: SimWorld, softhsm: SoftHsm, monkeypatch: pytest.MonkeyPatch) -> SimWorld:
+    """The demo world, its PKCS#11 tokens read from the worker's equivalent ones.
+
+    SoftHSM2 binds a process to the first token directory it meets: this process must
+    stay on the worker's, which other tests add keys to (the world's tokens have the
+    same labels and keys, from the same test PKI).
+    """
+    monkeypatch.setenv("SOFTHSM2_CONF", softhsm.env["SOFTHSM2_CONF"])
+    return demo_world
 
 
 def _settings(world: SimWorld, **sections: dict[str, object]) -> Settings:
@@ -83,9 +97,9 @@ async def _insert(world: SimWorld, card: str) -> None:
     pytest.fail(f"{card} never showed in a reader")
 
 
-async def test_a_healthy_simulated_world_passes_every_check(demo_world: SimWorld) -> None:
-    await _insert(demo_world, "adult")
-    report = await _selftest(demo_world).run()
+async def test_a_healthy_simulated_world_passes_every_check(world: SimWorld) -> None:
+    await _insert(world, "adult")
+    report = await _selftest(world).run()
 
     assert [c.name for c in report.checks] == list(CHECKS)
     failing = {c.name: c.detail for c in report.checks if c.level is not Level.OK}
@@ -101,12 +115,12 @@ async def test_a_healthy_simulated_world_passes_every_check(demo_world: SimWorld
     assert report.level is Level.OK
 
 
-async def test_a_printer_out_of_paper_fails_the_printer_check_only(demo_world: SimWorld) -> None:
-    settings = _settings(demo_world)
-    port = int(world_facts(settings, demo_world.state_dir)["printer"]["control_port"])  # type: ignore[index]
+async def test_a_printer_out_of_paper_fails_the_printer_check_only(world: SimWorld) -> None:
+    settings = _settings(world)
+    port = int(world_facts(settings, world.state_dir)["printer"]["control_port"])  # type: ignore[index]
     await asyncio.to_thread(control, port, "paper-out")
 
-    report = await _selftest(demo_world, settings).run()
+    report = await _selftest(world, settings).run()
 
     printer = report.check("printer")
     assert printer.level is Level.FAIL
@@ -115,13 +129,13 @@ async def test_a_printer_out_of_paper_fails_the_printer_check_only(demo_world: S
     assert [c.name for c in report.checks if c.level is Level.FAIL] == ["printer"]
 
     await asyncio.to_thread(control, port, "refill")
-    assert (await _selftest(demo_world, settings).run()).check("printer").level is Level.OK
+    assert (await _selftest(world, settings).run()).check("printer").level is Level.OK
 
 
-async def test_a_missing_token_is_named(demo_world: SimWorld) -> None:
-    settings = _settings(demo_world, outbox={"device_key_token": "KIOSK-DEVICE-7"})
+async def test_a_missing_token_is_named(world: SimWorld) -> None:
+    settings = _settings(world, outbox={"device_key_token": "KIOSK-DEVICE-7"})
 
-    check = (await _selftest(demo_world, settings).run()).check("pkcs11")
+    check = (await _selftest(world, settings).run()).check("pkcs11")
 
     assert check.level is Level.FAIL
     assert "KIOSK-DEVICE-7" in check.detail
@@ -130,13 +144,13 @@ async def test_a_missing_token_is_named(demo_world: SimWorld) -> None:
 
 
 async def test_the_dmp_down_fails_the_dmp_check_and_the_clock_still_compares_with_insi(
-    demo_world: SimWorld,
+    world: SimWorld,
 ) -> None:
-    settings = _settings(demo_world)
-    facts = world_facts(settings, demo_world.state_dir)
+    settings = _settings(world)
+    facts = world_facts(settings, world.state_dir)
     await asyncio.to_thread(network_request_in, facts, "cut", ("dmp",))
     try:
-        report = await _selftest(demo_world, settings).run()
+        report = await _selftest(world, settings).run()
     finally:
         await asyncio.to_thread(network_request_in, facts, "restore", ("dmp",))
 
@@ -149,20 +163,20 @@ async def test_the_dmp_down_fails_the_dmp_check_and_the_clock_still_compares_wit
     assert set(report.check("clock").data["offsets_s"]) == {"insi"}  # type: ignore[arg-type]
 
 
-async def test_a_clock_two_hours_off_fails(demo_world: SimWorld) -> None:
+async def test_a_clock_two_hours_off_fails(world: SimWorld) -> None:
     ahead = FrozenClock(datetime.now(UTC) + timedelta(hours=2))
 
-    check = (await _selftest(demo_world, clock=ahead).run()).check("clock")
+    check = (await _selftest(world, clock=ahead).run()).check("clock")
 
     assert check.level is Level.FAIL
     assert 7190 <= check.data["offsets_s"]["insi"] <= 7210  # type: ignore[index]
     assert "VIHF" in check.action
 
 
-async def test_a_full_data_partition_fails(demo_world: SimWorld) -> None:
+async def test_a_full_data_partition_fails(world: SimWorld) -> None:
     full = DiskUsage(total=8 << 30, used=(8 << 30) - (10 << 20), free=10 << 20)
 
-    check = (await _selftest(demo_world, disk_usage=lambda _path: full).run()).check("disk")
+    check = (await _selftest(world, disk_usage=lambda _path: full).run()).check("disk")
 
     assert check.level is Level.FAIL
     assert check.detail == "10 MiB free on the data partition (0 %)."
