@@ -43,6 +43,7 @@ _COMMANDS: dict[str, str] = {
     "console": "kiosk.commands.console:console",
     "demo": "kiosk.commands.demo:demo",
     "dmp": "kiosk.commands.dmp:dmp",
+    "fleet": "kiosk.commands.fleet:fleet",
     "habilitations": "kiosk.commands.habilitations:habilitations",
     "hw": "kiosk.commands.hw:hw",
     "ins": "kiosk.commands.ins:ins",

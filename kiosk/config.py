@@ -24,6 +24,7 @@ __all__ = [
     "AgentsConfig",
     "CardsConfig",
     "DmpConfig",
+    "FleetConfig",
     "InsiConfig",
     "OutboxConfig",
     "PathsConfig",
@@ -304,6 +305,26 @@ class SelfServiceConfig(_Section):
     800×480 panel (bench_kiosk_display), the 50×15 the screens are designed for."""
 
 
+class FleetConfig(_Section):
+    """Check-in with the fleet server over hawkBit's Direct Device Integration API (issue 20)."""
+
+    kind: Literal["none", "ddi", "sim"] = "none"
+    """``none``: no check-in; ``ddi``: the hawkBit server at ``url``; ``sim``: the simulator."""
+    url: str = "http://127.0.0.1:8480"
+    """The server's base address: the kiosk polls ``{url}/{tenant}/controller/v1/{id}``."""
+    tenant: str = "DEFAULT"
+    controller_id: str = ""
+    """This kiosk's controller id on the server; empty: ``<establishment_id>-<lps_id>``."""
+    token_file: Path | None = None
+    """File (0600) holding the security token, read at start and never logged."""
+    auth: Literal["target", "gateway"] = "target"
+    """``target``: ``Authorization: TargetToken``; ``gateway``: ``GatewayToken`` (tenant-wide)."""
+    timeout_s: float = Field(default=15.0, gt=0)
+    """Upper bound of each request (a download's chunk included)."""
+    max_backoff_s: float = Field(default=3600.0, gt=0)
+    """Longest wait between two check-ins while the server is down or refuses us."""
+
+
 class PathsConfig(_Section):
     """Where the kiosk keeps its state."""
 
@@ -325,6 +346,7 @@ class Settings(_Section):
     scanner: ScannerConfig = ScannerConfig()
     selfservice: SelfServiceConfig = SelfServiceConfig()
     paths: PathsConfig = PathsConfig()
+    fleet: FleetConfig = FleetConfig()
 
 
 def _describe(error: dict[str, object]) -> str:

@@ -17,7 +17,7 @@ from kiosk.outbox.file import OutboxFile, aad_for
 from kiosk.outbox.ports import PayloadTampered
 from kiosk.storage.sqlite import iso, storage_error
 
-__all__ = ["WORKER_CRASH", "LeasedRow", "Leases", "Recovered", "sending_now"]
+__all__ = ["WORKER_CRASH", "LeasedRow", "Leases", "Recovered", "backlog", "sending_now"]
 
 WORKER_CRASH = "WORKER_CRASH"
 """The dead-letter code of a row in flight each time a worker died (a poison row)."""
@@ -276,3 +276,25 @@ def sending_now(path: Path, now: datetime) -> int:
     except sqlite3.Error as exc:
         raise storage_error(exc, path) from exc
     return int(row[0])
+
+
+def backlog(path: Path, now: datetime) -> tuple[int, float]:
+    """Rows not yet acknowledged and the age of the oldest (s), read-only: numbers only.
+
+    For the fleet's view of this kiosk; opens no key and reads no payload.
+    """
+    if not path.exists():
+        return 0, 0.0
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            count, oldest = conn.execute(
+                "SELECT count(*), min(created_at) FROM outbox"
+                " WHERE state IN ('pending', 'in_flight')"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path) from exc
+    age = 0.0 if oldest is None else (now - datetime.fromisoformat(oldest)).total_seconds()
+    return int(count), max(0.0, age)
