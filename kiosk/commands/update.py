@@ -7,6 +7,8 @@
 * ``judge``: after that boot, the self-test decides: mark good, or mark bad and reboot
   into the old slot (``kiosk-update-judge.service`` runs it at every boot);
 * ``status``: the slot running, the committed one, what is pending, the boot history;
+* ``from-usb DIR``: the newest acceptable bundle on a mounted stick
+  (``kiosk-usb-update@.service``), waiting while a patient is served;
 * ``tryboot ARGS``: RAUC's custom bootloader backend (``/usr/lib/kiosk/rauc-tryboot``).
 """
 
@@ -57,6 +59,58 @@ def install(obj: CliContext, bundle: Path, no_reboot: bool, action_id: str) -> N
         pending = Pending(slot, info.version, clock.now().isoformat(), action_id)
         wired.history(settings).set_pending(pending)
         return slot
+
+    slot = asyncio.run(run())
+    click.echo(text("update.installed", lang, slot=slot))
+    if not no_reboot:
+        asyncio.run(rauc.reboot(trial=True))
+
+
+@update.command("from-usb")
+@click.argument("root", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--wait", "wait_s", type=float, default=3600.0, show_default=True)
+@click.option("--no-reboot", is_flag=True, help="Install, then reboot later.")
+@click.pass_obj
+def from_usb(obj: CliContext, root: Path, wait_s: float, no_reboot: bool) -> None:
+    """Install the newest bundle of a stick mounted at ROOT, if newer than what runs."""
+    import time
+
+    from kiosk.update.history import Pending
+    from kiosk.update.tryboot import PARTITIONS
+    from kiosk.update.usb import bundles_on, newer
+    from kiosk.wiring import update as wired
+
+    settings, clock, lang = obj.settings, SystemClock(), obj.lang
+    running = settings.site.lps_version
+    offered = [(v, p) for v, p in bundles_on(root) if newer(v, running)]
+    if not offered:
+        click.echo(text("update.usb.nothing", lang, version=running))
+        return
+    deadline = time.monotonic() + wait_s
+    while (busy := wired.why_busy(settings, clock)) is not None:
+        if time.monotonic() > deadline:
+            raise UpdateError(msg(f"update.busy.{busy}"), detail=busy)
+        time.sleep(30)  # the patient first; the stick waits
+    rauc = wired.rauc()
+
+    async def run() -> str:
+        refused: list[str] = []
+        for _named, bundle in offered:
+            try:
+                info = await rauc.info(bundle)
+            except UpdateError as exc:
+                refused.append(f"{bundle.name}: {exc.detail}")
+                continue
+            if not newer(info.version, running):  # the name said newer, the manifest not
+                refused.append(f"{bundle.name}: version {info.version}")
+                continue
+            await rauc.install(bundle)
+            slot = next((s for s in PARTITIONS if s != wired.booted()), "B")
+            wired.history(settings).set_pending(
+                Pending(slot, info.version, clock.now().isoformat())
+            )
+            return slot
+        raise UpdateError(msg("update.usb.refused"), detail="; ".join(refused))
 
     slot = asyncio.run(run())
     click.echo(text("update.installed", lang, slot=slot))

@@ -171,7 +171,7 @@ def slots(tmp_path: Path) -> Iterator[Slots]:
     _run("mkfs.vfat", "-C", "-n", "KBOOT_A", parts / "boot-a.vfat", "4096")
     (home / "cmdline.txt").write_text(CMDLINE_A + "\n")
     _run("mcopy", "-i", parts / "boot-a.vfat", home / "cmdline.txt", "::cmdline.txt")
-    _run(RAUC_DIR / "bundle", home / "out", "plain")
+    _run(RAUC_DIR / "bundle", home / "out", "plain", env={**os.environ, "VERSION": "0.2.0"})
     bundle = next((home / "out").glob("kiosk-*.raucb"))
     keyring = home / "out" / "rauc-test-ca" / "ca.pem"
     (home / "slots").mkdir()
@@ -359,6 +359,23 @@ def test_no_update_starts_while_a_patient_is_served(slots: Slots) -> None:
     assert slots.autoboot() == (2, 3)
     assert not any(slots.slot("rootB").read_bytes()), "slot B untouched"
     assert BootHistory(slots.home / "data" / "update").pending() is None
+
+
+def test_a_stick_plugged_in_installs_its_newest_accepted_bundle(slots: Slots) -> None:
+    stick = slots.home / "stick"
+    stick.mkdir()
+    shutil.copy(slots.bundle, stick / "kiosk-0.2.0.raucb")
+    (stick / "kiosk-0.3.0.raucb").write_bytes(b"not a bundle")  # newest by name, refused
+
+    with rauc_service(slots, "A"):
+        done = _kiosk(slots, "from-usb", str(stick), "--no-reboot")
+
+    assert done.returncode == 0, done.stderr
+    assert "Update written to slot B" in done.stdout
+    pending = BootHistory(slots.home / "data" / "update").pending()
+    assert pending is not None
+    assert pending.version == "0.2.0"
+    assert slots.autoboot() == (2, 3)
 
 
 def test_a_torn_pending_file_counts_as_no_update(tmp_path: Path) -> None:
