@@ -12,8 +12,10 @@ metrics, never loads prometheus_client (~2.4 MiB).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
+import json
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
@@ -27,8 +29,9 @@ from prometheus_client.registry import Collector
 
 from kiosk.audit.report import Indicators, local_day
 from kiosk.outbox.admin import STATES, OutboxStatus
+from kiosk.update.history import BootHistory
 
-__all__ = ["IndicatorCollector", "OutboxMetrics"]
+__all__ = ["ApplianceCollector", "IndicatorCollector", "OutboxMetrics"]
 
 
 class OutboxMetrics:
@@ -138,3 +141,91 @@ class IndicatorCollector(Collector):
             "Events in the verified audit chain.",
             value=self._indicators.events,
         )
+
+
+_LEVELS = {"ok": 0, "warn": 1, "fail": 2}
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+class ApplianceCollector(Collector):
+    """The kiosk as IT watches it, read from the data partition at each scrape.
+
+    What runs (``kiosk_info``), the last self-test (``kiosk_selftest_level{check}``,
+    0 ok / 1 warn / 2 fail, the readers and cards it saw), the judged boots of updates
+    (``kiosk_update_boots{outcome}``) and the last answer of the fleet server. Files,
+    not the processes that write them: the self-test timer, the judge and the fleet
+    check-in are other units. Nothing personal in any of them.
+    """
+
+    def __init__(self, data_dir: Path, *, version: str, booted: Callable[[], str | None]) -> None:
+        self._data = data_dir
+        self._version = version
+        self._booted = booted
+
+    def collect(self) -> Iterator[Metric]:
+        """The families; a missing or torn file leaves its family empty."""
+        info = GaugeMetricFamily(
+            "kiosk_info", "The software running and its slot.", labels=["version", "slot"]
+        )
+        info.add_metric([self._version, self._booted() or ""], 1)
+        yield info
+        report = _json(self._data / "selftest" / "last.json")
+        levels = GaugeMetricFamily(
+            "kiosk_selftest_level",
+            "Last self-test, per check: 0 ok, 1 warn, 2 fail.",
+            labels=["check"],
+        )
+        readers = GaugeMetricFamily("kiosk_reader_slots", "Reader slots the last self-test saw.")
+        cards = GaugeMetricFamily(
+            "kiosk_cards_present", "Cards in the readers at the last self-test."
+        )
+        for check in report.get("checks", []):
+            if isinstance(check, dict) and check.get("level") in _LEVELS:
+                levels.add_metric([str(check.get("name"))], _LEVELS[check["level"]])
+                slots = (
+                    (check.get("data") or {}).get("slots")
+                    if check.get("name") == "readers"
+                    else None
+                )
+                if isinstance(slots, list):
+                    readers.add_metric([], len(slots))
+                    cards.add_metric([], sum(1 for slot in slots if slot.get("atr")))
+        yield levels
+        yield readers
+        yield cards
+        at = report.get("at")
+        stamp = GaugeMetricFamily(
+            "kiosk_selftest_timestamp_seconds", "Unix time of the last self-test."
+        )
+        if isinstance(at, str):
+            stamp.add_metric([], datetime.fromisoformat(at).timestamp())
+        yield stamp
+        boots = CounterMetricFamily(
+            "kiosk_update_boots",
+            "Judged boots of new slots: good, bad (self-test failed), fallback (never got there).",
+            labels=["outcome"],
+        )
+        counts: dict[str, int] = {"good": 0, "bad": 0, "fallback": 0}
+        for record in BootHistory(self._data / "update").records(limit=10_000):
+            counts[record.outcome] = counts.get(record.outcome, 0) + 1
+        for outcome, count in sorted(counts.items()):
+            boots.add_metric([outcome], count)
+        yield boots
+        last = _json(self._data / "fleet" / "last.json")
+        fleet = GaugeMetricFamily(
+            "kiosk_fleet_last_check_in_timestamp_seconds",
+            "Unix time of the last check-in with the fleet server, by its result.",
+            labels=["result"],
+        )
+        if isinstance(last.get("at"), str):
+            fleet.add_metric(
+                [str(last.get("result"))], datetime.fromisoformat(last["at"]).timestamp()
+            )
+        yield fleet

@@ -148,6 +148,14 @@ def sync(obj: CliContext, once: bool, as_json: bool) -> None:
             if once:
                 return await service.run_once()
             if settings.outbox.metrics_port:
+                from kiosk.metrics import ApplianceCollector
+                from kiosk.wiring.update import booted
+
+                metrics.registry.register(
+                    ApplianceCollector(
+                        settings.paths.data_dir, version=settings.site.lps_version, booted=booted
+                    )
+                )
                 metrics.serve(settings.outbox.metrics_port)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

@@ -33,10 +33,14 @@ EXIT_FAILED = 3
 @click.pass_obj
 def selftest(obj: CliContext, as_json: bool, state_dir: Path | None) -> None:
     """Check readers, tokens, printer, scanner, databases, disk, certificates, services, clock."""
+    import contextlib
+
     from kiosk.domain.health import Level
-    from kiosk.wiring.selftest import run_selftest
+    from kiosk.wiring.selftest import run_selftest, save_report
 
     report = asyncio.run(run_selftest(obj.settings, lang=obj.lang, state_dir=state_dir))
+    with contextlib.suppress(OSError):  # a read-only or full data partition: still report
+        save_report(obj.settings, report)
     lines: list[str] = []
     for check in report.checks:
         label = text(f"selftest.level.{check.level.value}", obj.lang)

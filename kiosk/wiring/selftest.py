@@ -43,7 +43,7 @@ from kiosk.wiring.insi import insi_endpoint
 from kiosk.wiring.records import records_path
 from kiosk.wiring.world import world_facts
 
-__all__ = ["CHECKS", "SelfTest", "run_selftest"]
+__all__ = ["CHECKS", "SelfTest", "run_selftest", "save_report"]
 
 CHECKS = (
     "readers",
@@ -466,3 +466,14 @@ async def run_selftest(
     """Every check of ``settings``, with the system clock unless one is given."""
     test = SelfTest(settings, lang, clock or SystemClock(), state_dir)
     return await test.run()
+
+
+def save_report(settings: Settings, report: HealthReport) -> None:
+    """Keep the report as ``<data_dir>/selftest/last.json`` (the metrics read it)."""
+    import json
+
+    folder = settings.paths.data_dir / "selftest"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    scratch = folder / ".last.json.new"
+    scratch.write_text(json.dumps(report.as_dict(), sort_keys=True), encoding="utf-8")
+    os.replace(scratch, folder / "last.json")

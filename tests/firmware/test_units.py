@@ -127,8 +127,12 @@ def test_the_journal_is_bounded() -> None:
 def test_the_preset_enables_units_that_exist() -> None:
     enabled = re.findall(r"^enable (\S+)$", (UNITS / "90-kiosk.preset").read_text(), flags=re.M)
     started_by_udev = [name for name in SERVICES if "@" in name]
+    started_by_timers = [p.name.replace(".timer", ".service") for p in UNITS.glob("*.timer")]
+    assert all(
+        f"enable {p.name}" in (UNITS / "90-kiosk.preset").read_text() for p in UNITS.glob("*.timer")
+    )
     assert sorted(name for name in enabled if name.endswith(".service")) == sorted(
-        set(SERVICES) - set(started_by_udev)
+        set(SERVICES) - set(started_by_udev) - set(started_by_timers)
     )
     rule = (ROOTFS / "usr/lib/udev/rules.d/70-kiosk-usb-update.rules").read_text()
     assert 'ENV{SYSTEMD_WANTS}+="kiosk-usb-update@%k.service"' in rule
