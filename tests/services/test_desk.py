@@ -131,6 +131,26 @@ async def test_pulling_the_vitale_card_wipes_the_admission(desk_services: Servic
     assert services.desk.session_patients() == []  # nothing was recorded: nothing kept
 
 
+async def test_an_update_can_see_a_patient_is_at_the_desk(desk_services: Services) -> None:
+    """Issue 20: "An update never starts while an admission is in progress"."""
+    from kiosk.services.activity import SERVING_LOCK, serving
+
+    services = desk_services
+    lock = services.settings.paths.data_dir / SERVING_LOCK
+    events = services.card_monitor.events()
+    await logged_in(services, events)
+    assert not serving(lock)
+    card_control(services, {"op": "insert", "card": "adult"})
+    vitale = await next_event(events, CardInserted, CardKind.VITALE)
+
+    services.desk.begin_admission(vitale.reader)
+    assert serving(lock), "another process (the updater) sees the admission"
+
+    card_control(services, {"op": "pull", "card": "adult"})
+    await services.desk.card_event(await next_event(events, CardRemoved))
+    assert not serving(lock)
+
+
 async def _created(services: Services, events: Any) -> Any:
     """The adult's admission up to the DMP created, the card then pulled."""
     card_control(services, {"op": "insert", "card": "adult"})
