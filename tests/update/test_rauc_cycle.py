@@ -171,7 +171,8 @@ def slots(tmp_path: Path) -> Iterator[Slots]:
     _run("mkfs.vfat", "-C", "-n", "KBOOT_A", parts / "boot-a.vfat", "4096")
     (home / "cmdline.txt").write_text(CMDLINE_A + "\n")
     _run("mcopy", "-i", parts / "boot-a.vfat", home / "cmdline.txt", "::cmdline.txt")
-    _run(RAUC_DIR / "bundle", home / "out", "plain", env={**os.environ, "VERSION": "0.2.0"})
+    test_ca = {"VERSION": "0.2.0", "TEST_CA_DIR": str(home / "out" / "rauc-test-ca")}
+    _run(RAUC_DIR / "bundle", home / "out", "plain", env={**os.environ, **test_ca})
     bundle = next((home / "out").glob("kiosk-*.raucb"))
     keyring = home / "out" / "rauc-test-ca" / "ca.pem"
     (home / "slots").mkdir()
