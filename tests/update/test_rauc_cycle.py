@@ -32,6 +32,7 @@ from kiosk.update.history import BootHistory, Pending
 from kiosk.update.rauc import Rauc
 from kiosk.update.trial import judge_trial
 from kiosk.update.tryboot import AUTOBOOT, Autoboot
+from kiosk.wiring.selftest import CHECKS
 
 ROOT = Path(__file__).parents[2]
 RAUC_DIR = ROOT / "image" / "rauc"
@@ -216,7 +217,7 @@ def _kiosk(slots: Slots, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _report(*failing: str) -> HealthReport:
-    names = ("readers", "pkcs11", "printer", "scanner", "database", "disk", "insi", "dmp", "clock")
+    names = CHECKS
     return HealthReport(
         T0,
         tuple(Check(n, Level.FAIL if n in failing else Level.OK, f"{n} detail") for n in names),

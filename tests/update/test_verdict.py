@@ -4,28 +4,20 @@ pass within a deadline (cards, printer, database, and the services when online)"
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kiosk.clock import FrozenClock
 from kiosk.domain.health import Check, HealthReport, Level, update_verdict
 from kiosk.update.history import BootHistory, Pending
 from kiosk.update.rauc import Rauc
-from kiosk.update.trial import judge_trial
+from kiosk.update.trial import TrialOutcome, judge_trial
+from kiosk.wiring.selftest import CHECKS
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-ALL = (
-    "readers",
-    "pkcs11",
-    "printer",
-    "scanner",
-    "database",
-    "disk",
-    "certificates",
-    "insi",
-    "dmp",
-    "clock",
-)
+ALL = CHECKS
 
 
 def _report(**levels: Level) -> HealthReport:
@@ -57,6 +49,19 @@ def test_the_clock_counts_only_online() -> None:
     assert online.reason == "clock: clock said so"
 
 
+def _judge(
+    tmp_path: Path, rauc: Rauc, health: Callable[[], Awaitable[HealthReport]], **timing: Any
+) -> TrialOutcome:
+    """A pending update of slot B, judged on slot B by ``health``."""
+    history = BootHistory(tmp_path)
+    history.set_pending(Pending("B", "0.2.0", T0.isoformat()))
+    return asyncio.run(
+        judge_trial(
+            history=history, booted="B", rauc=rauc, health=health, clock=FrozenClock(T0), **timing
+        )
+    )
+
+
 class CountingRauc(Rauc):
     def __init__(self) -> None:
         super().__init__()
@@ -69,8 +74,6 @@ class CountingRauc(Rauc):
 def test_a_slot_whose_devices_come_up_late_is_asked_again_until_the_deadline(
     tmp_path: Path,
 ) -> None:
-    history = BootHistory(tmp_path)
-    history.set_pending(Pending("B", "0.2.0", T0.isoformat()))
     answers = [_report(readers=Level.FAIL), _report(readers=Level.FAIL), _report()]
     waited: list[float] = []
 
@@ -81,18 +84,7 @@ def test_a_slot_whose_devices_come_up_late_is_asked_again_until_the_deadline(
         waited.append(seconds)
 
     rauc = CountingRauc()
-    judged = asyncio.run(
-        judge_trial(
-            history=history,
-            booted="B",
-            rauc=rauc,
-            health=health,
-            clock=FrozenClock(T0),
-            deadline_s=60,
-            retry_s=10,
-            sleep=sleep,
-        )
-    )
+    judged = _judge(tmp_path, rauc, health, deadline_s=60, retry_s=10, sleep=sleep)
 
     assert judged.outcome == "good"
     assert waited == [10, 10]
@@ -100,8 +92,6 @@ def test_a_slot_whose_devices_come_up_late_is_asked_again_until_the_deadline(
 
 
 def test_a_slot_still_failing_at_the_deadline_is_marked_bad(tmp_path: Path) -> None:
-    history = BootHistory(tmp_path)
-    history.set_pending(Pending("B", "0.2.0", T0.isoformat()))
     asked: list[int] = []
 
     async def health() -> HealthReport:
@@ -116,18 +106,7 @@ def test_a_slot_still_failing_at_the_deadline_is_marked_bad(tmp_path: Path) -> N
             self.marks.append(trial)
 
     rauc = NoReboot()
-    judged = asyncio.run(
-        judge_trial(
-            history=history,
-            booted="B",
-            rauc=rauc,
-            health=health,
-            clock=FrozenClock(T0),
-            deadline_s=30,
-            retry_s=10,
-            sleep=sleep,
-        )
-    )
+    judged = _judge(tmp_path, rauc, health, deadline_s=30, retry_s=10, sleep=sleep)
 
     assert judged.outcome == "bad"
     assert len(asked) == 4, "at 0, 10, 20 and 30 s"
