@@ -6,6 +6,11 @@ usual line and exit code. While the app holds the terminal, log records go to
 ``<paths.log_dir>/kiosk.log`` only: a handler on the real stderr would draw over the
 screen. The app itself comes from ``CliContext.tui`` (``kiosk.tui.launch.run_app``,
 handed down by ``kiosk.cli``): commands and the TUI are sibling layers.
+
+Textual draws on the process's stderr. On the appliance stderr is the journal and
+the terminal is stdout (``kiosk.service``: ``StandardOutput=tty``,
+``StandardError=journal``), so while the app runs :func:`screen_on_terminal` points
+stderr at the terminal, then hands the journal back for the lines after it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
     from kiosk.wiring import Services
     from kiosk.wiring.probes import Probe
 
-__all__ = ["LOG_FILE", "MODE_OPTION", "logs_to_file", "mode_of", "run_tui"]
+__all__ = ["LOG_FILE", "MODE_OPTION", "logs_to_file", "mode_of", "run_tui", "screen_on_terminal"]
 
 LOG_FILE = "kiosk.log"
 
@@ -74,6 +80,27 @@ def logs_to_file(settings: Settings) -> Iterator[Path]:
             root.addHandler(old)
 
 
+@contextlib.contextmanager
+def screen_on_terminal() -> Iterator[None]:
+    """While the block runs, stderr (where Textual draws) is the terminal stdout is on.
+
+    Nothing changes when stderr is a terminal already, or when stdout is not one (a pipe:
+    the app then runs headless where it would have anyway).
+    """
+    if os.isatty(2) or not os.isatty(1):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(1, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run_tui(
     obj: CliContext,
     settings: Settings,
@@ -104,5 +131,5 @@ def run_tui(
                 await prepare(services)
             await launch(services, mode=mode, lang=obj.lang, demo=demo, duration=duration)
 
-    with logs_to_file(settings):
+    with logs_to_file(settings), screen_on_terminal():
         asyncio.run(run())

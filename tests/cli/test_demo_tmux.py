@@ -50,8 +50,10 @@ class Desk:
         """Its own tmux server: tests in parallel must not share one (its size, its argv)."""
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
 
-    def start(self) -> None:
-        command = f"cd {self.home} && exec {KIOSK} demo --services-port 0 --mode {self.mode}"
+    def start(self, redirect: str = "") -> None:
+        command = (
+            f"cd {self.home} && exec {KIOSK} demo --services-port 0 --mode {self.mode} {redirect}"
+        )
         width, height = (str(n) for n in self.size)
         subprocess.run(
             [*self.tmux, "new-session", "-d", "-s", self.name, "-x", width, "-y", height, command],
@@ -210,3 +212,21 @@ def test_an_agent_goes_from_cpe_to_printed_receipt_in_the_demo(
     finally:
         desk.close()
     _stopped_and_verified(desk)
+
+
+def test_the_screen_is_drawn_on_the_terminal_when_stderr_goes_to_the_journal(
+    tmp_path: Path, test_pki: TestPki
+) -> None:
+    """The appliance's unit gives the app tty1 as stdout and the journal as stderr
+    (``StandardError=journal``), and Textual draws on stderr: the screen must still reach
+    the terminal, and none of it the journal."""
+    shutil.copytree(test_pki.directory, tmp_path / "var" / "sim" / "pki")
+    journal = tmp_path / "journal.txt"
+    desk = Desk(tmp_path)
+    desk.start(redirect=f"2>{journal}")
+    try:
+        desk.wait("Insérez votre carte CPE", bound_s=120)
+    finally:
+        desk.close()
+    _stopped_and_verified(desk)
+    assert "\x1b[" not in journal.read_text(errors="replace")
