@@ -28,6 +28,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from kiosk.audit.report import Indicators, local_day
+from kiosk.cards.tally import TALLY_FILE, CardTally
 from kiosk.outbox.admin import STATES, OutboxStatus
 from kiosk.update.history import BootHistory
 
@@ -158,10 +159,11 @@ class ApplianceCollector(Collector):
     """The kiosk as IT watches it, read from the data partition at each scrape.
 
     What runs (``kiosk_info``), the last self-test (``kiosk_selftest_level{check}``,
-    0 ok / 1 warn / 2 fail, the readers and cards it saw), the judged boots of updates
+    0 ok / 1 warn / 2 fail, the readers and cards it saw), the card events the app
+    counted (``kiosk_card_events_total{event}``), the judged boots of updates
     (``kiosk_update_boots{outcome}``) and the last answer of the fleet server. Files,
-    not the processes that write them: the self-test timer, the judge and the fleet
-    check-in are other units. Nothing personal in any of them.
+    not the processes that write them: the self-test timer, the judge, the fleet
+    check-in and the app are other processes. Nothing personal in any of them.
     """
 
     def __init__(self, data_dir: Path, *, version: str, booted: Callable[[], str | None]) -> None:
@@ -200,6 +202,15 @@ class ApplianceCollector(Collector):
         yield levels
         yield readers
         yield cards
+        events = CounterMetricFamily(
+            "kiosk_card_events",
+            "Card and reader events the app has seen: inserted.<vitale|cps|unknown>, removed,"
+            " reader.added, reader.removed.",
+            labels=["event"],
+        )
+        for event, count in sorted(CardTally.read(self._data / TALLY_FILE).items()):
+            events.add_metric([event], count)
+        yield events
         at = report.get("at")
         stamp = GaugeMetricFamily(
             "kiosk_selftest_timestamp_seconds", "Unix time of the last self-test."

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.cards.tally import TALLY_FILE, CardTally, TalliedMonitor
 from kiosk.clock import Clock, SystemClock
 from kiosk.config import Settings
 from kiosk.domain.consent import InformationChannel
@@ -138,7 +139,11 @@ async def open_services(
         )
 
         readers = build_card_reader(settings, state_dir)
-        monitor = build_card_monitor(settings, state_dir)
+        # Counted for IT's metrics (``kiosk_card_events``, served by ``kiosk sync``).
+        monitor = TalliedMonitor(
+            build_card_monitor(settings, state_dir),
+            CardTally(settings.paths.data_dir / TALLY_FILE),
+        )
         stack.push_async_callback(monitor.aclose)
         cps = build_cps(settings, state_dir)
         profile = load_profile(settings.printer.profile)
