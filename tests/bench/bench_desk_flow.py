@@ -123,9 +123,9 @@ def instrument(app: Any, marks: Marks, loop: asyncio.AbstractEventLoop) -> None:
     def watch(screen: Any, update: object) -> None:
         if "rows" in marks.times or not isinstance(screen, BeneficiariesScreen):
             return
-        table = screen.query_one("#beneficiaries-table")
-        if table.row_count and str(table.get_row_at(0)[0]) in frame_text(app, update):
-            marks.mark("rows")
+        rows = screen.query_one("#beneficiaries-list")
+        if rows.option_count and str(rows.get_option_at_index(0).prompt) in frame_text(app, update):
+            marks.mark("rows")  # the first person's whole row is drawn
 
     on_frames(app, watch)
 

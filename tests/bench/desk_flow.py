@@ -185,8 +185,8 @@ async def _typed(app: Any, pilot: Any, card: Callable[[str, str], object], jobs:
     await until(
         lambda: (
             on(BeneficiariesScreen)
-            and getattr(widget("#beneficiaries-table"), "row_count", 0) > 0
-            and focused("#beneficiaries-table")
+            and getattr(widget("#beneficiaries-list"), "option_count", 0) > 0
+            and focused("#beneficiaries-list")
         ),
         "the beneficiaries",
     )

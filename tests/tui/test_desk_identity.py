@@ -8,6 +8,7 @@ beneficiaries screen on the desk's admission as the home screen will.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import types
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Static
+from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.worker import WorkerState
 
 from kiosk.cards.ports import CardKind
@@ -111,8 +112,13 @@ async def _identity(app: KioskApp, pilot: Pilot[None], vitale: str, down: int = 
 
 
 def _rows(app: KioskApp) -> list[list[str]]:
-    table: DataTable[Any] = app.screen.query_one("#beneficiaries-table", DataTable)
-    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+    """The rows as the agent reads them: each cell under its column's title."""
+    header = str(app.screen.query_one("#beneficiaries-columns", Static).content)
+    starts = [m.start() for m in re.finditer(r"\S+(?: \S+)*", header)]
+    listed = app.screen.query_one("#beneficiaries-list", OptionList)
+    lines = [str(listed.get_option_at_index(i).prompt) for i in range(listed.option_count)]
+    ends = [*starts[1:], None]
+    return [[line[a:b].strip() for a, b in zip(starts, ends, strict=True)] for line in lines]
 
 
 def _no_failed_worker(app: KioskApp) -> None:
@@ -284,7 +290,7 @@ async def test_a_broken_card_says_what_to_do_and_reads_again(
         assert str(message.content).startswith("Carte Vitale illisible : ")
         assert message.has_class("error")
         assert "appuyez sur R pour la relire" in _shown(app, "#beneficiaries-help")
-        assert not app.screen.query_one("#beneficiaries-table").display
+        assert not app.screen.query_one("#beneficiaries-list").display
         await pilot.press("r")
         await settle(app, pilot)
         assert str(message.content).startswith("Carte Vitale illisible : ")

@@ -1,8 +1,12 @@
 """The Vitale card's beneficiaries: the agent picks the patient, then the identity check starts.
 
 On mount the card is read in a worker (:meth:`Admission.read_card`); each beneficiary
-is a row (name, birth date as a date, birth rank, quality) the agent picks with the
-arrow keys and Enter. A card that cannot be read gives its reason and what to do
+is a row (name, birth date as a date, birth rank, quality) under a line of column
+titles, which the agent picks with the arrow keys and Enter, or a click. The rows are
+an :class:`~textual.widgets.OptionList`, which lays out its lines as soon as they are
+added: a ``DataTable`` measures its rows only when its queue falls idle, which kept
+the card's people off the screen for three more frames (~40 ms here) after they
+were read. A card that cannot be read gives its reason and what to do
 (pull it, check it, read it again with R), never a traceback: the screen stays and
 the key reads the card again.
 """
@@ -11,11 +15,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import OptionList, Static
 
 from kiosk.domain.vitale import Beneficiary, shown_birth_date
 from kiosk.errors import KioskError
@@ -29,6 +34,7 @@ __all__ = ["BeneficiariesScreen"]
 
 _COLUMNS = ("family_name", "given_name", "birth_date", "birth_rank", "quality")
 _QUALITIES = frozenset({"insured", "spouse", "child", "unknown"})
+_GAP = "  "
 
 
 def quality_text(person: Beneficiary, lang: str) -> str:
@@ -55,8 +61,8 @@ class BeneficiariesScreen(PatientScreen):
         with Vertical(id="beneficiaries"):
             yield Static(markup=False, id="beneficiaries-title", classes="title")
             yield Static(markup=False, id="beneficiaries-message", classes="prompt")
-            table: DataTable[Text] = DataTable(id="beneficiaries-table", cursor_type="row")
-            yield table
+            yield Static(markup=False, id="beneficiaries-columns")
+            yield OptionList(id="beneficiaries-list")
             yield Static(markup=False, id="beneficiaries-help", classes="help")
 
     def on_mount(self) -> None:
@@ -83,11 +89,12 @@ class BeneficiariesScreen(PatientScreen):
             self.kiosk.show_error(exc)
         self.render_texts()
         if self._people:
-            self.query_one("#beneficiaries-table", DataTable).focus()
+            self.query_one("#beneficiaries-list", OptionList).focus()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(OptionList.OptionSelected, "#beneficiaries-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.pick(event.cursor_row)
+        self.pick(event.option_index)
 
     def pick(self, index: int) -> None:
         """The agent chose beneficiary ``index``: on to their identity."""
@@ -105,7 +112,6 @@ class BeneficiariesScreen(PatientScreen):
         self.query_one("#beneficiaries-title", Static).update(text("tui.beneficiaries.title", lang))
         message = self.query_one("#beneficiaries-message", Static)
         help_line = self.query_one("#beneficiaries-help", Static)
-        table: DataTable[Text] = self.query_one("#beneficiaries-table", DataTable)
         message.set_class(self._error is not None, "error")
         if self._error is not None:
             reason = self._error.message(lang)
@@ -120,24 +126,41 @@ class BeneficiariesScreen(PatientScreen):
         else:
             message.update(text("tui.beneficiaries.prompt", lang))
             help_line.update("")
-        self._fill(table, lang)
+        self._fill(lang)
 
-    def _fill(self, table: DataTable[Text], lang: str) -> None:
-        row = table.cursor_row
-        table.clear(columns=True)
+    def _fill(self, lang: str) -> None:
+        rows = self.query_one("#beneficiaries-list", OptionList)
+        columns = self.query_one("#beneficiaries-columns", Static)
+        highlighted = rows.highlighted or 0
+        rows.clear_options()
         people = self._people or ()
-        table.display = bool(people)
+        rows.display = columns.display = bool(people)
         if not people:
+            columns.update("")
             return
-        for column in _COLUMNS:
-            table.add_column(text(f"tui.beneficiaries.column.{column}", lang), key=column)
-        for person in people:
-            rank = "—" if person.birth_rank is None else str(person.birth_rank)
-            table.add_row(
-                Text(person.family_name),
-                Text(person.given_name),
-                Text(shown_birth_date(person.birth_date)),
-                Text(rank),
-                Text(quality_text(person, lang)),
-            )
-        table.move_cursor(row=min(row, len(people) - 1))
+        titles = [text(f"tui.beneficiaries.column.{column}", lang) for column in _COLUMNS]
+        cells = [_cells(person, lang) for person in people]
+        columns_of = zip(titles, *cells, strict=True)
+        widths = [max(cell_len(value) for value in column) for column in columns_of]
+        columns.update(Text(_line(titles, widths), style="bold"))
+        rows.add_options(Text(_line(row, widths)) for row in cells)
+        rows.highlighted = min(highlighted, len(people) - 1)
+
+
+def _cells(person: Beneficiary, lang: str) -> list[str]:
+    """One beneficiary's cells, in the order of :data:`_COLUMNS`."""
+    rank = "—" if person.birth_rank is None else str(person.birth_rank)
+    return [
+        person.family_name,
+        person.given_name,
+        shown_birth_date(person.birth_date),
+        rank,
+        quality_text(person, lang),
+    ]
+
+
+def _line(values: list[str], widths: list[int]) -> str:
+    """``values`` each padded to its column's width (in terminal cells), the last one bare."""
+    pairs = zip(values, widths, strict=True)
+    padded = [value + " " * (width - cell_len(value)) for value, width in pairs]
+    return _GAP.join(padded).rstrip()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, OptionList, Static
 
 from kiosk.tui.base import KioskScreen
 
@@ -57,6 +57,8 @@ class PatientScreen(KioskScreen):
                 widget.update("")
             elif isinstance(widget, DataTable):
                 widget.clear(columns=True)
+            elif isinstance(widget, OptionList):
+                widget.clear_options()
             elif isinstance(widget, Input):
                 widget.value = ""
             elif isinstance(widget, Button):
