@@ -32,15 +32,18 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def _measure(desk: Any) -> dict[str, Any]:
     from kiosk.cards.atr import CardProfiles
-    from kiosk.cards.pcsc import PcscChannel, PcscMonitor
+    from kiosk.cards.pcsc import PcscChannel, PcscMonitor, exchange
     from kiosk.cards.ports import CardInserted, CardRemoved
-    from kiosk.cards.vitale import PcscVitaleReader
-    from kiosk.domain.vitale import VITALE_AID
+    from kiosk.cards.vitale import PcscVitaleReader, ReadJob
+    from kiosk.domain.vitale import VITALE_AID, VitaleCardData
 
     async def open_channel(name: str) -> PcscChannel:
         return await PcscChannel.open(name, timeout_s=5.0)
 
-    reader = PcscVitaleReader(open_channel)
+    async def one_exchange(name: str, job: ReadJob) -> VitaleCardData:
+        return await exchange(name, job, timeout_s=5.0)  # as the wiring reads a card
+
+    reader = PcscVitaleReader(one_exchange)
     monitor = PcscMonitor(CardProfiles.default(), poll_ms=250)
     monitor.start()
     select = bytes([0x00, 0xA4, 0x04, 0x00, len(VITALE_AID)]) + VITALE_AID
