@@ -13,8 +13,12 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["SERVING_LOCK", "Activity", "serving"]
+if TYPE_CHECKING:
+    from kiosk.services.admission import Admission
+
+__all__ = ["SERVING_LOCK", "Activity", "Serving", "serving"]
 
 SERVING_LOCK = Path("run") / "serving.lock"
 """Under ``paths.data_dir``."""
@@ -44,6 +48,28 @@ class Activity:
             fd, self._fd = self._fd, None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+class Serving:
+    """A front that serves one patient at a time (the desk, the self-service kiosk).
+
+    Its :attr:`admission` is the patient served now; setting it takes or releases the
+    :class:`Activity` lock, so the updater sees it from another process.
+    """
+
+    def __init__(self, activity: Activity | None) -> None:
+        self._activity = activity or Activity(None)
+        self._admission: Admission | None = None
+
+    @property
+    def admission(self) -> Admission | None:
+        """The patient being served, if any; other processes see it (``serving.lock``)."""
+        return self._admission
+
+    @admission.setter
+    def admission(self, value: Admission | None) -> None:
+        self._admission = value
+        self._activity.set(value is not None)
 
 
 def serving(path: Path) -> bool:

@@ -52,7 +52,7 @@ from kiosk.domain.audit import AuditEvent, AuditKind
 from kiosk.domain.vitale import VitaleCardData
 from kiosk.errors import AccessDenied, InvalidInput
 from kiosk.locale import msg
-from kiosk.services.activity import Activity
+from kiosk.services.activity import Activity, Serving
 from kiosk.services.admission import Admission, Agent, AuditTrail, QueuePosition
 from kiosk.services.documents import DocumentDesk
 from kiosk.services.enrolment import EnrolmentFlow
@@ -81,7 +81,7 @@ class SessionPatient:
     printed: bool
 
 
-class Desk:
+class Desk(Serving):
     """Cards, login and the admission in progress, for one desk."""
 
     def __init__(
@@ -101,8 +101,7 @@ class Desk:
         establishment_pin: Callable[[], str] | None = None,
         activity: Activity | None = None,
     ) -> None:
-        self._activity = activity or Activity(None)
-        self._admission: Admission | None = None
+        super().__init__(activity)
         self.session = session
         self.agents = agents
         """Where named agents log in for indirect mode; None: no directory."""
@@ -119,16 +118,6 @@ class Desk:
         self.admission = None  # the patient at the desk now, if any
         self._kept: list[Admission] = []
         """This session's earlier admissions that may be reopened, oldest first."""
-
-    @property
-    def admission(self) -> Admission | None:
-        """The patient being served, if any; other processes see it (``serving.lock``)."""
-        return self._admission
-
-    @admission.setter
-    def admission(self, value: Admission | None) -> None:
-        self._admission = value
-        self._activity.set(value is not None)
 
     def __repr__(self) -> str:
         return f"Desk(session={self.session.state.value}, admission={self.admission!r})"

@@ -30,7 +30,7 @@ from kiosk.locale import msg, text
 from kiosk.printing.ports import JobKind, PrintJob
 from kiosk.printing.profiles import PrinterProfile
 from kiosk.printing.queue import PrintQueue
-from kiosk.services.activity import Activity
+from kiosk.services.activity import Activity, Serving
 from kiosk.services.admission import Admission, AuditTrail
 from kiosk.services.stages import TERMINAL, Stage
 
@@ -87,7 +87,7 @@ class TicketPrinter:
         await self._queue.submit(job)
 
 
-class SelfService:
+class SelfService(Serving):
     """The patient at the self-service kiosk, if any, and what ends their visit."""
 
     def __init__(
@@ -102,8 +102,7 @@ class SelfService:
         countdown_s: float = COUNTDOWN_S,
         activity: Activity | None = None,
     ) -> None:
-        self._activity = activity or Activity(None)
-        self._admission: Admission | None = None
+        super().__init__(activity)
         self._begin = begin
         self._tickets = tickets
         self._trail = trail
@@ -117,16 +116,6 @@ class SelfService:
         self.farewell: Farewell | None = None
         """How the last visit ended, shown until its card is taken back (nothing personal)."""
         self._last_touch = clock.now()
-
-    @property
-    def admission(self) -> Admission | None:
-        """The patient being served, if any; other processes see it (``serving.lock``)."""
-        return self._admission
-
-    @admission.setter
-    def admission(self, value: Admission | None) -> None:
-        self._admission = value
-        self._activity.set(value is not None)
 
     def __repr__(self) -> str:
         return f"SelfService(admission={self.admission!r}, routed={self.routed})"

@@ -142,6 +142,13 @@ class DdiSimulator:
             target.status = TargetStatus.REGISTERED
         return target
 
+    def _requested_action(self, request: Request) -> Action | Response:
+        """The action of the request's path, for the controller its token names."""
+        target = self._authenticate(request)
+        if isinstance(target, Response):
+            return target
+        return self._action(target, request.path_params["action_id"])
+
     def _action(self, target: Target, action_id: int) -> Action | Response:
         action = self.state.actions.get(action_id)
         if action is None or action.controller_id != target.controller_id:
@@ -275,10 +282,7 @@ class DdiSimulator:
         return document
 
     async def _deployment(self, request: Request) -> Response:
-        target = self._authenticate(request)
-        if isinstance(target, Response):
-            return target
-        action = self._action(target, request.path_params["action_id"])
+        action = self._requested_action(request)
         if isinstance(action, Response):
             return action
         if action.status is ActionStatus.SCHEDULED:
@@ -287,10 +291,7 @@ class DdiSimulator:
         return JSONResponse(self._deployment_document(request, action))
 
     async def _installed(self, request: Request) -> Response:
-        target = self._authenticate(request)
-        if isinstance(target, Response):
-            return target
-        action = self._action(target, request.path_params["action_id"])
+        action = self._requested_action(request)
         if isinstance(action, Response):
             return action
         return JSONResponse(self._deployment_document(request, action))
@@ -317,10 +318,7 @@ class DdiSimulator:
         return Feedback(self.state.clock.now(), execution, finished, tuple(details), stamp)
 
     async def _feedback(self, request: Request, *, cancel: bool = False) -> Response:
-        target = self._authenticate(request)
-        if isinstance(target, Response):
-            return target
-        action = self._action(target, request.path_params["action_id"])
+        action = self._requested_action(request)
         if isinstance(action, Response):
             return action
         feedback = await self._read_feedback(request)
@@ -332,10 +330,7 @@ class DdiSimulator:
         return Response(status_code=200)
 
     async def _cancel(self, request: Request) -> Response:
-        target = self._authenticate(request)
-        if isinstance(target, Response):
-            return target
-        action = self._action(target, request.path_params["action_id"])
+        action = self._requested_action(request)
         if isinstance(action, Response):
             return action
         if action.status is not ActionStatus.CANCELING:
