@@ -5,7 +5,10 @@ Each area provides one :class:`~kiosk.sim.component.SimComponent`, listed in
 printer, feed sink). The world starts them in order, records every process it spawns
 by PID, restarts nothing behind the user's back (a process that dies is reported),
 and on exit stops each of them — its whole process group, SIGTERM then SIGKILL —
-whatever happened before. Components receive the world as a
+whatever happened before. Each process is started through util-linux's ``setpriv
+--pdeathsig TERM``, so the kernel stops it too if the world's process dies without
+stopping it (killed, or stuck and killed): no simulator outlives its world. Components
+receive the world as a
 :class:`~kiosk.sim.component.WorldHost` and never import this module.
 
 The running world writes ``<state_dir>/world.json`` (:mod:`kiosk.sim.state`) so that
@@ -26,6 +29,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,7 +94,7 @@ class SimWorld:
         out = (log_dir / f"{log_name or component}.log").open("ab")
         full_env = {**os.environ, **self.env, **(env or {})}
         popen = subprocess.Popen(
-            list(argv),
+            bound_to_parent(argv),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -178,6 +182,19 @@ def _jsonable(value: object) -> bool:
     except TypeError:
         return False
     return True
+
+
+def bound_to_parent(argv: Sequence[str]) -> list[str]:
+    """``argv`` run so that the kernel sends it SIGTERM when the thread that starts it dies.
+
+    ``setpriv --pdeathsig`` sets the signal and then execs ``argv`` (same PID, which the
+    world records). The world is started from its process's main thread, whose death
+    is the process's. Without ``setpriv`` (not util-linux), ``argv`` as it is.
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return list(argv)
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv]
 
 
 def _signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:

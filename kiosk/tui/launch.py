@@ -10,7 +10,10 @@ prints its one line.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,7 +22,15 @@ from textual.pilot import Pilot
 from kiosk.tui.app import KioskApp
 from kiosk.tui.ports import DemoControl, DeskServices
 
-__all__ = ["run_app"]
+__all__ = ["HANGUP_GRACE_S", "run_app"]
+
+log = logging.getLogger(__name__)
+
+HANGUP_GRACE_S = 10.0
+"""How long the app may take to close once its terminal is gone, before the process leaves."""
+
+EXIT_HANGUP = 129
+"""The process's exit code when it had to leave that way (128 + SIGHUP)."""
 
 
 class _TerminalApp(KioskApp):
@@ -61,15 +72,43 @@ def _leave_on_signals(app: KioskApp) -> Iterator[None]:
     A Python handler raising from the middle of the event loop is not seen by
     Textual, which then runs on with no terminal; the loop's handler asks the app to
     exit, and whoever started it (``kiosk demo``) stops its processes afterwards.
+    After a hangup, see :func:`_hung_up`.
     """
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGHUP)
     previous = {sig: signal.getsignal(sig) for sig in signals}
-    for sig in signals:
-        loop.add_signal_handler(sig, app.exit)
+    loop.add_signal_handler(signal.SIGTERM, app.exit)
+    loop.add_signal_handler(signal.SIGHUP, _hung_up, app)
     try:
         yield
     finally:
         for sig, handler in previous.items():
             loop.remove_signal_handler(sig)
             signal.signal(sig, handler)
+
+
+def _hung_up(app: KioskApp) -> None:
+    """The terminal closed: leave the app, and leave the process if that never ends.
+
+    Textual's driver can hang on its way out once the terminal is gone (seen in the
+    suite: its output thread had died on the closed terminal, and the app waited on
+    it forever at exit, with the demo's simulators still running). Nothing waits
+    for a screen that no one can see: past :data:`HANGUP_GRACE_S` the process exits
+    at once. Every write it accepted is already committed (SQLite, WAL), and the
+    demo's simulators are stopped by the kernel when it goes (``setpriv
+    --pdeathsig``, :func:`kiosk.sim.world.bound_to_parent`).
+    """
+
+    def leave() -> None:
+        log.error(
+            "the app did not close within %g s of its terminal's hangup: leaving now",
+            HANGUP_GRACE_S,
+            extra={"code": "TERMINAL_LOST"},
+        )
+        logging.shutdown()
+        os._exit(EXIT_HANGUP)
+
+    watchdog = threading.Timer(HANGUP_GRACE_S, leave)
+    watchdog.daemon = True  # a process that closed in time exits without waiting for it
+    watchdog.start()
+    app.exit()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -75,3 +77,35 @@ def test_a_failing_component_stops_what_was_started(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="cannot start"):
         world.start()
     assert world.processes == []
+
+
+_DIES_WITHOUT_STOPPING = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from kiosk.sim.world import SimWorld
+from tests.sim.test_world import Sleeper
+world = SimWorld(state_dir=Path({state!r}), components=[Sleeper()])
+world.start()
+print(world.processes[0].pid, flush=True)
+time.sleep(0.5)
+os._exit(9)  # killed, or stuck and made to leave: the world never stops its processes
+"""
+
+
+def test_a_world_that_dies_without_stopping_leaves_no_simulator_behind(tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    code = _DIES_WITHOUT_STOPPING.format(root=str(Path(__file__).parents[2]), state=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert not _alive(pid)  # the kernel stopped it with its parent (setpriv --pdeathsig)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)  # the sleeper's own child, which is its to stop
