@@ -115,7 +115,6 @@ class Desk(Serving):
         self._identity_flow = identity_flow
         self._enrolment_flow = enrolment_flow
         self._document_desk = document_desk
-        self.admission = None  # the patient at the desk now, if any
         self._kept: list[Admission] = []
         """This session's earlier admissions that may be reopened, oldest first."""
 

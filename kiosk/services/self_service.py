@@ -110,7 +110,6 @@ class SelfService(Serving):
         self._installation = installation
         self.timeout_s = timeout_s
         self.countdown_s = countdown_s
-        self.admission = None  # the patient's admission, from their card's insertion to the wipe
         self.routed: RouteReason | None = None
         """Why this patient was sent to the desk, once they were."""
         self.farewell: Farewell | None = None
