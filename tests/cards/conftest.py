@@ -32,7 +32,7 @@ def pcsc_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon
 
 
 def wait_slots_empty(timeout: float = 10.0) -> None:
-    """Block until pcscd reports every slot empty (vpcd polls every 400 ms)."""
+    """Block until pcscd reports every slot empty (the reader reports a pull within 20 ms)."""
     import time
 
     deadline = time.monotonic() + timeout

@@ -13,8 +13,8 @@ from kiosk.sim.cards.pcscd import PcscDaemon
 from tests.cards.conftest import next_of
 
 
-# First in the file: the longest test starts early on its worker (pcscd polls vpcd
-# every 400 ms, which bounds each of the 400 transitions; four slots share them).
+# First in the file: the longest test starts early on its worker (each of the 400
+# transitions waits for the reader's report of it; four slots share them).
 async def test_200_fast_cycles_across_two_readers_deliver_every_event_in_order(
     desk: CardDesk, monitor: PcscMonitor
 ) -> None:
@@ -38,8 +38,8 @@ async def test_200_fast_cycles_across_two_readers_deliver_every_event_in_order(
                     desk.insert(cards[slot], slot)
                 else:
                     desk.pull(cards[slot])
-                # wait for the monitor to see each change before the next one:
-                # vpcd polls every 400 ms, a faster change would never reach pcscd
+                # wait for the monitor to see each change before the next one: a
+                # change undone before the reader's next look never reaches pcscd
                 await asyncio.wait_for(pending[slot].wait(), 15)
 
     collector = asyncio.create_task(collect())

@@ -89,7 +89,7 @@ async def _insert(world: SimWorld, card: str) -> None:
         lambda: world_facts(settings, world.state_dir), world.state_dir / "cards" / "cards.sock"
     )
     await control.insert_card(card)
-    for _ in range(50):  # vpcd polls its cards every 400 ms
+    for _ in range(50):  # the simulated reader reports a card within 20 ms
         found = await _selftest(world).check_readers()
         if any(slot["atr"] for slot in found.data["slots"]):  # type: ignore[attr-defined]
             return

@@ -164,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kiosk.sim.cards.desk")
     parser.add_argument("command", choices=["serve"])
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument(
+        "--stock-vpcd",
+        action="store_true",
+        help="stock vpcd under pcscd's 400 ms presence poll, without the card-event wrapper",
+    )
     args = parser.parse_args(argv)
     state: Path = args.state_dir
     log = (state / "pcscd.log").open("ab")
@@ -174,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={**os.environ, **env}
         )
 
-    daemon = PcscDaemon(state / "pcscd", spawner=same_group)
+    daemon = PcscDaemon(state / "pcscd", spawner=same_group, card_events=not args.stock_vpcd)
     daemon.start()
     desk = CardDesk(daemon)
     server = ControlServer(desk, state / "cards.sock")
@@ -202,8 +207,9 @@ class CardDeskComponent:
 
     name = "cards"
 
-    def __init__(self) -> None:
+    def __init__(self, card_events: bool = True) -> None:
         self.state_dir: Path | None = None
+        self.card_events = card_events
 
     def start(self, world: WorldHost) -> None:
         """Spawn the desk process; publish its socket and ``PCSCLITE_CSOCK_NAME``."""
@@ -213,6 +219,8 @@ class CardDeskComponent:
             (state / "cards.json").unlink()
         self.state_dir = state
         argv = [sys.executable, "-m", "kiosk.sim.cards.desk", "serve", "--state-dir", str(state)]
+        if not self.card_events:
+            argv.append("--stock-vpcd")
         world.spawn(self.name, argv, log_name="cards")
         deadline = time.monotonic() + 20
         while not (state / "cards.json").exists():
