@@ -9,7 +9,9 @@
    row by the next write), so that work is in the per-record cost too. The parts are
    timed twice: in tight loops, and one record at a time as an enqueue does them.
    Beside it, the same enqueue with its statements run on the caller's thread shows
-   what aiosqlite's hop costs; and the WAL frames each record writes and syncs.
+   what aiosqlite's hop costs, and an empty call to the connection's thread (no
+   statement: the hop alone, ``noop_hop_ms``) what any hop costs on this machine; and
+   the WAL frames each record writes and syncs.
 2. Drain rate against the feed sink process at the configured 5 tx/s: achieved
    rate vs configured (target within 2 %), the most sends in any 1 s window (must
    not exceed the rate), and the sink's rate-limit faults (must be 0).
@@ -148,6 +150,16 @@ async def _wal_frames_per_enqueue(store: OutboxStore, signer: KeySigner, path: P
     return round(int(frames) / n, 2)
 
 
+async def _noop_hop(db: Database, n: int = 2000) -> float:
+    """Median round trip of a call that runs nothing on the connection's thread."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await db.call(lambda conn: None)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 async def bench_enqueue(work: Path, signer: KeySigner) -> dict[str, Any]:
     # The lines are chained at the end of each round, not by the store's timer.
     store = await OutboxStore.open(
@@ -184,6 +196,9 @@ async def bench_enqueue(work: Path, signer: KeySigner) -> dict[str, Any]:
         tight.append(round_tight)
         each.append(round_each)
     frames = await _wal_frames_per_enqueue(store, signer, work / "enqueue.sqlite3")
+    hop_db = await Database.open(work / "hop.sqlite3", name=OUTBOX, prepare=migrate)
+    noop_hop = await _noop_hop(hop_db)
+    await hop_db.close()
     await store.close()
     inline_conn.close()
     raw.close()
@@ -209,6 +224,10 @@ async def bench_enqueue(work: Path, signer: KeySigner) -> dict[str, Any]:
         "target_ratio": 1.3,
         "inline_enqueue_ms": round(t_inline * 1000, 4),
         "thread_hop_ms": round((t_enqueue - t_inline) * 1000, 4),
+        "noop_hop_ms": round(noop_hop * 1000, 4),
+        "inline_ratio": round(
+            t_inline / sum(statistics.median(p[k] for p in each) for k in each[0]), 3
+        ),
         "per_record": summary(each),
         "tight_loops": summary(tight),
         "wal_frames_per_record": frames,
@@ -360,6 +379,8 @@ def run() -> dict[str, Any]:
             "enqueue_ratio": enqueue["per_record"]["ratio"],
             "enqueue_ratio_tight_loops": enqueue["tight_loops"]["ratio"],
             "enqueue_thread_hop_ms": enqueue["thread_hop_ms"],
+            "enqueue_inline_ratio": enqueue["inline_ratio"],
+            "noop_hop_ms": enqueue["noop_hop_ms"],
             "drain_rate": drain["achieved_rate"],
             "drain_deviation_pct": drain["deviation_pct"],
             "drain_max_in_1s": drain["max_in_any_1s_window"],

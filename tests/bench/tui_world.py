@@ -71,8 +71,10 @@ def _site_file(home: Path) -> Path:
 
 
 @contextlib.contextmanager
-def world_in(home: Path) -> Iterator[World]:
+def world_in(home: Path, card_events: bool = True) -> Iterator[World]:
     """Start the desk's simulated world in ``home``; stop it, by PID, afterwards.
+
+    ``card_events=False`` runs the stock vpcd driver (``kiosk.sim.cards.event_driver``).
 
     What a world before it left in ``home`` goes first, but its tokens and PKI
     (``tests.desk``'s rule: SoftHSM2 keeps the tokens it loaded for the process).
@@ -87,7 +89,7 @@ def world_in(home: Path) -> Iterator[World]:
     _empty(home)
     config = _site_file(home)
     components: list[SimComponent] = [
-        CardDeskComponent(),
+        CardDeskComponent(card_events),
         TokensComponent(),
         ServicesComponent(port=0),
         PrinterComponent(),
