@@ -58,7 +58,7 @@ async def run_app(
         await asyncio.sleep(duration or 0.0)
         pilot.app.exit()
 
-    app = _TerminalApp(services, mode=mode, lang=lang, demo=demo)
+    app = _TerminalApp(services, mode=mode, lang=lang, demo=demo, freeze_heap=True)
     with _leave_on_signals(app):
         await app.run_async(auto_pilot=None if duration is None else stop_after)
     if app._exception is not None:

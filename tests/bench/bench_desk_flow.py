@@ -195,7 +195,7 @@ async def measure(world: World) -> list[dict[str, float]]:
     card = card_desk(world)
 
     async with open_services(settings) as services:
-        app = KioskApp(services)
+        app = KioskApp(services, freeze_heap=True)  # as kiosk run has it
         marks = Marks()
         async with app.run_test(size=SIZE) as pilot:
             instrument(app, marks, asyncio.get_running_loop())

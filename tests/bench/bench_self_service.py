@@ -95,7 +95,7 @@ async def who_and_wipe(world: World, seed: int = 18) -> list[dict[str, float]]:
     rounds = []
     async with open_services(load_settings(world.config)) as services:
         await seed_earlier_visits(services.records, services.clock.now())
-        app = KioskApp(services, mode="self")
+        app = KioskApp(services, mode="self", freeze_heap=True)  # as kiosk run
         async with app.run_test(size=SIZE):
             await asyncio.sleep(0.3)  # the first frames
             for _ in range(WHO_ROUNDS + 1):
@@ -152,7 +152,7 @@ async def visit(world: World) -> dict[str, float]:
 
     async with open_services(settings) as services:
         await seed_earlier_visits(services.records, services.clock.now())
-        app = KioskApp(services, mode="self")
+        app = KioskApp(services, mode="self", freeze_heap=True)  # as kiosk run
         async with app.run_test(size=SIZE):
             await asyncio.sleep(0.3)
 

@@ -295,7 +295,7 @@ async def flow_round(world: World, through: str) -> dict[str, float]:
         if through == "service":
             steps = await service_flow(services, card, jobs)
         else:
-            app = KioskApp(services)
+            app = KioskApp(services, freeze_heap=True)  # as kiosk run has it
             async with app.run_test(size=SIZE) as pilot:
                 await asyncio.sleep(0.3)  # the app's first frames and the footer's first probes
                 steps = await tui_flow(app, pilot, card, jobs)

@@ -46,7 +46,7 @@ async def main(site_file: Path) -> dict[str, Any]:
     settings = load_settings(site_file)
     async with open_services(settings) as services:
         opened = time.perf_counter()
-        app = KioskApp(services)
+        app = KioskApp(services, freeze_heap=True)  # as kiosk run has it
         shown = asyncio.Event()
 
         def watch(screen: Any, update: object) -> None:

@@ -189,3 +189,30 @@ async def test_the_footer_sees_the_simulated_world(desk_services: Services) -> N
         assert bar.lights["dmp"].up, bar.lights
         assert _shown(app, "#probe-outbox") == "File d'envoi ok 0"
         assert _shown(app, "#welcome-prompt") == "Insérez votre carte CPE"
+
+
+async def test_kiosk_run_leaves_start_up_out_of_the_collector_and_still_collects_a_visit() -> None:
+    import gc
+    import weakref
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    before = gc.get_freeze_count()
+    plain = KioskApp(FakeServices(probes=_probes()))
+    async with plain.run_test(size=SIZE) as pilot:
+        await _settle(plain, pilot)
+    assert gc.get_freeze_count() == before  # tests make hundreds of apps: none frozen
+    app = KioskApp(FakeServices(probes=_probes()), freeze_heap=True)  # as kiosk run has it
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _settle(app, pilot)
+            assert gc.get_freeze_count() > before  # start-up is out of the full collections
+            visit = Cycle()  # made after the first frame, as a patient's objects are
+            gone = weakref.ref(visit)
+            del visit
+            gc.collect()
+            assert gone() is None  # still collected
+    finally:
+        gc.unfreeze()
