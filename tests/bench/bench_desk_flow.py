@@ -21,7 +21,10 @@ family card (three beneficiaries) on the logged-in home screen:
   waits for: the read began with the admission and runs on the card's thread, so it is
   0 when it ended while the screen was mounted); then ``read_to_frame_ms``: → the frame
   with the rows (the new screen's first full draw);
-- ``after_event_ms``: the app's event → the frame: the part the 50 ms is about.
+- ``after_event_ms``: the app's event → the frame: the part the 50 ms is about;
+- ``gc_full_collections``, ``gc_full_pause_ms_max``: Python's full collections during the
+  Vitale rounds and the longest (the screen stands still through one; the app freezes
+  the heap once its first frame is drawn, as ``kiosk run`` has it).
 ``vitale_minus_poll_{median,p95}_ms`` are ``vitale_ms`` − 20 ms: below zero when the card
 happened to land early in the reader's poll period; the honest bound is
 ``after_event_ms`` ≤ 50 ms beside ``detect_ms`` ≤ 20 ms + the connection.
@@ -44,7 +47,15 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.sim.cards.event_driver import EVENT_POLL_MS
-from tests.bench.tui_world import World, card_desk, figures, frame_text, on_frames, world_in
+from tests.bench.tui_world import (
+    World,
+    card_desk,
+    figures,
+    frame_text,
+    full_collections,
+    on_frames,
+    world_in,
+)
 
 VITALE_ROUNDS = 10
 FLOW_ROUNDS = 4
@@ -249,7 +260,8 @@ def run() -> dict[str, Any]:
         with world_in(home) as world:
             # libpcsclite reads its socket path once per process: one link, re-pointed
             point_pcsc_at(world.env["PCSCLITE_CSOCK_NAME"], base)
-            vitale = asyncio.run(measure(world))
+            with full_collections() as pauses:
+                vitale = asyncio.run(measure(world))
         failure, flows = "", {}
         for through, count in (("tui", FLOW_ROUNDS), ("service", SERVICE_ROUNDS)):
             try:
@@ -259,6 +271,8 @@ def run() -> dict[str, Any]:
                     raise
                 failure = repr(exc)  # a desk screen is not there, or not as this bench types
     summary = _vitale_summary(vitale)
+    summary["gc_full_collections"] = len(pauses)
+    summary["gc_full_pause_ms_max"] = round(max(pauses, default=0.0), 1)
     for through, (first, rounds) in flows.items():
         prefix = "" if through == "tui" else "service_"
         summary.update({prefix + k: v for k, v in flow_summary(rounds).items()})

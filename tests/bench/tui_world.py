@@ -19,6 +19,7 @@ import json
 import re
 import statistics
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,3 +250,26 @@ def figures(name: str, values: list[float], digits: int = 1) -> dict[str, float]
         f"{name}_p95": round(percentile(values, 0.95), digits),
         f"{name}_max": round(max(values), digits),
     }
+
+
+@contextlib.contextmanager
+def full_collections() -> Iterator[list[float]]:
+    """The pauses (ms) of Python's full (generation 2) collections while the block runs."""
+    import gc
+
+    pauses: list[float] = []
+    started: list[float] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(note)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(note)
