@@ -111,4 +111,20 @@ def _hung_up(app: KioskApp) -> None:
     watchdog = threading.Timer(HANGUP_GRACE_S, leave)
     watchdog.daemon = True  # a process that closed in time exits without waiting for it
     watchdog.start()
+    _silence_terminal()
     app.exit()
+
+
+def _silence_terminal() -> None:
+    """Point stdout and stderr at ``/dev/null``: the terminal they wrote to is gone.
+
+    A write to a hung-up terminal fails (EIO): the demo's last line ("every simulator
+    stopped") turned a clean exit into an internal error, and the driver's own output
+    thread can die on it. The log files keep what is said from here on.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
